@@ -1,0 +1,179 @@
+"""SQLite audit log: one row per action, hash-chained, with one writer (the driver).
+
+Row hash = SHA-256(previous row hash + canonical JSON of the row). `verify`
+recomputes the chain, so an edited, inserted or deleted row is found; each
+finished run also stores its event count and head hash, so a deleted tail is
+found too. No column ever holds an identifying value: locations are tag paths,
+values are keyed fingerprints.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from ..errors import AuditError
+from .events import AuditEvent
+
+GENESIS = "0" * 64
+EVENT_COLS = ("seq", "run_id", "item", "location", "action", "category", "rule_id", "fingerprint", "detail")
+RUN_COLS = ("run_id", "started", "finished", "pipeline", "policy_hash", "versions", "key_id",
+            "files_ok", "files_quarantined", "event_count", "head_hash")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+  run_id TEXT PRIMARY KEY, started REAL, finished REAL, pipeline TEXT, policy_hash TEXT,
+  versions TEXT, key_id TEXT, files_ok INTEGER, files_quarantined INTEGER,
+  event_count INTEGER, head_hash TEXT, row_hash TEXT);
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY, run_id TEXT NOT NULL, item TEXT NOT NULL, location TEXT NOT NULL,
+  action TEXT NOT NULL, category TEXT NOT NULL, rule_id TEXT NOT NULL, fingerprint TEXT NOT NULL,
+  detail TEXT NOT NULL, prev_hash TEXT NOT NULL, row_hash TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS events_item ON events(item);
+"""
+
+
+def _hash(prev: str, row: Iterable) -> str:
+    blob = json.dumps(list(row), ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256((prev + blob).encode("utf-8")).hexdigest()
+
+
+@dataclass
+class FileRecord:
+    item: str
+    status: str          # "ok" | "quarantined"
+    fingerprint: str     # keyed fingerprint of the input bytes
+    detail: str          # output relpath, or the quarantine reason
+
+
+class AuditLog:
+    """Append-only writer. Use one per process that writes (the engine's driver)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(self.path))
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+        row = self.db.execute("SELECT seq, row_hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+        self.seq, self.head = (row[0], row[1]) if row else (0, GENESIS)
+        self.run_id = ""
+        self.run_events = 0
+        self.counts = {"ok": 0, "quarantined": 0}
+
+    def start_run(self, pipeline: str, policy_hash: str, versions: dict, key_id: str) -> str:
+        self.run_id = uuid.uuid4().hex
+        self.db.execute("INSERT INTO runs (run_id, started, pipeline, policy_hash, versions, key_id) "
+                        "VALUES (?,?,?,?,?,?)",
+                        (self.run_id, time.time(), pipeline, policy_hash,
+                         json.dumps(versions, sort_keys=True), key_id))
+        self.db.commit()
+        return self.run_id
+
+    def record(self, file: FileRecord, events: list[AuditEvent]) -> None:
+        """One file's events plus its file row, in one transaction."""
+        rows = []
+        for ev in events:
+            rows.append((file.item, ev.location, ev.action, ev.category, ev.rule_id, ev.fingerprint, ev.detail))
+        action = "write" if file.status == "ok" else "quarantine"
+        rows.append((file.item, "<file>", action, "file", "engine", file.fingerprint, file.detail))
+        out = []
+        for r in rows:
+            self.seq += 1
+            full = (self.seq, self.run_id) + r
+            h = _hash(self.head, full)
+            out.append(full + (self.head, h))
+            self.head = h
+        with self.db:
+            self.db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?)", out)
+        self.run_events += len(out)
+        self.counts[file.status] = self.counts.get(file.status, 0) + 1
+
+    def finish_run(self) -> None:
+        row = self.db.execute("SELECT run_id, started, pipeline, policy_hash, versions, key_id "
+                              "FROM runs WHERE run_id=?", (self.run_id,)).fetchone()
+        finished = time.time()
+        vals = dict(zip(("run_id", "started", "pipeline", "policy_hash", "versions", "key_id"), row))
+        vals.update(finished=finished, files_ok=self.counts.get("ok", 0),
+                    files_quarantined=self.counts.get("quarantined", 0),
+                    event_count=self.run_events, head_hash=self.head)
+        rh = _hash(GENESIS, [vals[c] for c in RUN_COLS])
+        with self.db:
+            self.db.execute("UPDATE runs SET finished=?, files_ok=?, files_quarantined=?, event_count=?, "
+                            "head_hash=?, row_hash=? WHERE run_id=?",
+                            (finished, vals["files_ok"], vals["files_quarantined"], self.run_events,
+                             self.head, rh, self.run_id))
+
+    def close(self) -> None:
+        self.db.close()
+
+
+# -- reading -----------------------------------------------------------------------
+def _open_ro(path: str | Path) -> sqlite3.Connection:
+    p = Path(path)
+    if not p.is_file():
+        raise AuditError(f"audit log {p} does not exist")
+    try:
+        db = sqlite3.connect(f"file:{p}?mode=ro", uri=True)
+        db.execute("SELECT 1 FROM events LIMIT 1")
+    except sqlite3.DatabaseError:
+        raise AuditError(f"{p} is not a deid audit log (SQLite with an events table)") from None
+    return db
+
+
+def verify(path: str | Path) -> list[str]:
+    """Return a list of problems; empty means the chain and every finished run check out."""
+    db = _open_ro(path)
+    problems: list[str] = []
+    prev = GENESIS
+    expected_seq = 1
+    per_run: dict[str, tuple[int, str]] = {}
+    for row in db.execute(f"SELECT {', '.join(EVENT_COLS)}, prev_hash, row_hash FROM events ORDER BY seq"):
+        data, prev_hash, row_hash = row[:9], row[9], row[10]
+        if data[0] != expected_seq:
+            problems.append(f"event seq {expected_seq} to {data[0] - 1} missing (rows deleted)")
+        expected_seq = data[0] + 1
+        if prev_hash != prev:
+            problems.append(f"event seq {data[0]}: chain broken (a row before it was changed or deleted)")
+        if _hash(prev_hash, data) != row_hash:
+            problems.append(f"event seq {data[0]}: row content does not match its hash (edited)")
+        prev = row_hash
+        n, _h = per_run.get(data[1], (0, ""))
+        per_run[data[1]] = (n + 1, row_hash)
+    for r in db.execute(f"SELECT {', '.join(RUN_COLS)}, row_hash FROM runs"):
+        vals = dict(zip(RUN_COLS, r[:-1]))
+        if vals["finished"] is None:
+            continue  # an interrupted run: its events are still chained
+        if _hash(GENESIS, [vals[c] for c in RUN_COLS]) != r[-1]:
+            problems.append(f"run {vals['run_id']}: run row edited")
+        n, head = per_run.get(vals["run_id"], (0, GENESIS))
+        if n != vals["event_count"] or (n and head != vals["head_hash"]):
+            problems.append(f"run {vals['run_id']}: has {n} events, recorded {vals['event_count']} "
+                            "(rows deleted or added)")
+    db.close()
+    return problems
+
+
+def iter_events(path: str | Path, item: str | None = None) -> Iterator[dict]:
+    db = _open_ro(path)
+    sql = f"SELECT {', '.join(EVENT_COLS)} FROM events"
+    args: tuple = ()
+    if item is not None:
+        sql += " WHERE item=?"
+        args = (item,)
+    for row in db.execute(sql + " ORDER BY seq", args):
+        yield dict(zip(EVENT_COLS, row))
+    db.close()
+
+
+def runs(path: str | Path) -> list[dict]:
+    db = _open_ro(path)
+    out = [dict(zip(RUN_COLS, r)) for r in db.execute(f"SELECT {', '.join(RUN_COLS)} FROM runs ORDER BY started")]
+    db.close()
+    return out

@@ -1,0 +1,222 @@
+"""deid command line. Thin: parse, call, print.
+
+Exit codes: 0 all inputs clean; 1 some inputs quarantined (or a check/verify
+found a problem); 2 usage or configuration error.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import __version__
+from .errors import DeidError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="De-identify DICOM and patient records, and prove what was removed.\n\n"
+                       "Exit codes: 0 clean, 1 some inputs quarantined / check failed, 2 usage or config error.")
+policy_app = typer.Typer(no_args_is_help=True, help="Inspect and validate pipelines.")
+audit_app = typer.Typer(no_args_is_help=True, help="Verify, show and export audit logs.")
+app.add_typer(policy_app, name="policy")
+app.add_typer(audit_app, name="audit")
+console = Console(stderr=True)
+out = Console()
+
+
+def _fail(msg: str, code: int = 2) -> None:
+    console.print(f"[red]error:[/red] {msg}")
+    raise typer.Exit(code)
+
+
+@app.command()
+def run(
+    inputs: List[Path] = typer.Argument(..., help="Files or folders (recursive)."),
+    out_dir: Path = typer.Option(..., "--out", "-o", help="Output folder (created)."),
+    pipeline: Optional[str] = typer.Option(None, "--pipeline", "-p", help="Shipped name or YAML file."),
+    key_file: Optional[Path] = typer.Option(None, "--key-file", help="Secret key file (else DEID_KEY, "
+                                            "else ~/.config/deid/key, created on first use)."),
+    audit: Optional[Path] = typer.Option(None, "--audit", help="Audit DB (default: <out>.audit.sqlite, beside --out)."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Processes."),
+    naming: str = typer.Option("mirror", "--naming", help="mirror (input relative paths) or pseudonymized."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """De-identify INPUTs into --out. Unprocessable inputs go to <out>.quarantine/ with a reason."""
+    from .audit.log import AuditLog
+    from .engine.discover import check_paths, discover
+    from .engine.runner import Job, run as run_items
+    from .handlers import Context
+    from .policy import load_pipeline
+    from .pseudonym import Pseudonymizer, load_key
+
+    if naming not in ("mirror", "pseudonymized"):
+        _fail("--naming must be 'mirror' or 'pseudonymized'")
+    try:
+        pipe = load_pipeline(pipeline)
+        check_paths(inputs, out_dir)
+        secret, where = load_key(key_file)
+    except DeidError as exc:
+        _fail(str(exc))
+    if where.startswith("created"):
+        console.print(f"[yellow]new key[/yellow]: {where[8:]} (mode 0600). Keep it secret and reuse it: "
+                      "the same key gives the same pseudonyms, UIDs and date offsets.")
+    out_dir = out_dir.resolve()
+    audit_path = (audit or out_dir.with_name(out_dir.name + ".audit.sqlite")).resolve()
+    if out_dir in audit_path.parents:
+        _fail("--audit must not be inside --out: uploading the output would upload the audit log")
+    qdir = out_dir.with_name(out_dir.name + ".quarantine")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pseudo = Pseudonymizer(secret)
+    log = AuditLog(audit_path)
+    import pydicom
+
+    log.start_run(pipe.name, pipe.policy_hash,
+                  {"deid": __version__, "pydicom": pydicom.__version__, "python": sys.version.split()[0]},
+                  pseudo.key_id)
+    job = Job(Context(pipe, pseudo), out_dir, qdir, naming)
+    items = list(discover(inputs))
+    show = not quiet and console.is_terminal
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, disable=not show) as bar:
+        task = bar.add_task("de-identifying", total=len(items))
+        summary = run_items(items, job, log, workers=workers, progress=lambda _o: bar.advance(task))
+    log.finish_run()
+    log.close()
+    t = Table(title=f"deid run · pipeline {pipe.name}")
+    for col in ("files", "ok", "quarantined", "elements changed", "dates shifted", "seconds"):
+        t.add_column(col, justify="right")
+    t.add_row(str(summary.files), str(summary.ok), str(summary.quarantined), str(summary.elements),
+              str(summary.dates_shifted), f"{summary.seconds:.2f}")
+    out.print(t)
+    for code, n in sorted(summary.reasons.items()):
+        out.print(f"quarantined ({code}): {n}")
+    out.print(f"output: {out_dir}\naudit: {audit_path}" + (f"\nquarantine: {qdir}" if summary.quarantined else ""))
+    raise typer.Exit(1 if summary.quarantined else 0)
+
+
+@policy_app.command("show")
+def policy_show(pipeline: Optional[str] = typer.Option(None, "--pipeline", "-p"),
+                as_json: bool = typer.Option(False, "--json", help="Machine-readable rows.")) -> None:
+    """The effective rule for every Table E.1-1 row, and where it came from."""
+    from .policy import load_pipeline
+
+    try:
+        pipe = load_pipeline(pipeline)
+    except DeidError as exc:
+        _fail(str(exc))
+    rows = pipe.dicom.effective_rows()
+    if as_json:
+        out.print_json(json.dumps([dict(zip(("tag", "name", "action", "rule_id"), r)) for r in rows]))
+        return
+    t = Table(title=f"{pipe.name} ({pipe.source}) options: {', '.join(pipe.dicom.options) or 'none'}")
+    for col in ("tag", "name", "action", "rule id"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(*r)
+    out.print(t)
+    for ov in pipe.dicom.overrides:
+        out.print(f"override:{ov.index}: {ov.keyword or ov.vr or hex(ov.tag or 0) if not ov.mask else ov.mask} "
+                  f"-> {ov.action}")
+
+
+@policy_app.command("validate")
+def policy_validate(file: Path) -> None:
+    """Check a pipeline YAML; exit 2 with the reason when it is invalid."""
+    from .policy import load_pipeline
+
+    try:
+        pipe = load_pipeline(file)
+    except DeidError as exc:
+        _fail(str(exc))
+    out.print(f"ok: {pipe.name}: options {list(pipe.dicom.options)}, {len(pipe.dicom.overrides)} overrides")
+
+
+@audit_app.command("verify")
+def audit_verify(file: Path) -> None:
+    """Recompute the hash chain; exit 1 when any row was edited, inserted or deleted."""
+    from .audit.log import verify
+
+    try:
+        problems = verify(file)
+    except DeidError as exc:
+        _fail(str(exc))
+    if problems:
+        for p in problems[:50]:
+            out.print(f"[red]FAIL[/red] {p}")
+        raise typer.Exit(1)
+    out.print("ok: audit chain intact")
+
+
+@audit_app.command("show")
+def audit_show(file: Path, item: Optional[str] = typer.Option(None, "--file", help="Only this input (relative path)."),
+               limit: int = typer.Option(200, "--limit")) -> None:
+    """Runs, then events (location, action, rule, fingerprint)."""
+    from .audit.log import iter_events, runs
+
+    try:
+        rs = runs(file)
+        t = Table(title="runs")
+        for c in ("run_id", "pipeline", "files_ok", "files_quarantined", "event_count"):
+            t.add_column(c)
+        for r in rs:
+            t.add_row(r["run_id"][:12], str(r["pipeline"]), str(r["files_ok"]), str(r["files_quarantined"]),
+                      str(r["event_count"]))
+        out.print(t)
+        t = Table(title="events")
+        for c in ("seq", "item", "location", "action", "category", "rule_id", "fingerprint"):
+            t.add_column(c)
+        for n, e in enumerate(iter_events(file, item)):
+            if n >= limit:
+                out.print(f"... (--limit {limit})")
+                break
+            t.add_row(str(e["seq"]), e["item"], e["location"], e["action"], e["category"], e["rule_id"],
+                      e["fingerprint"][:12])
+        out.print(t)
+    except DeidError as exc:
+        _fail(str(exc))
+
+
+@audit_app.command("export")
+def audit_export(file: Path, fmt: str = typer.Option("jsonl", "--format", help="jsonl or csv"),
+                 dest: Optional[Path] = typer.Option(None, "--output", help="Default: stdout.")) -> None:
+    """Export every event as JSON lines or CSV."""
+    from .audit.log import EVENT_COLS, iter_events
+
+    if fmt not in ("jsonl", "csv"):
+        _fail("--format must be jsonl or csv")
+    fh = open(dest, "w", newline="", encoding="utf-8") if dest else sys.stdout
+    try:
+        if fmt == "csv":
+            w = csv.DictWriter(fh, fieldnames=list(EVENT_COLS))
+            w.writeheader()
+        for e in iter_events(file):
+            if fmt == "csv":
+                w.writerow(e)
+            else:
+                fh.write(json.dumps(e, ensure_ascii=False) + "\n")
+    except DeidError as exc:
+        _fail(str(exc))
+    finally:
+        if dest:
+            fh.close()
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    out.print(f"deid {__version__}")
+
+
+def main() -> None:  # console script
+    app()
+
+
+if __name__ == "__main__":
+    main()

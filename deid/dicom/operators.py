@@ -1,0 +1,135 @@
+"""Value operators for DICOM elements, one function per action, all VR-aware.
+
+PS3.15 E.1.1 action codes: D (dummy), Z (empty), X (remove), K (keep),
+C (clean), U (uid). Dates/times are shifted by whole days so DA, DT and TM
+stay valid; ages over 89 become 090Y (HIPAA Safe Harbor).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import re
+
+# Dummy values valid for each VR (PS3.5 6.2). None -> zero-filled binary of the VR's width.
+DUMMY_TEXT: dict[str, str] = {
+    "AE": "DEID", "AS": "000D", "CS": "ANONYMIZED", "DA": "19000101", "DS": "0",
+    "DT": "19000101000000", "IS": "0", "LO": "ANONYMIZED", "LT": "ANONYMIZED",
+    "PN": "ANONYMIZED", "SH": "ANONYMIZED", "ST": "ANONYMIZED", "TM": "000000",
+    "UC": "ANONYMIZED", "UR": "urn:deid:removed", "UT": "ANONYMIZED",
+}
+DUMMY_NUMBER: dict[str, int | float] = {
+    "FL": 0.0, "FD": 0.0, "SL": 0, "SS": 0, "UL": 0, "US": 0, "SV": 0, "UV": 0,
+}
+BINARY_WIDTH = {"OB": 2, "OD": 8, "OF": 4, "OL": 4, "OV": 8, "OW": 2, "UN": 2, "AT": 4}
+TEXT_VRS = frozenset({"LO", "LT", "SH", "ST", "UT", "UC", "PN", "CS", "AE", "UR"})
+
+
+def dummy_value(vr: str):
+    if vr in DUMMY_TEXT:
+        return DUMMY_TEXT[vr]
+    if vr in DUMMY_NUMBER:
+        return DUMMY_NUMBER[vr]
+    if vr == "AT":
+        return 0
+    return b"\x00" * BINARY_WIDTH.get(vr, 2)
+
+
+# -- dates -----------------------------------------------------------------
+_DA = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_DT = re.compile(r"^(\d{4})(\d{2})(\d{2})(.*)$")
+
+
+def shift_da(value: str, days: int) -> str | None:
+    """Shift a DA (YYYYMMDD); returns None when the value is not a full date."""
+    v = value.strip()
+    m = _DA.match(v)
+    if not m:
+        return None
+    try:
+        d = _dt.date(int(m[1]), int(m[2]), int(m[3])) + _dt.timedelta(days=days)
+    except (ValueError, OverflowError):
+        return None
+    return f"{d.year:04d}{d.month:02d}{d.day:02d}"
+
+
+def shift_dt(value: str, days: int) -> str | None:
+    """Shift the date part of a DT; the time and offset are kept."""
+    v = value.strip()
+    m = _DT.match(v)
+    if not m:
+        return None
+    head = shift_da(m[1] + m[2] + m[3], days)
+    if head is None or (m[4] and not re.fullmatch(r"[0-9.]*([+-]\d{4})?", m[4])):
+        return None
+    return head + m[4]
+
+
+def shift_value(vr: str, value: str, days: int) -> str | None:
+    """DA/DT shift by days; TM is kept (whole-day shifts leave times of day valid).
+
+    Ranges ("A-B") shift both ends. None means the value could not be read:
+    the caller empties it (fail safe).
+    """
+    if vr == "TM":
+        return value if re.fullmatch(r"\s*\d{2,6}(\.\d{1,6})?\s*", value or "") else None
+    fn = shift_da if vr == "DA" else shift_dt
+    if "-" in value and vr == "DA":
+        parts = value.split("-")
+        shifted = [fn(p, days) if p else "" for p in parts]
+        return None if any(s is None for s in shifted) else "-".join(shifted)  # type: ignore[arg-type]
+    return fn(value, days)
+
+
+# -- ages ------------------------------------------------------------------
+_AS = re.compile(r"^(\d{3})([DWMY])$")
+
+
+def generalize_age(value: str) -> str | None:
+    """'095Y' -> '090Y'; ages up to 89 years are kept; unreadable -> None (caller empties)."""
+    m = _AS.match((value or "").strip())
+    if not m:
+        return None
+    n, unit = int(m[1]), m[2]
+    years = {"D": n / 365.25, "W": n / 52.18, "M": n / 12, "Y": n}[unit]
+    return "090Y" if years >= 90 else value.strip()
+
+
+# -- clean (descriptors) ---------------------------------------------------
+# Generic identifier shapes removed from free text even when not in the header.
+_GENERIC = [
+    re.compile(r"\b[\w.+-]+@[\w-]+(\.[\w-]+)+\b"),                    # email
+    re.compile(r"(?<!\d)(\d[ -]?){6,}\d(?!\d)"),                       # 7+ digit runs: IDs, phones
+    re.compile(r"(?<!\d)[1-9]\d{5}(19|20)\d{2}(0[1-9]|1[0-2])\d{2}\d{3}[\dXx](?!\d)"),  # CN resident ID
+    re.compile(r"\b\d{1,4}[-/.年]\d{1,2}[-/.月]\d{1,4}日?"),            # dates
+    re.compile(r"\b(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\b"),  # YYYYMMDD
+]
+MASK = "[REMOVED]"
+
+
+def clean_text(text: str, identity: "IdentityValues") -> tuple[str, int]:
+    """Cut header identity values and identifier shapes out of free text.
+
+    Returns (cleaned, number of spans removed). Never returns the removed parts.
+    """
+    out, n = text, 0
+    if identity.pattern is not None:
+        out, k = identity.pattern.subn(MASK, out)
+        n += k
+    for rx in _GENERIC:
+        out, k = rx.subn(MASK, out)
+        n += k
+    return out, n
+
+
+class IdentityValues:
+    """Identity values found in a header, compiled once per file for clean()."""
+
+    def __init__(self, values: list[str]):
+        tokens: set[str] = set()
+        for v in values:
+            for part in re.split(r"[\^=\\,;/\s]+", v or ""):
+                part = part.strip()
+                if len(part) >= 3 or (len(part) >= 2 and not part.isascii()):
+                    tokens.add(part)
+        self.count = len(tokens)
+        self.pattern = (re.compile("|".join(re.escape(t) for t in sorted(tokens, key=len, reverse=True)),
+                                   re.IGNORECASE) if tokens else None)

@@ -1,0 +1,111 @@
+"""Run items through handlers, in-process or on a local process pool; one audit writer.
+
+Workers process and write their own outputs (atomically) so output bytes never
+cross processes; only the audit events come back to the driver.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from ..audit.log import AuditLog, FileRecord
+from ..handlers import Context, Item, Result, handler_for
+from .writer import atomic_write, quarantine
+
+
+@dataclass
+class Outcome:
+    item: str
+    status: str
+    reason: str
+    output: str
+    result: Result
+
+
+@dataclass
+class Summary:
+    files: int = 0
+    ok: int = 0
+    quarantined: int = 0
+    elements: int = 0
+    dates_shifted: int = 0
+    seconds: float = 0.0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Job:
+    ctx: Context
+    out: Path
+    quarantine_dir: Path
+    naming: str = "mirror"
+
+
+_JOB: Job | None = None
+
+
+def _init(job: Job) -> None:
+    global _JOB
+    _JOB = job
+
+
+def process_item(item: Item, job: Job | None = None) -> Outcome:
+    job = job or _JOB
+    assert job is not None
+    handler = handler_for(item.source)
+    if handler is None:
+        res = Result("quarantined", reason="unsupported-type: not a file kind this pipeline handles")
+    else:
+        res = handler.process(item, job.ctx)
+    rel = item.relpath
+    if res.status == "ok" and res.data is not None:
+        if job.naming == "pseudonymized" and res.name_hint:
+            rel = res.name_hint
+        try:
+            atomic_write(job.out / rel, res.data)
+        except OSError as exc:
+            res = Result("quarantined", reason=f"write-failed: {type(exc).__name__}",
+                         input_fingerprint=res.input_fingerprint)
+        res.data = None
+    if res.status != "ok":
+        quarantine(job.quarantine_dir, item.relpath, item.source, res.reason)
+        rel = ""
+    return Outcome(item.relpath, res.status, res.reason, rel, res)
+
+
+def run(items: Iterable[Item], job: Job, audit: AuditLog, workers: int = 1,
+        progress: Callable[[Outcome], None] | None = None) -> Summary:
+    """Process every item; record each in the audit log as it completes."""
+    t0 = time.perf_counter()
+    s = Summary()
+
+    def take(o: Outcome) -> None:
+        r = o.result
+        s.files += 1
+        if o.status == "ok":
+            s.ok += 1
+            s.elements += r.counts.get("elements", 0)
+            s.dates_shifted += r.counts.get("dates_shifted", 0)
+            detail = o.output
+        else:
+            s.quarantined += 1
+            code = o.reason.split(":", 1)[0]
+            s.reasons[code] = s.reasons.get(code, 0) + 1
+            detail = o.reason
+        audit.record(FileRecord(o.item, o.status, r.input_fingerprint, detail), r.events)
+        if progress:
+            progress(o)
+
+    if workers <= 1:
+        for it in items:
+            take(process_item(it, job))
+    else:
+        ctx = mp.get_context("fork") if hasattr(mp, "get_context") else mp
+        with ctx.Pool(workers, initializer=_init, initargs=(job,)) as pool:
+            for o in pool.imap_unordered(process_item, items, chunksize=8):
+                take(o)
+    s.seconds = time.perf_counter() - t0
+    return s

@@ -1,0 +1,40 @@
+"""Atomic output and quarantine: a crash never leaves a half-written file that looks done."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write to a temp file in the same folder, fsync, then os.replace."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".deid-", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def quarantine(qdir: Path, relpath: str, source: str, reason: str) -> Path:
+    """Copy the untouched input beside the output (never inside it) with a reason file."""
+    dest = qdir / relpath
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        shutil.copyfile(source, dest.with_name(dest.name + ".part"))
+        os.replace(dest.with_name(dest.name + ".part"), dest)
+    except OSError:
+        pass  # the reason file below still records it
+    atomic_write(dest.with_name(dest.name + ".reason.json"),
+                 json.dumps({"reason": reason}, ensure_ascii=True).encode("ascii"))
+    return dest
