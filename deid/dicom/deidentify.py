@@ -86,6 +86,9 @@ class Walker:
             if elem == 0 and group != 0x0002:
                 del ds[tag]  # group lengths are recomputed or dropped on write
                 continue
+            if group == 0x0000:  # command set: never part of a stored object (PS3.10 7.1)
+                self._remove(ds, tag, prefix + f"(0000,{elem:04X})", Decision("remove", "deid:command-group"))
+                continue
             raw = ds.get_item(tag)
             vr = (getattr(raw, "vr", None) or getattr(raw, "VR", None)) if raw is not None else None
             if group & 1:

@@ -1,0 +1,71 @@
+"""Builders shared by tests. Every value here is synthetic."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pydicom
+import pytest
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+from deid.policy import build_pipeline
+from deid.pseudonym import Pseudonymizer
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared" / "data"
+KEY = b"test-key-0123456789abcdef-0123456789"
+
+
+def pipeline(options=(), overrides=(), **dicom):
+    return build_pipeline({"name": "test", "dicom": {"options": list(options), "overrides": list(overrides),
+                                                     **dicom}}, "test")
+
+
+def make_ds(patient_id="PID-1001", name="DOE^JANE", study_uid=None, sop_uid=None,
+            sop_class="1.2.840.10008.5.1.4.1.1.2", **extra) -> Dataset:
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.SOPClassUID = sop_class
+    ds.SOPInstanceUID = sop_uid or generate_uid()
+    ds.StudyInstanceUID = study_uid or generate_uid()
+    ds.SeriesInstanceUID = generate_uid()
+    ds.PatientName = name
+    ds.PatientID = patient_id
+    ds.PatientBirthDate = "19700412"
+    ds.StudyDate = "20240102"
+    ds.StudyTime = "101500"
+    ds.Modality = "CT"
+    for k, v in extra.items():
+        setattr(ds, k, v)
+    return ds
+
+
+def to_bytes(ds: Dataset) -> bytes:
+    """Part 10 bytes; written by hand so probes may carry command-group (0000) elements."""
+    from pydicom.filebase import DicomBytesIO
+    from pydicom.filewriter import write_dataset, write_file_meta_info
+
+    meta = ds.file_meta
+    meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    buf = DicomBytesIO()
+    buf.write(b"\x00" * 128 + b"DICM")
+    write_file_meta_info(buf, meta, enforce_standard=True)
+    body = DicomBytesIO()
+    body.is_little_endian, body.is_implicit_VR = True, meta.TransferSyntaxUID == "1.2.840.10008.1.2"
+    write_dataset(body, ds)
+    return buf.getvalue() + body.getvalue()
+
+
+def write(ds: Dataset, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(to_bytes(ds))
+    return path
+
+
+def read(path_or_bytes) -> Dataset:
+    if isinstance(path_or_bytes, (bytes, bytearray)):
+        return pydicom.dcmread(io.BytesIO(path_or_bytes))
+    return pydicom.dcmread(path_or_bytes)
