@@ -169,16 +169,13 @@ def audit_show(file: Path, item: Optional[str] = typer.Option(None, "--file", he
             t.add_row(r["run_id"][:12], str(r["pipeline"]), str(r["files_ok"]), str(r["files_quarantined"]),
                       str(r["event_count"]))
         out.print(t)
-        t = Table(title="events")
-        for c in ("seq", "item", "location", "action", "category", "rule_id", "fingerprint"):
-            t.add_column(c)
+        out.print("seq\titem\tlocation\taction\tcategory\trule_id\tfingerprint\tdetail", markup=False)
         for n, e in enumerate(iter_events(file, item)):
             if n >= limit:
                 out.print(f"... (--limit {limit})")
                 break
-            t.add_row(str(e["seq"]), e["item"], e["location"], e["action"], e["category"], e["rule_id"],
-                      e["fingerprint"][:12])
-        out.print(t)
+            out.print("\t".join(str(e[c]) for c in ("seq", "item", "location", "action", "category", "rule_id",
+                                                     "fingerprint", "detail")), markup=False, soft_wrap=True)
     except DeidError as exc:
         _fail(str(exc))
 

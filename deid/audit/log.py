@@ -69,6 +69,8 @@ class AuditLog:
 
     def start_run(self, pipeline: str, policy_hash: str, versions: dict, key_id: str) -> str:
         self.run_id = uuid.uuid4().hex
+        self.run_events = 0
+        self.counts = {"ok": 0, "quarantined": 0}
         self.db.execute("INSERT INTO runs (run_id, started, pipeline, policy_hash, versions, key_id) "
                         "VALUES (?,?,?,?,?,?)",
                         (self.run_id, time.time(), pipeline, policy_hash,

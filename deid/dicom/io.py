@@ -11,7 +11,7 @@ import warnings
 import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
-from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID
+from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID
 
 from ..errors import InputError
 
@@ -41,6 +41,7 @@ def read_dataset(data: bytes) -> Dataset:
         except (EOFError, struct.error, OSError, ValueError, KeyError, TypeError, IndexError,
                 NotImplementedError, AttributeError, OverflowError) as exc:
             raise InputError(f"unreadable: {type(exc).__name__} while parsing") from None
+        _check_complete(ds, data)
         try:
             _touch_all(ds)
         except Exception as exc:  # any element that will not parse: fail closed
@@ -48,6 +49,32 @@ def read_dataset(data: bytes) -> Dataset:
     if "SOPClassUID" not in ds or "SOPInstanceUID" not in ds:
         raise InputError("not-composite: no SOPClassUID/SOPInstanceUID, cannot write a valid file")
     return ds
+
+
+SEQ_DELIM = (b"\xfe\xff\xdd\xe0\x00\x00\x00\x00", b"\xff\xfe\xe0\xdd\x00\x00\x00\x00")
+
+
+def _check_complete(ds: Dataset, data: bytes) -> None:
+    """pydicom stops quietly at a truncated element; a file that does not end where its
+    last element ends is truncated (or has unparsed bytes) and must not pass as clean."""
+    if not len(ds):
+        raise InputError("truncated: no data elements")
+    if str(getattr(getattr(ds, "file_meta", None), "get", lambda *_: "")("TransferSyntaxUID", "")) == \
+            "1.2.840.10008.1.2.1.99":
+        return  # deflated: offsets are in the inflated stream; zlib reports truncation itself
+    last = ds.get_item(max(ds.keys()))
+    tell, length = getattr(last, "value_tell", None), getattr(last, "length", None)
+    if tell is None or length is None:
+        return
+    if length == 0xFFFFFFFF:
+        if not data.rstrip(b"\x00").endswith(SEQ_DELIM) and not data.endswith(SEQ_DELIM):
+            raise InputError("truncated: undefined-length element has no delimiter at end of file")
+        return
+    end = tell + length
+    if end > len(data):
+        raise InputError("truncated: last element is cut short")
+    if data[end:].strip(b"\x00"):
+        raise InputError("truncated: bytes after the last readable element could not be parsed")
 
 
 def _touch_all(ds: Dataset) -> None:
@@ -64,11 +91,11 @@ def write_dataset(ds: Dataset) -> bytes:
         new = FileMetaDataset()
         if meta is not None:
             new.update(meta)
-        implicit = getattr(ds, "is_implicit_VR", None)
+        implicit, little = getattr(ds, "original_encoding", (True, True))
         if implicit is None:
-            enc = getattr(ds, "original_encoding", (True, True))
-            implicit = enc[0]
-        new.TransferSyntaxUID = ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian
+            implicit, little = True, True
+        new.TransferSyntaxUID = (ImplicitVRLittleEndian if implicit else
+                                 ExplicitVRLittleEndian if little else ExplicitVRBigEndian)
         ds.file_meta = meta = new
     meta.MediaStorageSOPClassUID = ds.SOPClassUID
     meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
