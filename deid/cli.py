@@ -122,8 +122,7 @@ def policy_show(pipeline: Optional[str] = typer.Option(None, "--pipeline", "-p")
         t.add_row(*r)
     out.print(t)
     for ov in pipe.dicom.overrides:
-        out.print(f"override:{ov.index}: {ov.keyword or ov.vr or hex(ov.tag or 0) if not ov.mask else ov.mask} "
-                  f"-> {ov.action}")
+        out.print(f"override:{ov.index}: {ov.describe()} -> {ov.action}", markup=False)
 
 
 @policy_app.command("validate")

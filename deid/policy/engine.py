@@ -32,6 +32,20 @@ class Override:
     mask: tuple[int, int] | None = None
     vr: str | None = None
 
+    def describe(self) -> str:
+        parts = []
+        if self.keyword:
+            parts.append(f"keyword={self.keyword}")
+        if self.tag is not None:
+            parts.append(f"tag=({self.tag >> 16:04X},{self.tag & 0xFFFF:04X})")
+        if self.mask is not None:
+            m, v = self.mask
+            digits = "".join("x" if (m >> s) & 0xF == 0 else f"{(v >> s) & 0xF:X}" for s in range(28, -4, -4))
+            parts.append(f"tag_pattern=({digits[:4]},{digits[4:]})")
+        if self.vr:
+            parts.append(f"vr={self.vr}")
+        return " ".join(parts)
+
     def matches(self, tag: int, vr: str, keyword: str) -> bool:
         if self.keyword is not None and self.keyword != keyword:
             return False
