@@ -1,0 +1,76 @@
+"""Engine: atomic writes, workers give the same bytes, quarantine beside (not inside) the output."""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from deid.audit.log import AuditLog, verify
+from deid.engine.discover import discover
+from deid.engine.runner import Job, run
+from deid.engine.writer import atomic_write
+from deid.handlers import Context
+from deid.policy import load_pipeline
+from deid.pseudonym import Pseudonymizer
+from helpers import make_ds, write
+
+
+def _tree(root: Path, n: int = 12) -> None:
+    for i in range(n):
+        write(make_ds(patient_id=f"PID-{i % 3}", name=f"PERSON^{i}"), root / f"p{i % 3}" / f"{i}.dcm")
+    (root / "junk.bin").write_bytes(b"junk" * 10)
+
+
+def _run(src: Path, out: Path, workers: int):
+    job = Job(Context(load_pipeline("dicom-research"), Pseudonymizer(b"k" * 32)), out,
+              out.with_name(out.name + ".q"))
+    log = AuditLog(out.with_name(out.name + ".sqlite"))
+    log.start_run("dicom-research", "h", {}, "kid")
+    s = run(discover([src]), job, log, workers=workers)
+    log.finish_run()
+    log.close()
+    return s
+
+
+def _digest(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in root.rglob("*") if p.is_file()}
+
+
+def test_workers_give_identical_output_and_a_valid_audit(tmp_path):
+    _tree(tmp_path / "in")
+    s1 = _run(tmp_path / "in", tmp_path / "o1", 1)
+    s2 = _run(tmp_path / "in", tmp_path / "o2", 2)
+    assert (s1.ok, s1.quarantined) == (s2.ok, s2.quarantined) == (12, 1)
+    assert _digest(tmp_path / "o1") == _digest(tmp_path / "o2")
+    assert verify(tmp_path / "o2.sqlite") == []
+    assert (tmp_path / "o1.q" / "junk.bin.reason.json").is_file()
+
+
+def test_atomic_write_leaves_nothing_on_failure(tmp_path, monkeypatch):
+    target = tmp_path / "d" / "x.dcm"
+
+    def boom(*_a, **_k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError):
+        atomic_write(target, b"data")
+    assert not target.exists()
+    assert list(target.parent.iterdir()) == []
+
+
+def test_write_failure_quarantines_instead_of_output(tmp_path, monkeypatch):
+    _tree(tmp_path / "in", 2)
+    import deid.engine.runner as runner
+
+    def fail(_path, _data):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(runner, "atomic_write", fail)
+    s = _run(tmp_path / "in", tmp_path / "o", 1)
+    assert s.ok == 0 and s.quarantined == 3
+    assert not any(p.is_file() for p in (tmp_path / "o").rglob("*"))
+    assert s.reasons.get("write-failed") == 2
