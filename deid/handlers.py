@@ -41,14 +41,20 @@ class DicomHandler:
     kind = "dicom"
 
     def process(self, item: Item, ctx: Context) -> Result:
-        from .dicom.deidentify import deidentify_dataset
-        from .dicom.io import read_dataset, verify_readable, write_dataset
+        from .dicom.io import quiet_pydicom
 
         try:
             data = Path(item.source).read_bytes()
         except OSError as exc:
             return Result("quarantined", reason=f"unreadable-file: {type(exc).__name__}")
         fp = ctx.pseudo.fingerprint(data)
+        with quiet_pydicom():
+            return self._process(data, fp, ctx)
+
+    def _process(self, data: bytes, fp: str, ctx: Context) -> Result:
+        from .dicom.deidentify import deidentify_dataset
+        from .dicom.io import read_dataset, verify_readable, write_dataset
+
         try:
             ds = read_dataset(data)
             events, stats = deidentify_dataset(ds, ctx.pipeline.dicom, ctx.pseudo, ctx.pipeline.name)

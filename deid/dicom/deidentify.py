@@ -7,8 +7,9 @@ Data bytes are never touched here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from pydicom.datadict import dictionary_VR, keyword_for_tag
+from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
@@ -47,7 +48,7 @@ class Walker:
     pseudo: Pseudonymizer
     patient_key: str
     sop_class: str
-    identity_source: list[str]
+    identity_source: Dataset  # raw snapshot of identity elements, decoded only if clean() runs
     events: list[AuditEvent] = field(default_factory=list)
     stats: Stats = field(default_factory=Stats)
     _identity: ops.IdentityValues | None = None
@@ -56,7 +57,7 @@ class Walker:
     @property
     def identity(self) -> ops.IdentityValues:
         if self._identity is None:
-            self._identity = ops.IdentityValues(self.identity_source)
+            self._identity = ops.IdentityValues(identity_values(self.identity_source))
         return self._identity
 
     def _fp(self, elem: DataElement) -> str:
@@ -110,15 +111,8 @@ class Walker:
                     continue
                 self.apply(ds, tag, vr, "", loc, d)
                 continue
-            try:
-                keyword = keyword_for_tag(tag)
-            except Exception:
-                keyword = ""
-            if vr is None:
-                try:
-                    vr = dictionary_VR(tag)
-                except KeyError:
-                    vr = "UN"
+            keyword, dict_vr = _dict_entry(tag)
+            vr = vr or dict_vr
             d = self.policy.action_for(tag, vr, keyword, self.sop_class, top)
             loc = prefix + (keyword or f"({group:04X},{elem:04X})")
             self.apply(ds, tag, vr, keyword, loc, d)
@@ -267,6 +261,15 @@ class Walker:
             self._event(loc, d, "clean", fp, f"spans={total}")
 
 
+@lru_cache(maxsize=8192)
+def _dict_entry(tag: int) -> tuple[str, str]:
+    """(keyword, VR) from the data dictionary; ('', 'UN') when unknown."""
+    try:
+        return keyword_for_tag(tag) or "", dictionary_VR(tag)
+    except (KeyError, ValueError):
+        return "", "UN"
+
+
 def _text(v) -> str:
     if v is None:
         return ""
@@ -291,6 +294,23 @@ def patient_key(ds: Dataset) -> str:
     return "study:" + str(ds.get("StudyInstanceUID", "") or "")
 
 
+IDENTITY_TAGS = tuple(sorted({int(tag_for_keyword(k)) for k in IDENTITY_KEYWORDS + ("PatientBirthDate",)}))
+
+
+def identity_snapshot(ds: Dataset) -> Dataset:
+    """Keep the raw identity elements (cheap); they are decoded only when a clean() needs them."""
+    snap = Dataset()
+    cs = ds.get_item(0x00080005)
+    if cs is not None:
+        snap[0x00080005] = cs
+    for tag in IDENTITY_TAGS:
+        raw = ds.get_item(tag)
+        if raw is not None:
+            snap[tag] = raw
+    snap.set_original_encoding(*getattr(ds, "original_encoding", (False, True)))
+    return snap
+
+
 def identity_values(ds: Dataset) -> list[str]:
     vals = []
     for kw in IDENTITY_KEYWORDS:
@@ -310,7 +330,7 @@ def deidentify_dataset(ds: Dataset, policy: DicomPolicy, pseudo: Pseudonymizer,
                        pipeline_name: str) -> tuple[list[AuditEvent], Stats]:
     """De-identify `ds` in place (header only) and add the PS3.15 markers."""
     walker = Walker(policy=policy, pseudo=pseudo, patient_key=patient_key(ds),
-                    sop_class=str(ds.get("SOPClassUID", "") or ""), identity_source=identity_values(ds))
+                    sop_class=str(ds.get("SOPClassUID", "") or ""), identity_source=identity_snapshot(ds))
     walker.walk(ds)
     meta = getattr(ds, "file_meta", None)
     if meta is not None:

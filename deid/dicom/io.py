@@ -7,6 +7,8 @@ from __future__ import annotations
 import io
 import struct
 import warnings
+from contextlib import contextmanager
+from typing import Iterator
 
 import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
@@ -14,6 +16,22 @@ from pydicom.errors import InvalidDicomError
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID
 
 from ..errors import InputError
+
+
+@contextmanager
+def quiet_pydicom() -> Iterator[None]:
+    """No warnings (they can quote values) and no value validation (deid writes only
+    values it generated or kept unchanged, and validation only ever warns)."""
+    from pydicom import config
+
+    saved = config.settings.reading_validation_mode, config.settings.writing_validation_mode
+    config.settings.reading_validation_mode = config.settings.writing_validation_mode = config.IGNORE
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        config.settings.reading_validation_mode, config.settings.writing_validation_mode = saved
 
 
 def looks_like_dicom(data: bytes) -> bool:
@@ -29,7 +47,12 @@ def looks_like_dicom(data: bytes) -> bool:
 
 
 def read_dataset(data: bytes) -> Dataset:
-    """Parse every element; raise InputError(reason) when the file is not fully readable."""
+    """Parse the file; raise InputError(reason) when it is not fully readable.
+
+    Elements stay raw until the walker needs them (that is what keeps this fast);
+    a sequence that fails to parse later raises inside the handler, which
+    quarantines the file, and truncation is caught here by _check_complete.
+    """
     if not looks_like_dicom(data):
         raise InputError("not-dicom: no DICM prefix and no recognisable first tag")
     with warnings.catch_warnings():
@@ -42,10 +65,6 @@ def read_dataset(data: bytes) -> Dataset:
                 NotImplementedError, AttributeError, OverflowError) as exc:
             raise InputError(f"unreadable: {type(exc).__name__} while parsing") from None
         _check_complete(ds, data)
-        try:
-            _touch_all(ds)
-        except Exception as exc:  # any element that will not parse: fail closed
-            raise InputError(f"unreadable-element: {type(exc).__name__}") from None
     if "SOPClassUID" not in ds or "SOPInstanceUID" not in ds:
         raise InputError("not-composite: no SOPClassUID/SOPInstanceUID, cannot write a valid file")
     return ds
@@ -75,13 +94,6 @@ def _check_complete(ds: Dataset, data: bytes) -> None:
         raise InputError("truncated: last element is cut short")
     if data[end:].strip(b"\x00"):
         raise InputError("truncated: bytes after the last readable element could not be parsed")
-
-
-def _touch_all(ds: Dataset) -> None:
-    """Parse sequences all the way down, so truncation inside items is found now, not on write."""
-    for elem in ds.iterall():
-        if elem.VR == "SQ":
-            continue
 
 
 def write_dataset(ds: Dataset) -> bytes:

@@ -137,7 +137,7 @@ class DicomPolicy:
     overrides: tuple[Override, ...] = ()
     date_shift_days: tuple[int, int] = (-1095, -1)
     keep_overlays: bool = False
-    table: Table = field(default_factory=load_table, repr=False, compare=False)
+    table: Table = field(default_factory=load_table, repr=False, compare=False, hash=False)
 
     def has(self, option: str) -> bool:
         return option in self.options
@@ -151,6 +151,11 @@ class DicomPolicy:
 
     def action_for(self, tag: int, vr: str, keyword: str, sop_class_uid: str = "",
                    top_level: bool = True) -> Decision:
+        """Cached: the answer depends only on these arguments and the (frozen) policy."""
+        return _cached_action(self, tag, vr, keyword, sop_class_uid, top_level)
+
+    def _action_for(self, tag: int, vr: str, keyword: str, sop_class_uid: str,
+                    top_level: bool) -> Decision:
         d = self.override_for(tag, vr, keyword) if self.overrides else None
         if d is not None:
             return d
@@ -219,6 +224,12 @@ class DicomPolicy:
                 d = self.action_for(t, vr, kw, "1.2.840.10008.5.1.4.1.1.", True)
             out.append((row.tag, row.name, d.action, d.rule_id))
         return out
+
+
+@lru_cache(maxsize=65536)
+def _cached_action(policy: DicomPolicy, tag: int, vr: str, keyword: str, sop_class_uid: str,
+                   top_level: bool) -> Decision:
+    return policy._action_for(tag, vr, keyword, sop_class_uid, top_level)
 
 
 @dataclass(frozen=True)
