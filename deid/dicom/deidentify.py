@@ -6,6 +6,7 @@ Data bytes are never touched here.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -32,6 +33,7 @@ IDENTITY_KEYWORDS = (
     "RequestingPhysician", "StationName", "InstitutionalDepartmentName", "StudyID",
     "MilitaryRank", "BranchOfService", "MedicalRecordLocator", "ResponsiblePerson",
 )
+FREE_TEXT_VRS = frozenset({"LO", "LT", "SH", "ST", "UT", "UC", "PN"})
 FILE_META_REMOVE = (0x00020016, 0x00020100, 0x00020102)  # source AE title, private info
 
 
@@ -77,7 +79,10 @@ class Walker:
         self.events.append(AuditEvent(loc, action, d.category, d.rule_id, fp, detail))
 
     # -- walk ----------------------------------------------------------------
-    def walk(self, ds: Dataset, prefix: str = "", top: bool = True) -> None:
+    def walk(self, ds: Dataset, prefix: str = "", top: bool = True, cleaning: bool = False) -> None:
+        """Decide every element of `ds`. `cleaning`: inside a sequence the policy says to clean
+        (Clean Structured Content / Descriptors), where free text the table does not list is
+        cleaned too, not kept."""
         creators: dict[int, str] = {}
         kept_blocks: set[int] = set()
         creator_tags: list[int] = []
@@ -114,8 +119,10 @@ class Walker:
             keyword, dict_vr = _dict_entry(tag)
             vr = vr or dict_vr
             d = self.policy.action_for(tag, vr, keyword, self.sop_class, top)
+            if cleaning and d.action == "keep" and vr in FREE_TEXT_VRS and d.rule_id == "ps3.15:not-listed":
+                d = Decision("clean", "deid:clean-in-cleaned-sequence")
             loc = prefix + (keyword or f"({group:04X},{elem:04X})")
-            self.apply(ds, tag, vr, keyword, loc, d)
+            self.apply(ds, tag, vr, keyword, loc, d, cleaning)
         for ctag in creator_tags:  # creators stay only for blocks that kept something
             if ctag not in kept_blocks and ctag in ds:
                 del ds[ctag]
@@ -127,11 +134,11 @@ class Walker:
         except Exception:
             return ""
 
-    def _recurse(self, elem: DataElement, loc: str) -> None:
+    def _recurse(self, elem: DataElement, loc: str, cleaning: bool = False) -> None:
         if elem.VR != "SQ" or not elem.value:
             return
         for i, item in enumerate(elem.value):
-            self.walk(item, f"{loc}[{i}].", top=False)
+            self.walk(item, f"{loc}[{i}].", top=False, cleaning=cleaning)
 
     def _remove(self, ds: Dataset, tag: int, loc: str, d: Decision) -> None:
         elem = ds[tag]
@@ -140,11 +147,12 @@ class Walker:
         del ds[tag]
 
     # -- one element -----------------------------------------------------------
-    def apply(self, ds: Dataset, tag: int, vr: str, keyword: str, loc: str, d: Decision) -> None:
+    def apply(self, ds: Dataset, tag: int, vr: str, keyword: str, loc: str, d: Decision,
+              cleaning: bool = False) -> None:
         a = d.action
         if a == "keep":
             if vr == "SQ":
-                self._recurse(ds[tag], loc)
+                self._recurse(ds[tag], loc, cleaning)
             return
         if a == "remove":
             self._remove(ds, tag, loc, d)
@@ -153,7 +161,7 @@ class Walker:
         vr = elem.VR
         if vr == "SQ":
             if a in ("clean", "uid"):  # Clean Structured Content / X/Z/U* on sequences: recurse
-                self._recurse(elem, loc)
+                self._recurse(elem, loc, cleaning or a == "clean")
                 return
             if elem.value:
                 self._event(loc, d, "empty", "", f"items={len(elem.value)}")
@@ -306,7 +314,7 @@ def identity_snapshot(ds: Dataset) -> Dataset:
     for tag in IDENTITY_TAGS:
         raw = ds.get_item(tag)
         if raw is not None:
-            snap[tag] = raw
+            snap[tag] = copy.copy(raw) if isinstance(raw, DataElement) else raw  # walker edits in place
     snap.set_original_encoding(*getattr(ds, "original_encoding", (False, True)))
     return snap
 

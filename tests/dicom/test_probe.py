@@ -225,3 +225,28 @@ def test_overrides_by_keyword_tag_pattern_and_vr():
     assert not ds.PatientName and "OperatorsName" in ds and not ds.OperatorsName
     rules = {e.location: e.rule_id for e in events}
     assert rules["SeriesDescription"] == "override:2" and rules["PatientName"] == "override:3"
+
+
+def test_clean_structured_content_cleans_sr_text():
+    from deid.pseudonym import Pseudonymizer
+
+    def sr(text):
+        ds = make_ds(name="HALVORSEN^INGRID", sop_class="1.2.840.10008.5.1.4.1.1.88.11")
+        item = Dataset()
+        item.ValueType = "TEXT"
+        item.TextValue = text
+        item.PersonName = "HALVORSEN^INGRID"
+        ds.ContentSequence = Sequence([item])
+        return ds
+
+    ds = sr("Findings for Halvorsen Ingrid: no acute disease. Call 555-123-4567.")
+    pipe = pipeline(["clean_structured_content"])
+    deidentify_dataset(ds, pipe.dicom, Pseudonymizer(b"k" * 32), "t")
+    text = ds.ContentSequence[0].TextValue
+    assert "no acute disease" in text
+    assert "halvorsen" not in text.lower() and "4567" not in text
+    assert "PersonName" not in ds.ContentSequence[0] or not str(ds.ContentSequence[0].PersonName).startswith("HAL")
+    # without the option, ContentSequence is D -> no content leaves at all
+    ds = sr("Findings for Halvorsen Ingrid")
+    deidentify_dataset(ds, pipeline().dicom, Pseudonymizer(b"k" * 32), "t")
+    assert len(ds.ContentSequence) == 0
