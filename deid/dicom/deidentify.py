@@ -282,10 +282,7 @@ def _text(v) -> str:
     if v is None:
         return ""
     if isinstance(v, PersonName):
-        parts = [str(v)]
-        for comp in ("ideographic", "phonetic"):
-            parts.append(str(getattr(v, comp, "") or ""))
-        return "^".join(parts)
+        return str(v)  # all component groups, "=" separated
     if isinstance(v, (list, MultiValue)):
         return "\\".join(_text(x) for x in v)
     return str(v)

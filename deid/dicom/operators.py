@@ -121,15 +121,40 @@ def clean_text(text: str, identity: "IdentityValues") -> tuple[str, int]:
 
 
 class IdentityValues:
-    """Identity values found in a header, compiled once per file for clean()."""
+    """Identity values found in a header, compiled once per file for clean().
+
+    Person names are split into their parts and also joined (刘^超 -> 刘超;
+    LI^YANG -> "LI YANG", "YANG LI"). ASCII tokens of 2+ letters match as whole
+    words; non-ASCII tokens of 2+ characters match anywhere (Chinese has no word
+    breaks). Single characters are not used alone: 超 would also cut 超声.
+    """
 
     def __init__(self, values: list[str]):
-        tokens: set[str] = set()
+        ascii_tokens: set[str] = set()
+        other_tokens: set[str] = set()
+
+        def add(tok: str) -> None:
+            tok = tok.strip()
+            if len(tok) < 2:
+                return
+            (ascii_tokens if tok.isascii() else other_tokens).add(tok)
+
         for v in values:
-            for part in re.split(r"[\^=\\,;/\s]+", v or ""):
-                part = part.strip()
-                if len(part) >= 3 or (len(part) >= 2 and not part.isascii()):
-                    tokens.add(part)
-        self.count = len(tokens)
-        self.pattern = (re.compile("|".join(re.escape(t) for t in sorted(tokens, key=len, reverse=True)),
-                                   re.IGNORECASE) if tokens else None)
+            for group in (v or "").split("="):  # PN component groups: alphabetic=ideographic=phonetic
+                parts = [p for p in re.split(r"[\^\\,;/\s]+", group) if p.strip()]
+                for part in parts:
+                    add(part)
+                if len(parts) > 1:
+                    if all(not p.isascii() for p in parts):
+                        add("".join(parts))
+                        add("".join(reversed(parts)))
+                    add(" ".join(parts))
+                    add(" ".join(reversed(parts)))
+        self.count = len(ascii_tokens) + len(other_tokens)
+        alts = []
+        if ascii_tokens:
+            words = "|".join(re.escape(t) for t in sorted(ascii_tokens, key=len, reverse=True))
+            alts.append(f"(?<![A-Za-z0-9])(?:{words})(?![A-Za-z0-9])")
+        if other_tokens:
+            alts.append("|".join(re.escape(t) for t in sorted(other_tokens, key=len, reverse=True)))
+        self.pattern = re.compile("|".join(alts), re.IGNORECASE) if alts else None

@@ -250,3 +250,19 @@ def test_clean_structured_content_cleans_sr_text():
     ds = sr("Findings for Halvorsen Ingrid")
     deidentify_dataset(ds, pipeline().dicom, Pseudonymizer(b"k" * 32), "t")
     assert len(ds.ContentSequence) == 0
+
+
+@pytest.mark.parametrize("names,text,gone,kept", [
+    (["Liu^Chao=刘^超"], "头颅MR平扫 刘超 超声", ["刘超"], ["超声", "头颅MR平扫"]),
+    (["Li^Yang"], "MR head, pt Li Yang; Liver normal", ["Li Yang"], ["Liver normal", "MR head"]),
+    (["QUIXOTE^ALONSO"], "CT for Alonso Quixote", ["Alonso", "Quixote"], ["CT for"]),
+])
+def test_identity_values_cut_joined_and_short_name_parts(names, text, gone, kept):
+    from deid.dicom.operators import IdentityValues, clean_text
+
+    out, n = clean_text(text, IdentityValues(names))
+    assert n >= 1
+    for g in gone:
+        assert g not in out
+    for k in kept:
+        assert k in out
