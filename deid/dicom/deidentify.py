@@ -34,6 +34,7 @@ IDENTITY_KEYWORDS = (
     "MilitaryRank", "BranchOfService", "MedicalRecordLocator", "ResponsiblePerson",
 )
 FREE_TEXT_VRS = frozenset({"LO", "LT", "SH", "ST", "UT", "UC", "PN"})
+REFERENCE_VRS = frozenset({"UI", "IS", "US", "UL", "SQ"})
 FILE_META_REMOVE = (0x00020016, 0x00020100, 0x00020102)  # source AE title, private info
 
 
@@ -79,10 +80,14 @@ class Walker:
         self.events.append(AuditEvent(loc, action, d.category, d.rule_id, fp, detail))
 
     # -- walk ----------------------------------------------------------------
-    def walk(self, ds: Dataset, prefix: str = "", top: bool = True, cleaning: bool = False) -> None:
-        """Decide every element of `ds`. `cleaning`: inside a sequence the policy says to clean
-        (Clean Structured Content / Descriptors), where free text the table does not list is
-        cleaned too, not kept."""
+    def walk(self, ds: Dataset, prefix: str = "", top: bool = True, mode: str = "") -> None:
+        """Decide every element of `ds`.
+
+        mode "clean": inside a sequence the policy cleans (Clean Structured Content /
+        Descriptors): free text the table does not list is cleaned too, not kept.
+        mode "refs": inside a reference sequence kept by U* (Referenced/Source Image
+        Sequence): only references (UIDs, frame/segment numbers, nested sequences) stay.
+        """
         creators: dict[int, str] = {}
         kept_blocks: set[int] = set()
         creator_tags: list[int] = []
@@ -119,10 +124,13 @@ class Walker:
             keyword, dict_vr = _dict_entry(tag)
             vr = vr or dict_vr
             d = self.policy.action_for(tag, vr, keyword, self.sop_class, top)
-            if cleaning and d.action == "keep" and vr in FREE_TEXT_VRS and d.rule_id == "ps3.15:not-listed":
-                d = Decision("clean", "deid:clean-in-cleaned-sequence")
+            if d.rule_id == "ps3.15:not-listed" and d.action == "keep":
+                if mode == "clean" and vr in FREE_TEXT_VRS:
+                    d = Decision("clean", "deid:clean-in-cleaned-sequence")
+                elif mode == "refs" and vr not in REFERENCE_VRS:
+                    d = Decision("remove", "deid:reference-sequence-content")
             loc = prefix + (keyword or f"({group:04X},{elem:04X})")
-            self.apply(ds, tag, vr, keyword, loc, d, cleaning)
+            self.apply(ds, tag, vr, keyword, loc, d, mode)
         for ctag in creator_tags:  # creators stay only for blocks that kept something
             if ctag not in kept_blocks and ctag in ds:
                 del ds[ctag]
@@ -134,11 +142,11 @@ class Walker:
         except Exception:
             return ""
 
-    def _recurse(self, elem: DataElement, loc: str, cleaning: bool = False) -> None:
+    def _recurse(self, elem: DataElement, loc: str, mode: str = "") -> None:
         if elem.VR != "SQ" or not elem.value:
             return
         for i, item in enumerate(elem.value):
-            self.walk(item, f"{loc}[{i}].", top=False, cleaning=cleaning)
+            self.walk(item, f"{loc}[{i}].", top=False, mode=mode)
 
     def _remove(self, ds: Dataset, tag: int, loc: str, d: Decision) -> None:
         elem = ds[tag]
@@ -148,11 +156,11 @@ class Walker:
 
     # -- one element -----------------------------------------------------------
     def apply(self, ds: Dataset, tag: int, vr: str, keyword: str, loc: str, d: Decision,
-              cleaning: bool = False) -> None:
+              mode: str = "") -> None:
         a = d.action
         if a == "keep":
             if vr == "SQ":
-                self._recurse(ds[tag], loc, cleaning)
+                self._recurse(ds[tag], loc, mode)
             return
         if a == "remove":
             self._remove(ds, tag, loc, d)
@@ -161,7 +169,7 @@ class Walker:
         vr = elem.VR
         if vr == "SQ":
             if a in ("clean", "uid"):  # Clean Structured Content / X/Z/U* on sequences: recurse
-                self._recurse(elem, loc, cleaning or a == "clean")
+                self._recurse(elem, loc, "clean" if a == "clean" else "refs")
                 return
             if elem.value:
                 self._event(loc, d, "empty", "", f"items={len(elem.value)}")

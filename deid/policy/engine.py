@@ -102,6 +102,11 @@ def resolve_combined(code: str, attr_type: int | None) -> tuple[str, str]:
     Returns (code, reason) where reason is "type1/2/3" or "type-unknown".
     """
     choices = [c.rstrip("*") for c in code.split("/")]
+    if "U" in choices:
+        # X/Z/U* (Referenced/Source Image Sequence): keeping the sequence with its UIDs
+        # remapped is valid for every Type and keeps references between instances; every
+        # attribute inside is still decided by its own rule.
+        return "U", "references-remapped"
     if attr_type is None:
         for c in ("D", "U", "Z", "X"):
             if c in choices:

@@ -30,6 +30,7 @@ def _study(tmp_path: Path) -> tuple[Path, Path, Path]:
     series.SeriesInstanceUID = a.SeriesInstanceUID
     series.ReferencedInstanceSequence = Sequence([ref])
     b.ReferencedSeriesSequence = Sequence([series])  # not in Table E.1-1: kept, UIDs inside remapped
+    b.ReferencedImageSequence = Sequence([ref])       # X/Z/U*: kept with UIDs remapped
     b.SeriesInstanceUID = a.SeriesInstanceUID
     c = make_ds(patient_id="PID-2", name="BETA^BOB")
     return write(a, tmp_path / "a.dcm"), write(b, tmp_path / "b.dcm"), write(c, tmp_path / "c.dcm")
@@ -45,6 +46,7 @@ def test_one_study_stays_one_study_and_references_resolve(tmp_path):
     ref = b.ReferencedSeriesSequence[0]
     assert ref.SeriesInstanceUID == a.SeriesInstanceUID
     assert ref.ReferencedInstanceSequence[0].ReferencedSOPInstanceUID == a.SOPInstanceUID
+    assert b.ReferencedImageSequence[0].ReferencedSOPInstanceUID == a.SOPInstanceUID
     assert a.file_meta.MediaStorageSOPInstanceUID == a.SOPInstanceUID
     assert a.SOPInstanceUID.startswith("2.25.") and len(a.SOPInstanceUID) <= 64
     assert a.PatientID == b.PatientID and a.PatientID.startswith("P-")
