@@ -69,7 +69,7 @@ class Pseudonymizer:
 
     def _mac(self, namespace: str, value: str | bytes) -> bytes:
         data = value if isinstance(value, bytes) else value.encode("utf-8", "surrogatepass")
-        return hmac.new(self.secret, namespace.encode("ascii") + b"\x00" + data, hashlib.sha256).digest()
+        return hmac.digest(self.secret, namespace.encode("ascii") + b"\x00" + data, "sha256")
 
     @property
     def key_id(self) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
-from pydicom.dataelem import DataElement
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
@@ -101,7 +101,7 @@ class Walker:
                 self._remove(ds, tag, prefix + f"(0000,{elem:04X})", Decision("remove", "deid:command-group"))
                 continue
             raw = ds.get_item(tag)
-            vr = (getattr(raw, "vr", None) or getattr(raw, "VR", None)) if raw is not None else None
+            vr = raw.VR if raw is not None else None  # RawDataElement and DataElement both have .VR
             if group & 1:
                 if 0x0010 <= elem <= 0x00FF:
                     creator_tags.append(tag)
@@ -148,11 +148,38 @@ class Walker:
         for i, item in enumerate(elem.value):
             self.walk(item, f"{loc}[{i}].", top=False, mode=mode)
 
+    def _raw_fp(self, raw) -> str:
+        """Fingerprint without decoding: the stored bytes, padding stripped. For ASCII and
+        UTF-8 values these are the bytes fingerprint(str) would hash, so it matches."""
+        v = raw.value
+        if v is None:
+            return ""
+        v = bytes(v).rstrip(b" \x00")
+        return self.pseudo.fingerprint(v) if v else ""
+
     def _remove(self, ds: Dataset, tag: int, loc: str, d: Decision) -> None:
-        elem = ds[tag]
-        detail = f"items={len(elem.value)}" if elem.VR == "SQ" and elem.value else ""
-        self._event(loc, d, "remove", self._fp(elem), detail)
+        raw = ds.get_item(tag)
+        if isinstance(raw, RawDataElement):  # no need to decode what is deleted
+            is_sq = raw.VR == "SQ" or (raw.VR is None and _dict_entry(tag)[1] == "SQ")
+            self._event(loc, d, "remove", "" if is_sq else self._raw_fp(raw), "sequence" if is_sq else "")
+        else:
+            elem = ds[tag]
+            detail = f"items={len(elem.value)}" if elem.VR == "SQ" and elem.value else ""
+            self._event(loc, d, "remove", self._fp(elem), detail)
         del ds[tag]
+
+    def _replace(self, ds: Dataset, tag: int, vr: str, loc: str, d: Decision) -> bool:
+        """empty/dummy on a raw element: swap in a new element without decoding the old one."""
+        raw = ds.get_item(tag)
+        if not isinstance(raw, RawDataElement) or vr in ("SQ", "UI", "UN") or not raw.value:
+            return False
+        fp = self._raw_fp(raw)
+        if not fp:
+            return True  # only padding: nothing to remove
+        value = None if d.action == "empty" else ops.dummy_value(vr)
+        ds[tag] = DataElement(tag, vr, value)
+        self._event(loc, d, d.action, fp)
+        return True
 
     # -- one element -----------------------------------------------------------
     def apply(self, ds: Dataset, tag: int, vr: str, keyword: str, loc: str, d: Decision,
@@ -164,6 +191,8 @@ class Walker:
             return
         if a == "remove":
             self._remove(ds, tag, loc, d)
+            return
+        if a in ("empty", "dummy") and self._replace(ds, tag, vr, loc, d):
             return
         elem = ds[tag]
         vr = elem.VR
