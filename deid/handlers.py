@@ -40,13 +40,15 @@ class Result:
 class DicomHandler:
     kind = "dicom"
 
-    def process(self, item: Item, ctx: Context) -> Result:
+    def process(self, item: Item, ctx: Context, data: bytes | None = None) -> Result:
+        """`data`: the file's bytes when the caller already read them (read once, route, process)."""
         from .dicom.io import quiet_pydicom
 
-        try:
-            data = Path(item.source).read_bytes()
-        except OSError as exc:
-            return Result("quarantined", reason=f"unreadable-file: {type(exc).__name__}")
+        if data is None:
+            try:
+                data = Path(item.source).read_bytes()
+            except OSError as exc:
+                return Result("quarantined", reason=f"unreadable-file: {type(exc).__name__}")
         fp = ctx.pseudo.fingerprint(data)
         with quiet_pydicom():
             return self._process(data, fp, ctx)
@@ -74,15 +76,11 @@ class DicomHandler:
 HANDLERS = {"dicom": DicomHandler()}
 
 
-def handler_for(path: str) -> DicomHandler | None:
-    """Route by content: DICOM by preamble or first tag; other kinds arrive with later handlers."""
+def handler_for(path: str, head: bytes) -> DicomHandler | None:
+    """Route by content (the first 132 bytes): DICOM by preamble or first tag, or a .dcm name
+    (so a broken .dcm is reported as such); other kinds arrive with later handlers."""
     from .dicom.io import looks_like_dicom
 
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(132)
-    except OSError:
-        return HANDLERS["dicom"]  # let the handler report the read failure
-    if looks_like_dicom(head) or path.lower().endswith((".dcm", ".dicom")):
+    if looks_like_dicom(head[:132]) or path.lower().endswith((".dcm", ".dicom")):
         return HANDLERS["dicom"]
     return None

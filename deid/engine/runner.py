@@ -55,11 +55,16 @@ def _init(job: Job) -> None:
 def process_item(item: Item, job: Job | None = None) -> Outcome:
     job = job or _JOB
     assert job is not None
-    handler = handler_for(item.source)
-    if handler is None:
-        res = Result("quarantined", reason="unsupported-type: not a file kind this pipeline handles")
-    else:
-        res = handler.process(item, job.ctx)
+    try:
+        data = Path(item.source).read_bytes()
+    except OSError as exc:
+        data, res = None, Result("quarantined", reason=f"unreadable-file: {type(exc).__name__}")
+    if data is not None:
+        handler = handler_for(item.source, data)
+        if handler is None:
+            res = Result("quarantined", reason="unsupported-type: not a file kind this pipeline handles")
+        else:
+            res = handler.process(item, job.ctx, data)
     rel = item.relpath
     if res.status == "ok" and res.data is not None:
         if job.naming == "pseudonymized" and res.name_hint:
