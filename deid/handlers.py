@@ -4,6 +4,7 @@ That is what lets the same code run in-process, in a process pool, or on Dask.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,7 @@ class Result:
     counts: dict[str, int] = field(default_factory=dict)
     kind: str = "dicom"
     name_hint: str = ""              # output name for --naming pseudonymized
+    renamed: bool = False            # the input path held a header identity value: use name_hint
 
 
 class DicomHandler:
@@ -51,14 +53,15 @@ class DicomHandler:
                 return Result("quarantined", reason=f"unreadable-file: {type(exc).__name__}")
         fp = ctx.pseudo.fingerprint(data)
         with quiet_pydicom():
-            return self._process(data, fp, ctx)
+            return self._process(data, fp, ctx, item.relpath)
 
-    def _process(self, data: bytes, fp: str, ctx: Context) -> Result:
+    def _process(self, data: bytes, fp: str, ctx: Context, relpath: str) -> Result:
         from .dicom.deidentify import deidentify_dataset
         from .dicom.io import read_dataset, verify_readable, write_dataset
 
         try:
             ds = read_dataset(data)
+            identity = path_tokens(ds)
             events, stats = deidentify_dataset(ds, ctx.pipeline.dicom, ctx.pseudo, ctx.pipeline.name)
             out = write_dataset(ds)
             verify_readable(out)
@@ -68,9 +71,38 @@ class DicomHandler:
             return Result("quarantined", reason="unreadable: sequences nested too deep", input_fingerprint=fp)
         except Exception as exc:  # fail closed on anything unexpected, without its message
             return Result("quarantined", reason=f"internal-error: {type(exc).__name__}", input_fingerprint=fp)
-        hint = f"{ds.get('PatientID') or 'P-UNKNOWN'}/{ds.get('StudyInstanceUID', 'study')}/{ds.SOPInstanceUID}.dcm"
-        return Result("ok", data=out, events=events, input_fingerprint=fp, name_hint=hint,
+        parts = [safe_name(ds.get("PatientID") or "P-UNKNOWN"), safe_name(ds.get("StudyInstanceUID") or "study"),
+                 safe_name(ds.SOPInstanceUID) + ".dcm"]
+        renamed = path_names_patient(relpath, identity)
+        if renamed:
+            events.append(AuditEvent("<path>", "rename", "identity", "deid:path-identity", "",
+                                     "input path held a patient identity value"))
+        return Result("ok", data=out, events=events, input_fingerprint=fp, name_hint="/".join(parts),
+                      renamed=renamed,
                       counts={"elements": stats.changed, "dates_shifted": stats.dates_shifted})
+
+
+def safe_name(value: object) -> str:
+    """One path component from a header value: [0-9A-Za-z.-] only, never '.' or '..'."""
+    text = re.sub(r"[^0-9A-Za-z.-]", "_", str(value))[:64].strip(".") or "x"
+    return text
+
+
+def path_tokens(ds) -> list[str]:
+    """Patient name parts and ID, as they might appear in an export folder name."""
+    toks = []
+    for kw in ("PatientName", "PatientID", "OtherPatientIDs"):
+        for group in str(ds.get(kw, "") or "").split("="):
+            parts = [p for p in re.split(r"[\^\\\s]+", group) if p]
+            toks += parts
+            if len(parts) > 1:
+                toks.append("".join(parts))
+    return [t.lower() for t in toks if len(t) >= 4 or (len(t) >= 2 and not t.isascii())]
+
+
+def path_names_patient(relpath: str, tokens: list[str]) -> bool:
+    low = relpath.lower()
+    return any(t in low for t in tokens)
 
 
 HANDLERS = {"dicom": DicomHandler()}

@@ -139,3 +139,43 @@ def test_key_created_on_first_run_with_0600(tmp_path, monkeypatch):
 def test_console_script_help():
     proc = subprocess.run([sys.executable, "-m", "deid.cli", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "Exit codes" in proc.stdout
+
+
+def test_input_path_naming_the_patient_is_not_mirrored(tmp_path):
+    write(make_ds(patient_id="MRN-77123", name="QUIXOTE^ALONSO"), tmp_path / "in" / "QUIXOTE_ALONSO" / "a.dcm")
+    write(make_ds(patient_id="MRN-1", name="OTHER^PERSON"), tmp_path / "in" / "plain" / "b.dcm")
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["run", str(tmp_path / "in"), "--out", str(out), "-q"])
+    assert res.exit_code == 0
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert "plain/b.dcm" in files and len(files) == 2
+    assert not any("quixote" in f.lower() for f in files)
+    for p in tmp_path.glob("out.audit.sqlite*"):
+        assert b"QUIXOTE" not in p.read_bytes().upper()
+
+
+def test_preamble_and_file_meta_are_not_copied(tmp_path):
+    from helpers import to_bytes
+
+    ds = make_ds()
+    ds.file_meta.SourceApplicationEntityTitle = "HOSPSECRET1"
+    ds.file_meta.SendingApplicationEntityTitle = "HOSPSECRET2"
+    data = bytearray(to_bytes(ds))
+    data[0:16] = b"SECRETPREAMBLE!!"
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "x.dcm").write_bytes(bytes(data))
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["run", str(tmp_path / "in"), "--out", str(out), "-q"]).exit_code == 0
+    got = (out / "x.dcm").read_bytes()
+    assert b"SECRET" not in got and got[:128] == b"\x00" * 128
+
+
+def test_long_file_name_is_quarantined_without_aborting(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / ("n" * 240 + ".dcm")).write_bytes(b"not dicom")
+    write(make_ds(), src / "ok.dcm")
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["run", str(src), "--out", str(out), "-q"])
+    assert res.exit_code == 1, res.output
+    assert (out / "ok.dcm").is_file()

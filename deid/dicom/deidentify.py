@@ -35,7 +35,22 @@ IDENTITY_KEYWORDS = (
 )
 FREE_TEXT_VRS = frozenset({"LO", "LT", "SH", "ST", "UT", "UC", "PN"})
 REFERENCE_VRS = frozenset({"UI", "IS", "US", "UL", "SQ"})
-FILE_META_REMOVE = (0x00020016, 0x00020100, 0x00020102)  # source AE title, private info
+# File meta kept: version, SOP class/instance (rewritten), transfer syntax, implementation UID.
+FILE_META_KEEP = frozenset({0x00020001, 0x00020002, 0x00020003, 0x00020010, 0x00020012})
+STRICT_ASCII_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "TM", "UI"})
+_PRINTABLE = bytes(range(0x20, 0x7F))
+
+
+def _check_kept(raw, vr: str) -> None:
+    """A kept value of an ASCII-only VR with control bytes means a length overrun swallowed
+    the next elements (which may hold a name): fail closed rather than pass it through."""
+    if vr not in STRICT_ASCII_VRS or not isinstance(raw, RawDataElement) or not raw.value:
+        return
+    v = bytes(raw.value).rstrip(b"\x00 ")
+    if v.translate(None, _PRINTABLE):
+        from ..errors import InputError
+
+        raise InputError(f"invalid-value: control bytes in a {vr} element (length overrun?)")
 
 
 @dataclass
@@ -122,7 +137,8 @@ class Walker:
                 self.apply(ds, tag, vr, "", loc, d)
                 continue
             keyword, dict_vr = _dict_entry(tag)
-            vr = vr or dict_vr
+            if vr in (None, "UN") and dict_vr != "UN":
+                vr = dict_vr  # a standard tag stored as UN (e.g. after a PACS): decide by its real VR
             d = self.policy.action_for(tag, vr, keyword, self.sop_class, top)
             if d.rule_id == "ps3.15:not-listed" and d.action == "keep":
                 if mode == "clean" and vr in FREE_TEXT_VRS:
@@ -187,7 +203,9 @@ class Walker:
         a = d.action
         if a == "keep":
             if vr == "SQ":
-                self._recurse(ds[tag], loc, mode)
+                self._recurse(ds[tag], loc, mode)  # ds[tag] decodes UN -> SQ via the dictionary
+            else:
+                _check_kept(ds.get_item(tag), vr)
             return
         if a == "remove":
             self._remove(ds, tag, loc, d)
@@ -376,10 +394,10 @@ def deidentify_dataset(ds: Dataset, policy: DicomPolicy, pseudo: Pseudonymizer,
     walker.walk(ds)
     meta = getattr(ds, "file_meta", None)
     if meta is not None:
-        for t in FILE_META_REMOVE:
-            if t in meta:
-                walker.events.append(AuditEvent(f"file_meta.{keyword_for_tag(t)}", "remove", "identity",
-                                                "deid:file-meta", ""))
+        for t in [int(t) for t in meta.keys()]:
+            if t not in FILE_META_KEEP:  # AE titles, presentation addresses, private info, ...
+                walker.events.append(AuditEvent(f"file_meta.({t >> 16:04X},{t & 0xFFFF:04X})", "remove",
+                                                "identity", "deid:file-meta", ""))
                 del meta[t]
     add_markers(ds, policy, pipeline_name, walker.stats)
     return walker.events, walker.stats

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import struct
+import zlib
 import warnings
 from contextlib import contextmanager
 from typing import Iterator
@@ -62,7 +63,7 @@ def read_dataset(data: bytes) -> Dataset:
         except InvalidDicomError:
             raise InputError("not-dicom: parser rejected the file") from None
         except (EOFError, struct.error, OSError, ValueError, KeyError, TypeError, IndexError,
-                NotImplementedError, AttributeError, OverflowError) as exc:
+                NotImplementedError, AttributeError, OverflowError, zlib.error) as exc:
             raise InputError(f"unreadable: {type(exc).__name__} while parsing") from None
         _check_complete(ds, data)
     if "SOPClassUID" not in ds or "SOPInstanceUID" not in ds:
@@ -114,6 +115,7 @@ def write_dataset(ds: Dataset) -> bytes:
     meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
     if "ImplementationVersionName" in meta:
         del meta.ImplementationVersionName
+    ds.preamble = b"\x00" * 128  # the preamble is free-form and may carry anything
     buf = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

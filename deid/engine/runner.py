@@ -67,7 +67,7 @@ def process_item(item: Item, job: Job | None = None) -> Outcome:
             res = handler.process(item, job.ctx, data)
     rel = item.relpath
     if res.status == "ok" and res.data is not None:
-        if job.naming == "pseudonymized" and res.name_hint:
+        if (job.naming == "pseudonymized" or res.renamed) and res.name_hint:
             rel = res.name_hint
         try:
             atomic_write(job.out / rel, res.data)
@@ -76,9 +76,14 @@ def process_item(item: Item, job: Job | None = None) -> Outcome:
                          input_fingerprint=res.input_fingerprint)
         res.data = None
     if res.status != "ok":
-        quarantine(job.quarantine_dir, item.relpath, item.source, res.reason)
+        try:
+            quarantine(job.quarantine_dir, item.relpath, item.source, res.reason)
+        except OSError as exc:  # the audit row still records it; never abort the batch
+            res.reason += f" (quarantine copy failed: {type(exc).__name__})"
         rel = ""
-    return Outcome(item.relpath, res.status, res.reason, rel, res)
+    # a file whose path named the patient is recorded (and was written) under its new name only
+    audit_item = rel if res.renamed else item.relpath
+    return Outcome(audit_item, res.status, res.reason, rel, res)
 
 
 def run(items: Iterable[Item], job: Job, audit: AuditLog, workers: int = 1,

@@ -29,6 +29,10 @@ def atomic_write(path: Path, data: bytes) -> None:
 def quarantine(qdir: Path, relpath: str, source: str, reason: str) -> Path:
     """Copy the untouched input beside the output (never inside it) with a reason file."""
     dest = qdir / relpath
+    if len(dest.name.encode("utf-8")) > 200:  # leave room for ".reason.json" within NAME_MAX
+        import hashlib
+
+        dest = dest.with_name(hashlib.sha256(dest.name.encode("utf-8", "surrogateescape")).hexdigest()[:32])
     dest.parent.mkdir(parents=True, exist_ok=True)
     try:
         shutil.copyfile(source, dest.with_name(dest.name + ".part"))

@@ -80,3 +80,29 @@ def test_pixel_data_bytes_untouched(tmp_path):
     ds.PixelData = bytes(range(128))
     res = _run(tmp_path, to_bytes(ds))
     assert read(res.data).PixelData == bytes(range(128))
+
+
+def test_sequence_stored_as_un_is_still_walked(tmp_path):
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    inner = Dataset()
+    inner.PatientName = "HIDDEN^INSIDE"
+    ds = make_ds(PatientAge="097Y")
+    ds.AnatomicRegionSequence = Sequence([inner])
+    data = to_bytes(ds)
+    # store the sequence and the age as UN, as a PACS that did not know them would
+    data = data.replace(b"\x08\x00\x18\x22SQ", b"\x08\x00\x18\x22UN").replace(b"\x10\x00\x10\x10AS\x04\x00",
+                                                                              b"\x10\x00\x10\x10UN\x00\x00\x04\x00\x00\x00")
+    res = _run(tmp_path, data)
+    assert res.status == "ok", res.reason
+    assert b"HIDDEN" not in res.data and b"097Y" not in res.data
+
+
+def test_length_overrun_into_a_name_is_quarantined(tmp_path):
+    ds = make_ds(Modality="CT")
+    data = to_bytes(ds)
+    i = data.index(b"\x08\x00\x60\x00CS\x02\x00")  # Modality, length 2
+    data = data[:i + 6] + b"\x40\x00" + data[i + 8:]  # now it swallows the next 64 bytes
+    res = _run(tmp_path, data)
+    assert res.status == "quarantined"
