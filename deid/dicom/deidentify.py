@@ -32,6 +32,9 @@ IDENTITY_KEYWORDS = (
     "PatientTelephoneNumbers", "PhysiciansOfRecord", "NameOfPhysiciansReadingStudy",
     "RequestingPhysician", "StationName", "InstitutionalDepartmentName", "StudyID",
     "MilitaryRank", "BranchOfService", "MedicalRecordLocator", "ResponsiblePerson",
+    "AdmissionID", "IssuerOfPatientID", "RequestedProcedureID", "ScheduledProcedureStepID",
+    "PerformedProcedureStepID", "FillerOrderNumberImagingServiceRequest",
+    "PlacerOrderNumberImagingServiceRequest",
 )
 FREE_TEXT_VRS = frozenset({"LO", "LT", "SH", "ST", "UT", "UC", "PN"})
 REFERENCE_VRS = frozenset({"UI", "IS", "US", "UL", "SQ"})

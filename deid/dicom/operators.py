@@ -144,6 +144,10 @@ class IdentityValues:
                 parts = [p for p in re.split(r"[\^\\,;/\s]+", group) if p.strip()]
                 for part in parts:
                     add(part)
+                    for sub in re.split(r"[-']", part):  # QUIXLEY-VORMANN, O'QUINTRELL
+                        add(sub)
+                    add(re.sub(r"[-']", "", part))
+                    add(re.sub(r"[-']", " ", part))
                 if len(parts) > 1:
                     if all(not p.isascii() for p in parts):
                         add("".join(parts))

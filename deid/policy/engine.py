@@ -174,8 +174,24 @@ class DicomPolicy:
             return Decision("keep", "deid:keep-overlays", "graphics")
         row = self.table.lookup(tag)
         if row is None:
-            return Decision("keep", "ps3.15:not-listed")
+            return self._unlisted(vr)
         return self._row_decision(row, vr, keyword, sop_class_uid, top_level)
+
+    def _unlisted(self, vr: str) -> Decision:
+        """Attributes Table E.1-1 does not list. Annex E keeps them; deid keeps them too,
+        except by VR where the value is identifying by nature: person names are removed,
+        dates follow the chosen date option, long free text is cleaned."""
+        if vr == "PN":
+            return Decision("remove", "deid:unlisted-vr:PN")
+        if vr in ("DA", "DT"):
+            if self.has("retain_long_full_dates"):
+                return Decision("keep", "deid:unlisted-vr:date")
+            if self.has("retain_long_modified_dates"):
+                return Decision("shift-date", "deid:unlisted-vr:date", "date")
+            return Decision("remove", "deid:unlisted-vr:date", "date")
+        if vr in ("LT", "ST", "UT"):
+            return Decision("clean", "deid:unlisted-vr:text")
+        return Decision("keep", "ps3.15:not-listed")
 
     def _row_decision(self, row: Row, vr: str, keyword: str, sop_class_uid: str,
                       top_level: bool) -> Decision:

@@ -266,3 +266,19 @@ def test_identity_values_cut_joined_and_short_name_parts(names, text, gone, kept
         assert g not in out
     for k in kept:
         assert k in out
+
+
+def test_unlisted_names_dates_and_text_are_not_kept_verbatim():
+    from deid.pseudonym import Pseudonymizer
+
+    # StudyUpdateDateTime (DT), a PN and free text that Table E.1-1 does not list
+    ds = make_ds(StudyUpdateDateTime="20240105101010", TextValue="Seen by Dr Quorra on ward 5, ID 99887766")
+    ds.add_new(0x00400441, "SQ", Sequence())  # ContentItemModifierSequence, harmless
+    ds.add_new(0x0040A078, "SQ", Sequence())
+    pipe = pipeline(["retain_long_modified_dates"])
+    deidentify_dataset(ds, pipe.dicom, Pseudonymizer(b"k" * 32), "t")
+    assert ds.StudyUpdateDateTime != "20240105101010" and ds.StudyUpdateDateTime.endswith("101010")
+    assert "99887766" not in ds.TextValue and "Seen by" in ds.TextValue
+    basic = make_ds(StudyUpdateDateTime="20240105101010")
+    deidentify_dataset(basic, pipeline().dicom, Pseudonymizer(b"k" * 32), "t")
+    assert "StudyUpdateDateTime" not in basic
