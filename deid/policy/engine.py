@@ -89,11 +89,10 @@ def iod_type(sop_class_uid: str, keyword: str) -> int | None:
     """Type of a top-level attribute in the IOD of this SOP class, when known."""
     if not sop_class_uid:
         return None
-    found: int | None = None
     for prefix, _name, types in _iod_families():  # longest prefix first
         if sop_class_uid.startswith(prefix) and keyword in types:
             return types[keyword]
-    return found
+    return None
 
 
 def resolve_combined(code: str, attr_type: int | None) -> tuple[str, str]:
