@@ -89,15 +89,12 @@ def safe_name(value: object) -> str:
 
 
 def path_tokens(ds) -> list[str]:
-    """Patient name parts and ID, as they might appear in an export folder name."""
-    toks = []
-    for kw in ("PatientName", "PatientID", "OtherPatientIDs"):
-        for group in str(ds.get(kw, "") or "").split("="):
-            parts = [p for p in re.split(r"[\^\\\s]+", group) if p]
-            toks += parts
-            if len(parts) > 1:
-                toks.append("".join(parts))
-    return [t.lower() for t in toks if len(t) >= 4 or (len(t) >= 2 and not t.isascii())]
+    """Patient name parts and IDs, as they might appear in an export folder name.
+    ASCII tokens need 4+ characters here: short ones (CT1, MR) are common in paths."""
+    from .dicom.operators import name_tokens
+
+    toks = name_tokens([str(ds.get(kw, "") or "") for kw in ("PatientName", "PatientID", "OtherPatientIDs")])
+    return [t.lower() for t in toks if len(t) >= 4 or not t.isascii()]
 
 
 def path_names_patient(relpath: str, tokens: list[str]) -> bool:

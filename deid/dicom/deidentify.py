@@ -18,6 +18,7 @@ from pydicom.sequence import Sequence
 from pydicom.valuerep import PersonName
 
 from ..audit.events import AuditEvent
+from ..errors import InputError
 from ..policy.decision import Decision
 from ..policy.engine import DicomPolicy
 from ..policy.table import OPTION_CODES
@@ -51,8 +52,6 @@ def _check_kept(raw, vr: str) -> None:
         return
     v = bytes(raw.value).rstrip(b"\x00 ")
     if v.translate(None, _PRINTABLE):
-        from ..errors import InputError
-
         raise InputError(f"invalid-value: control bytes in a {vr} element (length overrun?)")
 
 
@@ -60,7 +59,6 @@ def _check_kept(raw, vr: str) -> None:
 class Stats:
     changed: int = 0
     dates_shifted: int = 0
-    dates_removed: int = 0
 
 
 @dataclass
@@ -251,17 +249,21 @@ class Walker:
                 elem.value = new
                 self._event(loc, d, a, fp)
         elif a == "generalize":
-            new = ops.generalize_age(str(elem.value)) if vr == "AS" else None
-            if new is None:
-                elem.value = None
-                self._event(loc, d, "empty", fp, "generalize-unreadable")
-            elif new != str(elem.value).strip():
-                elem.value = new
-                self._event(loc, d, "generalize", fp, "age>89")
+            self._generalize(elem, loc, d, fp)
         elif a == "clean":
             self._clean(ds, tag, elem, loc, d, fp)
         else:  # pragma: no cover - ACTIONS is closed
             raise ValueError(f"unknown action {a}")
+
+    def _generalize(self, elem: DataElement, loc: str, d: Decision, fp: str) -> None:
+        """Ages over 89 -> 090Y; anything unreadable (or not an age) is emptied."""
+        new = ops.generalize_age(str(elem.value)) if elem.VR == "AS" else None
+        if new is None:
+            elem.value = None
+            self._event(loc, d, "empty", fp, "generalize-unreadable")
+        elif new != str(elem.value).strip():
+            elem.value = new
+            self._event(loc, d, "generalize", fp, "age>89")
 
     def _uid(self, elem: DataElement, loc: str, d: Decision, fp: str) -> None:
         if elem.VR != "UI":
@@ -280,7 +282,6 @@ class Walker:
         if vr not in ("DA", "DT", "TM"):
             elem.value = None
             self._event(loc, d, "empty", fp, "shift-on-non-date")
-            self.stats.dates_removed += 1
             return
         days = self.pseudo.date_offset(self.patient_key, *self.policy.date_shift_days)
         vals = list(elem.value) if isinstance(elem.value, MultiValue) else [elem.value]
@@ -288,7 +289,6 @@ class Walker:
         if any(o is None for o in out):
             elem.value = None
             self._event(loc, d, "empty", fp, "unreadable-date")
-            self.stats.dates_removed += 1
             return
         elem.value = out if len(out) > 1 else out[0]
         if vr != "TM":
@@ -301,13 +301,7 @@ class Walker:
             self._shift(elem, loc, d, fp)
             return
         if vr == "AS":
-            new = ops.generalize_age(str(elem.value))
-            if new is None:
-                elem.value = None
-                self._event(loc, d, "empty", fp, "unreadable-age")
-            elif new != str(elem.value).strip():
-                elem.value = new
-                self._event(loc, d, "generalize", fp, "age>89")
+            self._generalize(elem, loc, d, fp)
             return
         if vr not in ops.TEXT_VRS or vr in ("PN", "CS", "AE", "UR"):
             # names and codes cannot be "cleaned" into something safe: fall back to removal

@@ -56,8 +56,7 @@ def read_dataset(data: bytes) -> Dataset:
     """
     if not looks_like_dicom(data):
         raise InputError("not-dicom: no DICM prefix and no recognisable first tag")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet_pydicom():
         try:
             ds = pydicom.dcmread(io.BytesIO(data), force=data[128:132] != b"DICM")
         except InvalidDicomError:
@@ -117,8 +116,7 @@ def write_dataset(ds: Dataset) -> bytes:
         del meta.ImplementationVersionName
     ds.preamble = b"\x00" * 128  # the preamble is free-form and may carry anything
     buf = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet_pydicom():
         try:
             ds.save_as(buf, enforce_file_format=True)
         except Exception as exc:
@@ -128,8 +126,7 @@ def write_dataset(ds: Dataset) -> bytes:
 
 def verify_readable(data: bytes) -> None:
     """The written bytes must parse again without force (fail closed if not)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet_pydicom():
         try:
             pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
         except Exception as exc:

@@ -120,41 +120,51 @@ def clean_text(text: str, identity: "IdentityValues") -> tuple[str, int]:
     return out, n
 
 
+def name_tokens(values: list[str]) -> set[str]:
+    """Every form in which an identity value may be written in free text or a path.
+
+    Person names are split into their parts and also joined (刘^超 -> 刘超;
+    LI^YANG -> "LI YANG", "YANG LI"); hyphen and apostrophe variants are added
+    (QUIXLEY-VORMANN, O'QUINTRELL). Tokens shorter than 2 characters are dropped:
+    超 alone would also cut 超声.
+    """
+    tokens: set[str] = set()
+
+    def add(tok: str) -> None:
+        tok = tok.strip()
+        if len(tok) >= 2:
+            tokens.add(tok)
+
+    for v in values:
+        for group in (v or "").split("="):  # PN component groups: alphabetic=ideographic=phonetic
+            parts = [p for p in re.split(r"[\^\\,;/\s]+", group) if p.strip()]
+            for part in parts:
+                add(part)
+                for sub in re.split(r"[-']", part):
+                    add(sub)
+                add(re.sub(r"[-']", "", part))
+                add(re.sub(r"[-']", " ", part))
+            if len(parts) > 1:
+                if all(not p.isascii() for p in parts):
+                    add("".join(parts))
+                    add("".join(reversed(parts)))
+                add(" ".join(parts))
+                add(" ".join(reversed(parts)))
+    return tokens
+
+
 class IdentityValues:
     """Identity values found in a header, compiled once per file for clean().
 
-    Person names are split into their parts and also joined (刘^超 -> 刘超;
-    LI^YANG -> "LI YANG", "YANG LI"). ASCII tokens of 2+ letters match as whole
-    words; non-ASCII tokens of 2+ characters match anywhere (Chinese has no word
-    breaks). Single characters are not used alone: 超 would also cut 超声.
+    ASCII tokens match as whole words; non-ASCII tokens match anywhere (Chinese
+    has no word breaks). See name_tokens() for the forms.
     """
 
     def __init__(self, values: list[str]):
-        ascii_tokens: set[str] = set()
-        other_tokens: set[str] = set()
-
-        def add(tok: str) -> None:
-            tok = tok.strip()
-            if len(tok) < 2:
-                return
-            (ascii_tokens if tok.isascii() else other_tokens).add(tok)
-
-        for v in values:
-            for group in (v or "").split("="):  # PN component groups: alphabetic=ideographic=phonetic
-                parts = [p for p in re.split(r"[\^\\,;/\s]+", group) if p.strip()]
-                for part in parts:
-                    add(part)
-                    for sub in re.split(r"[-']", part):  # QUIXLEY-VORMANN, O'QUINTRELL
-                        add(sub)
-                    add(re.sub(r"[-']", "", part))
-                    add(re.sub(r"[-']", " ", part))
-                if len(parts) > 1:
-                    if all(not p.isascii() for p in parts):
-                        add("".join(parts))
-                        add("".join(reversed(parts)))
-                    add(" ".join(parts))
-                    add(" ".join(reversed(parts)))
-        self.count = len(ascii_tokens) + len(other_tokens)
+        tokens = name_tokens(values)
+        ascii_tokens = {t for t in tokens if t.isascii()}
+        other_tokens = tokens - ascii_tokens
+        self.count = len(tokens)
         alts = []
         if ascii_tokens:
             words = "|".join(re.escape(t) for t in sorted(ascii_tokens, key=len, reverse=True))
