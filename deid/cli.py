@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -75,10 +74,10 @@ def run(
     out_dir.mkdir(parents=True, exist_ok=True)
     pseudo = Pseudonymizer(secret)
     log = AuditLog(audit_path)
-    import pydicom
+    from importlib.metadata import version as dist_version
 
     log.start_run(pipe.name, pipe.policy_hash,
-                  {"deid": __version__, "pydicom": pydicom.__version__, "python": sys.version.split()[0]},
+                  {"deid": __version__, "pydicom": dist_version("pydicom"), "python": sys.version.split()[0]},
                   pseudo.key_id)
     job = Job(Context(pipe, pseudo), out_dir, qdir, naming)
     items = list(discover(inputs))

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .audit.events import AuditEvent
+from .dicom.deidentify import Header
 from .errors import InputError
 from .policy.engine import Pipeline
 from .pseudonym import Pseudonymizer
@@ -44,26 +45,22 @@ class DicomHandler:
 
     def process(self, item: Item, ctx: Context, data: bytes | None = None) -> Result:
         """`data`: the file's bytes when the caller already read them (read once, route, process)."""
-        from .dicom.io import quiet_pydicom
-
         if data is None:
             try:
                 data = Path(item.source).read_bytes()
             except OSError as exc:
                 return Result("quarantined", reason=f"unreadable-file: {type(exc).__name__}")
         fp = ctx.pseudo.fingerprint(data)
-        with quiet_pydicom():
-            return self._process(data, fp, ctx, item.relpath)
+        return self._process(data, fp, ctx, item.relpath)
 
     def _process(self, data: bytes, fp: str, ctx: Context, relpath: str) -> Result:
-        from .dicom.deidentify import deidentify_dataset
-        from .dicom.io import read_dataset, verify_readable, write_dataset
+        from .dicom.deidentify import T_PATIENT_ID, T_SOP_INSTANCE, T_STUDY_UID, deidentify
+        from .dicom.io import read_file, verify_readable, write_file
 
         try:
-            ds = read_dataset(data)
-            identity = path_tokens(ds)
-            events, stats = deidentify_dataset(ds, ctx.pipeline.dicom, ctx.pseudo, ctx.pipeline.name)
-            out = write_dataset(ds)
+            f = read_file(data)
+            events, stats, header = deidentify(f, ctx.pipeline.dicom, ctx.pseudo, ctx.pipeline.name)
+            out = write_file(f)
             verify_readable(out)
         except InputError as exc:
             return Result("quarantined", reason=str(exc), input_fingerprint=fp)
@@ -71,9 +68,10 @@ class DicomHandler:
             return Result("quarantined", reason="unreadable: sequences nested too deep", input_fingerprint=fp)
         except Exception as exc:  # fail closed on anything unexpected, without its message
             return Result("quarantined", reason=f"internal-error: {type(exc).__name__}", input_fingerprint=fp)
-        parts = [safe_name(ds.get("PatientID") or "P-UNKNOWN"), safe_name(ds.get("StudyInstanceUID") or "study"),
-                 safe_name(ds.SOPInstanceUID) + ".dcm"]
-        renamed = path_names_patient(relpath, identity)
+        after = Header(f.elems)
+        parts = [safe_name(after.text(T_PATIENT_ID) or "P-UNKNOWN"), safe_name(after.text(T_STUDY_UID) or "study"),
+                 safe_name(after.text(T_SOP_INSTANCE)) + ".dcm"]
+        renamed = path_names_patient(relpath, path_tokens(header))
         if renamed:
             events.append(AuditEvent("<path>", "rename", "identity", "deid:path-identity", "",
                                      "input path held a patient identity value"))
@@ -88,12 +86,12 @@ def safe_name(value: object) -> str:
     return text
 
 
-def path_tokens(ds) -> list[str]:
+def path_tokens(header: "Header") -> list[str]:
     """Patient name parts and IDs, as they might appear in an export folder name.
     ASCII tokens need 4+ characters here: short ones (CT1, MR) are common in paths."""
     from .dicom.operators import name_tokens
 
-    toks = name_tokens([str(ds.get(kw, "") or "") for kw in ("PatientName", "PatientID", "OtherPatientIDs")])
+    toks = name_tokens([header.text(t) for t in (0x00100010, 0x00100020, 0x00101000)])
     return [t.lower() for t in toks if len(t) >= 4 or not t.isascii()]
 
 

@@ -12,6 +12,7 @@ import hmac
 import os
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from .errors import KeyError_
@@ -61,6 +62,11 @@ def _create(path: Path) -> bytes:
     return key
 
 
+@lru_cache(maxsize=8)
+def _keyed(secret: bytes) -> "hmac.HMAC":
+    return hmac.new(secret, digestmod=hashlib.sha256)
+
+
 @dataclass(frozen=True)
 class Pseudonymizer:
     """All keyed derivations. Picklable: holds only the secret."""
@@ -69,7 +75,9 @@ class Pseudonymizer:
 
     def _mac(self, namespace: str, value: str | bytes) -> bytes:
         data = value if isinstance(value, bytes) else value.encode("utf-8", "surrogatepass")
-        return hmac.digest(self.secret, namespace.encode("ascii") + b"\x00" + data, "sha256")
+        h = _keyed(self.secret).copy()  # the key schedule is done once per key, not per value
+        h.update(namespace.encode("ascii") + b"\x00" + data)
+        return h.digest()
 
     @property
     def key_id(self) -> str:

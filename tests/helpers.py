@@ -5,12 +5,10 @@ import io
 from pathlib import Path
 
 import pydicom
-import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from deid.policy import build_pipeline
-from deid.pseudonym import Pseudonymizer
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "data"

@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pydicom
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from typer.testing import CliRunner

@@ -38,8 +38,11 @@ CREATE INDEX IF NOT EXISTS events_item ON events(item);
 """
 
 
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+
+
 def _hash(prev: str, row: Iterable) -> str:
-    blob = json.dumps(list(row), ensure_ascii=False, separators=(",", ":"), default=str)
+    blob = _CANONICAL.encode(list(row))
     return hashlib.sha256((prev + blob).encode("utf-8")).hexdigest()
 
 

@@ -1,28 +1,38 @@
 """Read a DICOM file fully (or say clearly why not) and write a valid Part 10 file.
 
-Reasons are short codes chosen here, never pydicom's messages, which can quote values.
+Little-endian Part 10 files, nearly all of them, are read and written by raw.py
+without pydicom. The rest (explicit VR big endian, deflated, no preamble, no
+transfer syntax) are first normalised by pydicom into explicit VR little
+endian Part 10 bytes, then go the same way; their output is explicit VR
+little endian (PS3.5 A.2), which every reader accepts.
+
+Reasons are short codes chosen here, never a parser's messages, which can quote values.
 """
 from __future__ import annotations
 
 import io
 import struct
-import zlib
 import warnings
+import zlib
 from contextlib import contextmanager
 from typing import Iterator
 
-import pydicom
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.errors import InvalidDicomError
-from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID
-
 from ..errors import InputError
+from .raw import Elem, RawFile, parse_part10, write_part10
+
+EXPLICIT_LE = "1.2.840.10008.1.2.1"
+NEEDS_NORMALISING = frozenset({"1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.4.95"})
+UNCOMPRESSED = frozenset({"", "1.2.840.10008.1.2", EXPLICIT_LE})
+# deid's Implementation Class UID (PS3.7 D.3.3.2): a UUID-derived 2.25 UID, fixed for the project.
+IMPLEMENTATION_CLASS_UID = "2.25.5471200698515217653556301254925829187"
+META_VERSION, META_SOP_CLASS, META_SOP_INSTANCE = 0x00020001, 0x00020002, 0x00020003
+META_TS, META_IMPL = 0x00020010, 0x00020012
+SOP_CLASS, SOP_INSTANCE = 0x00080016, 0x00080018
 
 
 @contextmanager
 def quiet_pydicom() -> Iterator[None]:
-    """No warnings (they can quote values) and no value validation (deid writes only
-    values it generated or kept unchanged, and validation only ever warns)."""
+    """No warnings (they can quote values) and no value validation."""
     from pydicom import config
 
     saved = config.settings.reading_validation_mode, config.settings.writing_validation_mode
@@ -47,39 +57,92 @@ def looks_like_dicom(data: bytes) -> bool:
     return False
 
 
-def read_dataset(data: bytes) -> Dataset:
-    """Parse the file; raise InputError(reason) when it is not fully readable.
+def _native(ts: str) -> bool:
+    return ts not in NEEDS_NORMALISING
 
-    Elements stay raw until the walker needs them (that is what keeps this fast);
-    a sequence that fails to parse later raises inside the handler, which
-    quarantines the file, and truncation is caught here by _check_complete.
-    """
+
+def read_file(data: bytes) -> RawFile:
+    """Parse the file; raise InputError(reason) when it is not fully readable."""
     if not looks_like_dicom(data):
         raise InputError("not-dicom: no DICM prefix and no recognisable first tag")
+    f = None
+    if data[128:132] == b"DICM":
+        try:
+            f = parse_part10(data, _native)
+        except InputError as exc:
+            if str(exc) != "needs-normalising":
+                raise
+    if f is None:
+        f = parse_part10(normalise(data), _native)
+    tags = {e.tag for e in f.elems}
+    if SOP_CLASS not in tags or SOP_INSTANCE not in tags:
+        raise InputError("not-composite: no SOPClassUID/SOPInstanceUID, cannot write a valid file")
+    return f
+
+
+def normalise(data: bytes) -> bytes:
+    """Any file pydicom reads -> explicit VR little endian Part 10 bytes (values converted)."""
+    import pydicom
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.errors import InvalidDicomError
+
     with quiet_pydicom():
         try:
             ds = pydicom.dcmread(io.BytesIO(data), force=data[128:132] != b"DICM")
+            _check_complete(ds, data)
+            big_endian = not ds.is_little_endian
+            for elem in ds.iterall():  # decode every element, so it is re-encoded, not copied
+                if big_endian and elem.VR in _SWAP and isinstance(elem.value, bytes):
+                    width = _SWAP[elem.VR]
+                    if elem.tag == 0x7FE00010 and ds.get("BitsAllocated") in (32, 64):
+                        width = ds.BitsAllocated // 8  # pixels are swapped as whole samples
+                    elem.value = _swap(elem.value, width)
+            meta = FileMetaDataset()
+            meta.update(getattr(ds, "file_meta", None) or FileMetaDataset())
+            ts = str(meta.get("TransferSyntaxUID", "") or "")
+            # an encapsulated (compressed) syntax stays: its data set is explicit VR LE already
+            meta.TransferSyntaxUID = EXPLICIT_LE if ts in NEEDS_NORMALISING | UNCOMPRESSED else ts
+            if "SOPClassUID" in ds and "SOPInstanceUID" in ds:
+                meta.MediaStorageSOPClassUID = ds.SOPClassUID
+                meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+            ds.file_meta = meta
+            buf = io.BytesIO()
+            pydicom.dcmwrite(buf, ds, implicit_vr=False, little_endian=True, enforce_file_format=False)
+        except InputError:
+            raise
         except InvalidDicomError:
             raise InputError("not-dicom: parser rejected the file") from None
         except (EOFError, struct.error, OSError, ValueError, KeyError, TypeError, IndexError,
                 NotImplementedError, AttributeError, OverflowError, zlib.error) as exc:
             raise InputError(f"unreadable: {type(exc).__name__} while parsing") from None
-        _check_complete(ds, data)
-    if "SOPClassUID" not in ds or "SOPInstanceUID" not in ds:
-        raise InputError("not-composite: no SOPClassUID/SOPInstanceUID, cannot write a valid file")
-    return ds
+    out = buf.getvalue()
+    if out[128:132] != b"DICM":
+        out = b"\x00" * 128 + b"DICM" + out
+    return out
+
+
+_SWAP = {"OW": 2, "OF": 4, "OL": 4, "OD": 8, "OV": 8}
+
+
+def _swap(value: bytes, width: int) -> bytes:
+    """Big-endian words -> little-endian (pydicom converts numbers, not OW/OF/... bytes)."""
+    if len(value) % width:
+        raise InputError("unreadable: odd-length word data in a big-endian file")
+    import numpy as np
+
+    return np.frombuffer(value, dtype=f">u{width}").astype(f"<u{width}").tobytes()
 
 
 SEQ_DELIM = (b"\xfe\xff\xdd\xe0\x00\x00\x00\x00", b"\xff\xfe\xe0\xdd\x00\x00\x00\x00")
 
 
-def _check_complete(ds: Dataset, data: bytes) -> None:
+def _check_complete(ds, data: bytes) -> None:
     """pydicom stops quietly at a truncated element; a file that does not end where its
     last element ends is truncated (or has unparsed bytes) and must not pass as clean."""
     if not len(ds):
         raise InputError("truncated: no data elements")
-    if str(getattr(getattr(ds, "file_meta", None), "get", lambda *_: "")("TransferSyntaxUID", "")) == \
-            "1.2.840.10008.1.2.1.99":
+    if str(ds.file_meta.get("TransferSyntaxUID", "")) in ("1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.4.95") \
+            if getattr(ds, "file_meta", None) is not None else False:
         return  # deflated: offsets are in the inflated stream; zlib reports truncation itself
     last = ds.get_item(max(ds.keys()))
     tell, length = getattr(last, "value_tell", None), getattr(last, "length", None)
@@ -96,38 +159,37 @@ def _check_complete(ds: Dataset, data: bytes) -> None:
         raise InputError("truncated: bytes after the last readable element could not be parsed")
 
 
-def write_dataset(ds: Dataset) -> bytes:
-    """Write a Part 10 file; create file meta when the input had none."""
-    meta = getattr(ds, "file_meta", None)
-    if meta is None or "TransferSyntaxUID" not in meta:
-        new = FileMetaDataset()
-        if meta is not None:
-            new.update(meta)
-        implicit, little = getattr(ds, "original_encoding", (True, True))
-        if implicit is None:
-            implicit, little = True, True
-        new.TransferSyntaxUID = (ImplicitVRLittleEndian if implicit else
-                                 ExplicitVRLittleEndian if little else ExplicitVRBigEndian)
-        ds.file_meta = meta = new
-    meta.MediaStorageSOPClassUID = ds.SOPClassUID
-    meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
-    if "ImplementationVersionName" in meta:
-        del meta.ImplementationVersionName
-    ds.preamble = b"\x00" * 128  # the preamble is free-form and may carry anything
-    buf = io.BytesIO()
-    with quiet_pydicom():
-        try:
-            ds.save_as(buf, enforce_file_format=True)
-        except Exception as exc:
-            raise InputError(f"write-failed: {type(exc).__name__}") from None
-    return buf.getvalue()
+def _top(f: RawFile, tag: int) -> Elem | None:
+    for e in f.elems:
+        if e.tag == tag:
+            return e
+    return None
+
+
+def write_file(f: RawFile) -> bytes:
+    """Part 10 bytes: zero preamble, file meta rebuilt from an allowlist, the data set as is."""
+    sop_class, sop_instance = _top(f, SOP_CLASS), _top(f, SOP_INSTANCE)
+    if sop_class is None or sop_instance is None or not sop_instance.value.strip(b"\x00 "):
+        raise InputError("write-failed: no SOPClassUID/SOPInstanceUID left after de-identification")
+    version = next((e for e in f.meta if e.tag == META_VERSION), None)
+    meta = [version or Elem.new(META_VERSION, "OB", b"\x00\x01"),
+            Elem.new(META_SOP_CLASS, "UI", sop_class.value),
+            Elem.new(META_SOP_INSTANCE, "UI", sop_instance.value),
+            Elem.new(META_TS, "UI", _uid_bytes(f.transfer_syntax)),
+            Elem.new(META_IMPL, "UI", _uid_bytes(IMPLEMENTATION_CLASS_UID))]
+    return write_part10(meta, f.elems, f.explicit)
+
+
+def _uid_bytes(uid: str) -> bytes:
+    b = uid.encode("ascii")
+    return b + b"\x00" if len(b) % 2 else b
 
 
 def verify_readable(data: bytes) -> None:
-    """The written bytes must parse again without force (fail closed if not)."""
-    with quiet_pydicom():
-        try:
-            pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
-        except Exception as exc:
-            raise InputError(f"verify-failed: output does not re-read ({type(exc).__name__})") from None
+    """The written bytes must parse again, structurally complete (fail closed if not)."""
+    try:
+        f = parse_part10(data, _native)
+    except InputError as exc:
+        raise InputError(f"verify-failed: output does not re-read ({str(exc).split(':')[0]})") from None
+    if not f.elems:
+        raise InputError("verify-failed: output has no data set")

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from ..audit.log import AuditLog, FileRecord
 from ..handlers import Context, Item, Result, handler_for
@@ -45,6 +47,10 @@ class Job:
 
 
 _JOB: Job | None = None
+IO_THREADS = 4                          # fsync waits on the disk, not the CPU
+MAX_PENDING = 16                        # outputs waiting to be written, at most
+MAX_PENDING_BYTES = 256 * 1024 * 1024   # and their bytes, at most
+CHUNK = 8                               # items per task sent to a pool worker
 
 
 def _init(job: Job) -> None:
@@ -52,19 +58,20 @@ def _init(job: Job) -> None:
     _JOB = job
 
 
-def process_item(item: Item, job: Job | None = None) -> Outcome:
-    job = job or _JOB
-    assert job is not None
+def prepare(item: Item, job: Job) -> Result:
+    """Read, route and process one item; nothing is written yet."""
     try:
         data = Path(item.source).read_bytes()
     except OSError as exc:
-        data, res = None, Result("quarantined", reason=f"unreadable-file: {type(exc).__name__}")
-    if data is not None:
-        handler = handler_for(item.source, data)
-        if handler is None:
-            res = Result("quarantined", reason="unsupported-type: not a file kind this pipeline handles")
-        else:
-            res = handler.process(item, job.ctx, data)
+        return Result("quarantined", reason=f"unreadable-file: {type(exc).__name__}")
+    handler = handler_for(item.source, data)
+    if handler is None:
+        return Result("quarantined", reason="unsupported-type: not a file kind this pipeline handles")
+    return handler.process(item, job.ctx, data)
+
+
+def finish(item: Item, job: Job, res: Result) -> Outcome:
+    """Write the output atomically, or quarantine the input; the outcome names where it went."""
     rel = item.relpath
     if res.status == "ok" and res.data is not None:
         if (job.naming == "pseudonymized" or res.renamed) and res.name_hint:
@@ -84,6 +91,52 @@ def process_item(item: Item, job: Job | None = None) -> Outcome:
     # a file whose path named the patient is recorded (and was written) under its new name only
     audit_item = rel if res.renamed else item.relpath
     return Outcome(audit_item, res.status, res.reason, rel, res)
+
+
+def process_item(item: Item, job: Job | None = None) -> Outcome:
+    job = job or _JOB
+    assert job is not None
+    return finish(item, job, prepare(item, job))
+
+
+def process_chunk(items: list[Item]) -> list[Outcome]:
+    """In a pool worker: a few items, their writes overlapped as in one process."""
+    assert _JOB is not None
+    done: list[Outcome] = []
+    _inline(items, _JOB, done.append)
+    return done
+
+
+def _chunks(items: Iterable[Item], n: int) -> Iterator[list[Item]]:
+    chunk: list[Item] = []
+    for it in items:
+        chunk.append(it)
+        if len(chunk) == n:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _inline(items: Iterable[Item], job: Job, take: Callable[[Outcome], None]) -> None:
+    """One process; writes (and their fsync) run on a few threads while the next file is
+    processed. An item is taken (recorded as done) only after its write has finished.
+    In-flight writes are bounded in count and bytes, so memory stays flat."""
+    pending: deque[tuple[Future, int]] = deque()
+    in_bytes = 0
+    with ThreadPoolExecutor(IO_THREADS, thread_name_prefix="deid-write") as io:
+        for it in items:
+            res = prepare(it, job)
+            size = len(res.data or b"")
+            pending.append((io.submit(finish, it, job, res), size))
+            in_bytes += size
+            while pending and (pending[0][0].done() or len(pending) > MAX_PENDING
+                               or in_bytes > MAX_PENDING_BYTES):
+                fut, size = pending.popleft()
+                in_bytes -= size
+                take(fut.result())
+        while pending:
+            take(pending.popleft()[0].result())
 
 
 def run(items: Iterable[Item], job: Job, audit: AuditLog, workers: int = 1,
@@ -110,12 +163,12 @@ def run(items: Iterable[Item], job: Job, audit: AuditLog, workers: int = 1,
             progress(o)
 
     if workers <= 1:
-        for it in items:
-            take(process_item(it, job))
+        _inline(items, job, take)
     else:
         ctx = mp.get_context("fork") if hasattr(mp, "get_context") else mp
         with ctx.Pool(workers, initializer=_init, initargs=(job,)) as pool:
-            for o in pool.imap_unordered(process_item, items, chunksize=8):
-                take(o)
+            for done in pool.imap_unordered(process_chunk, _chunks(items, CHUNK)):
+                for o in done:
+                    take(o)
     s.seconds = time.perf_counter() - t0
     return s

@@ -9,12 +9,11 @@ import datetime as dt
 import json
 
 import pytest
-from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
+from pydicom.datadict import dictionary_VR, keyword_for_tag
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from deid.dicom.deidentify import deidentify_dataset
-from deid.dicom.io import read_dataset, write_dataset
+from deid.dicom.deidentify import deidentify_bytes
 from deid.policy.table import DATA, OPTION_COLUMNS
 
 from helpers import make_ds, pipeline, read, to_bytes
@@ -88,15 +87,19 @@ def build_probe() -> tuple[Dataset, dict[int, object]]:
     return ds, planted
 
 
-def run(options=(), overrides=()) -> tuple[Dataset, bytes, dict[int, object]]:
+def deid(ds: Dataset, pipe, name: str = "t") -> tuple[Dataset, bytes, list]:
+    """De-identify `ds` as deid does a file: bytes in, bytes out (re-read without force)."""
     from deid.pseudonym import Pseudonymizer
 
+    out, events = deidentify_bytes(to_bytes(ds), pipe.dicom, Pseudonymizer(b"k" * 32), name)
+    return read(out), out, events
+
+
+def run(options=(), overrides=()) -> tuple[Dataset, bytes, dict[int, object]]:
+
     ds, planted = build_probe()
-    ds = read(to_bytes(ds))  # as read from disk: raw elements
-    pipe = pipeline(options, overrides)
-    deidentify_dataset(ds, pipe.dicom, Pseudonymizer(b"k" * 32), pipe.name)
-    out = write_dataset(ds)
-    return read(out), out, planted  # re-reads without force
+    out_ds, out, _events = deid(ds, pipeline(options, overrides))
+    return out_ds, out, planted
 
 
 def survivors(out_ds: Dataset, planted: dict[int, object]) -> set[int]:
@@ -158,13 +161,11 @@ def test_modified_dates_shift_every_date_row():
 
 
 def test_clean_descriptors_keeps_text_but_cuts_identity():
-    from deid.pseudonym import Pseudonymizer
 
     ds = make_ds(name="ZHOUXING^MEILING", StudyDescription="CT chest for Zhouxing meiling, MRN 88812345",
                  SeriesDescription="AXIAL 5mm")
     pipe = pipeline(["clean_descriptors"])
-    ds = read(to_bytes(ds))
-    deidentify_dataset(ds, pipe.dicom, Pseudonymizer(b"k" * 32), "t")
+    ds, _, _ = deid(ds, pipe)
     assert "CT chest for" in ds.StudyDescription
     assert "zhouxing" not in ds.StudyDescription.lower() and "88812345" not in ds.StudyDescription
     assert ds.SeriesDescription == "AXIAL 5mm"
@@ -179,47 +180,41 @@ def test_nested_sequences_any_depth():
 
 
 def test_retain_safe_private_keeps_only_listed():
-    from deid.pseudonym import Pseudonymizer
 
     ds = make_ds()
     blk = ds.private_block(0x2005, "Philips MR Imaging DD 001", create=True)
     blk.add_new(0x0E, "FL", 2.5)      # Scale Slope: listed safe
     blk.add_new(0x10, "LO", "MKUNSAFE")  # not listed
     ds.private_block(0x0009, "UNKNOWN VENDOR", create=True).add_new(0x01, "LO", "MKVENDOR")
-    ds = read(to_bytes(ds))
-    pipe = pipeline(["retain_safe_private"])
-    deidentify_dataset(ds, pipe.dicom, Pseudonymizer(b"k" * 32), "t")
-    out = read(write_dataset(ds))
+    out, _, _ = deid(ds, pipeline(["retain_safe_private"]))
     kept = out.private_block(0x2005, "Philips MR Imaging DD 001")
     assert kept[0x0E].value == pytest.approx(2.5)
     assert 0x0010 | (kept.block_start & 0xFF00) not in out
-    raw = write_dataset(out)
+    raw = to_bytes(out)
     assert b"MKUNSAFE" not in raw and b"MKVENDOR" not in raw and b"UNKNOWN VENDOR" not in raw
 
 
 def test_combined_codes_follow_iod_type():
-    from deid.pseudonym import Pseudonymizer
 
     # CT (image family): ContentDate Type 2 -> Z (empty); SeriesDate Type 3 -> X (removed)
     ds = make_ds(ContentDate="20240102", SeriesDate="20240102", AcquisitionDate="20240102")
     pipe = pipeline()
-    deidentify_dataset(ds, pipe.dicom, Pseudonymizer(b"k" * 32), "t")
+    ds, _, _ = deid(ds, pipe)
     assert "ContentDate" in ds and not ds.ContentDate
     assert "SeriesDate" not in ds and "AcquisitionDate" not in ds
     # SR: ContentDate Type 1 -> D (dummy, non-empty)
     sr = make_ds(sop_class="1.2.840.10008.5.1.4.1.1.88.11", ContentDate="20240102")
-    deidentify_dataset(sr, pipe.dicom, Pseudonymizer(b"k" * 32), "t")
+    sr, _, _ = deid(sr, pipe)
     assert sr.ContentDate and sr.ContentDate != "20240102"
 
 
 def test_overrides_by_keyword_tag_pattern_and_vr():
-    from deid.pseudonym import Pseudonymizer
 
     ds = make_ds(StudyDescription="keep me", SeriesDescription="x", OperatorsName="OPER^A")
     pipe = pipeline(overrides=[{"keyword": "StudyDescription", "action": "keep"},
                                {"tag": "(0008,103E)", "action": "dummy"},
                                {"vr": "PN", "action": "empty"}])
-    events, _ = deidentify_dataset(ds, pipe.dicom, Pseudonymizer(b"k" * 32), "t")
+    ds, _, events = deid(ds, pipe)
     assert ds.StudyDescription == "keep me"
     assert ds.SeriesDescription == "ANONYMIZED"
     assert not ds.PatientName and "OperatorsName" in ds and not ds.OperatorsName
@@ -228,7 +223,6 @@ def test_overrides_by_keyword_tag_pattern_and_vr():
 
 
 def test_clean_structured_content_cleans_sr_text():
-    from deid.pseudonym import Pseudonymizer
 
     def sr(text):
         ds = make_ds(name="HALVORSEN^INGRID", sop_class="1.2.840.10008.5.1.4.1.1.88.11")
@@ -241,14 +235,14 @@ def test_clean_structured_content_cleans_sr_text():
 
     ds = sr("Findings for Halvorsen Ingrid: no acute disease. Call 555-123-4567.")
     pipe = pipeline(["clean_structured_content"])
-    deidentify_dataset(ds, pipe.dicom, Pseudonymizer(b"k" * 32), "t")
+    ds, _, _ = deid(ds, pipe)
     text = ds.ContentSequence[0].TextValue
     assert "no acute disease" in text
     assert "halvorsen" not in text.lower() and "4567" not in text
     assert "PersonName" not in ds.ContentSequence[0] or not str(ds.ContentSequence[0].PersonName).startswith("HAL")
     # without the option, ContentSequence is D -> no content leaves at all
     ds = sr("Findings for Halvorsen Ingrid")
-    deidentify_dataset(ds, pipeline().dicom, Pseudonymizer(b"k" * 32), "t")
+    ds, _, _ = deid(ds, pipeline())
     assert len(ds.ContentSequence) == 0
 
 
@@ -269,16 +263,15 @@ def test_identity_values_cut_joined_and_short_name_parts(names, text, gone, kept
 
 
 def test_unlisted_names_dates_and_text_are_not_kept_verbatim():
-    from deid.pseudonym import Pseudonymizer
 
     # StudyUpdateDateTime (DT), a PN and free text that Table E.1-1 does not list
     ds = make_ds(StudyUpdateDateTime="20240105101010", TextValue="Seen by Dr Quorra on ward 5, ID 99887766")
     ds.add_new(0x00400441, "SQ", Sequence())  # ContentItemModifierSequence, harmless
     ds.add_new(0x0040A078, "SQ", Sequence())
     pipe = pipeline(["retain_long_modified_dates"])
-    deidentify_dataset(ds, pipe.dicom, Pseudonymizer(b"k" * 32), "t")
+    ds, _, _ = deid(ds, pipe)
     assert ds.StudyUpdateDateTime != "20240105101010" and ds.StudyUpdateDateTime.endswith("101010")
     assert "99887766" not in ds.TextValue and "Seen by" in ds.TextValue
     basic = make_ds(StudyUpdateDateTime="20240105101010")
-    deidentify_dataset(basic, pipeline().dicom, Pseudonymizer(b"k" * 32), "t")
+    basic, _, _ = deid(basic, pipeline())
     assert "StudyUpdateDateTime" not in basic
