@@ -171,6 +171,8 @@ class DicomPolicy:
             if not self.keep_overlays:
                 return Decision("remove", "deid:overlay", "graphics")
             return Decision("keep", "deid:keep-overlays", "graphics")
+        if tag == 0xFFFCFFFC:  # Data Set Trailing Padding: no meaning, may hold stale bytes
+            return Decision("remove", "deid:trailing-padding")
         row = self.table.lookup(tag)
         if row is None:
             return self._unlisted(vr)

@@ -123,3 +123,10 @@ def test_header_path_does_not_import_pydicom(tmp_path):
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.strip() == "[]"
+
+
+def test_trailing_padding_is_removed():
+    ds = make_ds()
+    ds.add_new(0xFFFCFFFC, "OB", b"STALE-BYTES-FROM-AN-EARLIER-EXPORT")
+    out = deid(to_bytes(ds))
+    assert b"STALE-BYTES" not in out
