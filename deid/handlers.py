@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .audit.events import AuditEvent
-from .dicom.deidentify import Header
+from .dicom.deidentify import T_PATIENT_ID, T_SOP_INSTANCE, T_STUDY_UID, Header, deidentify
+from .dicom.io import looks_like_dicom, read_file, verify_readable, write_file
 from .errors import InputError
 from .policy.engine import Pipeline
 from .pseudonym import Pseudonymizer
@@ -54,9 +55,6 @@ class DicomHandler:
         return self._process(data, fp, ctx, item.relpath)
 
     def _process(self, data: bytes, fp: str, ctx: Context, relpath: str) -> Result:
-        from .dicom.deidentify import T_PATIENT_ID, T_SOP_INSTANCE, T_STUDY_UID, deidentify
-        from .dicom.io import read_file, verify_readable, write_file
-
         try:
             f = read_file(data)
             events, stats, header = deidentify(f, ctx.pipeline.dicom, ctx.pseudo, ctx.pipeline.name)
@@ -86,7 +84,7 @@ def safe_name(value: object) -> str:
     return text
 
 
-def path_tokens(header: "Header") -> list[str]:
+def path_tokens(header: Header) -> list[str]:
     """Patient name parts and IDs, as they might appear in an export folder name.
     ASCII tokens need 4+ characters here: short ones (CT1, MR) are common in paths."""
     from .dicom.operators import name_tokens
@@ -106,8 +104,6 @@ HANDLERS = {"dicom": DicomHandler()}
 def handler_for(path: str, head: bytes) -> DicomHandler | None:
     """Route by content (the first 132 bytes): DICOM by preamble or first tag, or a .dcm name
     (so a broken .dcm is reported as such); other kinds arrive with later handlers."""
-    from .dicom.io import looks_like_dicom
-
     if looks_like_dicom(head[:132]) or path.lower().endswith((".dcm", ".dicom")):
         return HANDLERS["dicom"]
     return None

@@ -31,6 +31,7 @@ IDENTITY_KEYWORDS = (
     "PerformedProcedureStepID", "FillerOrderNumberImagingServiceRequest",
     "PlacerOrderNumberImagingServiceRequest",
 )
+IDENTITY_TAGS = tuple(t for t in (tag_for_keyword(kw) for kw in IDENTITY_KEYWORDS) if t is not None)
 FREE_TEXT_VRS = frozenset({"LO", "LT", "SH", "ST", "UT", "UC", "PN"})
 REFERENCE_VRS = frozenset({"UI", "IS", "US", "UL", "SQ"})
 STRICT_ASCII_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "TM", "UI"})
@@ -78,7 +79,7 @@ class Header:
         return "study:" + self.text(T_STUDY_UID)
 
     def identity_values(self) -> list[str]:
-        vals = [self.text(tag_for_keyword(kw) or 0) for kw in IDENTITY_KEYWORDS]
+        vals = [self.text(tag) for tag in IDENTITY_TAGS]
         bd = self.text(T_BIRTH_DATE).strip()
         if len(bd) == 8 and bd.isdigit():
             y, m, d = bd[:4], bd[4:6], bd[6:]
@@ -227,8 +228,8 @@ class Walker:
             self._event(loc, d, "dummy", fp)
             if vr == "UI":
                 return self._uids(el, cs)
-            dv = ops.dummy_value(vr.split(" or ")[0])
-            return V.dummy(vr, dv if isinstance(dv, str) else None)
+            concrete = vr.split(" or ")[0]  # ambiguous dictionary VRs ('US or SS'): the first
+            return V.encode_dummy(concrete, ops.dummy_value(concrete))
         if a == "uid":
             if vr != "UI":
                 self._event(loc, d, "empty", fp, "uid-on-non-UI")

@@ -21,7 +21,8 @@ from ..errors import InputError
 from .raw import Elem, RawFile, parse_part10, write_part10
 
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
-NEEDS_NORMALISING = frozenset({"1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.4.95"})
+DEFLATED = frozenset({"1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.4.95"})
+NEEDS_NORMALISING = DEFLATED | {"1.2.840.10008.1.2.2"}  # and explicit VR big endian
 UNCOMPRESSED = frozenset({"", "1.2.840.10008.1.2", EXPLICIT_LE})
 # deid's Implementation Class UID (PS3.7 D.3.3.2): a UUID-derived 2.25 UID, fixed for the project.
 IMPLEMENTATION_CLASS_UID = "2.25.5471200698515217653556301254925829187"
@@ -141,8 +142,8 @@ def _check_complete(ds, data: bytes) -> None:
     last element ends is truncated (or has unparsed bytes) and must not pass as clean."""
     if not len(ds):
         raise InputError("truncated: no data elements")
-    if str(ds.file_meta.get("TransferSyntaxUID", "")) in ("1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.4.95") \
-            if getattr(ds, "file_meta", None) is not None else False:
+    meta = getattr(ds, "file_meta", None)
+    if meta is not None and str(meta.get("TransferSyntaxUID", "")) in DEFLATED:
         return  # deflated: offsets are in the inflated stream; zlib reports truncation itself
     last = ds.get_item(max(ds.keys()))
     tell, length = getattr(last, "value_tell", None), getattr(last, "length", None)

@@ -268,8 +268,7 @@ def encode(elems: list[Elem], explicit: bool, out: list) -> None:
         elif el.start >= 0 and el.explicit == explicit:
             out.append(el.buf[el.start:el.end])
         elif el.encap:
-            out.append(header(el.tag, el.vr, UNDEFINED, explicit) if explicit else _HHL.pack(
-                el.tag >> 16, el.tag & 0xFFFF, UNDEFINED))
+            out.append(header(el.tag, el.vr, UNDEFINED, explicit))
             out.append(el.buf[el.vstart:el.end])
         else:
             out.append(header(el.tag, el.vr, el.end - el.vstart, explicit))

@@ -73,11 +73,10 @@ def encode(text: str, vr: str, cs: tuple[str, ...]) -> bytes:
     return pad(data, vr)
 
 
-def dummy(vr: str, text: str | None) -> bytes:
-    """Binary dummy for numeric and byte VRs (zero of the VR's width); text as given."""
-    vr = vr.split(" or ")[0]
-    if text is not None:
-        return encode(text, vr, ())
-    if vr in _NUMBERS:
-        return struct.pack(_NUMBERS[vr], 0)
-    return b"\x00" * {"OD": 8, "OF": 4, "OL": 4, "OV": 8, "AT": 4}.get(vr, 2)
+def encode_dummy(vr: str, value) -> bytes:
+    """Stored bytes of operators.dummy_value(vr): text, a number of the VR's width, or bytes."""
+    if isinstance(value, str):
+        return encode(value, vr, ())
+    if isinstance(value, bytes):
+        return value
+    return struct.pack(_NUMBERS.get(vr, "<L"), value)

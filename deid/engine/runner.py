@@ -93,12 +93,6 @@ def finish(item: Item, job: Job, res: Result) -> Outcome:
     return Outcome(audit_item, res.status, res.reason, rel, res)
 
 
-def process_item(item: Item, job: Job | None = None) -> Outcome:
-    job = job or _JOB
-    assert job is not None
-    return finish(item, job, prepare(item, job))
-
-
 def process_chunk(items: list[Item]) -> list[Outcome]:
     """In a pool worker: a few items, their writes overlapped as in one process."""
     assert _JOB is not None
