@@ -35,6 +35,17 @@ def _fail(msg: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def _versions(dist_version) -> dict[str, str]:
+    """Versions that decide the output, recorded with each run (OCR model wheel included)."""
+    out = {"deid": __version__, "python": sys.version.split()[0]}
+    for dist in ("pydicom", "rapidocr", "onnxruntime", "opencv-python-headless", "numpy"):
+        try:
+            out[dist] = dist_version(dist)
+        except Exception:
+            out[dist] = "not installed"
+    return out
+
+
 @app.command()
 def run(
     inputs: List[Path] = typer.Argument(..., help="Files or folders (recursive)."),
@@ -46,6 +57,8 @@ def run(
     workers: int = typer.Option(1, "--workers", "-w", min=1, help="Processes."),
     naming: str = typer.Option("mirror", "--naming", help="mirror (input relative paths) or pseudonymized."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    preview: Optional[Path] = typer.Option(None, "--preview", help="Write a PNG of each redacted output "
+                                           "frame here, redacted boxes outlined (from the output, never the input)."),
 ) -> None:
     """De-identify INPUTs into --out. Unprocessable inputs go to <out>.quarantine/ with a reason."""
     from .audit.log import AuditLog
@@ -70,6 +83,8 @@ def run(
     audit_path = (audit or out_dir.with_name(out_dir.name + ".audit.sqlite")).resolve()
     if out_dir in audit_path.parents:
         _fail("--audit must not be inside --out: uploading the output would upload the audit log")
+    if preview is not None and (out_dir == preview.resolve() or out_dir in preview.resolve().parents):
+        _fail("--preview must not be inside --out: previews are for people, not for upload")
     qdir = out_dir.with_name(out_dir.name + ".quarantine")
     out_dir.mkdir(parents=True, exist_ok=True)
     pseudo = Pseudonymizer(secret)
@@ -77,9 +92,10 @@ def run(
     from importlib.metadata import version as dist_version
 
     log.start_run(pipe.name, pipe.policy_hash,
-                  {"deid": __version__, "pydicom": dist_version("pydicom"), "python": sys.version.split()[0]},
+                  _versions(dist_version),
                   pseudo.key_id)
-    job = Job(Context(pipe, pseudo), out_dir, qdir, naming)
+    job = Job(Context(pipe, pseudo, preview is not None), out_dir, qdir, naming,
+              preview.resolve() if preview is not None else None)
     items = list(discover(inputs))
     show = not quiet and console.is_terminal
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -89,10 +105,11 @@ def run(
     log.finish_run()
     log.close()
     t = Table(title=f"deid run · pipeline {pipe.name}")
-    for col in ("files", "ok", "quarantined", "elements changed", "dates shifted", "seconds"):
+    for col in ("files", "ok", "quarantined", "elements changed", "dates shifted", "pixel boxes redacted",
+                "seconds"):
         t.add_column(col, justify="right")
     t.add_row(str(summary.files), str(summary.ok), str(summary.quarantined), str(summary.elements),
-              str(summary.dates_shifted), f"{summary.seconds:.2f}")
+              str(summary.dates_shifted), str(summary.redacted_boxes), f"{summary.seconds:.2f}")
     out.print(t)
     for code, n in sorted(summary.reasons.items()):
         out.print(f"quarantined ({code}): {n}")

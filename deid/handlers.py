@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .audit.events import AuditEvent
 from .dicom.deidentify import T_PATIENT_ID, T_SOP_INSTANCE, T_STUDY_UID, Header, deidentify
+from .dicom.raw import PIXEL_DATA
 from .dicom.io import looks_like_dicom, read_file, verify_readable, write_file
 from .errors import InputError
 from .policy.engine import Pipeline
@@ -26,6 +27,7 @@ class Item:
 class Context:
     pipeline: Pipeline
     pseudo: Pseudonymizer
+    preview: bool = False            # render PNG previews of redacted frames (--preview)
 
 
 @dataclass
@@ -39,6 +41,7 @@ class Result:
     kind: str = "dicom"
     name_hint: str = ""              # output name for --naming pseudonymized
     renamed: bool = False            # the input path held a header identity value: use name_hint
+    previews: list[tuple[str, bytes]] = field(default_factory=list)  # (suffix, PNG) of output frames
 
 
 class DicomHandler:
@@ -58,6 +61,8 @@ class DicomHandler:
         try:
             f = read_file(data)
             events, stats, header = deidentify(f, ctx.pipeline.dicom, ctx.pseudo, ctx.pipeline.name)
+            px = _clean_pixels(f, header, ctx)
+            events += px.events
             out = write_file(f)
             verify_readable(out)
         except InputError as exc:
@@ -74,8 +79,21 @@ class DicomHandler:
             events.append(AuditEvent("<path>", "rename", "identity", "deid:path-identity", "",
                                      "input path held a patient identity value"))
         return Result("ok", data=out, events=events, input_fingerprint=fp, name_hint="/".join(parts),
-                      renamed=renamed,
-                      counts={"elements": stats.changed, "dates_shifted": stats.dates_shifted})
+                      renamed=renamed, previews=px.previews,
+                      counts={"elements": stats.changed, "dates_shifted": stats.dates_shifted, **px.counts})
+
+
+def _clean_pixels(f, header: Header, ctx: Context):
+    """The pixel stage, imported only for files with pixels under a pipeline that cleans them:
+    header-only work never pays for numpy, OpenCV or the OCR models."""
+    pp = ctx.pipeline.pixels
+    if pp.active and any(e.tag == PIXEL_DATA for e in f.elems):
+        from .pixels.stage import clean_pixels
+
+        return clean_pixels(f, header, pp, ctx.pseudo, ctx.preview)
+    from .pixels.outcome import PixelOutcome
+
+    return PixelOutcome()
 
 
 def safe_name(value: object) -> str:

@@ -80,12 +80,15 @@ class Header:
 
     def identity_values(self) -> list[str]:
         vals = [self.text(tag) for tag in IDENTITY_TAGS]
-        bd = self.text(T_BIRTH_DATE).strip()
-        if len(bd) == 8 and bd.isdigit():
-            y, m, d = bd[:4], bd[4:6], bd[6:]
-            vals += [bd, f"{y}-{m}-{d}", f"{d}.{m}.{y}", f"{m}.{d}.{y}", f"{m}/{d}/{y}", f"{d}/{m}/{y}",
-                     f"{y}/{m}/{d}", f"{y}年{int(m)}月{int(d)}日"]
+        vals += ops.date_forms(self.text(T_BIRTH_DATE))
         return [v for v in vals if v]
+
+    def pixel_identity_values(self) -> list[str]:
+        """identity_values() plus what banners burn in: study dates and the institution."""
+        vals = self.identity_values()
+        for tag in (0x00080020, 0x00080021, 0x00080022, 0x00080023):  # study/series/acquisition/content
+            vals += ops.date_forms(self.text(tag))
+        return vals + [self.text(0x00080080)]
 
 
 @dataclass

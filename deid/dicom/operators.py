@@ -120,6 +120,17 @@ def clean_text(text: str, identity: "IdentityValues") -> tuple[str, int]:
     return out, n
 
 
+def date_forms(da: str) -> list[str]:
+    """A DA value (YYYYMMDD) in the forms people write it: 2012-01-09, 09.01.2012, 01/09/2012,
+    2012年1月9日, ... Empty for anything that is not a full date."""
+    da = da.strip()
+    if len(da) != 8 or not da.isdigit():
+        return []
+    y, m, d = da[:4], da[4:6], da[6:]
+    return [da, f"{y}-{m}-{d}", f"{d}.{m}.{y}", f"{m}.{d}.{y}", f"{m}/{d}/{y}", f"{d}/{m}/{y}",
+            f"{y}/{m}/{d}", f"{y}.{m}.{d}", f"{y}年{int(m)}月{int(d)}日"]
+
+
 def name_tokens(values: list[str]) -> set[str]:
     """Every form in which an identity value may be written in free text or a path.
 
@@ -172,3 +183,6 @@ class IdentityValues:
         if other_tokens:
             alts.append("|".join(re.escape(t) for t in sorted(other_tokens, key=len, reverse=True)))
         self.pattern = re.compile("|".join(alts), re.IGNORECASE) if alts else None
+        # alphanumerics only, upper case: for OCR text, which loses spaces and punctuation
+        self.squashed = frozenset(sq for sq in ("".join(c for c in t.upper() if c.isalnum()) for t in tokens)
+                                  if len(sq) >= 4)

@@ -34,6 +34,7 @@ class Summary:
     quarantined: int = 0
     elements: int = 0
     dates_shifted: int = 0
+    redacted_boxes: int = 0
     seconds: float = 0.0
     reasons: dict[str, int] = field(default_factory=dict)
 
@@ -44,6 +45,7 @@ class Job:
     out: Path
     quarantine_dir: Path
     naming: str = "mirror"
+    preview_dir: Path | None = None
 
 
 _JOB: Job | None = None
@@ -78,10 +80,14 @@ def finish(item: Item, job: Job, res: Result) -> Outcome:
             rel = res.name_hint
         try:
             atomic_write(job.out / rel, res.data)
+            if job.preview_dir is not None:
+                for suffix, png in res.previews:
+                    atomic_write(job.preview_dir / f"{rel}.{suffix}", png)
         except OSError as exc:
             res = Result("quarantined", reason=f"write-failed: {type(exc).__name__}",
                          input_fingerprint=res.input_fingerprint)
         res.data = None
+        res.previews = []
     if res.status != "ok":
         try:
             quarantine(job.quarantine_dir, item.relpath, item.source, res.reason)
@@ -146,6 +152,7 @@ def run(items: Iterable[Item], job: Job, audit: AuditLog, workers: int = 1,
             s.ok += 1
             s.elements += r.counts.get("elements", 0)
             s.dates_shifted += r.counts.get("dates_shifted", 0)
+            s.redacted_boxes += r.counts.get("redacted_boxes", 0) + r.counts.get("region_boxes", 0)
             detail = o.output
         else:
             s.quarantined += 1

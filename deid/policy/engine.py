@@ -17,6 +17,7 @@ import yaml
 
 from ..errors import PolicyError
 from .decision import ACTIONS, Decision
+from .pixels import PixelPolicy, build_pixel_policy
 from .table import DATA, OPTION_COLUMNS, Row, Table, load_table
 
 CODE_ACTIONS = {"X": "remove", "Z": "empty", "D": "dummy", "K": "keep", "U": "uid", "C": "clean"}
@@ -260,6 +261,7 @@ class Pipeline:
     description: str
     source: str
     dicom: DicomPolicy
+    pixels: PixelPolicy = field(default_factory=PixelPolicy)
     raw: dict = field(repr=False, compare=False, default_factory=dict)
 
     @property
@@ -330,4 +332,4 @@ def build_pipeline(raw: dict, source: str) -> Pipeline:
                          date_shift_days=(shift[0], shift[1]),
                          keep_overlays=bool(d.get("keep_overlays", False)))
     return Pipeline(name=str(raw.get("name") or source), description=str(raw.get("description", "")),
-                    source=source, dicom=policy, raw=raw)
+                    source=source, dicom=policy, pixels=build_pixel_policy(raw.get("pixels"), source), raw=raw)

@@ -1,0 +1,45 @@
+"""Decide, per text box, redact or keep, by the pipeline's pixel mode.
+
+A misread can only cause over-redaction, never a leak: a box is kept only when it is
+read with confidence *and* the mode says its text may stay.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..dicom.operators import IdentityValues
+from ..policy.pixels import PixelPolicy
+from ..text import patterns
+from .recognize import Reading
+
+
+@dataclass(frozen=True)
+class Verdict:
+    action: str           # redact | keep
+    rule_id: str
+    why: str              # category or reason code, never the text
+
+
+def classify(mode: str, reading: Reading, pp: PixelPolicy, identity: IdentityValues | None) -> Verdict:
+    if mode == "redact-all-text":
+        if reading.score >= pp.keep_min_score and pp.is_safe(reading.text):
+            return Verdict("keep", "pixels:safe-word", "safe-word")
+        return Verdict("redact", "pixels:redact-all-text", "text")
+    # redact-phi
+    if reading.score < pp.read_min_score or not reading.text:
+        return Verdict("redact", "pixels:redact-phi:unreadable", "unreadable")
+    if identity is not None and matches_identity(reading.text, identity):
+        return Verdict("redact", "pixels:redact-phi:identity", "identity")
+    cats = patterns.categories(reading.text)
+    if cats:
+        return Verdict("redact", f"pixels:redact-phi:{cats[0]}", cats[0])
+    return Verdict("keep", "pixels:redact-phi:no-phi", "no-phi")
+
+
+def matches_identity(text: str, identity: IdentityValues) -> bool:
+    """Header identity values in OCR text: as words, and with spaces and punctuation
+    dropped (OCR often loses the space in 'MRN 12345' or reads 'DOE^JANE' as 'DOEJANE')."""
+    if identity.pattern is not None and identity.pattern.search(text):
+        return True
+    squashed = "".join(c for c in text.upper() if c.isalnum())
+    return any(len(t) >= 4 and t in squashed for t in identity.squashed)

@@ -1,0 +1,58 @@
+"""8-bit views of a frame for text detection.
+
+display   min-max of the stored values, shown the way a viewer shows it (MONOCHROME1
+          inverted, so text and background keep their on-screen polarity)
+window    the header's first VOI window (after the modality rescale), when there is one:
+          text drawn at a mid-grey value can vanish under min-max of a wide range
+inverted  the display view turned over (light backgrounds, dark text)
+Colour frames are converted to luminance.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def _minmax(a: np.ndarray) -> np.ndarray:
+    lo, hi = float(a.min()), float(a.max())
+    if hi <= lo:
+        return np.zeros(a.shape, np.uint8)
+    return ((a.astype(np.float32) - lo) * (255.0 / (hi - lo))).astype(np.uint8)
+
+
+def _first(value) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value[0]) if hasattr(value, "__len__") and not isinstance(value, str) else float(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def views(frame: np.ndarray, ds, photometric: str, wanted: tuple[str, ...]) -> list[tuple[str, np.ndarray]]:
+    if frame.ndim == 3:
+        gray = cv2.cvtColor(frame.astype(np.uint8) if frame.dtype != np.uint8 else frame, cv2.COLOR_RGB2GRAY)
+        display = gray if frame.dtype == np.uint8 else _minmax(frame.mean(axis=2))
+    else:
+        display = _minmax(frame)
+        if photometric == "MONOCHROME1":
+            display = 255 - display
+    out = [("display", display)]
+    if "window" in wanted and frame.ndim == 2:
+        center, width = _first(ds.get("WindowCenter")), _first(ds.get("WindowWidth"))
+        if center is not None and width and width > 1:
+            slope = _first(ds.get("RescaleSlope")) or 1.0
+            intercept = _first(ds.get("RescaleIntercept")) or 0.0
+            lo = center - 0.5 - (width - 1) / 2
+            v = frame.astype(np.float32) * slope + intercept
+            vmin, vmax = float(v.min()), float(v.max())
+            if lo <= vmin + 0.05 * (vmax - vmin) and lo + width >= vmax - 0.05 * (vmax - vmin):
+                return out + ([("inverted", 255 - display)] if "inverted" in wanted else [])
+            win = np.clip((v - lo) * (255.0 / (width - 1)), 0, 255).astype(np.uint8)
+            if photometric == "MONOCHROME1":
+                win = 255 - win
+            if not np.array_equal(win, display):
+                out.append(("window", win))
+    if "inverted" in wanted:
+        out.append(("inverted", 255 - display))
+    return out
