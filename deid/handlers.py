@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .audit.events import AuditEvent
 from .dicom.deidentify import T_PATIENT_ID, T_SOP_INSTANCE, T_STUDY_UID, Header, deidentify
-from .dicom.raw import PIXEL_DATA
+from .dicom.raw import has_pixels
 from .dicom.io import looks_like_dicom, read_file, verify_readable, write_file
 from .errors import InputError
 from .policy.engine import Pipeline
@@ -87,7 +87,7 @@ def _clean_pixels(f, header: Header, ctx: Context):
     """The pixel stage, imported only for files with pixels under a pipeline that cleans them:
     header-only work never pays for numpy, OpenCV or the OCR models."""
     pp = ctx.pipeline.pixels
-    if pp.active and any(e.tag == PIXEL_DATA for e in f.elems):
+    if pp.active and has_pixels(f.elems):
         from .pixels.stage import clean_pixels
 
         return clean_pixels(f, header, pp, ctx.pseudo, ctx.preview)

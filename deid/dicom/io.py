@@ -176,12 +176,13 @@ def write_file(f: RawFile) -> bytes:
     meta = [version or Elem.new(META_VERSION, "OB", b"\x00\x01"),
             Elem.new(META_SOP_CLASS, "UI", sop_class.value),
             Elem.new(META_SOP_INSTANCE, "UI", sop_instance.value),
-            Elem.new(META_TS, "UI", _uid_bytes(f.transfer_syntax)),
-            Elem.new(META_IMPL, "UI", _uid_bytes(IMPLEMENTATION_CLASS_UID))]
+            Elem.new(META_TS, "UI", uid_bytes(f.transfer_syntax)),
+            Elem.new(META_IMPL, "UI", uid_bytes(IMPLEMENTATION_CLASS_UID))]
     return write_part10(meta, f.elems, f.explicit)
 
 
-def _uid_bytes(uid: str) -> bytes:
+def uid_bytes(uid: str) -> bytes:
+    """A UID value padded to even length with NUL."""
     b = uid.encode("ascii")
     return b + b"\x00" if len(b) % 2 else b
 

@@ -184,6 +184,11 @@ def _skip_fragments(buf, pos: int, limit: int) -> int:
             raise InputError("truncated: pixel data fragment cut short")
 
 
+def has_pixels(elems: list["Elem"]) -> bool:
+    """A top-level Pixel Data element is present."""
+    return any(e.tag == PIXEL_DATA for e in elems)
+
+
 class RawFile:
     """A Part 10 file: file meta elements, the data set, and its encoding."""
 

@@ -6,6 +6,7 @@ cross processes; only the audit events come back to the driver.
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -55,9 +56,12 @@ MAX_PENDING_BYTES = 256 * 1024 * 1024   # and their bytes, at most
 CHUNK = 8                               # items per task sent to a pool worker
 
 
-def _init(job: Job) -> None:
+def _init(job: Job, workers: int) -> None:
+    """Pool worker start: the job, and a share of the cores for the OCR sessions (unless
+    DEID_OCR_THREADS says otherwise), so N workers do not each start all-core sessions."""
     global _JOB
     _JOB = job
+    os.environ.setdefault("DEID_OCR_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
 
 
 def prepare(item: Item, job: Job) -> Result:
@@ -79,10 +83,12 @@ def finish(item: Item, job: Job, res: Result) -> Outcome:
         if (job.naming == "pseudonymized" or res.renamed) and res.name_hint:
             rel = res.name_hint
         try:
-            atomic_write(job.out / rel, res.data)
+            # previews first: if one cannot be written, the item is quarantined with no
+            # output left behind (never an output file that is also in quarantine)
             if job.preview_dir is not None:
                 for suffix, png in res.previews:
                     atomic_write(job.preview_dir / f"{rel}.{suffix}", png)
+            atomic_write(job.out / rel, res.data)
         except OSError as exc:
             res = Result("quarantined", reason=f"write-failed: {type(exc).__name__}",
                          input_fingerprint=res.input_fingerprint)
@@ -167,7 +173,7 @@ def run(items: Iterable[Item], job: Job, audit: AuditLog, workers: int = 1,
         _inline(items, job, take)
     else:
         ctx = mp.get_context("fork") if hasattr(mp, "get_context") else mp
-        with ctx.Pool(workers, initializer=_init, initargs=(job,)) as pool:
+        with ctx.Pool(workers, initializer=_init, initargs=(job, workers)) as pool:
             for done in pool.imap_unordered(process_chunk, _chunks(items, CHUNK)):
                 for o in done:
                     take(o)

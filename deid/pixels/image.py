@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..dicom.io import EXPLICIT_LE, UNCOMPRESSED, quiet_pydicom
+from ..dicom.io import EXPLICIT_LE, META_TS, UNCOMPRESSED, quiet_pydicom, uid_bytes
 from ..dicom.raw import PIXEL_DATA, Elem, RawFile, parse_part10, write_part10
 from ..errors import InputError
 
@@ -26,7 +26,6 @@ JLS_LOSSLESS, JLS_NEAR = "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81"
 TARGET = {RLE: RLE, J2K_LOSSLESS: J2K_LOSSLESS, J2K: J2K_LOSSLESS, JLS_LOSSLESS: JLS_LOSSLESS,
           JLS_NEAR: JLS_LOSSLESS}
 T_BURNED_IN = 0x00280301
-META_TS = 0x00020010
 
 
 @dataclass
@@ -41,10 +40,6 @@ class Pixels:
         return self.frames.ndim == 4
 
 
-def has_pixels(f: RawFile) -> bool:
-    return any(e.tag == PIXEL_DATA for e in f.elems)
-
-
 def _subset(f: RawFile) -> list[Elem]:
     return [e for e in f.elems if e.tag >> 16 == 0x0028 or e.tag in (0x00080016, 0x00080018, PIXEL_DATA)]
 
@@ -53,7 +48,7 @@ def decode(f: RawFile) -> Pixels:
     import pydicom
 
     ts = f.transfer_syntax
-    data = write_part10([Elem.new(META_TS, "UI", _uid(ts))], _subset(f), f.explicit)
+    data = write_part10([Elem.new(META_TS, "UI", uid_bytes(ts))], _subset(f), f.explicit)
     with quiet_pydicom():
         try:
             ds = pydicom.dcmread(io.BytesIO(data))
@@ -69,7 +64,7 @@ def decode(f: RawFile) -> Pixels:
     pi = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip()
     if spp == 3 and pi.startswith("YBR"):
         pi = "RGB"  # pydicom converts YBR to RGB on decode
-    return Pixels(ds, np.array(arr), pi, ts)
+    return Pixels(ds, np.asarray(arr), pi, ts)
 
 
 def encode(f: RawFile, px: Pixels, frames: np.ndarray, burned_in_no: bool) -> str:
@@ -130,11 +125,6 @@ def set_burned_in_no(f: RawFile) -> None:
     """Burned In Annotation = NO, on a file whose pixels needed no change (byte-identical)."""
     f.elems = sorted([e for e in f.elems if e.tag != T_BURNED_IN] + [Elem.new(T_BURNED_IN, "CS", b"NO")],
                      key=lambda e: e.tag)
-
-
-def _uid(uid: str) -> bytes:
-    b = uid.encode("ascii")
-    return b + b"\x00" if len(b) % 2 else b
 
 
 def _name(uid: str) -> str:

@@ -49,7 +49,8 @@ def _sha256(path: Path) -> str:
 
 
 def threads() -> int:
-    """Threads per session: DEID_OCR_THREADS, else 1 inside a worker pool, else all cores."""
+    """Threads per session: DEID_OCR_THREADS (pool workers get cores/workers, set by the
+    runner), else all cores."""
     env = os.environ.get("DEID_OCR_THREADS")
     if env and env.isdigit() and int(env) > 0:
         return int(env)

@@ -31,28 +31,34 @@ def _first(value) -> float | None:
 
 def views(frame: np.ndarray, ds, photometric: str, wanted: tuple[str, ...]) -> list[tuple[str, np.ndarray]]:
     if frame.ndim == 3:
-        gray = cv2.cvtColor(frame.astype(np.uint8) if frame.dtype != np.uint8 else frame, cv2.COLOR_RGB2GRAY)
-        display = gray if frame.dtype == np.uint8 else _minmax(frame.mean(axis=2))
+        display = (cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) if frame.dtype == np.uint8
+                   else _minmax(frame.mean(axis=2)))
     else:
         display = _minmax(frame)
         if photometric == "MONOCHROME1":
             display = 255 - display
     out = [("display", display)]
     if "window" in wanted and frame.ndim == 2:
-        center, width = _first(ds.get("WindowCenter")), _first(ds.get("WindowWidth"))
-        if center is not None and width and width > 1:
-            slope = _first(ds.get("RescaleSlope")) or 1.0
-            intercept = _first(ds.get("RescaleIntercept")) or 0.0
-            lo = center - 0.5 - (width - 1) / 2
-            v = frame.astype(np.float32) * slope + intercept
-            vmin, vmax = float(v.min()), float(v.max())
-            if lo <= vmin + 0.05 * (vmax - vmin) and lo + width >= vmax - 0.05 * (vmax - vmin):
-                return out + ([("inverted", 255 - display)] if "inverted" in wanted else [])
-            win = np.clip((v - lo) * (255.0 / (width - 1)), 0, 255).astype(np.uint8)
-            if photometric == "MONOCHROME1":
-                win = 255 - win
-            if not np.array_equal(win, display):
-                out.append(("window", win))
+        win = _window(frame, ds, photometric)
+        if win is not None and not np.array_equal(win, display):
+            out.append(("window", win))
     if "inverted" in wanted:
         out.append(("inverted", 255 - display))
     return out
+
+
+def _window(frame: np.ndarray, ds, photometric: str) -> np.ndarray | None:
+    """The first VOI window, applied after the modality rescale; None when there is none
+    or when it spans (nearly) the whole range, where it would repeat the display view."""
+    center, width = _first(ds.get("WindowCenter")), _first(ds.get("WindowWidth"))
+    if center is None or not width or width <= 1:
+        return None
+    slope = _first(ds.get("RescaleSlope")) or 1.0
+    intercept = _first(ds.get("RescaleIntercept")) or 0.0
+    lo = center - 0.5 - (width - 1) / 2
+    v = frame.astype(np.float32) * slope + intercept
+    vmin, vmax = float(v.min()), float(v.max())
+    if lo <= vmin + 0.05 * (vmax - vmin) and lo + width >= vmax - 0.05 * (vmax - vmin):
+        return None
+    win = np.clip((v - lo) * (255.0 / (width - 1)), 0, 255).astype(np.uint8)
+    return 255 - win if photometric == "MONOCHROME1" else win

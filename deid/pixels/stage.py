@@ -15,7 +15,7 @@ import numpy as np
 from ..audit.events import AuditEvent
 from ..dicom.deidentify import Header
 from ..dicom.operators import IdentityValues
-from ..dicom.raw import RawFile
+from ..dicom.raw import RawFile, has_pixels
 from ..errors import InputError
 from ..policy.pixels import PixelPolicy
 from ..pseudonym import Pseudonymizer
@@ -62,9 +62,9 @@ def header_info(h: Header) -> dict:
     return info
 
 
-def us_regions(ds_elems: RawFile) -> list[tuple[int, int, int, int]]:
+def us_regions(f: RawFile) -> list[tuple[int, int, int, int]]:
     """RegionLocationMinX0/MinY0/MaxX1/MaxY1 of each SequenceOfUltrasoundRegions item."""
-    seq = next((e for e in ds_elems.elems if e.tag == T_US_REGIONS and e.items is not None), None)
+    seq = next((e for e in f.elems if e.tag == T_US_REGIONS and e.items is not None), None)
     out = []
     for item in seq.items if seq else []:
         vals = {e.tag: int.from_bytes(e.value[:4], "little") for e in item
@@ -82,12 +82,10 @@ class FrameCleaner:
         self.detectors = detectors(pp) if mode in ("redact-all-text", "redact-phi") else []
         self.recognizer = Recognizer()
 
-    def find(self, frame: np.ndarray, ds, photometric: str) -> tuple[list[Decided], np.ndarray]:
-        """Text boxes of a frame with their verdicts, and the display view."""
-        vs = views(frame, ds, photometric, self.pp.views)
-        display = vs[0][1]
+    def find(self, frame: np.ndarray, ds, photometric: str) -> list[Decided]:
+        """Text boxes of a frame with their verdicts."""
         decided: list[Decided] = []
-        for _vname, view in vs:
+        for _vname, view in views(frame, ds, photometric, self.pp.views):
             raw = []
             for det in self.detectors:
                 raw.extend(det.detect(view))
@@ -102,7 +100,7 @@ class FrameCleaner:
                 if b.source.startswith("border") and not _text_like(reading, b.source):
                     continue  # structure in the border band that does not read as text
                 decided.append(Decided(b, classify(self.mode, reading, self.pp, self.identity), reading))
-        return decided, display
+        return decided
 
 
 def _fill(frame: np.ndarray, out: np.ndarray, b: Box) -> None:
@@ -117,6 +115,13 @@ def _fill(frame: np.ndarray, out: np.ndarray, b: Box) -> None:
     out[b.y0:b.y1, b.x0:b.x1] = np.asarray(value).astype(out.dtype)
 
 
+def _box_event(i: int, b: Box, action: str, category: str, rule_id: str, detail: str,
+               pseudo: Pseudonymizer, text: str = "") -> AuditEvent:
+    """One audit event per box per frame; the recognized text only as its keyed fingerprint."""
+    return AuditEvent(f"pixels.frame[{i}].box[{b.x0},{b.y0},{b.x1},{b.y1}]", action, category, rule_id,
+                      pseudo.fingerprint(text) if text else "", detail)
+
+
 def _pad(b: Box, pp: PixelPolicy, w: int, h: int) -> Box:
     """`padding` px, plus 10 % of the box's short side up to 6 px (anti-aliased stroke edges)."""
     return b.pad(pp.padding + min(6, int(round(0.1 * min(b.height, b.width))))).clip(w, h)
@@ -127,15 +132,20 @@ def clean_pixels(f: RawFile, before: Header, pp: PixelPolicy, pseudo: Pseudonymi
     out = PixelOutcome()
     info = header_info(before)
     mode = pp.mode_for(info["Modality"])
-    if mode == "off" or not image.has_pixels(f):
+    if mode == "off" or not has_pixels(f.elems):
         return out
-    px = image.decode(f)
-    frames = px.frames
-    n, h, w = frames.shape[:3]
+    h, w = info["Rows"], info["Columns"]
     identity = IdentityValues(before.pixel_identity_values()) if mode == "redact-phi" else None
     cleaner = FrameCleaner(pp, mode, identity)
     rule_boxes = device_boxes(info, w, h) if pp.device_regions else []
     outside = outside_regions(us_regions(f), w, h) if pp.blank_outside_us_regions else None
+    if not cleaner.detectors and not rule_boxes and outside is None:
+        return out  # regions-only and no rule applies: nothing to decode
+    px = image.decode(f)
+    frames = px.frames
+    n = frames.shape[0]
+    if frames.shape[1:3] != (h, w):
+        raise InputError("pixels-undecodable: decoded frame size does not match Rows/Columns")
 
     redacted = frames.copy()
     cache: dict[bytes, list[Decided]] = {}
@@ -146,17 +156,16 @@ def clean_pixels(f: RawFile, before: Header, pp: PixelPolicy, pseudo: Pseudonymi
         frame = frames[i]
         key = hashlib.blake2b(frame.tobytes(), digest_size=16).digest()
         if key not in cache:
-            cache[key] = cleaner.find(frame, px.ds, px.photometric)[0] if cleaner.detectors else []
+            cache[key] = cleaner.find(frame, px.ds, px.photometric) if cleaner.detectors else []
         decided = cache[key]
         boxes, kept_here = [], []
         for d in decided:
             b = _pad(d.box, pp, w, h)
             counts["text_boxes"] += 1
             counts["redacted_boxes" if d.verdict.action == "redact" else "kept_boxes"] += 1
-            fp = pseudo.fingerprint(d.reading.text) if d.reading.text else ""
-            out.events.append(AuditEvent(
-                f"pixels.frame[{i}].box[{b.x0},{b.y0},{b.x1},{b.y1}]", d.verdict.action, "burned-in-text",
-                d.verdict.rule_id, fp, f"detector={d.box.source};class={d.verdict.why};score={d.reading.score:.2f}"))
+            out.events.append(_box_event(i, b, d.verdict.action, "burned-in-text", d.verdict.rule_id,
+                                         f"detector={d.box.source};class={d.verdict.why};score={d.reading.score:.2f}",
+                                         pseudo, d.reading.text))
             if d.verdict.action == "redact":
                 _fill(frame, redacted[i], b)
                 boxes.append(b)
@@ -166,8 +175,7 @@ def clean_pixels(f: RawFile, before: Header, pp: PixelPolicy, pseudo: Pseudonymi
             counts["region_boxes"] += 1
             _fill(frame, redacted[i], b)
             boxes.append(b)
-            out.events.append(AuditEvent(f"pixels.frame[{i}].box[{b.x0},{b.y0},{b.x1},{b.y1}]", "redact",
-                                         "device-region", f"pixels:{b.source}", "", "rule"))
+            out.events.append(_box_event(i, b, "redact", "device-region", f"pixels:{b.source}", "rule", pseudo))
         if outside is not None:
             redacted[i][outside] = frame.min(axis=(0, 1)) if frame.ndim == 3 else frame.min()
             out.events.append(AuditEvent(f"pixels.frame[{i}].outside-us-regions", "redact", "device-region",
@@ -179,10 +187,9 @@ def clean_pixels(f: RawFile, before: Header, pp: PixelPolicy, pseudo: Pseudonymi
         for i, extra in verify(cleaner, frames, redacted, px, per_frame, kept):
             for d, b in extra:
                 counts["redacted_boxes"] += 1
-                out.events.append(AuditEvent(
-                    f"pixels.frame[{i}].box[{b.x0},{b.y0},{b.x1},{b.y1}]", "redact", "burned-in-text",
-                    "pixels:verify", pseudo.fingerprint(d.reading.text) if d.reading.text else "",
-                    f"detector={d.box.source};class=found-on-output;score={d.reading.score:.2f}"))
+                out.events.append(_box_event(i, b, "redact", "burned-in-text", "pixels:verify",
+                                             f"detector={d.box.source};class=found-on-output;"
+                                             f"score={d.reading.score:.2f}", pseudo, d.reading.text))
     changed = not np.array_equal(redacted, frames)
     cleaned = mode in ("redact-all-text", "redact-phi")
     if changed:
@@ -212,11 +219,12 @@ def verify(cleaner: FrameCleaner, frames: np.ndarray, redacted: np.ndarray, px: 
         if key in done:  # same output frame as an earlier one: same extra boxes
             for _d, b in done[key]:
                 _fill(frames[i], redacted[i], b)
+                per_frame[i].append(b)
             yield i, done[key]
             continue
         found: list = []
         for _ in range(passes):
-            decided, _v = cleaner.find(redacted[i], px.ds, px.photometric)
+            decided = cleaner.find(redacted[i], px.ds, px.photometric)
             extra = []
             for d in decided:
                 if d.verdict.action != "redact" or (d.box.source.startswith("border") and not _legible(d.reading)):
