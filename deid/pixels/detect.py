@@ -139,11 +139,21 @@ class BorderDetector:
         k = max(9, min(h, w) // 40) | 1
         kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
         inner = (int(w * self.band), int(h * self.band), w - int(w * self.band), h - int(h * self.band))
+        ix0, iy0, ix1, iy1 = inner
+        # the band as four strips, each reaching 1 px into the inner region so that a
+        # component crossing into it still touches it (and is dropped); half the pixels
+        strips = [(0, 0, w, min(h, iy0 + 1)), (0, max(0, iy1 - 1), w, h),
+                  (0, iy0, min(w, ix0 + 1), iy1), (max(0, ix1 - 1), iy0, w, iy1)]
         boxes: list[Box] = []
         for op in (cv2.MORPH_TOPHAT, cv2.MORPH_BLACKHAT):
             resp = cv2.morphologyEx(view, op, kernel)
             binary = (resp >= self.min_contrast).astype(np.uint8)
-            boxes.extend(self._lines(binary, k, inner))
+            for sx0, sy0, sx1, sy1 in strips:
+                if sx1 <= sx0 or sy1 <= sy0:
+                    continue
+                local = (ix0 - sx0, iy0 - sy0, ix1 - sx0, iy1 - sy0)
+                for b in self._lines(binary[sy0:sy1, sx0:sx1], k, local):
+                    boxes.append(Box(b.x0 + sx0, b.y0 + sy0, b.x1 + sx0, b.y1 + sy0, b.source, b.score))
         return boxes
 
     def _lines(self, binary: np.ndarray, k: int, inner: tuple[int, int, int, int]) -> list[Box]:
@@ -152,36 +162,34 @@ class BorderDetector:
         h, w = binary.shape
         ix0, iy0, ix1, iy1 = inner
         n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
-        keep = np.zeros(n, bool)
-        for i in range(1, n):
-            x, y, cw, ch, area = stats[i]
-            if x < ix1 and x + cw > ix0 and y < iy1 and y + ch > iy0:
-                continue
-            if not (5 <= ch <= 3 * k and cw <= 3 * k and area >= 6):
-                continue
-            fill = area / float(cw * ch)
-            if 0.08 <= fill <= 0.85:
-                keep[i] = True
+        x, y, cw, ch, area = (stats[:, j].astype(np.int64) for j in range(5))
+        touches_inner = (x < ix1) & (x + cw > ix0) & (y < iy1) & (y + ch > iy0)
+        fill = area / np.maximum(1, cw * ch)
+        keep = (~touches_inner & (ch >= 5) & (ch <= 3 * k) & (cw <= 3 * k) & (area >= 6)
+                & (fill >= 0.08) & (fill <= 0.85))
+        keep[0] = False
         if not keep.any():
             return []
-        chars = keep[labels].astype(np.uint8)
-        heights = stats[1:, 3][keep[1:]]
+        chars = keep.astype(np.uint8)[labels]
+        heights = ch[keep]
         gap = max(3, int(np.median(heights) * 0.9))
         joined = cv2.dilate(chars, cv2.getStructuringElement(cv2.MORPH_RECT, (gap, 3)))
         m, lab, st, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
         # members of each line: a line of text has several character-sized components of
         # similar height; anatomy gives isolated blobs (tagged "border-single": kept only
         # when the recognizer reads something there)
+        idx = np.nonzero(keep)[0]
+        line_of = lab[y[idx] + ch[idx] // 2, x[idx] + cw[idx] // 2]
+        line_of = np.where(line_of > 0, line_of, lab[y[idx], x[idx]])
         members: dict[int, list[int]] = {}
-        for i in np.nonzero(keep)[0]:
-            x, y, cw, ch, _a = stats[i]
-            members.setdefault(int(lab[y + ch // 2, x + cw // 2]) or int(lab[y, x]), []).append(int(ch))
+        for li, hgt in zip(line_of.tolist(), heights.tolist()):
+            members.setdefault(li, []).append(hgt)
         out = []
         for i in range(1, m):
-            x, y, cw, ch, _a = st[i]
+            bx, by, bw, bh, _a = st[i]
             hs = sorted(members.get(i, []))
             line = len(hs) >= 3 and hs[-1] <= 1.8 * hs[len(hs) // 2]
-            out.append(Box(int(x), int(y), int(x + cw), int(y + ch), self.name if line else "border-single")
+            out.append(Box(int(bx), int(by), int(bx + bw), int(by + bh), self.name if line else "border-single")
                        .clip(w, h))
         return out
 

@@ -16,6 +16,7 @@ from .detect import Box
 
 HEIGHT = 48
 MAX_WIDTH = 1600
+MIN_WIDTH = 96      # short crops are padded to this width (cost grows with width)
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class Recognizer:
         if crop.size == 0:
             return Reading("", 0.0)
         candidates = [crop]
-        if box.height > 1.5 * box.width:
+        if box.height > 2.5 * box.width:  # a vertical line of characters, not one upright glyph
             candidates = [np.rot90(crop, 1), np.rot90(crop, -1), crop]
         best = Reading("", 0.0)
         for c in candidates:
@@ -56,7 +57,7 @@ class Recognizer:
         img = cv2.resize(crop, (width, HEIGHT), interpolation=cv2.INTER_LINEAR).astype(np.float32)
         x = (img * (2 / 255.0) - 1.0)[None, None]
         x = np.repeat(x, 3, axis=1)
-        pad = max(320, width)
+        pad = max(MIN_WIDTH, width)
         if pad > width:
             x = np.pad(x, ((0, 0), (0, 0), (0, 0), (0, pad - width)))
         sess = session("rec")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -82,10 +83,14 @@ class FrameCleaner:
         self.detectors = detectors(pp) if mode in ("redact-all-text", "redact-phi") else []
         self.recognizer = Recognizer()
 
-    def find(self, frame: np.ndarray, ds, photometric: str) -> list[Decided]:
-        """Text boxes of a frame with their verdicts."""
+    def find(self, frame: np.ndarray, ds, photometric: str, ref: np.ndarray | None = None,
+             skip: Callable[[Box], bool] | None = None, dismissed: set | None = None) -> list[Decided]:
+        """Text boxes of a frame with their verdicts. A box read and found not to be text
+        is added to `dismissed`.
+        The verify pass passes `ref` (render with the input frame's range) and `skip`
+        (boxes it need not read)."""
         decided: list[Decided] = []
-        for _vname, view in views(frame, ds, photometric, self.pp.views):
+        for _vname, view in views(frame, ds, photometric, self.pp.views, ref):
             raw = []
             for det in self.detectors:
                 raw.extend(det.detect(view))
@@ -96,8 +101,12 @@ class FrameCleaner:
             for b in merge(model) + merge(extra):
                 if any(b.overlap(d.box) >= 0.8 * b.area for d in decided):
                     continue  # already decided from an earlier view
+                if skip is not None and skip(b):
+                    continue
                 reading = self.recognizer.read(view, b)
                 if b.source.startswith("border") and not _text_like(reading, b.source):
+                    if dismissed is not None:
+                        dismissed.add(b.as_tuple())
                     continue  # structure in the border band that does not read as text
                 decided.append(Decided(b, classify(self.mode, reading, self.pp, self.identity), reading))
         return decided
@@ -148,7 +157,8 @@ def clean_pixels(f: RawFile, before: Header, pp: PixelPolicy, pseudo: Pseudonymi
         raise InputError("pixels-undecodable: decoded frame size does not match Rows/Columns")
 
     redacted = frames.copy()
-    cache: dict[bytes, list[Decided]] = {}
+    cache: dict[bytes, tuple[list[Decided], set]] = {}
+    dismissed: list[set] = []
     per_frame: list[list[Box]] = []
     kept: list[list[Box]] = []
     counts = {"text_boxes": 0, "redacted_boxes": 0, "kept_boxes": 0, "region_boxes": 0}
@@ -156,8 +166,11 @@ def clean_pixels(f: RawFile, before: Header, pp: PixelPolicy, pseudo: Pseudonymi
         frame = frames[i]
         key = hashlib.blake2b(frame.tobytes(), digest_size=16).digest()
         if key not in cache:
-            cache[key] = cleaner.find(frame, px.ds, px.photometric) if cleaner.detectors else []
-        decided = cache[key]
+            nottext: set = set()
+            cache[key] = (cleaner.find(frame, px.ds, px.photometric, dismissed=nottext) if cleaner.detectors
+                          else [], nottext)
+        decided, nottext = cache[key]
+        dismissed.append(nottext)
         boxes, kept_here = [], []
         for d in decided:
             b = _pad(d.box, pp, w, h)
@@ -184,7 +197,7 @@ def clean_pixels(f: RawFile, before: Header, pp: PixelPolicy, pseudo: Pseudonymi
         kept.append(kept_here)
 
     if pp.verify and cleaner.detectors:
-        for i, extra in verify(cleaner, frames, redacted, px, per_frame, kept):
+        for i, extra in verify(cleaner, frames, redacted, px, per_frame, kept, dismissed):
             for d, b in extra:
                 counts["redacted_boxes"] += 1
                 out.events.append(_box_event(i, b, "redact", "burned-in-text", "pixels:verify",
@@ -205,16 +218,23 @@ def clean_pixels(f: RawFile, before: Header, pp: PixelPolicy, pseudo: Pseudonymi
 
 
 def verify(cleaner: FrameCleaner, frames: np.ndarray, redacted: np.ndarray, px: image.Pixels,
-           per_frame: list[list[Box]], kept: list[list[Box]], passes: int = 3):
+           per_frame: list[list[Box]], kept: list[list[Box]], dismissed: list[set], passes: int = 3):
     """Detect again on the output. Text found there that must go and is not inside a
     redacted box is redacted too, and the output checked again, up to `passes` times;
     text still there after that quarantines the file. The model detector's boxes all
-    count; the border detector's only when legible (_legible). A box kept on the first
-    pass (a safe word) was decided on these same, unchanged pixels and is not re-read:
-    the 8-bit view changes when redaction changes the frame's range, and a second
+    count; the border detector's only when legible (_legible).
+
+    The output is rendered with the input's value range, so every pixel redaction did not
+    touch looks exactly as it did on the first pass (a frame with no redaction is not
+    examined again: the same deterministic detectors already saw it). A box the first
+    pass read and dismissed as not text, over pixels that are still the same, is not read
+    again (same view, same reading), nor is a box kept there (a safe word): a second
     reading must not flip a marker. Yields (frame, extra boxes)."""
+    h, w = redacted.shape[1:3]
     done: dict[bytes, list] = {}
     for i in range(redacted.shape[0]):
+        if not per_frame[i]:
+            continue  # nothing changed here: the first pass saw these very pixels
         key = hashlib.blake2b(redacted[i].tobytes(), digest_size=16).digest()
         if key in done:  # same output frame as an earlier one: same extra boxes
             for _d, b in done[key]:
@@ -222,19 +242,19 @@ def verify(cleaner: FrameCleaner, frames: np.ndarray, redacted: np.ndarray, px: 
                 per_frame[i].append(b)
             yield i, done[key]
             continue
+
+        def settled(b: Box, i: int = i) -> bool:
+            changed = _changed(frames[i], redacted[i], b)
+            return (changed >= 0.6  # inside what was already redacted
+                    or (changed == 0 and any(b.overlap(Box(*t, "")) >= 0.9 * b.area for t in dismissed[i]))
+                    or any(b.overlap(k) >= 0.6 * b.area for k in kept[i]))
+
         found: list = []
         for _ in range(passes):
-            decided = cleaner.find(redacted[i], px.ds, px.photometric)
-            extra = []
-            for d in decided:
-                if d.verdict.action != "redact" or (d.box.source.startswith("border") and not _legible(d.reading)):
-                    continue
-                if _changed(frames[i], redacted[i], d.box) >= 0.6:
-                    continue  # inside what was already redacted (measured on the pixels)
-                if any(d.box.overlap(k) >= 0.6 * d.box.area for k in kept[i]):
-                    continue
-                b = _pad(d.box, cleaner.pp, redacted.shape[2], redacted.shape[1])
-                extra.append((d, b))
+            decided = cleaner.find(redacted[i], px.ds, px.photometric, ref=frames[i], skip=settled)
+            extra = [(d, _pad(d.box, cleaner.pp, w, h)) for d in decided
+                     if d.verdict.action == "redact"
+                     and not (d.box.source.startswith("border") and not _legible(d.reading))]
             if not extra:
                 break
             for d, b in extra:
