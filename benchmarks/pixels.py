@@ -1,99 +1,189 @@
-"""Burned-in text: line recall, collateral and seconds per image for deid, and for
-presidio-image-redactor when it is importable (offline: Tesseract from Debian, spaCy
-blank), on the synthetic set of tests/pixels/synth.py, in one run.
+"""Burned-in text: recall, collateral and seconds per image for deid and for
+presidio-image-redactor, in one run, one thread each.
 
-    python benchmarks/pixels.py --n 8 --size 2048
+Data: synthetic 12-bit RLE chest X-rays from tests/pixels/synth.py (ground truth: every
+text line's stroke mask), plus the shared presidio test images in
+../shared/data/external/presidio (ground truth: word boxes).
+
+presidio-image-redactor is installed into its own venv (benchmarks/.work/venvs/) and run
+offline by benchmarks/_presidio_runner.py: Tesseract from Debian, spaCy's blank English
+pipeline, header values as its deny list (use_metadata=True, its default).
+Threads: deid with DEID_OCR_THREADS=1, Tesseract with OMP_THREAD_LIMIT=1, so seconds
+per image are per core. Model loading is outside the timed region for both.
+
+    python benchmarks/pixels.py [--n 8] [--size 2048] [--skip-presidio]
 """
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
+import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
 
+os.environ.setdefault("DEID_OCR_THREADS", "1")
 ROOT = Path(__file__).resolve().parent.parent
 # this file is named pixels.py, like the tests' package: keep its folder off the path
 sys.path = [str(ROOT), str(ROOT / "tests")] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
 
 import numpy as np  # noqa: E402
+import pydicom  # noqa: E402
+
+WORK = ROOT / "benchmarks" / ".work" / "pixels"
+SHARED = ROOT.parent / "shared" / "data" / "external" / "presidio"
+REAL = {"CR chest (presidio 0_ORIGINAL)": ("0_ORIGINAL_compressed.dcm", "sample_data/0_ORIGINAL.dcm"),
+        "CT (presidio 2_ORIGINAL)": ("2_ORIGINAL.dcm", "sample_data/2_ORIGINAL.dcm"),
+        "RGB PET, no text (negative control)": ("RGB_ORIGINAL.dcm", None)}
 
 
-def deid_tool():
+def _header_bench():
+    spec = importlib.util.spec_from_file_location("header_throughput", ROOT / "benchmarks" / "header_throughput.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["header_throughput"] = mod  # its dataclasses look themselves up there
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def run_deid(files: list[Path]) -> tuple[list[np.ndarray | None], list[float]]:
     from deid.handlers import Context, DicomHandler
     from deid.policy import load_pipeline
     from deid.pseudonym import Pseudonymizer
     from helpers import KEY, read
 
-    ctx = Context(load_pipeline("chest-xray"), Pseudonymizer(KEY))
+    ctx, handler = Context(load_pipeline("chest-xray"), Pseudonymizer(KEY)), DicomHandler()
+    handler._process(files[0].read_bytes(), "fp", ctx, "warm.dcm")  # model load, outside the timing
+    outs, secs = [], []
+    for f in files:
+        data = f.read_bytes()
+        t = time.perf_counter()
+        res = handler._process(data, "fp", ctx, f.name)
+        secs.append(time.perf_counter() - t)
+        outs.append(read(res.data).pixel_array if res.status == "ok" else None)
+    return outs, secs
 
-    def run(data: bytes):
-        res = DicomHandler()._process(data, "fp", ctx, "x.dcm")
-        return read(res.data).pixel_array if res.status == "ok" else None
-    return run
+
+def run_presidio(files: list[Path]) -> tuple[list[np.ndarray | None], list[float], str]:
+    hb = _header_bench()
+    tool = hb.Tool("presidio-image-redactor", "presidio-image-redactor")
+    hb.install(tool)
+    if tool.status != "ok":
+        return [None] * len(files), [], tool.status
+    out = WORK / "presidio-out"
+    env = {**os.environ, "OMP_THREAD_LIMIT": "1", "HF_HUB_OFFLINE": "1"}
+    r = subprocess.run([str(hb.venv_python(tool)), str(ROOT / "benchmarks" / "_presidio_runner.py"), str(out)]
+                       + [str(f) for f in files], capture_output=True, text=True, env=env)
+    rows = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+    if len(rows) != len(files):
+        return [None] * len(files), [], f"failed: {(r.stderr.strip().splitlines() or ['?'])[-1][:120]}"
+    outs = [np.load(out / f"{n}.npy") if not row["error"] and (out / f"{n}.npy").exists() else None
+            for n, row in enumerate(rows)]
+    errors = sorted({row["error"] for row in rows if row["error"]})
+    return outs, [row["seconds"] for row in rows], tool.version + (f" (errors: {', '.join(errors)})" if errors else "")
 
 
-def presidio_tool():
-    try:
-        from presidio_image_redactor import DicomImageRedactorEngine
-    except ImportError:
-        return None
-    import io
+def synthetic(n: int, size: int) -> tuple[list[Path], list]:
+    from helpers import to_bytes
+    from pixels.synth import chest_case, to_dataset
 
-    import pydicom
-    engine = DicomImageRedactorEngine()
+    folder = WORK / f"synthetic-{size}"
+    folder.mkdir(parents=True, exist_ok=True)
+    files, truths = [], []
+    for seed in range(n):
+        s = chest_case(100 + seed, size, size)
+        f = folder / f"chest{seed:02d}.dcm"
+        if not f.exists():
+            f.write_bytes(to_bytes(to_dataset(s, bits=12, syntax="rle")))
+        files.append(f)
+        truths.append(s)
+    return files, truths
 
-    def run(data: bytes):
-        ds = pydicom.dcmread(io.BytesIO(data))
-        out = engine.redact(ds, fill="contrast")
-        return out.pixel_array
-    return run
+
+def score_synthetic(truths, befores, afters) -> dict:
+    hit = total = 0
+    coll = []
+    for s, before, after in zip(truths, befores, afters):
+        lines = [ln for ln in s.lines if not ln.safe]
+        total += len(lines)
+        if after is None or after.shape != before.shape:
+            continue
+        changed = before != after
+        hit += sum(changed[ln.mask].mean() >= 0.9 for ln in lines)
+        inside = np.zeros(before.shape, bool)
+        for ln in s.lines:
+            x0, y0, x1, y1 = ln.box
+            inside[max(0, y0 - 12):y1 + 12, max(0, x0 - 12):x1 + 12] = True
+        coll.append(float((changed & ~inside).mean()))
+    return {"recall": hit / max(1, total), "collateral": statistics.median(coll) if coll else None,
+            "failed": sum(a is None for a in afters)}
+
+
+def score_real(gt_key: str | None, before: np.ndarray, after: np.ndarray | None) -> dict:
+    """Ground-truth words covered (>= 90 % of a word's ink pixels changed; ink = pixels far
+    from the word box's median) and changed pixels outside the word boxes."""
+    if after is None or after.shape != before.shape:
+        return {"words": None, "collateral": None}
+    changed = (before != after).any(axis=-1) if before.ndim == 3 else before != after
+    gray = before.mean(axis=-1) if before.ndim == 3 else before.astype(np.float64)
+    inside = np.zeros(changed.shape, bool)
+    words = json.loads((SHARED / "ground_truth.json").read_text()).get(gt_key, []) if gt_key else []
+    covered = 0
+    span = float(gray.max() - gray.min()) or 1.0
+    for w in words:  # ground truth is in presidio's 25 px padded space
+        x0, y0 = max(0, w["left"] - 25), max(0, w["top"] - 25)
+        x1, y1 = x0 + w["width"], y0 + w["height"]
+        box = gray[y0:y1, x0:x1]
+        ink = np.abs(box - np.median(box)) > 0.2 * span
+        covered += bool(ink.any()) and changed[y0:y1, x0:x1][ink].mean() >= 0.9
+        inside[max(0, y0 - 12):y1 + 12, max(0, x0 - 12):x1 + 12] = True
+    return {"words": f"{covered}/{len(words)}" if words else "-", "collateral": float((changed & ~inside).mean())}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=8)
     ap.add_argument("--size", type=int, default=2048)
+    ap.add_argument("--skip-presidio", action="store_true")
     args = ap.parse_args()
-    from helpers import to_bytes
-    from pixels.synth import chest_case, to_dataset
-
-    cases = []
-    for seed in range(args.n):
-        s = chest_case(100 + seed, args.size, args.size)
-        ds = to_dataset(s, bits=12, syntax="rle")
-        cases.append((s, to_bytes(ds), ds.pixel_array.copy()))
-    tools = {"deid": deid_tool(), "presidio-image-redactor": presidio_tool()}
-    rows = []
-    for name, tool in tools.items():
-        if tool is None:
-            print(f"{name}: not installed, skipped")
-            continue
-        tool(cases[0][1])  # warm up (model load)
-        secs, hit, total, coll = [], 0, 0, []
-        for s, data, before in cases:
-            t = time.perf_counter()
-            after = tool(data)
-            secs.append(time.perf_counter() - t)
-            if after is None:
-                continue
-            inside = np.zeros(before.shape, bool)
-            for ln in s.lines:
-                if ln.safe:
-                    continue
-                total += 1
-                hit += (before[ln.mask] != after[ln.mask]).mean() >= 0.9
-            for ln in s.lines:
-                x0, y0, x1, y1 = ln.box
-                inside[max(0, y0 - 12):y1 + 12, max(0, x0 - 12):x1 + 12] = True
-            coll.append(float(((before != after) & ~inside).mean()))
-        rows.append((name, hit / max(1, total), statistics.median(coll) if coll else float("nan"),
-                     statistics.median(secs)))
-    print(f"\n{args.n} synthetic {args.size}x{args.size} 12-bit RLE chest X-rays, 1 process\n")
-    print("| tool | PHI line recall | median collateral | median s/image |")
-    print("| --- | ---: | ---: | ---: |")
-    for name, rec, col, sec in rows:
-        print(f"| {name} | {rec:.3f} | {col:.2%} | {sec:.2f} |")
+    files, truths = synthetic(args.n, args.size)
+    real = [SHARED / name for name, _gt in REAL.values()]
+    befores = [pydicom.dcmread(f).pixel_array for f in files + real]
+    tools = {"deid": run_deid}
+    if not args.skip_presidio:
+        tools["presidio-image-redactor"] = run_presidio
+    results = {}
+    for name, fn in tools.items():
+        print(f"running {name} ...", file=sys.stderr)
+        got = fn(files + real)
+        outs, secs = got[0], got[1]
+        note = got[2] if len(got) > 2 else ""
+        results[name] = {"note": note, "synthetic": score_synthetic(truths, befores, outs[:len(files)]),
+                         "s_per_image": statistics.median(secs[:len(files)]) if secs else None,
+                         "real": [score_real(gt, b, a) for (gt, b, a) in
+                                  zip([g for _n, g in REAL.values()], befores[len(files):], outs[len(files):])]}
+    print(f"\n{args.n} synthetic {args.size}x{args.size} 12-bit RLE chest X-rays; 1 thread per tool\n")
+    print("| tool | PHI line recall | median collateral | median s/image | failed |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for name, r in results.items():
+        s = r["synthetic"]
+        col = f"{s['collateral']:.2%}" if s["collateral"] is not None else "-"
+        sec = f"{r['s_per_image']:.2f}" if r["s_per_image"] is not None else "-"
+        print(f"| {name} {r['note']} | {s['recall']:.3f} | {col} | {sec} | {s['failed']} |")
+    if len(results) == 2 and all(r["s_per_image"] for r in results.values()):
+        print(f"\npresidio / deid seconds per image: "
+              f"{results['presidio-image-redactor']['s_per_image'] / results['deid']['s_per_image']:.1f}x")
+    print("\nShared presidio test images (ground-truth words covered; changed pixels outside them)\n")
+    print("| image | " + " | ".join(results) + " |")
+    print("| --- |" + " ---: |" * len(results))
+    for k, label in enumerate(REAL):
+        cells = []
+        for r in results.values():
+            x = r["real"][k]
+            cells.append("failed" if x["collateral"] is None else f"{x['words']} words, {x['collateral']:.1%} outside")
+        print(f"| {label} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -105,7 +105,29 @@ def pixels(ds: Dataset, arr: np.ndarray, dtype: type, bits: int) -> None:
     ds.set_pixel_data(np.clip(arr, 0, 4095).astype(dtype), "MONOCHROME2", bits, generate_instance_uid=False)
 
 
-def cxr(p: dict[str, str], s: dict[str, str], fake: Faker, rng: np.random.Generator) -> tuple[Dataset, dict]:
+LATIN_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+CJK_FONT = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"  # Debian fonts-wqy-zenhei
+
+
+def burn(img: np.ndarray, lines: list[tuple[str, int, int, int]], value: float) -> list[dict]:
+    """Draw text into the pixels, as a modality or PACS burns annotations in; returns each
+    line's box (x0, y0, x1, y1) for the manifest. Lines: (text, x, y, font size)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    boxes = []
+    for text, x, y, size in lines:
+        font = ImageFont.truetype(CJK_FONT if any(ord(c) > 0x2E80 for c in text) else LATIN_FONT, size)
+        mask = Image.new("L", (img.shape[1], img.shape[0]), 0)
+        ImageDraw.Draw(mask).text((x, y), text, fill=255, font=font)
+        m = np.asarray(mask) > 127
+        img[m] = value
+        ys, xs = np.nonzero(m)
+        boxes.append({"text": text, "box": [int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1]})
+    return boxes
+
+
+def cxr(p: dict[str, str], s: dict[str, str], fake: Faker,
+        rng: np.random.Generator) -> tuple[Dataset, dict, list[dict]]:
     """CR chest X-ray with request/reference sequences and private blocks."""
     ds = base(CR, uid("p1", "cxr", "sop"), "CR", p, s)
     ds.BodyPartExamined, ds.ViewPosition, ds.PatientAge = "CHEST", "PA", p["age_cxr"]
@@ -126,15 +148,19 @@ def cxr(p: dict[str, str], s: dict[str, str], fake: Faker, rng: np.random.Genera
     item.private_block(0x0009, "ACME PRIVATE 1.0", create=True).add_new(0x03, "LO", internal)
     acme.add_new(0x02, "SQ", Sequence([item]))
     ds.private_block(0x2005, "Philips MR Imaging DD 001", create=True).add_new(0x0E, "FL", 1.25)
-    img = np.full((256, 256), 300.0)
-    img[ellipse(256, 0.55, 0.5, 0.42, 0.40)] = 1800.0               # soft tissue
-    img[ellipse(256, 0.50, 0.32, 0.30, 0.13) | ellipse(256, 0.50, 0.68, 0.30, 0.13)] = 700.0  # lungs
-    img[ellipse(256, 0.55, 0.5, 0.40, 0.035)] = 3200.0              # spine
-    img += np.linspace(0, 400, 256)[:, None] + rng.normal(0, 40, (256, 256))
+    n = 512
+    img = np.full((n, n), 300.0)
+    img[ellipse(n, 0.55, 0.5, 0.42, 0.40)] = 1800.0               # soft tissue
+    img[ellipse(n, 0.50, 0.32, 0.30, 0.13) | ellipse(n, 0.50, 0.68, 0.30, 0.13)] = 700.0  # lungs
+    img[ellipse(n, 0.55, 0.5, 0.40, 0.035)] = 3200.0              # spine
+    img += np.linspace(0, 400, n)[:, None] + rng.normal(0, 40, (n, n))
+    # burned in, "no mosaic": name, ID and hospital in the corners; the R marker may stay
+    text = burn(img, [(p["name"].replace("^", " "), 10, 8, 18), (f"ID {p['id']}", 10, 32, 18),
+                      (s["institution"], 10, n - 30, 16), ("R", n - 40, 60, 28)], 4095.0)
     pixels(ds, img, np.uint16, 12)
     extra = {"ScheduledProcedureStepID": sps, "RequestedProcedureID": rp, "ReferencedSOPInstanceUID": prior,
              "PrivateName": private_name, "PrivateNestedValue": internal}
-    return ds, extra
+    return ds, extra, text
 
 
 def ct_slice(p: dict[str, str], s: dict[str, str], n: int, rng: np.random.Generator) -> Dataset:
@@ -163,17 +189,20 @@ def add_overlay(ds: Dataset) -> None:
         ds.add_new(0x60000000 | elem, vr, value)
 
 
-def mr(p: dict[str, str], s: dict[str, str], n: int, charset: str, rng: np.random.Generator) -> Dataset:
-    """One 64x64 MR slice of the Chinese patient in `charset`."""
+def mr(p: dict[str, str], s: dict[str, str], n: int, charset: str, rng: np.random.Generator,
+       burned: list[tuple[str, int, int, int]] = ()) -> tuple[Dataset, list[dict]]:
+    """One 256x256 MR slice of the Chinese patient in `charset`, `burned` text drawn in."""
     ds = base(MR, uid("p2", "mr", str(n), "sop"), "MR", p, s, charset)
     ds.InstanceNumber, ds.PatientAge, ds.MagneticFieldStrength = n, p["age"], 1.5
     ds.ScanningSequence, ds.SequenceVariant, ds.ScanOptions, ds.MRAcquisitionType = "SE", "NONE", "", "2D"
-    img = np.full((64, 64), 20.0)
-    img[ellipse(64, 0.5, 0.5, 0.42, 0.34)] = 1400.0
-    img[ellipse(64, 0.5, 0.5, 0.36, 0.28)] = 900.0
-    img += rng.normal(0, 15, (64, 64))
+    size = 256
+    img = np.full((size, size), 20.0)
+    img[ellipse(size, 0.5, 0.5, 0.42, 0.34)] = 1400.0
+    img[ellipse(size, 0.5, 0.5, 0.36, 0.28)] = 900.0
+    img += rng.normal(0, 15, (size, size))
+    text = burn(img, list(burned), 2000.0)
     pixels(ds, img, np.uint16, 12)
-    return ds
+    return ds, text
 
 
 def save(files: Manifest, out: Path, rel: str, ds: Dataset, ids: dict[str, str]) -> bytes:
@@ -214,9 +243,10 @@ def generate(out: Path) -> Manifest:
     s_cxr = {**site, "date": f"{cxr_date:%Y%m%d}", "time": "091502", "accession": en.bothify("A########"),
              "study_id": en.bothify("S#####"), "description": f"Chest PA/LAT {family} follow-up",
              "series_desc": "CHEST PA", **study_uids("p1", "cxr")}
-    ds, extra = cxr(p1, s_cxr, en, rng)
+    ds, extra, text = cxr(p1, s_cxr, en, rng)
     names = {"PatientFamilyName": family, "PatientGivenName": given}
     save(files, out, "dicom/patient1/cxr.dcm", ds, identifiers(p1, s_cxr, ds, **names, **extra))
+    files["dicom/patient1/cxr.dcm"]["burned_in"] = text
     s_ct = {**site, "date": f"{ct_date:%Y%m%d}", "time": "142033", "accession": en.bothify("A########"),
             "study_id": en.bothify("S#####"), "description": f"CT HEAD {given} {family}",
             "series_desc": "AXIAL 5mm", **study_uids("p1", "ct")}
@@ -247,12 +277,16 @@ def generate(out: Path) -> Manifest:
             "description": f"头颅MR平扫 {hanzi}", "series_desc": "T1 SE AX", **study_uids("p2", "mr")}
     for n, (rel, charset) in enumerate([("dicom/patient2/mr.dcm", "GB18030"),
                                         ("dicom/patient2/mr_utf8.dcm", "ISO_IR 192")], start=1):
-        ds = mr(p2, s_mr, n, charset, rng)
+        # the first slice carries the patient's name and admission number burned in
+        burned = [(hanzi, 6, 4, 20), (f"住院号 {p2['id']}", 6, 30, 14)] if n == 1 else []
+        ds, text = mr(p2, s_mr, n, charset, rng, burned)
         alpha, ideo = pn.split("=")  # single hanzi are too short to grep for; whole names are listed
         ids = identifiers(p2, s_mr, ds, PatientNameHanzi=hanzi, PatientNameAlphabetic=alpha,
                           PatientNameIdeographic=ideo)
         del ids["SourceApplicationEntityTitle"]  # "MR01" is too generic to grep for
         save(files, out, rel, ds, ids)
+        if text:
+            files[rel]["burned_in"] = text
 
     # broken inputs: must be quarantined, never written to the output
     broken = out / "broken"

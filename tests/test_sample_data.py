@@ -45,6 +45,28 @@ def test_sample_data_main_job_is_clean(tmp_path, pipe):
     for p in tmp_path.glob("out.audit.sqlite*"):
         data = p.read_bytes()
         assert [n for n in needles if n in data] == []
+    _burned_in_text_removed(out)
+
+
+def _burned_in_text_removed(out: Path) -> None:
+    """Name, ID and hospital burned into the CXR (English) and the MR (Chinese) are gone
+    (>= 90 % of their stroke pixels changed); the R marker is kept, untouched."""
+    checked = 0
+    for rel, f in MANIFEST["files"].items():
+        if "burned_in" not in f:
+            continue
+        before = pydicom.dcmread(SAMPLE / rel).pixel_array
+        after = pydicom.dcmread(out / rel[len("dicom/"):]).pixel_array
+        for line in f["burned_in"]:
+            x0, y0, x1, y1 = line["box"]
+            box_in, box_out = before[y0:y1, x0:x1], after[y0:y1, x0:x1]
+            if line["text"] == "R":
+                assert (box_in == box_out).all(), f"{rel}: the R marker was touched"
+            else:
+                strokes = box_in == box_in.max()
+                assert (box_in != box_out)[strokes].mean() >= 0.9, f"{rel}: a burned-in line survived"
+            checked += 1
+    assert checked == 6
 
 
 def test_sample_broken_inputs_are_quarantined(tmp_path):
