@@ -264,15 +264,13 @@ def test_presidio_images_every_ground_truth_word_covered(name, gt_key):
     assert (before != after).mean() < 0.08
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: the model scores a bright bone ring on this PET as text "
-                   "(one 45 px box) and the border detector reads one blob at the edge")
 def test_presidio_rgb_pet_negative_control_keeps_anatomy():
+    """A fused PET/CT with no text at all: no box anywhere, not one pixel changed (the
+    femur in cross-section looks like an "O" to the model; see GLYPH_BOX_THRESH)."""
     data = (SHARED / "external" / "presidio" / "RGB_ORIGINAL.dcm").read_bytes()
     res = DicomHandler()._process(data, "fp", Context(load_pipeline("chest-xray"), PSEUDO), "rgb.dcm")
     assert res.status == "ok", res.reason
     before = pydicom.dcmread(SHARED / "external" / "presidio" / "RGB_ORIGINAL.dcm").pixel_array
     after = read(res.data).pixel_array
-    changed = (before != after).any(axis=-1) if before.ndim == 3 else before != after
-    h, w = changed.shape[-2:]
-    center = changed[..., h // 6:h - h // 6, w // 6:w - w // 6]
-    assert center.sum() == 0  # no box over anatomy
+    assert [e for e in res.events if ".box[" in e.location] == []
+    assert np.array_equal(before, after)
