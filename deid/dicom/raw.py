@@ -26,6 +26,7 @@ LONG_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "UC", "UN", "UR"
 _VRB = {vr.encode("ascii"): vr for vr in VRS}
 ITEM, ITEM_DELIM, SEQ_DELIM = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 PIXEL_DATA = 0x7FE00010
+FLOAT_PIXEL_DATA = (0x7FE00008, 0x7FE00009)  # Float / Double Float Pixel Data (parametric maps)
 UNDEFINED = 0xFFFFFFFF
 MAX_DEPTH = 64
 IMPLICIT_LE = "1.2.840.10008.1.2"
@@ -185,8 +186,8 @@ def _skip_fragments(buf, pos: int, limit: int) -> int:
 
 
 def has_pixels(elems: list["Elem"]) -> bool:
-    """A top-level Pixel Data element is present."""
-    return any(e.tag == PIXEL_DATA for e in elems)
+    """A top-level Pixel Data (or Float / Double Float Pixel Data) element is present."""
+    return any(e.tag == PIXEL_DATA or e.tag in FLOAT_PIXEL_DATA for e in elems)
 
 
 class RawFile:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..dicom.io import EXPLICIT_LE, META_TS, UNCOMPRESSED, quiet_pydicom, uid_bytes
-from ..dicom.raw import PIXEL_DATA, Elem, RawFile, parse_part10, write_part10
+from ..dicom.raw import FLOAT_PIXEL_DATA, PIXEL_DATA, Elem, RawFile, parse_part10, write_part10
 from ..errors import InputError
 
 RLE = "1.2.840.10008.1.2.5"
@@ -41,7 +41,8 @@ class Pixels:
 
 
 def _subset(f: RawFile) -> list[Elem]:
-    return [e for e in f.elems if e.tag >> 16 == 0x0028 or e.tag in (0x00080016, 0x00080018, PIXEL_DATA)]
+    return [e for e in f.elems if e.tag >> 16 == 0x0028 or e.tag in (0x00080016, 0x00080018, PIXEL_DATA)
+            or e.tag in FLOAT_PIXEL_DATA]
 
 
 def decode(f: RawFile) -> Pixels:

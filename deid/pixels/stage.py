@@ -205,6 +205,10 @@ def clean_pixels(f: RawFile, before: Header, pp: PixelPolicy, pseudo: Pseudonymi
                                              f"score={d.reading.score:.2f}", pseudo, d.reading.text))
     changed = not np.array_equal(redacted, frames)
     cleaned = mode in ("redact-all-text", "redact-phi")
+    if changed and frames.dtype.kind == "f":
+        # scanned, and text was found; there is no encoder for Float Pixel Data here, and
+        # the file must not go out with the text in it
+        raise InputError("pixels-float-unsupported: text found in Float Pixel Data, which deid cannot re-encode")
     if changed:
         image.encode(f, px, redacted, burned_in_no=cleaned)
     elif cleaned:

@@ -170,6 +170,24 @@ def test_device_region_rule_blanks_banner_without_ocr():
     assert out.get("BurnedInAnnotation") != "NO"  # regions-only does not claim the text is gone
 
 
+@pytest.mark.parametrize("manufacturer,model,rule,banner", [
+    ("Philips Medical Systems", "EPIQ 7G", "us-philips-epiq-600", 49),       # CTP (0,0,1024,49) at 600 rows
+    ("ESAOTE", "6100", "us-esaote-6100-608", None),                          # 608 rows only: no match at 600
+])
+def test_ctp_device_rules_match_on_signature_and_size(manufacturer, model, rule, banner):
+    ds = to_dataset(ultrasound_case(4), modality="US", bits=8)  # 800 x 600
+    ds.Manufacturer, ds.ManufacturerModelName = manufacturer, model
+    res, out = run(ds, "ultrasound", mode="regions-only", modes=())
+    assert res.status == "ok", res.reason
+    hits = {e.rule_id for e in res.events}
+    if banner is None:
+        assert not any(r.startswith("pixels:region:") for r in hits)
+        return
+    assert f"pixels:region:{rule}" in hits
+    after = frames(out)[0]
+    assert len(np.unique(after[:banner])) == 1 and len(np.unique(after[banner:banner + 20])) > 1
+
+
 def test_blank_outside_ultrasound_regions():
     s = ultrasound_case(5)
     ds = to_dataset(s, modality="US", bits=8)
@@ -274,3 +292,25 @@ def test_presidio_rgb_pet_negative_control_keeps_anatomy():
     after = read(res.data).pixel_array
     assert [e for e in res.events if ".box[" in e.location] == []
     assert np.array_equal(before, after)
+
+
+def _as_float_pixels(ds: Dataset, arr: np.ndarray) -> Dataset:
+    """The same image as Float Pixel Data (7FE0,0008), as in a parametric map."""
+    del ds.PixelData
+    for kw in ("BitsStored", "HighBit", "PixelRepresentation"):
+        delattr(ds, kw)
+    ds.BitsAllocated = 32
+    ds.FloatPixelData = arr.astype(np.float32).tobytes()
+    return ds
+
+
+def test_float_pixel_data_is_scanned_and_fails_closed_when_text_is_found():
+    s = chest_case(7, 512, 512)
+    with_text = to_dataset(s, bits=12)
+    res, _ = run(_as_float_pixels(with_text, with_text.pixel_array / 4095.0))
+    assert res.status == "quarantined" and res.reason.startswith("pixels-float-unsupported")
+    blank = to_dataset(s, bits=12)
+    plain = np.linspace(0.0, 1.0, 512 * 512, dtype=np.float32).reshape(512, 512)
+    res, out = run(_as_float_pixels(blank, plain))
+    assert res.status == "ok", res.reason
+    assert out.FloatPixelData == plain.tobytes()  # scanned, nothing found, left byte-identical
