@@ -44,8 +44,9 @@ class Result:
     previews: list[tuple[str, bytes]] = field(default_factory=list)  # (suffix, PNG) of output frames
 
 
-class DicomHandler:
-    kind = "dicom"
+class Handler:
+    """One kind of input. Subclasses implement _process(data, fingerprint, ctx, relpath)."""
+    kind = ""
 
     def process(self, item: Item, ctx: Context, data: bytes | None = None) -> Result:
         """`data`: the file's bytes when the caller already read them (read once, route, process)."""
@@ -53,9 +54,16 @@ class DicomHandler:
             try:
                 data = Path(item.source).read_bytes()
             except OSError as exc:
-                return Result("quarantined", reason=f"unreadable-file: {type(exc).__name__}")
+                return Result("quarantined", reason=f"unreadable-file: {type(exc).__name__}", kind=self.kind)
         fp = ctx.pseudo.fingerprint(data)
         return self._process(data, fp, ctx, item.relpath)
+
+    def _process(self, data: bytes, fp: str, ctx: Context, relpath: str) -> Result:  # pragma: no cover
+        raise NotImplementedError
+
+
+class DicomHandler(Handler):
+    kind = "dicom"
 
     def _process(self, data: bytes, fp: str, ctx: Context, relpath: str) -> Result:
         try:
@@ -116,12 +124,17 @@ def path_names_patient(relpath: str, tokens: list[str]) -> bool:
     return any(t in low for t in tokens)
 
 
-HANDLERS = {"dicom": DicomHandler()}
+HANDLERS: dict[str, Handler] = {"dicom": DicomHandler()}
 
 
-def handler_for(path: str, head: bytes) -> DicomHandler | None:
+def handler_for(path: str, head: bytes) -> Handler | None:
     """Route by content (the first 132 bytes): DICOM by preamble or first tag, or a .dcm name
-    (so a broken .dcm is reported as such); other kinds arrive with later handlers."""
+    (so a broken .dcm is reported as such); then patient records by suffix (.csv, .tsv,
+    .json, .jsonl, .txt, .hl7)."""
     if looks_like_dicom(head[:132]) or path.lower().endswith((".dcm", ".dicom")):
         return HANDLERS["dicom"]
+    from .records.handler import RecordHandler, record_kind
+
+    if record_kind(path) is not None:
+        return HANDLERS.setdefault("records", RecordHandler())
     return None

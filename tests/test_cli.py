@@ -37,7 +37,7 @@ def _input(tmp_path: Path) -> Path:
     good = (src / "pat" / "img1.dcm").read_bytes()
     (src / "broken").mkdir()
     (src / "broken" / "truncated.dcm").write_bytes(good[: len(good) // 2 + 37])
-    (src / "broken" / "notes.txt").write_text("QUIXOTE^ALONSO MRN-77123")
+    (src / "broken" / "notes.rtf").write_text("QUIXOTE^ALONSO MRN-77123")  # a kind no handler takes
     return src
 
 
@@ -58,7 +58,7 @@ def test_run_exit_codes_quarantine_and_no_phi_anywhere(tmp_path, caplog):
     assert files == ["pat/img1.dcm", "pat/img2.dcm"]
     q = tmp_path / "out.quarantine"
     assert (q / "broken" / "truncated.dcm.reason.json").is_file()
-    assert (q / "broken" / "notes.txt.reason.json").is_file()
+    assert (q / "broken" / "notes.rtf.reason.json").is_file()
     audit = tmp_path / "out.audit.sqlite"
     assert audit.is_file() and not (out / "out.audit.sqlite").exists()
     # no planted value anywhere: outputs, audit DB (+WAL), CLI output, logs

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ..dicom.operators import IdentityValues
 from ..policy.pixels import PixelPolicy
-from ..text import patterns
+from ..text import recognize
 from .recognize import Reading
 
 
@@ -30,7 +30,7 @@ def classify(mode: str, reading: Reading, pp: PixelPolicy, identity: IdentityVal
         return Verdict("redact", "pixels:redact-phi:unreadable", "unreadable")
     if identity is not None and matches_identity(reading.text, identity):
         return Verdict("redact", "pixels:redact-phi:identity", "identity")
-    cats = patterns.categories(reading.text)
+    cats = recognize.categories(reading.text)
     if cats:
         return Verdict("redact", f"pixels:redact-phi:{cats[0]}", cats[0])
     return Verdict("keep", "pixels:redact-phi:no-phi", "no-phi")

@@ -18,6 +18,7 @@ import yaml
 from ..errors import PolicyError
 from .decision import ACTIONS, Decision
 from .pixels import PixelPolicy, build_pixel_policy
+from .records import RecordPolicy, build_record_policy
 from .table import DATA, OPTION_COLUMNS, Row, Table, load_table
 
 CODE_ACTIONS = {"X": "remove", "Z": "empty", "D": "dummy", "K": "keep", "U": "uid", "C": "clean"}
@@ -262,6 +263,7 @@ class Pipeline:
     source: str
     dicom: DicomPolicy
     pixels: PixelPolicy = field(default_factory=PixelPolicy)
+    records: RecordPolicy = field(default_factory=lambda: build_record_policy(None, "built-in"))
     raw: dict = field(repr=False, compare=False, default_factory=dict)
 
     @property
@@ -332,4 +334,5 @@ def build_pipeline(raw: dict, source: str) -> Pipeline:
                          date_shift_days=(shift[0], shift[1]),
                          keep_overlays=bool(d.get("keep_overlays", False)))
     return Pipeline(name=str(raw.get("name") or source), description=str(raw.get("description", "")),
-                    source=source, dicom=policy, pixels=build_pixel_policy(raw.get("pixels"), source), raw=raw)
+                    source=source, dicom=policy, pixels=build_pixel_policy(raw.get("pixels"), source),
+                    records=build_record_policy(raw.get("records"), source), raw=raw)

@@ -1,0 +1,89 @@
+"""The `records:` section of a pipeline: what happens to patient records (CSV/TSV,
+JSON/JSONL, text, HL7 v2, FHIR).
+
+  fields      field name -> category (column header, JSON key, HL7 'PID-5', FHIR path);
+              added to the built-in map in deid/records/data/fields.yaml
+  operators   category -> operator: pseudonym | mask | tag | shift-date | generalize |
+              remove | keep
+  languages   recognizers for free text and fields not in the map: [zh, en]
+  free_text   scan free text and unknown fields with the recognizers (default true)
+  malformed   quarantine (default) | drop-row: a row or line that cannot be parsed
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ..errors import PolicyError
+
+OPERATORS = ("pseudonym", "mask", "tag", "shift-date", "generalize", "remove", "keep")
+FIELDS_DATA = Path(__file__).resolve().parent.parent / "records" / "data" / "fields.yaml"
+
+# what a hospital exporting records for research would expect when nothing is said
+DEFAULT_OPERATORS = {
+    "patient-name": "pseudonym", "patient-id": "pseudonym", "name": "pseudonym", "mrn": "pseudonym",
+    "resident-id": "tag", "ssn": "tag", "phone": "tag", "email": "tag", "bank-card": "tag", "insurance": "tag",
+    "account": "tag", "id-number": "tag", "url": "tag", "ip": "tag",
+    "address": "generalize", "birth-date": "generalize", "age": "generalize",
+    "date": "shift-date", "school": "tag", "free-text": "keep", "safe": "keep",
+    "fhir-id": "pseudonym", "fhir-reference": "pseudonym",
+}
+
+
+@dataclass(frozen=True)
+class RecordPolicy:
+    fields: dict = field(default_factory=dict)          # normalised field name -> category
+    operators: dict = field(default_factory=lambda: dict(DEFAULT_OPERATORS))
+    languages: tuple[str, ...] = ("zh", "en")
+    free_text: bool = True
+    malformed: str = "quarantine"
+
+    def category_of(self, name: str) -> str | None:
+        return self.fields.get(norm_field(name))
+
+    def operator_for(self, category: str) -> str:
+        return self.operators.get(category, "tag")  # an identifier nobody named: replaced, never kept
+
+
+def norm_field(name: str) -> str:
+    """Field names compare without case, spaces, '_', '-' and colons: 'Patient_Name' ==
+    'patient name'. Dots stay: they separate FHIR path steps (Patient.id is not patient id)."""
+    return "".join(c for c in str(name).lower() if c not in " _-\t：:")
+
+
+def builtin_fields() -> dict[str, str]:
+    raw = yaml.safe_load(FIELDS_DATA.read_text("utf-8")) or {}
+    return {norm_field(n): cat for cat, names in raw.items() for n in names}
+
+
+def build_record_policy(raw: object, source: str) -> RecordPolicy:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise PolicyError(f"{source}: 'records' must be a mapping")
+    unknown = set(raw) - {"fields", "operators", "languages", "free_text", "malformed"}
+    if unknown:
+        raise PolicyError(f"{source}: unknown keys under records: {sorted(unknown)}")
+    fields = builtin_fields()
+    extra = raw.get("fields") or {}
+    if not isinstance(extra, dict):
+        raise PolicyError(f"{source}: records.fields must map a field name to a category")
+    fields.update({norm_field(k): str(v) for k, v in extra.items()})
+    ops = dict(DEFAULT_OPERATORS)
+    given = raw.get("operators") or {}
+    if not isinstance(given, dict):
+        raise PolicyError(f"{source}: records.operators must map a category to an operator")
+    for cat, op in given.items():
+        if op not in OPERATORS:
+            raise PolicyError(f"{source}: records.operators.{cat}: {op!r} is not one of {list(OPERATORS)}")
+        ops[str(cat)] = op
+    langs = tuple(raw.get("languages") or ("zh", "en"))
+    if not set(langs) <= {"zh", "en"}:
+        raise PolicyError(f"{source}: records.languages: choose from zh, en")
+    malformed = raw.get("malformed", "quarantine")
+    if malformed not in ("quarantine", "drop-row"):
+        raise PolicyError(f"{source}: records.malformed must be quarantine or drop-row")
+    return RecordPolicy(fields=fields, operators=ops, languages=langs, free_text=bool(raw.get("free_text", True)),
+                        malformed=malformed)

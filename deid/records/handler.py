@@ -1,0 +1,55 @@
+"""RecordHandler: patient records by file type -> de-identified bytes, same format and
+encoding, with one audit event per field or span. Pure, like DicomHandler."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import InputError
+from ..handlers import Context, Handler, Result
+from .formats.delimited import scrub_delimited
+from .formats.hl7v2 import scrub_hl7
+from .formats.jsonish import scrub_json, scrub_jsonl
+from .formats.text import scrub_text_file
+from .scrub import Scrubber
+
+SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
+            ".txt": "text", ".text": "text", ".hl7": "hl7"}
+MAX_BYTES = 512 * 1024 * 1024
+
+
+def record_kind(path: str) -> str | None:
+    return SUFFIXES.get(Path(path).suffix.lower())
+
+
+class RecordHandler(Handler):
+    kind = "records"
+
+    def _process(self, data: bytes, fp: str, ctx: Context, relpath: str) -> Result:
+        kind = record_kind(relpath)
+        scrubber = Scrubber(ctx.pipeline.records, ctx.pseudo, ctx.pipeline.dicom.date_shift_days, "file:" + fp)
+        try:
+            if kind is None:
+                raise InputError("unsupported-type: not a record file kind")
+            if len(data) > MAX_BYTES:
+                raise InputError("too-large: record files over 512 MiB are not processed in one piece")
+            if kind in ("csv", "tsv"):
+                out, events = scrub_delimited(data, scrubber, "," if kind == "csv" else "\t")
+            elif kind == "json":
+                out, events = scrub_json(data, scrubber)
+            elif kind == "jsonl":
+                out, events = scrub_jsonl(data, scrubber)
+            elif kind == "hl7":
+                out, events = scrub_hl7(data, scrubber)
+            else:
+                out, events = scrub_text_file(data, scrubber)
+        except InputError as exc:
+            return Result("quarantined", reason=str(exc), input_fingerprint=fp, kind=self.kind)
+        except RecursionError:
+            return Result("quarantined", reason="malformed-json: nested too deep", input_fingerprint=fp,
+                          kind=self.kind)
+        except Exception as exc:  # fail closed on anything unexpected, without its message
+            return Result("quarantined", reason=f"internal-error: {type(exc).__name__}", input_fingerprint=fp,
+                          kind=self.kind)
+        return Result("ok", data=out, events=events, input_fingerprint=fp, kind=self.kind,
+                      counts={"elements": scrubber.counts["fields_changed"] + scrubber.counts["spans"],
+                              "records": scrubber.counts["records"]})

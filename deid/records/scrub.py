@@ -1,0 +1,155 @@
+"""De-identify one record (a CSV row, a JSON object, an HL7 message, a text file):
+fields whose name says what they hold get their category's operator; everything else
+is scanned with the recognizers and each span found is replaced in place.
+
+The record's patient key (its patient ID field, else its patient name) drives the
+pseudonyms and the date offset, the same way the DICOM PatientID does: one patient,
+one pseudonym and one offset across records and images under one key.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..audit.events import AuditEvent
+from ..policy.records import RecordPolicy, norm_field
+from ..pseudonym import Pseudonymizer
+from ..text.recognize import Span, find, resolve
+from .operators import REMOVE, Operators
+
+NOT_BY_NAME = (None, "safe", "free-text")
+# categories whose values, once known from a field, are also looked for in the record's free text
+IDENTITY = ("patient-name", "name", "patient-id", "mrn", "resident-id", "ssn", "phone", "email", "insurance")
+
+
+@dataclass(frozen=True)
+class Field:
+    location: str          # audit location: row[3].联系电话, $.name[0].given[1], PID-5, text[120:131]
+    name: str              # what the field map looks up: column header, JSON key, PID-5, Patient.name
+    value: str
+    category: str | None = None   # set by a format that knows better than the name (FHIR telecom email)
+
+
+class Scrubber:
+    def __init__(self, policy: RecordPolicy, pseudo: Pseudonymizer, date_shift_days: tuple[int, int],
+                 fallback_key: str):
+        self.policy, self.pseudo = policy, pseudo
+        self.ops = Operators(pseudo, date_shift_days)
+        self.fallback_key = fallback_key
+        self.counts = {"fields_changed": 0, "spans": 0, "records": 0}
+
+    def category(self, f: Field) -> str | None:
+        return f.category or self.policy.category_of(f.name)
+
+    def patient_key(self, fields: list[Field]) -> tuple[str, str]:
+        """(key, the patient's name as written) of a record."""
+        pid = next((f.value for f in fields if self.category(f) == "patient-id" and f.value.strip()), "")
+        name = next((f.value for f in fields if self.category(f) == "patient-name" and f.value.strip()), "")
+        if pid:
+            return "id:" + pid.strip(), name
+        if name:
+            return "name:" + re.sub(r"\s+", " ", name).strip().upper(), name
+        return self.fallback_key, ""
+
+    def scrub(self, fields: list[Field], key: str | None = None) -> tuple[list, list[AuditEvent]]:
+        """New values (str, or REMOVE) for `fields`, and one audit event per change."""
+        pkey, pname = self.patient_key(fields)
+        key = key or pkey
+        self.counts["records"] += 1
+        known = identity_pattern(fields, self.category)
+        out, events = [], []
+        for f in fields:
+            cat = self.category(f)
+            if cat in NOT_BY_NAME:
+                if self.policy.free_text:
+                    new, evs = self.scrub_text(f.value, f.location, key, pname, known)
+                    out.append(new)
+                    events += evs
+                else:
+                    out.append(f.value)
+                continue
+            op = self.policy.operator_for(cat)
+            new = self.ops.apply(op, cat, f.value, key)
+            out.append(new)
+            if new is REMOVE or new != f.value:
+                self.counts["fields_changed"] += 1
+                events.append(AuditEvent(f.location, op, cat, f"field:{norm_field(f.name)}",
+                                         self.pseudo.fingerprint(f.value), "by field name"))
+        return out, events
+
+    def scrub_text(self, text: str, location: str, key: str, patient_name: str = "",
+                   known: tuple[re.Pattern, dict] | None = None) -> tuple[str, list]:
+        """Replace every span the recognizers find, and every value this record's own
+        fields hold (its patient's name in a note: 'Patient John Smith called');
+        offsets in the audit are the input's."""
+        if not text or not text.strip():
+            return text, []
+        spans = find(text, self.policy.languages)
+        if known is not None:
+            rx, cats = known
+            spans = resolve(spans + [Span(identity_category(m.group(0), cats), m.start(), m.end(), "record-identity")
+                                     for m in rx.finditer(text)])
+        if not spans:
+            return text, []
+        parts, events, pos = [], [], 0
+        for sp in spans:
+            value = text[sp.start:sp.end]
+            cat = sp.category
+            if cat == "name" and patient_name and _same_name(value, patient_name):
+                cat = "patient-name"
+            op = self.policy.operator_for(cat)
+            new = self.ops.apply(op, cat, value, key, context=text)
+            if new is REMOVE:
+                new = ""
+            if new == value:
+                continue
+            parts.append(text[pos:sp.start])
+            parts.append(new)
+            pos = sp.end
+            self.counts["spans"] += 1
+            events.append(AuditEvent(f"{location}[{sp.start}:{sp.end}]", op, cat, f"recognizer:{sp.rule}",
+                                     self.pseudo.fingerprint(value), "free text"))
+        parts.append(text[pos:])
+        return "".join(parts), events
+
+
+def _squash(s: str) -> str:
+    return re.sub(r"[\s^,.·]", "", s).upper()
+
+
+def _same_name(a: str, b: str) -> bool:
+    return _squash(a) == _squash(b)
+
+
+def identity_pattern(fields: list[Field], category) -> tuple[re.Pattern, dict] | None:
+    """A regex for the identifying values this record's own fields hold, as they may be
+    written in its free text: whole values, and name parts (Latin 3+ letters, Chinese 2+
+    characters: 'SMITH^JOHN' -> 'John Smith', '王小明' -> '王小明', '小明'). Adjacent parts
+    join into one span. Returns (regex, squashed token -> category)."""
+    cats: dict[str, str] = {}
+    raw: set[str] = set()
+    for f in fields:
+        cat = category(f)
+        v = f.value.strip()
+        if cat not in IDENTITY or not v:
+            continue
+        toks = {v}
+        if cat in ("patient-name", "name"):
+            for t in re.split(r"[\s^,=]+", v):
+                if (t.isascii() and len(t) >= 3) or (not t.isascii() and len(t) >= 2):
+                    toks.add(t)
+                if not t.isascii() and len(t) >= 3:
+                    toks.add(t[1:])  # the given name, without a one-character surname
+        for t in toks:
+            if len(t) >= 2:
+                raw.add(t)
+                cats.setdefault(_squash(t), cat)
+    if not raw:
+        return None
+    one = "(?:" + "|".join(re.escape(t) for t in sorted(raw, key=len, reverse=True)) + ")"
+    rx = re.compile(rf"(?<![0-9A-Za-z]){one}(?:[\s,]+{one})*(?![0-9A-Za-z])", re.IGNORECASE)
+    return rx, cats
+
+
+def identity_category(match: str, cats: dict) -> str:
+    return cats.get(_squash(match)) or cats.get(_squash(re.split(r"[\s,]+", match)[0])) or "name"

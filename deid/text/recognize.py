@@ -1,0 +1,96 @@
+"""Find identifiers in text: rules first (patterns with validators and context words),
+an optional model second (`deid.text.ner`). Used by the record pipeline for free text
+and unknown fields, and by the pixel stage for OCR lines.
+
+A finding is a Span (category, start, end, rule id); the text itself is never returned
+or logged by callers. Offsets are in the caller's string: matching runs on a
+full-width-to-half-width copy of the same length (validate.normalise).
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from . import rules_en, rules_zh
+from .rule import Rule, Span
+from .validate import normalise
+
+__all__ = ["Rule", "Span", "find", "resolve", "categories"]
+
+LANGS = ("zh", "en")
+
+
+@lru_cache(maxsize=4)
+def rules(langs: tuple[str, ...] = LANGS) -> tuple[Rule, ...]:
+    out: list[Rule] = []
+    if "zh" in langs:
+        out += rules_zh.RULES
+    if "en" in langs:
+        out += rules_en.RULES
+    return tuple(out)
+
+
+def find(text: str, langs: tuple[str, ...] = LANGS) -> list[Span]:
+    """Every identifier span in `text`, overlaps resolved (see `resolve`)."""
+    t = normalise(text)
+    found: list[Span] = []
+    for r in rules(langs):
+        for m in r.regex.finditer(t):
+            s, e = m.span(r.group)
+            if s < 0 or e <= s:
+                continue
+            if r.check is not None:
+                ok = r.check(t[s:e])
+                if not ok:
+                    continue
+                if not isinstance(ok, bool):
+                    e = s + int(ok)
+            s, e = _trim(t, s, e)
+            if e > s:
+                found.append(Span(r.category, s, e, r.id, 1.0 + r.priority / 100))
+    if "zh" in langs:
+        found = [sp for sp in found if not rules_zh.is_distractor(t, sp)]
+    if "en" in langs:
+        found = [sp for sp in found if not rules_en.is_eponym(t, sp)]
+    return resolve(found)
+
+
+def _trim(t: str, s: int, e: int) -> tuple[int, int]:
+    while s < e and t[s] in " \t,;:：，、":
+        s += 1
+    while e > s and t[e - 1] in " \t,;:：，、。.":
+        e -= 1
+    return s, e
+
+
+def resolve(spans: list[Span]) -> list[Span]:
+    """Keep a set of non-overlapping spans: longer first, then higher priority; a span
+    overlapping a kept one is merged into it when it reaches further (so nothing found
+    is ever dropped from redaction)."""
+    order = sorted(spans, key=lambda s: (-(s.end - s.start), -s.score, s.start))
+    kept: list[Span] = []
+    for sp in order:
+        for i, k in enumerate(kept):
+            if sp.start < k.end and k.start < sp.end:
+                if sp.start < k.start or sp.end > k.end:
+                    kept[i] = Span(k.category, min(k.start, sp.start), max(k.end, sp.end), k.rule, k.score)
+                break
+        else:
+            kept.append(sp)
+    return _merge_touching(sorted(kept, key=lambda s: s.start))
+
+
+def _merge_touching(spans: list[Span]) -> list[Span]:
+    """Spans that overlap after merging (a merge can grow one into its neighbour)."""
+    out: list[Span] = []
+    for sp in spans:
+        if out and sp.start < out[-1].end:
+            k = out[-1]
+            out[-1] = Span(k.category, k.start, max(k.end, sp.end), k.rule, k.score)
+        else:
+            out.append(sp)
+    return out
+
+
+def categories(text: str) -> list[str]:
+    """Distinct categories found in `text`, in a stable order."""
+    return sorted({s.category for s in find(text)})

@@ -1,0 +1,125 @@
+"""English identifier rules, after HIPAA Safe Harbor: names next to a title or label
+(Mr., Dr., Patient:, Name:), MRNs, SSNs (incl. "SS#"), phone and fax numbers, e-mail,
+URLs, IP addresses, street addresses, ZIP codes, dates, ages over 89, and account,
+licence and policy numbers after their labels. Eponyms (Parkinson's disease, Foley
+catheter, Gleason score) are not people. E-mail, URL and IP rules hold for any language.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from .rule import Rule
+from .validate import real_date, ssn
+
+DATA = Path(__file__).resolve().parent / "data"
+MONTHS = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?"
+          r"|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
+EPONYM_NOUNS = ("disease", "syndrome", "sign", "score", "scale", "test", "catheter", "classification", "criteria",
+                "procedure", "fracture", "palsy", "lymphoma", "reflex", "maneuver", "manoeuvre", "position", "tube",
+                "monitor", "operation", "anastomosis", "node", "law", "phenomenon", "triad", "stage", "grade")
+NAME = r"[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?"
+
+
+@lru_cache(maxsize=1)
+def eponyms() -> frozenset[str]:
+    return frozenset(ln.strip().lower() for ln in (DATA / "eponyms_en.txt").read_text("utf-8").splitlines()
+                     if ln.strip() and not ln.startswith("#"))
+
+
+def _mdy(t: str) -> bool:
+    nums = [int(x) for x in re.findall(r"\d+", t)]
+    if len(nums) < 3:
+        return True
+    m, d, y = nums[:3]
+    if y < 100:
+        y += 2000 if y < 50 else 1900
+    return real_date(y, m, d)
+
+
+def _ymd(t: str) -> bool:
+    y, m, d = (int(x) for x in re.findall(r"\d+", t)[:3])
+    return real_date(y, m, d)
+
+
+def _age_over_89(t: str) -> bool:
+    return int(re.search(r"\d+", t).group()) >= 90
+
+
+def _ipv4(t: str) -> bool:
+    return all(0 <= int(p) <= 255 for p in t.split("."))
+
+
+def _r(p: str, flags: int = 0) -> re.Pattern:
+    return re.compile(p, flags)
+
+
+TITLE = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sr|Sra)\.?"
+LABEL = (r"(?:Patient(?:\s+name)?|Pt(?:\s+name)?|Name|Mother|Father|Guardian|Spouse|Husband|Wife|Son|Daughter"
+         r"|Next\s+of\s+kin|NOK|Contact|Emergency\s+contact|Attending|Physician|Provider|Surgeon|Nurse|RN|MD"
+         r"|Signed(?:\s+by)?|Electronically\s+signed\s+by|Dictated\s+by|Referred\s+by|Seen\s+by)")
+
+RULES: tuple[Rule, ...] = (
+    Rule("en:name-title", "name", _r(rf"\b{TITLE}\s+((?:{NAME}\s+){{0,2}}{NAME})"), 1, priority=3),
+    Rule("en:name-label", "name",
+         _r(rf"\b{LABEL}\s*[:#-]\s*((?:{NAME},?\s+){{0,2}}{NAME})"), 1, priority=3),
+    Rule("en:name-suffix", "name", _r(rf"\b((?:{NAME}\s+){{1,2}}{NAME}),?\s+(?:MD|M\.D\.|RN|DO|NP|PA-C|PhD)\b"), 1),
+    Rule("en:mrn", "mrn",
+         _r(r"\b(?:MRN|MR\s?#|Medical\s+Record\s+(?:Number|No\.?|#)|Med\s+Rec\s+#|Patient\s+ID|Pt\s+ID|Chart\s+(?:No|#)"
+            r"|Encounter\s+(?:ID|#|No\.?)|Visit\s+(?:ID|#))\s*[:#]?\s*"
+            r"([A-Z0-9][A-Z0-9\-]{3,19})", re.IGNORECASE), 1, priority=25),
+    Rule("en:ssn", "ssn", _r(r"(?<![\d-])(\d{3}-\d{2}-\d{4})(?![\d-])"), 1, ssn, priority=20),
+    Rule("en:ssn-label", "ssn", _r(r"\b(?:SSN|SS\s?#|Social\s+Security(?:\s+(?:Number|No\.?|#))?)\s*[:#]?\s*"
+                                   r"(\d{3}[- ]?\d{2}[- ]?\d{4})", re.IGNORECASE), 1, priority=22),
+    Rule("en:phone", "phone",
+         _r(r"(?<![\w+])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?!\d)"),
+         priority=12),
+    Rule("en:phone-label", "phone",
+         _r(r"\b(?:Phone|Tel|Telephone|Cell|Mobile|Fax|Pager|Home|Work)\s*(?:#|No\.?|number)?\s*[:#]?\s*"
+            r"(\+?[\d(][\d\s().-]{6,18}\d)", re.IGNORECASE), 1, priority=12),
+    Rule("any:email", "email", _r(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"), priority=30),
+    Rule("any:url", "url", _r(r"\b(?:https?://|www\.)[^\s<>\"'，。]+", re.IGNORECASE), priority=28),
+    Rule("any:ipv4", "ip", _r(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?!\.?\d)"), 1, _ipv4, priority=20),
+    Rule("any:ipv6", "ip", _r(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}(?![0-9A-Fa-f:])"),
+         priority=20),
+    Rule("en:street", "address",
+         _r(r"\b\d{1,6}\s+(?:[NSEW]\.?\s+)?(?:[A-Z][a-z]+\s+){1,3}(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd"
+            r"|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Square|Sq"
+            r"|Trail|Trl|Crossing|Xing|Loop|Path|Pike|Row|Run|Walk|Alley|Plaza|Ridge|Station|Stream|Street)\b\.?"
+            r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|#|Room|Rm)\.?\s*[\w-]+)?"), priority=6),
+    Rule("en:po-box", "address", _r(r"\bP\.?\s?O\.?\s+Box\s+\d+\b", re.IGNORECASE), priority=6),
+    Rule("en:city-state-zip", "address",
+         _r(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+){0,2},?\s+(?:A[KLRZ]|C[AOT]|D[CE]|FL|GA|HI|I[ADLN]|K[SY]|LA|M[ADEINOST]|N[CDEHJMVY]"
+            r"|O[HKR]|P[AR]|RI|S[CD]|T[NX]|UT|V[AIT]|W[AIVY])\s+\d{5}(?:-\d{4})?\b"), priority=7),
+    Rule("en:zip-label", "address", _r(r"\b(?:ZIP|Zip\s+code|Postal\s+code)\s*[:#]?\s*(\d{5}(?:-\d{4})?)\b",
+                                       re.IGNORECASE), 1, priority=7),
+    Rule("en:date-mdy", "date", _r(r"(?<![\d/.-])\d{1,2}[/-]\d{1,2}[/-](?:\d{4}|\d{2})(?![\d/-]|\.\d)"),
+         check=_mdy, priority=5),
+    Rule("en:date-iso", "date", _r(r"(?<![\d/.-])(?:18|19|20)\d{2}-\d{1,2}-\d{1,2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?"
+                                   r"(?![\d/-])"), check=_ymd, priority=5),
+    Rule("en:date-words", "date",
+         _r(rf"\b{MONTHS}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+(?:18|19|20)\d{{2}})?\b"
+            rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTHS}\.?,?\s+(?:18|19|20)\d{{2}}\b"
+            rf"|\b{MONTHS}\.?\s+(?:18|19|20)\d{{2}}\b"
+            rf"|\b\d{{1,2}}-{MONTHS}-(?:\d{{4}}|\d{{2}})\b", re.IGNORECASE), priority=5),
+    Rule("en:age-over-89", "age",
+         _r(r"\b(\d{2,3})[\s-]*(?:years?[\s-]*old|y/?o|yrs?[\s-]*old|year-old|yo)\b"
+            r"|\b(?:aged?|age:)\s*(\d{2,3})\b", re.IGNORECASE), 0, _age_over_89),
+    Rule("en:account", "account",
+         _r(r"\b(?:Account|Acct|Policy|Member|Subscriber|Group|Insurance|Medicaid|Medicare|License|Licence|DL|DEA|NPI"
+            r"|Certificate|Cert|Plate|VIN|Serial|Device\s+ID|Health\s+plan)\s*(?:ID|#|No\.?|Number)?\s*[:#]\s*"
+            r"([A-Z0-9][A-Z0-9\-]{4,19})", re.IGNORECASE), 1, priority=24),
+    Rule("any:id-number", "id-number", _r(r"(?<![0-9A-Za-z.])[A-Za-z]{0,3}[-:#]?\d{6,}(?![0-9.])"), priority=1),
+)
+
+
+def is_eponym(text: str, span) -> bool:
+    """A name span made of an eponym followed by its noun: 'Parkinson's disease'."""
+    if span.category != "name" or not span.rule.startswith("en:"):
+        return False
+    words = re.findall(r"[A-Za-z]+", text[span.start:span.end])
+    if not words or words[-1].lower() not in eponyms():
+        return False
+    after = text[span.end:span.end + 24].lower()
+    return bool(re.match(r"(?:'s|’s|s')?\s*(?:" + "|".join(EPONYM_NOUNS) + r")\b", after))
