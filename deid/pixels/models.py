@@ -9,12 +9,11 @@ Nothing is downloaded, ever.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from functools import lru_cache
 from pathlib import Path
 
-from ..errors import PolicyError
+from ..pinned import packaged_file
 
 MODELS = {
     "det": ("PP-OCRv6_det_small.onnx", "090f04abcd9d9a7498bc4ebf677e4cb9bdce1fe4197ddb7e529f1ef44e1ff94f"),
@@ -24,28 +23,9 @@ WHEEL = "rapidocr==3.10.0"
 
 
 def model_path(kind: str) -> Path:
-    """Path of a bundled model inside the installed rapidocr wheel (not imported: found)."""
-    from importlib.util import find_spec
-
-    spec = find_spec("rapidocr")
-    if spec is None or not spec.submodule_search_locations:
-        raise PolicyError(f"the OCR models are missing: install {WHEEL} (a dependency of deid)")
+    """Path of a bundled model inside the installed rapidocr wheel, SHA-256 checked."""
     name, digest = MODELS[kind]
-    path = Path(list(spec.submodule_search_locations)[0]) / "models" / name
-    if not path.is_file():
-        raise PolicyError(f"OCR model {name} not found in the rapidocr wheel; install {WHEEL}")
-    if _sha256(path) != digest:
-        raise PolicyError(f"OCR model {name} does not match its pinned SHA-256; install {WHEEL}")
-    return path
-
-
-@lru_cache(maxsize=None)
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return packaged_file("rapidocr", f"models/{name}", digest, WHEEL)
 
 
 def threads() -> int:

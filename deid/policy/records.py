@@ -7,6 +7,8 @@ JSON/JSONL, text, HL7 v2, FHIR).
               remove | keep
   languages   recognizers for free text and fields not in the map: [zh, en]
   free_text   scan free text and unknown fields with the recognizers (default true)
+  ner         lac (default): Chinese person names with no cue word, by the LAC model;
+              off: rules only
   malformed   quarantine (default) | drop-row: a row or line that cannot be parsed
 """
 from __future__ import annotations
@@ -39,6 +41,7 @@ class RecordPolicy:
     languages: tuple[str, ...] = ("zh", "en")
     free_text: bool = True
     malformed: str = "quarantine"
+    ner: str = "lac"
 
     def category_of(self, name: str) -> str | None:
         return self.fields.get(norm_field(name))
@@ -63,7 +66,7 @@ def build_record_policy(raw: object, source: str) -> RecordPolicy:
         raw = {}
     if not isinstance(raw, dict):
         raise PolicyError(f"{source}: 'records' must be a mapping")
-    unknown = set(raw) - {"fields", "operators", "languages", "free_text", "malformed"}
+    unknown = set(raw) - {"fields", "operators", "languages", "free_text", "malformed", "ner"}
     if unknown:
         raise PolicyError(f"{source}: unknown keys under records: {sorted(unknown)}")
     fields = builtin_fields()
@@ -85,5 +88,9 @@ def build_record_policy(raw: object, source: str) -> RecordPolicy:
     malformed = raw.get("malformed", "quarantine")
     if malformed not in ("quarantine", "drop-row"):
         raise PolicyError(f"{source}: records.malformed must be quarantine or drop-row")
+    ner = raw.get("ner", "lac")
+    ner = "off" if ner is False else ner  # YAML reads a bare `off` as false
+    if ner not in ("lac", "off"):
+        raise PolicyError(f"{source}: records.ner must be lac or off")
     return RecordPolicy(fields=fields, operators=ops, languages=langs, free_text=bool(raw.get("free_text", True)),
-                        malformed=malformed)
+                        malformed=malformed, ner=ner)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from ..audit.events import AuditEvent
 from ..policy.records import RecordPolicy, norm_field
 from ..pseudonym import Pseudonymizer
+from ..text.ner import model as name_model
 from ..text.recognize import Span, find, resolve
 from .operators import REMOVE, Operators
 
@@ -36,6 +37,7 @@ class Scrubber:
         self.policy, self.pseudo = policy, pseudo
         self.ops = Operators(pseudo, date_shift_days)
         self.fallback_key = fallback_key
+        self.names = name_model(policy.ner) if "zh" in policy.languages else None
         self.counts = {"fields_changed": 0, "spans": 0, "records": 0}
 
     def category(self, f: Field) -> str | None:
@@ -85,6 +87,8 @@ class Scrubber:
         if not text or not text.strip():
             return text, []
         spans = find(text, self.policy.languages)
+        if self.names is not None:
+            spans = resolve(spans + self.names.names(text))
         if known is not None:
             rx, cats = known
             spans = resolve(spans + [Span(identity_category(m.group(0), cats), m.start(), m.end(), "record-identity")

@@ -91,7 +91,7 @@ RULES: tuple[Rule, ...] = (
     Rule("en:po-box", "address", _r(r"\bP\.?\s?O\.?\s+Box\s+\d+\b", re.IGNORECASE), priority=6),
     Rule("en:city-state-zip", "address",
          _r(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+){0,2},?\s+(?:A[KLRZ]|C[AOT]|D[CE]|FL|GA|HI|I[ADLN]|K[SY]|LA|M[ADEINOST]|N[CDEHJMVY]"
-            r"|O[HKR]|P[AR]|RI|S[CD]|T[NX]|UT|V[AIT]|W[AIVY])\s+\d{5}(?:-\d{4})?\b"), priority=7),
+            r"|O[HKR]|P[ARW]|RI|S[CD]|T[NX]|UT|V[AIT]|W[AIVY]|AS|FM|GU|MH|MP|A[AEP])\s+\d{5}(?:-\d{4})?\b"), priority=7),
     Rule("en:zip-label", "address", _r(r"\b(?:ZIP|Zip\s+code|Postal\s+code)\s*[:#]?\s*(\d{5}(?:-\d{4})?)\b",
                                        re.IGNORECASE), 1, priority=7),
     Rule("en:date-mdy", "date", _r(r"(?<![\d/.-])\d{1,2}[/-]\d{1,2}[/-](?:\d{4}|\d{2})(?![\d/-]|\.\d)"),
