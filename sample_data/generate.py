@@ -288,6 +288,14 @@ def generate(out: Path) -> Manifest:
         if text:
             files[rel]["burned_in"] = text
 
+    # patient records: a newborn register, a student list, a Chinese note, and the English
+    # patient's visits / ADT message / FHIR Bundle under the same MRN as their images
+    from generate_records import generate_records
+
+    p1_rec = {**p1, "birth_iso": f"{born:%Y-%m-%d}"}
+    p2_rec = {**p2, "hanzi": hanzi, "mr_date_cn": f"{mr_date.year}年{mr_date.month}月{mr_date.day}日"}
+    files.update(generate_records(out, p1_rec, p2_rec, SEED))
+
     # broken inputs: must be quarantined, never written to the output
     broken = out / "broken"
     broken.mkdir(parents=True, exist_ok=True)

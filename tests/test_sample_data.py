@@ -32,7 +32,7 @@ def test_sample_data_main_job_is_clean(tmp_path, pipe):
     out = tmp_path / "out"
     res = runner.invoke(app, ["run", str(SAMPLE / "dicom"), "--out", str(out), "-p", pipe])
     assert res.exit_code == 0, res.output
-    expected = {k[len("dicom/"):] for k, v in MANIFEST["files"].items() if v["expect"] == "ok"}
+    expected = {k[len("dicom/"):] for k, v in MANIFEST["files"].items() if v["expect"] == "ok" and k.startswith("dicom/")}
     written = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
     assert written == expected
     needles = _needles()
@@ -76,3 +76,36 @@ def test_sample_broken_inputs_are_quarantined(tmp_path):
     reasons = sorted(json.loads(p.read_text())["reason"].split(":")[0]
                      for p in (tmp_path / "o.quarantine").glob("*.reason.json"))
     assert reasons == ["not-dicom", "truncated"]
+
+
+def test_sample_records_are_clean_and_link_to_the_images(tmp_path):
+    """Records and images of one run: no planted value survives in any format or
+    encoding, every file keeps its format, and a patient's MRN in a CSV/JSONL/HL7/FHIR
+    record gets the same pseudonym as the PatientID of their DICOM images."""
+    import shutil
+
+    src = tmp_path / "in"
+    for part in ("dicom", "records"):
+        shutil.copytree(SAMPLE / part, src / part)
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["run", str(src), "--out", str(out), "-p", "records", "-q"])
+    assert res.exit_code == 0, res.output
+    expected = {k for k, v in MANIFEST["files"].items() if v["expect"] == "ok"}
+    written = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    assert written == expected
+    needles = _needles()
+    for rel in written:
+        data = (out / rel).read_bytes()
+        assert [n for n in needles if n in data] == [], rel
+    for p in tmp_path.glob("out.audit.sqlite*"):
+        assert [n for n in needles if n in p.read_bytes()] == []
+    cxr = pydicom.dcmread(out / "dicom/patient1/cxr.dcm")
+    mr = pydicom.dcmread(out / "dicom/patient2/mr.dcm")
+    visit = json.loads((out / "records/visits.jsonl").read_text().splitlines()[0])
+    bundle = json.loads((out / "records/patient_bundle.json").read_text())
+    hl7_pid = (out / "records/adt_a01.hl7").read_bytes().decode().split("\r")[1].split("|")
+    register = (out / "records/newborn_register.csv").read_bytes().decode("gb18030").splitlines()
+    assert visit["mrn"] == bundle["entry"][0]["resource"]["identifier"][0]["value"] == str(cxr.PatientID)
+    assert hl7_pid[3].split("^")[0] == str(cxr.PatientID)
+    assert register[1].split(",")[0] == str(mr.PatientID)
+    assert (out / "records/student_list.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # BOM kept

@@ -155,7 +155,7 @@ def _province_city(v: str) -> str:
         if rest.startswith(p):
             out, rest = p, rest[len(p):]
             break
-    m = re.match(r"[\u4e00-\u9fff]{1,7}?(?:市|自治州|州|盟|地区)", rest)
+    m = re.match(r"(?:(?![县区镇乡街路])[\u4e00-\u9fff]){1,5}?(?:市|自治州|盟|地区|州)", rest)
     if m:
         out += m.group(0)
     return out or "[地址]"

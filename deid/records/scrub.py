@@ -53,12 +53,15 @@ class Scrubber:
             return "name:" + re.sub(r"\s+", " ", name).strip().upper(), name
         return self.fallback_key, ""
 
-    def scrub(self, fields: list[Field], key: str | None = None) -> tuple[list, list[AuditEvent]]:
-        """New values (str, or REMOVE) for `fields`, and one audit event per change."""
-        pkey, pname = self.patient_key(fields)
+    def scrub(self, fields: list[Field], key: str | None = None,
+              related: list[Field] = ()) -> tuple[list, list[AuditEvent]]:
+        """New values (str, or REMOVE) for `fields`, and one audit event per change.
+        `related`: fields of the record this one belongs to (the Patient resource an
+        Observation points at), whose identifying values are looked for here too."""
+        pkey, pname = self.patient_key(list(fields) + list(related))
         key = key or pkey
         self.counts["records"] += 1
-        known = identity_pattern(fields, self.category)
+        known = identity_pattern(list(fields) + list(related), self.category)
         out, events = [], []
         for f in fields:
             cat = self.category(f)
@@ -91,8 +94,13 @@ class Scrubber:
             spans = resolve(spans + self.names.names(text))
         if known is not None:
             rx, cats = known
-            spans = resolve(spans + [Span(identity_category(m.group(0), cats), m.start(), m.end(), "record-identity")
-                                     for m in rx.finditer(text)])
+            exact = [Span(identity_category(m.group(0), cats), m.start(), m.end(), "record-identity")
+                     for m in rx.finditer(text)]
+            # a value this record holds is known exactly: it bounds a guessed name span
+            # that overlaps it ('王芳产后' read as a three-character name)
+            guessed = [sp for sp in spans
+                       if not (sp.category == "name" and any(sp.start < e.end and e.start < sp.end for e in exact))]
+            spans = resolve(guessed + exact)
         if not spans:
             return text, []
         parts, events, pos = [], [], 0

@@ -46,7 +46,7 @@ CLINICAL_WORDS = ("高热", "高烧", "高血压", "高血糖", "高血脂", "�
                   "华法林", "洛贝林", "万古霉素", "金刚烷胺", "安乃近", "安定", "丁卡因", "尼可刹米", "柴胡", "黄芪", "黄连",
                   "黄芩", "白芍", "白术", "甘草", "党参", "石斛", "桂枝", "杜仲", "何首乌", "金银花", "连翘", "车前子")
 # characters that often follow a 2-character name (性别, 女, 男, 岁, 因, 于 ...)
-AFTER_NAME = set("女男先性年岁因于在是的主入出来去说诉述称讲叫请带送接看陪诊住就被把将已曾向对为让今昨近自等及和与，。、；：:,（( 0123456789")
+AFTER_NAME = set("女男先性年岁因于在是的产主入出来去说诉述称讲叫请带送接看陪诊住就被把将已曾向对为让今昨近自等及和与，。、；：:,（( 0123456789")
 
 # cues that name the person who follows; the roles (医生, 护士 ...) only with a colon or
 # a space after them, since "医生查房" is not "doctor 查房"

@@ -58,12 +58,12 @@ def scrub_jsonl(data: bytes, scrubber: Scrubber) -> tuple[bytes, list[AuditEvent
 
 def _document(doc, path: str, scrubber: Scrubber, events: list) -> object:
     if isinstance(doc, dict) and doc.get("resourceType") == "Bundle":
-        keys = _bundle_patient_keys(doc, scrubber)
+        patients = _bundle_patients(doc, scrubber)
         for i, entry in enumerate(doc.get("entry") or []):
             if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
                 res = entry["resource"]
-                entry["resource"] = _record(res, f"{path}.entry[{i}].resource", scrubber, events,
-                                            keys.get(_subject(res)))
+                key, related = patients.get(_subject(res), (None, []))
+                entry["resource"] = _record(res, f"{path}.entry[{i}].resource", scrubber, events, key, related)
         return doc
     if isinstance(doc, list):
         return [_record(x, f"{path}[{i}]", scrubber, events) if isinstance(x, (dict, list)) else x
@@ -71,13 +71,11 @@ def _document(doc, path: str, scrubber: Scrubber, events: list) -> object:
     return _record(doc, path, scrubber, events)
 
 
-def _record(obj, path: str, scrubber: Scrubber, events: list, key: str | None = None):
-    leaves: list[tuple[list, Field]] = []
-    rtype = obj.get("resourceType", "") if isinstance(obj, dict) else ""
-    _collect(obj, path, [], rtype, leaves, scrubber.policy.fields)
+def _record(obj, path: str, scrubber: Scrubber, events: list, key: str | None = None, related: list = ()):
+    leaves = _leaves(obj, path, scrubber)
     if not leaves:
         return obj
-    new, evs = scrubber.scrub([f for _p, f in leaves], key)
+    new, evs = scrubber.scrub([f for _p, f in leaves], key, related)
     events += evs
     for (ptr, _f), v in zip(leaves, new):
         parent, k = ptr[-2], ptr[-1]
@@ -89,6 +87,13 @@ def _record(obj, path: str, scrubber: Scrubber, events: list, key: str | None = 
         elif v != _f.value:
             parent[k] = v
     return obj
+
+
+def _leaves(obj, path: str, scrubber: Scrubber) -> list[tuple[list, Field]]:
+    out: list[tuple[list, Field]] = []
+    rtype = obj.get("resourceType", "") if isinstance(obj, dict) else ""
+    _collect(obj, path, [], rtype, out, scrubber.policy.fields)
+    return out
 
 
 def _collect(node, path: str, keys: list[str], rtype: str, out: list, known: dict) -> None:
@@ -139,13 +144,15 @@ def _subject(res: dict) -> str:
     return ""
 
 
-def _bundle_patient_keys(bundle: dict, scrubber: Scrubber) -> dict[str, str]:
-    """Patient/<id> -> the patient's key (from its identifier), for resources pointing at it."""
-    keys = {}
+def _bundle_patients(bundle: dict, scrubber: Scrubber) -> dict[str, tuple[str | None, list[Field]]]:
+    """Patient/<id> -> (the patient's key from its identifier, its fields), for the
+    resources that point at it: their dates shift with the patient's, and the patient's
+    name is looked for in their text."""
+    out = {}
     for entry in bundle.get("entry") or []:
         res = entry.get("resource") if isinstance(entry, dict) else None
         if isinstance(res, dict) and res.get("resourceType") == "Patient":
             ids = [i.get("value") for i in res.get("identifier") or [] if isinstance(i, dict) and i.get("value")]
-            if ids:
-                keys[f"Patient/{res.get('id', '')}"] = "id:" + str(ids[0]).strip()
-    return keys
+            fields = [f for _p, f in _leaves(res, "", scrubber)]
+            out[f"Patient/{res.get('id', '')}"] = ("id:" + str(ids[0]).strip() if ids else None, fields)
+    return out
