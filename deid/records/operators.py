@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from functools import lru_cache
 
 from ..pseudonym import Pseudonymizer
-from ..text.rules_zh import provinces
+from ..text.rules_zh import divisions, provinces
 
 ZH_TAGS = {"patient-name": "姓名", "name": "姓名", "patient-id": "病案号", "mrn": "病案号", "resident-id": "身份证号",
            "phone": "电话", "email": "邮箱", "address": "地址", "birth-date": "出生日期", "date": "日期",
@@ -148,14 +149,25 @@ def generalize(category: str, value: str, context: str = "") -> str:
 
 
 def _province_city(v: str) -> str:
-    """The province and city of a Chinese address; [地址] when neither is there."""
-    out = ""
-    rest = v
+    """The province and prefecture-level city of a Chinese address, from the division
+    gazetteer (data/divisions_zh.tsv), or by suffix when the city is not in it; [地址]
+    when neither is there."""
+    out, rest = "", v
     for p in provinces():
         if rest.startswith(p):
             out, rest = p, rest[len(p):]
             break
+    for code, name in _prefectures():
+        if rest.startswith(name):
+            return (out or divisions().get(code[:2] + "0000", "")) + name
     m = re.match(r"(?:(?![县区镇乡街路])[\u4e00-\u9fff]){1,5}?(?:市|自治州|盟|地区|州)", rest)
     if m:
         out += m.group(0)
     return out or "[地址]"
+
+
+@lru_cache(maxsize=1)
+def _prefectures() -> tuple[tuple[str, str], ...]:
+    """(adcode, name) of prefecture-level divisions (adcode PPCC00), longest name first."""
+    pairs = [(code, n) for code, n in divisions().items() if code[2:4] != "00" and code[4:] == "00"]
+    return tuple(sorted(pairs, key=lambda p: len(p[1]), reverse=True))

@@ -33,6 +33,41 @@ def provinces() -> tuple[str, ...]:
     return tuple(sorted(names, key=len, reverse=True))
 
 
+GENERIC_DIVISIONS = {"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划", "城区", "郊区", "矿区"}
+
+
+@lru_cache(maxsize=1)
+def divisions() -> dict[str, str]:
+    """adcode -> name for every province, prefecture and county (data/divisions_zh.tsv)."""
+    out = {}
+    for ln in _lines("divisions_zh.tsv"):
+        code, name = ln.split("\t")
+        if len(name) >= 2 and name not in GENERIC_DIVISIONS:
+            out[code] = name
+    return out
+
+
+def trie_pattern(words) -> str:
+    """One regex alternation for many literal words, factored by common prefix (Python's
+    re tries alternatives one by one; a trie keeps 3,500 place names fast)."""
+    trie: dict = {}
+    for w in words:
+        node = trie
+        for c in w:
+            node = node.setdefault(c, {})
+        node[""] = {}
+
+    def build(node: dict) -> str:
+        alts = [re.escape(c) + build(sub) for c, sub in sorted(node.items()) if c]
+        end = "" in node
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        return f"(?:{body})?" if end else body
+
+    return build(trie)
+
+
 # characters that do not occur in given names but do in symptoms, drugs and findings
 CLINICAL_CHARS = set("疸热压痛咳痰炎癌瘤病症素酸药片针便尿吐泻肿胀晕烧呕血脓疹痒麻痹瘫疝栓塞梗死衰竭"
                      "霉菌毒菌汁液膜腔管脉肺肝肾胃肠脾胆心脑骨髓糖脂钙钾钠氯铁锌碘剂胶囊丸膏注射输")
@@ -105,7 +140,7 @@ def _r(p: str) -> re.Pattern:
 
 
 def _rules():
-    prov = "|".join(map(re.escape, provinces()))
+    places = trie_pattern(set(provinces()) | set(divisions().values()))
     admin = rf"[{HAN}]{{1,7}}?(?:省|自治区|自治州|市|州|盟|地区|区|县|旗)"
     place = rf"[{HAN}A-Za-z\d]{{1,12}}?(?:路|街|大道|道|巷|胡同|弄|村|镇|乡|社区|小区|花园|公寓|大厦)"
     unit = r"(?:[\dA-Za-z一二三四五六七八九十\-]{1,6}(?:号院|号楼|号|座|栋|幢|单元|层|楼|室|段|组))*"
@@ -144,7 +179,7 @@ def _rules():
         Rule("zh:month-day", "date", _r(r"(?<!\d)\d{1,2}月\d{1,2}[日号]")),
         Rule("zh:age-over-89", "age", _r(r"(?<!\d)(\d{2,3})\s*(?:周岁|岁)"), 1, _age_over_89),
         Rule("zh:address", "address",
-             _r(rf"(?:{prov})(?:{admin}){{0,3}}(?:{place}|{admin}){unit}(?:\s*\d{{6}}(?!\d))?"), priority=5),
+             _r(rf"(?:{places})(?:{admin}){{0,3}}(?:{place}|{admin}){unit}(?:\s*\d{{6}}(?!\d))?"), priority=5),
         Rule("zh:address-cue", "address",
              _r(r"(?:家庭住址|现住址|户籍地址|联系地址|通讯地址|住址|地址|家住|现住|居住地|籍贯)\s*[:：]?\s*"
                 r"([^\s，。；,;]{4,40})"), 1, priority=6),

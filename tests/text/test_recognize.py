@@ -82,3 +82,18 @@ def test_eponyms_and_young_ages_are_not_identifiers():
     found = spans("Mr. Parkinson's disease progressed; Foley catheter; Gleason score 7; 45 year old; Dr. Smith")
     assert "Parkinson" not in found and "45 year old" not in found
     assert found.get("Smith") == "name"
+
+
+def test_addresses_anchored_on_the_division_gazetteer():
+    """A street address that starts with a county or city name, not only a province."""
+    found = spans("现住忠县白石镇幸福村5组，后迁至广州市天河区体育西路1号")
+    assert found.get("忠县白石镇幸福村5组") == "address"
+    assert found.get("广州市天河区体育西路1号") == "address"
+
+
+def test_address_generalized_to_province_and_city():
+    from deid.records.operators import generalize
+
+    assert generalize("address", "广州市天河区体育西路1号") == "广东省广州市"
+    assert generalize("address", "四川省成都市武侯区某某路2号") == "四川省成都市"
+    assert generalize("address", "4663 Howell Stream") == "[ADDRESS]"
