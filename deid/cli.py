@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -59,11 +60,14 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     preview: Optional[Path] = typer.Option(None, "--preview", help="Write a PNG of each redacted output "
                                            "frame here, redacted boxes outlined (from the output, never the input)."),
+    resume: Optional[bool] = typer.Option(None, "--resume/--restart", help="Continue an interrupted run of the same "
+                                          "pipeline, key, inputs and output, skipping what it finished (the default "
+                                          "when the audit log shows one), or start over."),
 ) -> None:
     """De-identify INPUTs into --out. Unprocessable inputs go to <out>.quarantine/ with a reason."""
     from .audit.log import AuditLog
     from .engine.discover import check_paths, discover
-    from .engine.runner import Job, run as run_items
+    from .engine.runner import Job, remove_partials, run as run_items
     from .handlers import Context
     from .policy import load_pipeline
     from .pseudonym import Pseudonymizer, load_key
@@ -91,18 +95,30 @@ def run(
     log = AuditLog(audit_path)
     from importlib.metadata import version as dist_version
 
-    log.start_run(pipe.name, pipe.policy_hash,
-                  _versions(dist_version),
-                  pseudo.key_id)
+    signature = pseudo.fingerprint("run:" + "\0".join([pipe.policy_hash, naming, str(out_dir)]
+                                                       + sorted(str(p.resolve()) for p in inputs)))
+    earlier = log.unfinished(signature)
+    skip: dict[str, str] = {}
+    if earlier and resume is not False:
+        skip = log.done_paths(earlier)
+        removed = remove_partials(out_dir, qdir, *( [preview.resolve()] if preview is not None else []))
+        console.print(f"resuming an interrupted run: {len(skip)} inputs already done are skipped"
+                      + (f", {removed} temp files removed" if removed else ""))
+    log.start_run(pipe.name, pipe.policy_hash, _versions(dist_version), pseudo.key_id, signature)
     job = Job(Context(pipe, pseudo, preview is not None), out_dir, qdir, naming,
               preview.resolve() if preview is not None else None)
     items = list(discover(inputs))
     show = not quiet and console.is_terminal
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, disable=not show) as bar:
-        task = bar.add_task("de-identifying", total=len(items))
-        summary = run_items(items, job, log, workers=workers, progress=lambda _o: bar.advance(task))
-    log.finish_run()
+    previous = signal.signal(signal.SIGTERM, _sigterm)  # a batch scheduler's stop: as Ctrl-C
+    try:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, disable=not show) as bar:
+            task = bar.add_task("de-identifying", total=len(items) - len(skip))
+            summary = run_items(items, job, log, workers=workers, progress=lambda _o: bar.advance(task), skip=skip)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if not summary.interrupted:
+        log.finish_run()
     log.close()
     t = Table(title=f"deid run · pipeline {pipe.name}")
     for col in ("files", "ok", "quarantined", "elements changed", "dates shifted", "pixel boxes redacted",
@@ -113,8 +129,18 @@ def run(
     out.print(t)
     for code, n in sorted(summary.reasons.items()):
         out.print(f"quarantined ({code}): {n}")
+    if summary.skipped:
+        out.print(f"skipped (done by the interrupted run): {summary.skipped}, "
+                  f"of which quarantined there: {summary.skipped_quarantined}")
     out.print(f"output: {out_dir}\naudit: {audit_path}" + (f"\nquarantine: {qdir}" if summary.quarantined else ""))
-    raise typer.Exit(1 if summary.quarantined else 0)
+    if summary.interrupted:
+        out.print("[yellow]interrupted[/yellow]: run the same command again to resume")
+        raise typer.Exit(3)
+    raise typer.Exit(1 if summary.quarantined or summary.skipped_quarantined else 0)
+
+
+def _sigterm(_signum, _frame) -> None:
+    raise KeyboardInterrupt
 
 
 @policy_app.command("show")

@@ -35,7 +35,12 @@ CREATE TABLE IF NOT EXISTS events (
   action TEXT NOT NULL, category TEXT NOT NULL, rule_id TEXT NOT NULL, fingerprint TEXT NOT NULL,
   detail TEXT NOT NULL, prev_hash TEXT NOT NULL, row_hash TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_item ON events(item);
+CREATE TABLE IF NOT EXISTS run_inputs (run_id TEXT PRIMARY KEY, signature TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS done (
+  run_id TEXT NOT NULL, path_fp TEXT NOT NULL, status TEXT NOT NULL, PRIMARY KEY (run_id, path_fp));
 """
+# run_inputs and done are the resume index, not audit claims (not hash-chained): a keyed
+# fingerprint of the run's inputs and of each finished input path, never the paths.
 
 
 _CANONICAL = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
@@ -70,7 +75,9 @@ class AuditLog:
         self.run_events = 0
         self.counts = {"ok": 0, "quarantined": 0}
 
-    def start_run(self, pipeline: str, policy_hash: str, versions: dict, key_id: str) -> str:
+    def start_run(self, pipeline: str, policy_hash: str, versions: dict, key_id: str,
+                  signature: str = "") -> str:
+        """`signature`: keyed fingerprint of (policy, key, inputs, output), for resume."""
         self.run_id = uuid.uuid4().hex
         self.run_events = 0
         self.counts = {"ok": 0, "quarantined": 0}
@@ -78,11 +85,31 @@ class AuditLog:
                         "VALUES (?,?,?,?,?,?)",
                         (self.run_id, time.time(), pipeline, policy_hash,
                          json.dumps(versions, sort_keys=True), key_id))
+        if signature:
+            self.db.execute("INSERT INTO run_inputs VALUES (?,?)", (self.run_id, signature))
         self.db.commit()
         return self.run_id
 
-    def record(self, file: FileRecord, events: list[AuditEvent]) -> None:
-        """One file's events plus its file row, in one transaction."""
+    def unfinished(self, signature: str) -> list[str]:
+        """Runs with this signature since its last finished one, all interrupted: the
+        work a resumed run continues (oldest first); [] when the last one finished."""
+        rows = self.db.execute("SELECT r.run_id, r.finished FROM runs r JOIN run_inputs i USING (run_id) "
+                               "WHERE i.signature=? ORDER BY r.started", (signature,)).fetchall()
+        out: list[str] = []
+        for run_id, finished in rows:
+            out = [] if finished is not None else out + [run_id]
+        return out
+
+    def done_paths(self, run_ids: list[str]) -> dict[str, str]:
+        """Path fingerprint -> status ("ok" | "quarantined") of the inputs those runs finished."""
+        out: dict[str, str] = {}
+        for rid in run_ids:
+            out.update(self.db.execute("SELECT path_fp, status FROM done WHERE run_id=?", (rid,)).fetchall())
+        return out
+
+    def record(self, file: FileRecord, events: list[AuditEvent], path_fp: str = "") -> None:
+        """One file's events plus its file row (and its resume mark), in one transaction:
+        an input counts as done only once this commits, after its output is in place."""
         rows = []
         for ev in events:
             rows.append((file.item, ev.location, ev.action, ev.category, ev.rule_id, ev.fingerprint, ev.detail))
@@ -97,6 +124,8 @@ class AuditLog:
             self.head = h
         with self.db:
             self.db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?)", out)
+            if path_fp:
+                self.db.execute("INSERT OR REPLACE INTO done VALUES (?,?,?)", (self.run_id, path_fp, file.status))
         self.run_events += len(out)
         self.counts[file.status] = self.counts.get(file.status, 0) + 1
 

@@ -5,8 +5,10 @@ cross processes; only the audit events come back to the driver.
 """
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import os
+import signal
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -21,11 +23,12 @@ from .writer import atomic_write, quarantine
 
 @dataclass
 class Outcome:
-    item: str
+    item: str            # as the audit names it (the output name when the input path named the patient)
     status: str
     reason: str
     output: str
     result: Result
+    source: str = ""     # the input's relative path (for the resume index, as a keyed fingerprint)
 
 
 @dataclass
@@ -38,6 +41,9 @@ class Summary:
     redacted_boxes: int = 0
     seconds: float = 0.0
     reasons: dict[str, int] = field(default_factory=dict)
+    skipped: int = 0                    # done by the interrupted run this one resumes
+    skipped_quarantined: int = 0        # ... of which quarantined there
+    interrupted: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,8 @@ def _init(job: Job, workers: int) -> None:
     DEID_OCR_THREADS says otherwise), so N workers do not each start all-core sessions."""
     global _JOB
     _JOB = job
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # the driver handles Ctrl-C and stops the pool
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.environ.setdefault("DEID_OCR_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
 
 
@@ -102,7 +110,7 @@ def finish(item: Item, job: Job, res: Result) -> Outcome:
         rel = ""
     # a file whose path named the patient is recorded (and was written) under its new name only
     audit_item = rel if res.renamed else item.relpath
-    return Outcome(audit_item, res.status, res.reason, rel, res)
+    return Outcome(audit_item, res.status, res.reason, rel, res, item.relpath)
 
 
 def process_chunk(items: list[Item]) -> list[Outcome]:
@@ -145,11 +153,28 @@ def _inline(items: Iterable[Item], job: Job, take: Callable[[Outcome], None]) ->
             take(pending.popleft()[0].result())
 
 
+def path_fp(job: Job, relpath: str) -> str:
+    """Keyed fingerprint of an input path: the resume index never holds the path."""
+    return job.ctx.pseudo.fingerprint("path:" + relpath)
+
+
 def run(items: Iterable[Item], job: Job, audit: AuditLog, workers: int = 1,
-        progress: Callable[[Outcome], None] | None = None) -> Summary:
-    """Process every item; record each in the audit log as it completes."""
+        progress: Callable[[Outcome], None] | None = None, skip: dict[str, str] | None = None) -> Summary:
+    """Process every item not in `skip` (path fingerprints of inputs an interrupted run
+    finished); record each in the audit log as it completes. Ctrl-C (or SIGTERM) stops
+    cleanly: what is done is recorded, the rest is left for `--resume`."""
     t0 = time.perf_counter()
     s = Summary()
+    reasons_file = job.quarantine_dir / "REASONS.jsonl"
+
+    def todo() -> Iterator[Item]:
+        for it in items:
+            done = skip.get(path_fp(job, it.relpath)) if skip else None
+            if done is not None:
+                s.skipped += 1
+                s.skipped_quarantined += done != "ok"
+                continue
+            yield it
 
     def take(o: Outcome) -> None:
         r = o.result
@@ -165,17 +190,46 @@ def run(items: Iterable[Item], job: Job, audit: AuditLog, workers: int = 1,
             code = o.reason.split(":", 1)[0]
             s.reasons[code] = s.reasons.get(code, 0) + 1
             detail = o.reason
-        audit.record(FileRecord(o.item, o.status, r.input_fingerprint, detail), r.events)
+            _append_reason(reasons_file, o.item, o.reason)
+        audit.record(FileRecord(o.item, o.status, r.input_fingerprint, detail), r.events,
+                     path_fp(job, o.source) if o.source else "")
         if progress:
             progress(o)
 
-    if workers <= 1:
-        _inline(items, job, take)
-    else:
-        ctx = mp.get_context("fork") if hasattr(mp, "get_context") else mp
-        with ctx.Pool(workers, initializer=_init, initargs=(job, workers)) as pool:
-            for done in pool.imap_unordered(process_chunk, _chunks(items, CHUNK)):
-                for o in done:
-                    take(o)
+    try:
+        if workers <= 1:
+            _inline(todo(), job, take)
+        else:
+            ctx = mp.get_context("fork") if hasattr(mp, "get_context") else mp
+            with ctx.Pool(workers, initializer=_init, initargs=(job, workers)) as pool:
+                for done in pool.imap_unordered(process_chunk, _chunks(todo(), CHUNK)):
+                    for o in done:
+                        take(o)
+    except KeyboardInterrupt:
+        s.interrupted = True
     s.seconds = time.perf_counter() - t0
     return s
+
+
+def _append_reason(path: Path, item: str, reason: str) -> None:
+    """quarantine/REASONS.jsonl: one machine-readable line per quarantined input (the
+    reason is a code and a class name, never a value)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"item": item, "reason": reason, "code": reason.split(":", 1)[0]},
+                            ensure_ascii=False) + "\n")
+
+
+def remove_partials(*folders: Path) -> int:
+    """Temp files a killed run left behind (.deid-*.part outputs, *.part quarantine
+    copies): never mistaken for output, removed before a resumed run starts."""
+    n = 0
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for dirpath, _dirs, files in os.walk(folder):
+            for fn in files:
+                if fn.endswith(".part"):
+                    os.unlink(os.path.join(dirpath, fn))
+                    n += 1
+    return n
