@@ -83,7 +83,11 @@ def test_ctrl_c_stops_cleanly_with_exit_3_and_resumes(tmp_path):
     src = _inputs(tmp_path)
     out = tmp_path / "out"
     proc = subprocess.Popen(_cmd(src, out), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(0.9)
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline:  # interrupt once work is under way
+        if len(list(out.rglob("*.dcm"))) >= 50:
+            break
+        time.sleep(0.02)
     proc.send_signal(signal.SIGINT)
     stdout, _ = proc.communicate(timeout=60)
     if proc.returncode == 3:
