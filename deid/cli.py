@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -55,7 +56,12 @@ def run(
     key_file: Optional[Path] = typer.Option(None, "--key-file", help="Secret key file (else DEID_KEY, "
                                             "else ~/.config/deid/key, created on first use)."),
     audit: Optional[Path] = typer.Option(None, "--audit", help="Audit DB (default: <out>.audit.sqlite, beside --out)."),
-    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Processes."),
+    workers: int = typer.Option(0, "--workers", "-w", min=0, help="Worker processes (default: one per CPU; "
+                                "1 = all in this process, for debugging)."),
+    timeout: float = typer.Option(900, "--timeout", min=0, help="Seconds one input may take before its worker is "
+                                  "stopped and the input quarantined (0 = no limit; needs --workers > 1)."),
+    max_memory: int = typer.Option(0, "--max-memory", min=0, help="Address-space limit per worker in MiB; an input "
+                                   "that needs more is quarantined (0 = no limit)."),
     naming: str = typer.Option("mirror", "--naming", help="mirror (input relative paths) or pseudonymized."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     preview: Optional[Path] = typer.Option(None, "--preview", help="Write a PNG of each redacted output "
@@ -114,7 +120,9 @@ def run(
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console, disable=not show) as bar:
             task = bar.add_task("de-identifying", total=len(items) - len(skip))
-            summary = run_items(items, job, log, workers=workers, progress=lambda _o: bar.advance(task), skip=skip)
+            summary = run_items(items, job, log, workers=workers or os.cpu_count() or 1,
+                                progress=lambda _o: bar.advance(task), skip=skip, timeout=timeout,
+                                max_memory_mb=max_memory)
     finally:
         signal.signal(signal.SIGTERM, previous)
     if not summary.interrupted:

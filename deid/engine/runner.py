@@ -1,14 +1,12 @@
 """Run items through handlers, in-process or on a local process pool; one audit writer.
 
 Workers process and write their own outputs (atomically) so output bytes never
-cross processes; only the audit events come back to the driver.
+cross processes; only the audit events come back to the driver, the one audit writer.
 """
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 import os
-import signal
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -55,21 +53,9 @@ class Job:
     preview_dir: Path | None = None
 
 
-_JOB: Job | None = None
 IO_THREADS = 4                          # fsync waits on the disk, not the CPU
 MAX_PENDING = 16                        # outputs waiting to be written, at most
 MAX_PENDING_BYTES = 256 * 1024 * 1024   # and their bytes, at most
-CHUNK = 8                               # items per task sent to a pool worker
-
-
-def _init(job: Job, workers: int) -> None:
-    """Pool worker start: the job, and a share of the cores for the OCR sessions (unless
-    DEID_OCR_THREADS says otherwise), so N workers do not each start all-core sessions."""
-    global _JOB
-    _JOB = job
-    signal.signal(signal.SIGINT, signal.SIG_IGN)   # the driver handles Ctrl-C and stops the pool
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    os.environ.setdefault("DEID_OCR_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
 
 
 def prepare(item: Item, job: Job) -> Result:
@@ -113,25 +99,6 @@ def finish(item: Item, job: Job, res: Result) -> Outcome:
     return Outcome(audit_item, res.status, res.reason, rel, res, item.relpath)
 
 
-def process_chunk(items: list[Item]) -> list[Outcome]:
-    """In a pool worker: a few items, their writes overlapped as in one process."""
-    assert _JOB is not None
-    done: list[Outcome] = []
-    _inline(items, _JOB, done.append)
-    return done
-
-
-def _chunks(items: Iterable[Item], n: int) -> Iterator[list[Item]]:
-    chunk: list[Item] = []
-    for it in items:
-        chunk.append(it)
-        if len(chunk) == n:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def _inline(items: Iterable[Item], job: Job, take: Callable[[Outcome], None]) -> None:
     """One process; writes (and their fsync) run on a few threads while the next file is
     processed. An item is taken (recorded as done) only after its write has finished.
@@ -159,10 +126,13 @@ def path_fp(job: Job, relpath: str) -> str:
 
 
 def run(items: Iterable[Item], job: Job, audit: AuditLog, workers: int = 1,
-        progress: Callable[[Outcome], None] | None = None, skip: dict[str, str] | None = None) -> Summary:
+        progress: Callable[[Outcome], None] | None = None, skip: dict[str, str] | None = None,
+        timeout: float = 0.0, max_memory_mb: int = 0) -> Summary:
     """Process every item not in `skip` (path fingerprints of inputs an interrupted run
-    finished); record each in the audit log as it completes. Ctrl-C (or SIGTERM) stops
-    cleanly: what is done is recorded, the rest is left for `--resume`."""
+    finished); record each in the audit log as it completes. workers == 1: in this
+    process (inline); more: a supervised pool (pool.py) with a per-item `timeout` and
+    an optional address-space limit per worker. Ctrl-C (or SIGTERM) stops cleanly: what
+    is done is recorded, the rest is left for `--resume`."""
     t0 = time.perf_counter()
     s = Summary()
     reasons_file = job.quarantine_dir / "REASONS.jsonl"
@@ -200,11 +170,9 @@ def run(items: Iterable[Item], job: Job, audit: AuditLog, workers: int = 1,
         if workers <= 1:
             _inline(todo(), job, take)
         else:
-            ctx = mp.get_context("fork") if hasattr(mp, "get_context") else mp
-            with ctx.Pool(workers, initializer=_init, initargs=(job, workers)) as pool:
-                for done in pool.imap_unordered(process_chunk, _chunks(todo(), CHUNK)):
-                    for o in done:
-                        take(o)
+            from .pool import Supervisor
+
+            Supervisor(job, workers, timeout, max_memory_mb).run(todo(), take)
     except KeyboardInterrupt:
         s.interrupted = True
     s.seconds = time.perf_counter() - t0
