@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..audit.events import AuditEvent
 from ..errors import InputError
 from ..handlers import Context, Handler, Result
 from .formats.delimited import scrub_delimited
@@ -50,6 +51,19 @@ class RecordHandler(Handler):
         except Exception as exc:  # fail closed on anything unexpected, without its message
             return Result("quarantined", reason=f"internal-error: {type(exc).__name__}", input_fingerprint=fp,
                           kind=self.kind)
+        renamed = path_has_identifiers(relpath, scrubber)
+        if renamed:
+            events.append(AuditEvent("<path>", "rename", "identity", "deid:path-identity", "",
+                                     "input path held an identifier"))
         return Result("ok", data=out, events=events, input_fingerprint=fp, kind=self.kind,
+                      name_hint=f"R-{fp[:20]}{Path(relpath).suffix.lower()}", renamed=renamed,
                       counts={"elements": scrubber.counts["fields_changed"] + scrubber.counts["spans"],
                               "records": scrubber.counts["records"]})
+
+
+def path_has_identifiers(relpath: str, scrubber: Scrubber) -> bool:
+    """A folder or file name that holds a name, an ID or a phone (ZY20210001_张三/张三_1381...
+    .csv): the output is then written under a keyed name, and the audit never names the input."""
+    parts = [Path(p).stem if i == len(relpath.split("/")) - 1 else p for i, p in enumerate(relpath.split("/"))]
+    text = " / ".join(p.replace("_", " ").replace("-", " ") for p in parts)
+    return scrubber.scrub_text(text, "", scrubber.fallback_key)[0] != text

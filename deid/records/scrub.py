@@ -74,13 +74,26 @@ class Scrubber:
                     out.append(f.value)
                 continue
             op = self.policy.operator_for(cat)
-            new = self.ops.apply(op, cat, f.value, key)
+            if cat == "date" and op == "shift-date":
+                new = self._shift_each(f.value, key)  # 2021-03-04至2021-03-10: both dates move
+            else:
+                new = self.ops.apply(op, cat, f.value, key)
             out.append(new)
             if new is REMOVE or new != f.value:
                 self.counts["fields_changed"] += 1
                 events.append(AuditEvent(f.location, op, cat, f"field:{norm_field(f.name)}",
                                          self.pseudo.fingerprint(f.value), "by field name"))
         return out, events
+
+    def _shift_each(self, value: str, key: str) -> str:
+        spans = [sp for sp in find(value, self.policy.languages) if sp.category == "date"]
+        if len(spans) < 2:
+            return self.ops.apply("shift-date", "date", value, key)
+        parts, pos = [], 0
+        for sp in spans:
+            parts += [value[pos:sp.start], self.ops.apply("shift-date", "date", value[sp.start:sp.end], key, value)]
+            pos = sp.end
+        return "".join(parts) + value[pos:]
 
     def scrub_text(self, text: str, location: str, key: str, patient_name: str = "",
                    known: tuple[re.Pattern, dict] | None = None) -> tuple[str, list]:
@@ -135,9 +148,11 @@ def _same_name(a: str, b: str) -> bool:
 
 def identity_pattern(fields: list[Field], category) -> tuple[re.Pattern, dict] | None:
     """A regex for the identifying values this record's own fields hold, as they may be
-    written in its free text: whole values, and name parts (Latin 3+ letters, Chinese 2+
-    characters: 'SMITH^JOHN' -> 'John Smith', '王小明' -> '王小明', '小明'). Adjacent parts
-    join into one span. Returns (regex, squashed token -> category)."""
+    written in its free text: whole values, and Latin name parts of 3+ letters written
+    as names are (Smith, SMITH; not 'may' for a patient called May). 'SMITH^JOHN' finds
+    'John Smith'; adjacent parts join into one span. Chinese names are matched whole (a
+    given name alone, 正常 of 李正常, is too often a word). Returns (regex, squashed
+    token -> category)."""
     cats: dict[str, str] = {}
     raw: set[str] = set()
     for f in fields:
@@ -147,19 +162,18 @@ def identity_pattern(fields: list[Field], category) -> tuple[re.Pattern, dict] |
             continue
         toks = {v}
         if cat in ("patient-name", "name"):
-            for t in re.split(r"[\s^,=]+", v):
-                if (t.isascii() and len(t) >= 3) or (not t.isascii() and len(t) >= 2):
-                    toks.add(t)
-                if not t.isascii() and len(t) >= 3:
-                    toks.add(t[1:])  # the given name, without a one-character surname
+            toks |= {t for t in re.split(r"[\s^,=]+", v) if (t.isascii() and len(t) >= 3) or len(t) >= 2}
         for t in toks:
-            if len(t) >= 2:
-                raw.add(t)
-                cats.setdefault(_squash(t), cat)
+            if len(t) < 2:
+                continue
+            cats.setdefault(_squash(t), cat)
+            raw.add(t)
+            if t.isascii() and t.isalpha():
+                raw |= {t.upper(), t.capitalize()}
     if not raw:
         return None
     one = "(?:" + "|".join(re.escape(t) for t in sorted(raw, key=len, reverse=True)) + ")"
-    rx = re.compile(rf"(?<![0-9A-Za-z]){one}(?:[\s,]+{one})*(?![0-9A-Za-z])", re.IGNORECASE)
+    rx = re.compile(rf"(?<![0-9A-Za-z]){one}(?:(?:[\s,+]|%20)+{one})*(?![0-9A-Za-z])")
     return rx, cats
 
 

@@ -43,6 +43,17 @@ def _ymd(t: str) -> bool:
     return real_date(y, m, d)
 
 
+# capitalised words that follow "Patient:" or "Nurse:" in notes and are not names
+NOT_NAMES = frozenset("""denies alert vitals stable reports states presents complains is was has had tolerating
+afebrile awake oriented doing feeling seen notes cardiology consult service education teaching instructions
+unknown none declined refused admitted discharged transferred deceased male female name no yes the a an this
+resting sleeping ambulating comfortable pleasant cooperative agrees understands verbalizes requests""".split())
+
+
+def _not_a_word(t: str) -> bool:
+    return t.split()[0].strip(",").lower() not in NOT_NAMES
+
+
 def _age_over_89(t: str) -> bool:
     return int(re.search(r"\d+", t).group()) >= 90
 
@@ -63,23 +74,23 @@ LABEL = (r"(?:Patient(?:\s+name)?|Pt(?:\s+name)?|Name|Mother|Father|Guardian|Spo
 RULES: tuple[Rule, ...] = (
     Rule("en:name-title", "name", _r(rf"\b{TITLE}\s+((?:{NAME}\s+){{0,2}}{NAME})"), 1, priority=3),
     Rule("en:name-label", "name",
-         _r(rf"\b{LABEL}\s*[:#-]\s*((?:{NAME},?\s+){{0,2}}{NAME})"), 1, priority=3),
+         _r(rf"\b{LABEL}\s*[:#-]\s*((?:{NAME},?\s+){{0,2}}{NAME})"), 1, lambda t: _not_a_word(t), priority=3),
     Rule("en:name-suffix", "name", _r(rf"\b((?:{NAME}\s+){{1,2}}{NAME}),?\s+(?:MD|M\.D\.|RN|DO|NP|PA-C|PhD)\b"), 1),
     Rule("en:mrn", "mrn",
-         _r(r"\b(?:MRN|MR\s?#|Medical\s+Record\s+(?:Number|No\.?|#)|Med\s+Rec\s+#|Patient\s+ID|Pt\s+ID|Chart\s+(?:No|#)"
+         _r(r"(?<![A-Za-z])(?:MRN|MR\s?#|Medical\s+Record\s+(?:Number|No\.?|#)|Med\s+Rec\s+#|Patient\s+ID|Pt\s+ID|Chart\s+(?:No|#)"
             r"|Encounter\s+(?:ID|#|No\.?)|Visit\s+(?:ID|#))\s*[:#]?\s*"
             r"([A-Z0-9][A-Z0-9\-]{3,19})", re.IGNORECASE), 1, priority=25),
     Rule("en:ssn", "ssn", _r(r"(?<![\d-])(\d{3}-\d{2}-\d{4})(?![\d-])"), 1, ssn, priority=20),
-    Rule("en:ssn-label", "ssn", _r(r"\b(?:SSN|SS\s?#|Social\s+Security(?:\s+(?:Number|No\.?|#))?)\s*[:#]?\s*"
+    Rule("en:ssn-label", "ssn", _r(r"(?<![A-Za-z])(?:SSN|SS\s?#|Social\s+Security(?:\s+(?:Number|No\.?|#))?)\s*[:#]?\s*"
                                    r"(\d{3}[- ]?\d{2}[- ]?\d{4})", re.IGNORECASE), 1, priority=22),
     Rule("en:phone", "phone",
-         _r(r"(?<![\w+])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?!\d)"),
+         _r(r"(?<![0-9A-Za-z+])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?!\d)"),
          priority=12),
     Rule("en:phone-label", "phone",
          _r(r"\b(?:Phone|Tel|Telephone|Cell|Mobile|Fax|Pager|Home|Work)\s*(?:#|No\.?|number)?\s*[:#]?\s*"
             r"(\+?[\d(][\d\s().-]{6,18}\d)", re.IGNORECASE), 1, priority=12),
     Rule("any:email", "email", _r(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"), priority=30),
-    Rule("any:url", "url", _r(r"\b(?:https?://|www\.)[^\s<>\"'，。]+", re.IGNORECASE), priority=28),
+    Rule("any:url", "url", _r(r"(?<![A-Za-z0-9])(?:https?://|www\.)[^\s<>\"'，。]+", re.IGNORECASE), priority=28),
     Rule("any:ipv4", "ip", _r(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?!\.?\d)"), 1, _ipv4, priority=20),
     Rule("any:ipv6", "ip", _r(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}(?![0-9A-Fa-f:])"),
          priority=20),
@@ -107,10 +118,19 @@ RULES: tuple[Rule, ...] = (
          _r(r"\b(\d{2,3})[\s-]*(?:years?[\s-]*old|y/?o|yrs?[\s-]*old|year-old|yo)\b"
             r"|\b(?:aged?|age:)\s*(\d{2,3})\b", re.IGNORECASE), 0, _age_over_89),
     Rule("en:account", "account",
-         _r(r"\b(?:Account|Acct|Policy|Member|Subscriber|Group|Insurance|Medicaid|Medicare|License|Licence|DL|DEA|NPI"
+         _r(r"(?<![A-Za-z])(?:Account|Acct|Policy|Member|Subscriber|Group|Insurance|Medicaid|Medicare|License|Licence|DL|DEA|NPI"
             r"|Certificate|Cert|Plate|VIN|Serial|Device\s+ID|Health\s+plan)\s*(?:ID|#|No\.?|Number)?\s*[:#]\s*"
             r"([A-Z0-9][A-Z0-9\-]{4,19})", re.IGNORECASE), 1, priority=24),
-    Rule("any:id-number", "id-number", _r(r"(?<![0-9A-Za-z.])[A-Za-z]{0,3}[-:#]?\d{6,}(?![0-9.])"), priority=1),
+    Rule("en:accession", "id-number",
+         _r(r"(?<![A-Za-z])(?:Accession|Specimen|Lab|Order|Requisition|Case|Pathology|Path)\s*(?:ID|#|No\.?|Number)"
+            r"\s*[:#]?\s*([A-Z0-9][A-Z0-9\-]{4,24})", re.IGNORECASE), 1, priority=24),
+    Rule("en:date-dmy-dots", "date", _r(r"(?<![\d.])\d{1,2}\.\d{1,2}\.(?:18|19|20)\d{2}(?![\d]|\.\d)"), priority=5),
+    Rule("en:day-month", "date", _r(rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{MONTHS}\b", re.IGNORECASE),
+         priority=4),
+    # long digit runs are identifiers, except a lab value or a dose (800000U, 250000/uL)
+    Rule("any:id-number", "id-number",
+         _r(r"(?<![0-9A-Za-z.])[A-Za-z]{0,3}[-:#]?\d{6,}(?![0-9]|\.\d)"
+            r"(?!\s?(?:U(?![A-Za-z])|IU|u/|/|copies|mg|ml|mL|g(?![A-Za-z])|个|万|单位|拷贝|×|x10))"), priority=1),
 )
 
 

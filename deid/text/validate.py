@@ -13,11 +13,19 @@ from datetime import date
 _GB11643_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
+# one character for one: zero-width characters read as spaces, dashes as '-', so a phone
+# written 138\u200b1234\u200b5678 or 138—1234—5678 is still a phone
+_SAME_LENGTH = {**{c: " " for c in "\u200b\u200c\u200d\u2060\ufeff\u00a0"}, **{c: "-" for c in "‐‑‒–—―−"}}
+
+
 def normalise(text: str) -> str:
     """Full-width to half-width, one character for one character, so offsets found in
     the result are offsets in the original (NFKC where it maps a character to one)."""
     out = []
     for c in text:
+        if c in _SAME_LENGTH:
+            out.append(_SAME_LENGTH[c])
+            continue
         n = unicodedata.normalize("NFKC", c) if ord(c) > 0x7F else c
         out.append(n if len(n) == 1 else c)
     return "".join(out)

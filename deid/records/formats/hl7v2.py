@@ -9,6 +9,8 @@ an address (XAD) keeps city, state and country and loses street and ZIP; a patie
 """
 from __future__ import annotations
 
+import re
+
 import hl7
 
 from ...audit.events import AuditEvent
@@ -32,7 +34,7 @@ def scrub_hl7(data: bytes, scrubber: Scrubber) -> tuple[bytes, list[AuditEvent]]
         except Exception as exc:  # the parser's own errors name no value
             raise InputError(f"malformed-hl7: message {n + 1} ({type(exc).__name__})") from None
         events += _message(msg, n, scrubber)
-        out.append(str(msg))
+        out.append(str(msg).rstrip("\r"))
     body = sep.join(m.replace("\r", sep) for m in out)
     if text.endswith(("\r", "\n")):
         body += sep
@@ -55,11 +57,18 @@ def _messages(text: str) -> list[str]:
     return msgs
 
 
+SEGMENT = re.compile(r"^[A-Z][A-Z0-9]{2}$")
+
+
 def _message(msg, n: int, scrubber: Scrubber) -> list[AuditEvent]:
     key = _patient_key(msg, scrubber)
     leaves: list[tuple[object, int, Field]] = []
     for s_i, seg in enumerate(msg):
         name = str(seg[0])
+        if not SEGMENT.match(name):
+            # a line that is not a segment (a note broken by a raw newline): its text
+            # would be neither parsed nor scanned, and its name would become a location
+            raise InputError(f"malformed-hl7: message {n + 1} line {s_i + 1} is not a segment")
         for f_i in range(1, len(seg)):
             if name == "MSH" and f_i <= 2:
                 continue
@@ -70,13 +79,13 @@ def _message(msg, n: int, scrubber: Scrubber) -> list[AuditEvent]:
             if cat in ("patient-name", "name", "phone", "email", "resident-id", "ssn", "insurance", "bank-card"):
                 value = str(field)
                 if value:
-                    leaves.append((seg, f_i, Field(loc, fname, _readable(value))))
+                    leaves.append((seg, f_i, Field(loc, fname, _readable(unescape(value)))))
                 continue
             for path, holder, idx, value in _components(field):
                 if not value:
                     continue
                 comp = _component_category(cat, path)
-                leaves.append((holder, idx, Field(f"{loc}{path}", fname, value, comp)))
+                leaves.append((holder, idx, Field(f"{loc}{path}", fname, unescape(value), comp)))
     if not leaves:
         return []
     new, events = scrubber.scrub([f for _h, _i, f in leaves], key)
@@ -84,8 +93,38 @@ def _message(msg, n: int, scrubber: Scrubber) -> list[AuditEvent]:
         if v is REMOVE:
             holder[idx] = ""
         elif v != f.value:
-            holder[idx] = v.replace("|", " ").replace("^", " ").replace("~", " ").replace("&", " ")
+            holder[idx] = escape(v)
     return events
+
+
+_ESC = {"F": "|", "S": "^", "T": "&", "R": "~", "E": "\\", ".br": "\n"}
+
+
+def unescape(value: str) -> str:
+    """HL7 escape sequences (\\F\\ \\S\\ \\T\\ \\R\\ \\E\\ \\Xhh\\ \\.br\\) decoded, so an SSN written
+    123\\F\\45\\F\\6789 is scanned as what it says."""
+    if "\\" not in value:
+        return value
+
+    def sub(m: re.Match) -> str:
+        code = m.group(1)
+        if code in _ESC:
+            return _ESC[code]
+        if code.startswith("X") and re.fullmatch(r"X(?:[0-9A-Fa-f]{2})+", code):
+            try:
+                return bytes.fromhex(code[1:]).decode("latin-1")
+            except ValueError:
+                return m.group(0)
+        return m.group(0)
+    return re.sub(r"\\([^\\]{1,32})\\", sub, value)
+
+
+def escape(value: str) -> str:
+    """A new value written back into a component, its delimiters escaped."""
+    out = value.replace("\\", "\\E\\")
+    for code, ch in (("F", "|"), ("S", "^"), ("T", "&"), ("R", "~")):
+        out = out.replace(ch, f"\\{code}\\")
+    return out.replace("\r", " ").replace("\n", "\\.br\\")
 
 
 def _readable(value: str) -> str:
