@@ -10,12 +10,15 @@ import json
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
+from rich.text import Text
 from rich.table import Table
 
 from . import __version__
@@ -62,6 +65,11 @@ def run(
                                   "stopped and the input quarantined (0 = no limit; needs --workers > 1)."),
     max_memory: int = typer.Option(0, "--max-memory", min=0, help="Address-space limit per worker in MiB; an input "
                                    "that needs more is quarantined (0 = no limit)."),
+    engine: str = typer.Option("local", "--engine", help="inline (this process), local (a process pool) or dask "
+                               "(a Dask cluster: --scheduler, else a LocalCluster)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address, e.g. tcp://host:8786."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Process everything and report what would be done "
+                                 "(actions, file kinds); write no output, quarantine or audit."),
     naming: str = typer.Option("mirror", "--naming", help="mirror (input relative paths) or pseudonymized."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     preview: Optional[Path] = typer.Option(None, "--preview", help="Write a PNG of each redacted output "
@@ -80,6 +88,10 @@ def run(
 
     if naming not in ("mirror", "pseudonymized"):
         _fail("--naming must be 'mirror' or 'pseudonymized'")
+    if engine not in ("inline", "local", "dask"):
+        _fail("--engine must be inline, local or dask")
+    if scheduler and engine != "dask":
+        _fail("--scheduler needs --engine dask")
     try:
         pipe = load_pipeline(pipeline)
         check_paths(inputs, out_dir)
@@ -96,9 +108,10 @@ def run(
     if preview is not None and (out_dir == preview.resolve() or out_dir in preview.resolve().parents):
         _fail("--preview must not be inside --out: previews are for people, not for upload")
     qdir = out_dir.with_name(out_dir.name + ".quarantine")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if not dry_run:
+        out_dir.mkdir(parents=True, exist_ok=True)
     pseudo = Pseudonymizer(secret)
-    log = AuditLog(audit_path)
+    log = AuditLog(":memory:" if dry_run else audit_path)
     from importlib.metadata import version as dist_version
 
     signature = pseudo.fingerprint("run:" + "\0".join([pipe.policy_hash, naming, str(out_dir)]
@@ -111,23 +124,37 @@ def run(
         console.print(f"resuming an interrupted run: {len(skip)} inputs already done are skipped"
                       + (f", {removed} temp files removed" if removed else ""))
     log.start_run(pipe.name, pipe.policy_hash, _versions(dist_version), pseudo.key_id, signature)
-    job = Job(Context(pipe, pseudo, preview is not None), out_dir, qdir, naming,
-              preview.resolve() if preview is not None else None)
-    items = list(discover(inputs))
+    job = Job(Context(pipe, pseudo, preview is not None and not dry_run), out_dir, qdir, naming,
+              preview.resolve() if preview is not None and not dry_run else None, dry_run)
+    total = sum(1 for _ in discover(inputs)) - len(skip)  # a counting walk: nothing is kept in memory
     show = not quiet and console.is_terminal
     previous = signal.signal(signal.SIGTERM, _sigterm)  # a batch scheduler's stop: as Ctrl-C
     try:
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=console, disable=not show) as bar:
-            task = bar.add_task("de-identifying", total=len(items) - len(skip))
-            summary = run_items(items, job, log, workers=workers or os.cpu_count() or 1,
-                                progress=lambda _o: bar.advance(task), skip=skip, timeout=timeout,
-                                max_memory_mb=max_memory)
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      _Rate(), TimeElapsedColumn(),
+                      TimeRemainingColumn(), console=console, disable=not show) as bar:
+            task = bar.add_task("de-identifying", total=max(0, total))
+            lines = _PlainProgress(max(0, total)) if not quiet and not show else None
+
+            def step(_o) -> None:
+                bar.advance(task)
+                if lines:
+                    lines.step()
+            summary = run_items(discover(inputs), job, log,
+                                workers=1 if engine == "inline" else workers or os.cpu_count() or 1,
+                                progress=step, skip=skip, timeout=timeout,
+                                max_memory_mb=max_memory, engine=engine, scheduler=scheduler)
+    except DeidError as exc:  # e.g. --engine dask without dask installed
+        log.close()
+        _fail(str(exc))
     finally:
         signal.signal(signal.SIGTERM, previous)
     if not summary.interrupted:
         log.finish_run()
     log.close()
+    if dry_run:
+        _dry_run_report(summary)
+        raise typer.Exit(1 if summary.quarantined else 0)
     t = Table(title=f"deid run · pipeline {pipe.name}")
     for col in ("files", "ok", "quarantined", "elements changed", "dates shifted", "pixel boxes redacted",
                 "seconds"):
@@ -149,6 +176,47 @@ def run(
 
 def _sigterm(_signum, _frame) -> None:
     raise KeyboardInterrupt
+
+
+class _Rate(ProgressColumn):
+    """Files per second, over the run so far."""
+
+    def render(self, task):
+        speed = task.completed / task.elapsed if task.elapsed else 0.0
+        return Text(f"{speed:,.1f} files/s")
+
+
+class _PlainProgress:
+    """For logs that are not a terminal (a batch scheduler's): a line every 30 s."""
+
+    def __init__(self, total: int, every: float = 30.0):
+        self.total, self.every, self.done = total, every, 0
+        self.t0 = self.last = time.monotonic()
+
+    def step(self) -> None:
+        self.done += 1
+        now = time.monotonic()
+        if now - self.last >= self.every:
+            self.last = now
+            rate = self.done / (now - self.t0)
+            eta = (self.total - self.done) / rate if rate else 0
+            console.print(f"deid: {self.done}/{self.total} files, {rate:.1f} files/s, about {eta / 60:.0f} min left")
+
+
+def _dry_run_report(summary) -> None:
+    t = Table(title="deid run --dry-run · nothing was written")
+    t.add_column("would do")
+    t.add_column("count", justify="right")
+    for action, n in sorted(summary.actions.items(), key=lambda kv: -kv[1]):
+        t.add_row(action, str(n))
+    out.print(t)
+    k = Table(title="files by kind")
+    k.add_column("kind")
+    k.add_column("files", justify="right")
+    for kind, n in sorted(summary.kinds.items()):
+        k.add_row(kind, str(n))
+    out.print(k)
+    out.print(f"would write {summary.ok}, would quarantine {summary.quarantined}")
 
 
 @policy_app.command("show")

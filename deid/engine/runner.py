@@ -41,6 +41,8 @@ class Summary:
     reasons: dict[str, int] = field(default_factory=dict)
     skipped: int = 0                    # done by the interrupted run this one resumes
     skipped_quarantined: int = 0        # ... of which quarantined there
+    actions: dict[str, int] = field(default_factory=dict)   # audit action -> count (for --dry-run)
+    kinds: dict[str, int] = field(default_factory=dict)     # dicom / records / ... -> files
     interrupted: bool = False
 
 
@@ -51,6 +53,7 @@ class Job:
     quarantine_dir: Path
     naming: str = "mirror"
     preview_dir: Path | None = None
+    dry_run: bool = False                 # process, count, write nothing
 
 
 IO_THREADS = 4                          # fsync waits on the disk, not the CPU
@@ -63,16 +66,23 @@ def prepare(item: Item, job: Job) -> Result:
     try:
         data = Path(item.source).read_bytes()
     except OSError as exc:
-        return Result("quarantined", reason=f"unreadable-file: {type(exc).__name__}")
+        return Result("quarantined", reason=f"unreadable-file: {type(exc).__name__}", kind="unreadable")
     handler = handler_for(item.source, data)
     if handler is None:
-        return Result("quarantined", reason="unsupported-type: not a file kind this pipeline handles")
+        return Result("quarantined", reason="unsupported-type: not a file kind this pipeline handles",
+                      kind="unsupported")
     return handler.process(item, job.ctx, data)
 
 
 def finish(item: Item, job: Job, res: Result) -> Outcome:
     """Write the output atomically, or quarantine the input; the outcome names where it went."""
     rel = item.relpath
+    if job.dry_run:
+        if res.status == "ok" and (job.naming == "pseudonymized" or res.renamed) and res.name_hint:
+            rel = res.name_hint
+        res.data, res.previews = None, []
+        return Outcome(rel if res.renamed else item.relpath, res.status, res.reason,
+                       rel if res.status == "ok" else "", res, item.relpath)
     if res.status == "ok" and res.data is not None:
         if (job.naming == "pseudonymized" or res.renamed) and res.name_hint:
             rel = res.name_hint
@@ -127,12 +137,14 @@ def path_fp(job: Job, relpath: str) -> str:
 
 def run(items: Iterable[Item], job: Job, audit: AuditLog, workers: int = 1,
         progress: Callable[[Outcome], None] | None = None, skip: dict[str, str] | None = None,
-        timeout: float = 0.0, max_memory_mb: int = 0) -> Summary:
+        timeout: float = 0.0, max_memory_mb: int = 0, engine: str = "local",
+        scheduler: str | None = None) -> Summary:
     """Process every item not in `skip` (path fingerprints of inputs an interrupted run
     finished); record each in the audit log as it completes. workers == 1: in this
     process (inline); more: a supervised pool (pool.py) with a per-item `timeout` and
-    an optional address-space limit per worker. Ctrl-C (or SIGTERM) stops cleanly: what
-    is done is recorded, the rest is left for `--resume`."""
+    an optional address-space limit per worker; engine "dask": a Dask cluster
+    (dask_executor.py). Ctrl-C (or SIGTERM) stops cleanly: what is done is recorded,
+    the rest is left for `--resume`."""
     t0 = time.perf_counter()
     s = Summary()
     reasons_file = job.quarantine_dir / "REASONS.jsonl"
@@ -149,6 +161,9 @@ def run(items: Iterable[Item], job: Job, audit: AuditLog, workers: int = 1,
     def take(o: Outcome) -> None:
         r = o.result
         s.files += 1
+        s.kinds[r.kind] = s.kinds.get(r.kind, 0) + 1
+        for ev in r.events:
+            s.actions[ev.action] = s.actions.get(ev.action, 0) + 1
         if o.status == "ok":
             s.ok += 1
             s.elements += r.counts.get("elements", 0)
@@ -160,14 +175,19 @@ def run(items: Iterable[Item], job: Job, audit: AuditLog, workers: int = 1,
             code = o.reason.split(":", 1)[0]
             s.reasons[code] = s.reasons.get(code, 0) + 1
             detail = o.reason
-            _append_reason(reasons_file, o.item, o.reason)
+            if not job.dry_run:
+                _append_reason(reasons_file, o.item, o.reason)
         audit.record(FileRecord(o.item, o.status, r.input_fingerprint, detail), r.events,
                      path_fp(job, o.source) if o.source else "")
         if progress:
             progress(o)
 
     try:
-        if workers <= 1:
+        if engine == "dask":
+            from .dask_executor import DaskExecutor
+
+            DaskExecutor(job, workers, scheduler).run(todo(), take)
+        elif workers <= 1 or engine == "inline":
             _inline(todo(), job, take)
         else:
             from .pool import Supervisor

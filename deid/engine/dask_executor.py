@@ -1,0 +1,105 @@
+"""The dask executor: the same handlers on a Dask cluster, for when one machine is not enough.
+
+`--engine dask --scheduler tcp://host:8786` uses a running cluster (SLURM via
+dask-jobqueue, Kubernetes via dask-kubernetes: docs/operations.md); `--engine dask`
+alone starts a LocalCluster. Items go out in chunks, at most `2 x workers` chunks in
+flight (back-pressure: memory stays flat however many inputs there are). Workers read
+inputs and write outputs themselves (atomically, on storage every worker and the driver
+see), and send back only outcomes and audit events: the driver stays the one audit writer.
+
+The job, the secret key included, is sent to the workers once. On a remote cluster,
+secure the scheduler (TLS, `--scheduler tls://...`). A per-item timeout is not enforced
+here: use the cluster's own worker limits (memory, lifetime), which restart a worker and
+fail its task; the items of a failed task are quarantined as `worker-died`.
+"""
+from __future__ import annotations
+
+import os
+from typing import Callable, Iterable, Iterator
+
+from ..handlers import Item, Result
+from .runner import Job, Outcome, finish, prepare
+
+CHUNK = 16
+
+
+def process_chunk(job: Job, items: list[Item]) -> list[Outcome]:
+    """On a dask worker: one chunk, written as the local executor writes it."""
+    os.environ.setdefault("DEID_OCR_THREADS", "1")
+    out = []
+    for it in items:
+        try:
+            res = prepare(it, job)
+        except Exception as exc:  # handlers quarantine their own errors; this is the last net
+            res = Result("quarantined", reason=f"internal-error: {type(exc).__name__}")
+        out.append(finish(it, job, res))
+    return out
+
+
+def _chunks(items: Iterable[Item], n: int) -> Iterator[list[Item]]:
+    chunk: list[Item] = []
+    for it in items:
+        chunk.append(it)
+        if len(chunk) == n:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class DaskExecutor:
+    def __init__(self, job: Job, workers: int, scheduler: str | None = None, chunk: int = CHUNK):
+        self.job, self.workers, self.scheduler, self.chunk = job, workers, scheduler, chunk
+
+    def run(self, items: Iterable[Item], take: Callable[[Outcome], None]) -> None:
+        try:
+            from dask.distributed import Client, LocalCluster, as_completed
+        except ImportError:
+            from ..errors import DeidError
+
+            raise DeidError("--engine dask needs dask.distributed: pip install 'deid[dask]'") from None
+        cluster = None
+        if self.scheduler:
+            client = Client(self.scheduler)
+        else:
+            cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
+            client = Client(cluster)
+        try:
+            job = client.scatter(self.job, broadcast=True)
+            chunks = _chunks(items, self.chunk)
+            in_flight = max(2, 2 * len(client.scheduler_info().get("workers", {})) or 2 * self.workers)
+            pending = as_completed()
+            sent: dict = {}
+            for c in _take(chunks, in_flight):
+                fut = client.submit(process_chunk, job, c, pure=False)
+                sent[fut.key] = c
+                pending.add(fut)
+            for fut in pending:
+                batch = sent.pop(fut.key)
+                try:
+                    outcomes = fut.result()
+                except Exception as exc:  # the worker died (memory limit, lifetime) or the task failed
+                    reason = f"worker-died: {type(exc).__name__}"
+                    outcomes = [finish(it, self.job, Result("quarantined", reason=reason)) for it in batch]
+                for o in outcomes:
+                    take(o)
+                nxt = next(chunks, None)
+                if nxt is not None:
+                    f2 = client.submit(process_chunk, job, nxt, pure=False)
+                    sent[f2.key] = nxt
+                    pending.add(f2)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+def _take(it: Iterator, n: int) -> list:
+    out = []
+    for _ in range(n):
+        x = next(it, None)
+        if x is None:
+            break
+        out.append(x)
+    return out
