@@ -159,13 +159,26 @@ def install(tool: Tool) -> None:
     tool.version = r.stdout.strip() or "?"
 
 
+def header_only_pipeline() -> Path:
+    """dicom-basic with burned-in text cleaning off: the work the other tools do (headers),
+    so the comparison is like for like (pixel cleaning is measured in benchmarks/pixels.py)."""
+    import yaml
+
+    raw = yaml.safe_load((ROOT / "pipelines" / "dicom-basic.yaml").read_text("utf-8"))
+    raw.update(name="dicom-basic-header-only", pixels={"mode": "off"})
+    path = WORK / "dicom-basic-header-only.yaml"
+    WORK.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
+    return path
+
+
 def command(tool: Tool, out: Path) -> list[str]:
     """The new-user default invocation of each tool, input DATA and output folder `out`."""
     bin_ = venv_python(tool).parent
     if tool.name.startswith("deid"):
         cmd = [sys.executable, "-m", "deid.cli", "run", str(DATA), "--out", str(out), "-q",
-               "--pipeline", "dicom-basic", "--audit", str(out.parent / f"{out.name}.audit.sqlite")]
-        return cmd + (["--workers", "2"] if tool.name.endswith("workers 2") else [])
+               "--pipeline", str(header_only_pipeline()), "--audit", str(out.parent / f"{out.name}.audit.sqlite")]
+        return cmd + (["--workers", "2"] if tool.name.endswith("workers 2") else ["--workers", "1"])
     if tool.name == "dicognito":
         return [str(bin_ / "python"), "-m", "dicognito", "--quiet", "--output-directory", str(out), str(DATA)]
     if tool.name == "pydicom-deid":  # default recipe; writes <outfolder>/<basename>, folder must exist

@@ -1,11 +1,13 @@
-"""AuditEvent: one action on one location. Holds a keyed fingerprint, never the value."""
+"""AuditEvent: one action on one location. Holds a keyed fingerprint, never the value.
+
+A NamedTuple: immutable, and cheap to pickle (events cross from workers to the driver,
+tens of them per file)."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class AuditEvent:
+class AuditEvent(NamedTuple):
     location: str        # tag path, e.g. "RequestAttributesSequence[0].RequestedProcedureDescription"
     action: str          # remove, empty, dummy, keep, clean, uid, shift-date, pseudonym, ...
     category: str        # identity, date, uid, private, graphics, age, marker, file
@@ -14,4 +16,4 @@ class AuditEvent:
     detail: str = ""     # never a value: counts, VRs, reasons chosen by code
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return self._asdict()

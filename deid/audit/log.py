@@ -74,6 +74,8 @@ class AuditLog:
         self.run_id = ""
         self.run_events = 0
         self.counts = {"ok": 0, "quarantined": 0}
+        self._uncommitted = 0
+        self._last_commit = time.monotonic()
 
     def start_run(self, pipeline: str, policy_hash: str, versions: dict, key_id: str,
                   signature: str = "") -> str:
@@ -107,9 +109,14 @@ class AuditLog:
             out.update(self.db.execute("SELECT path_fp, status FROM done WHERE run_id=?", (rid,)).fetchall())
         return out
 
+    COMMIT_EVERY = 256        # files per transaction, at most
+    COMMIT_SECONDS = 1.0      # ... or this long since the last commit
+
     def record(self, file: FileRecord, events: list[AuditEvent], path_fp: str = "") -> None:
-        """One file's events plus its file row (and its resume mark), in one transaction:
-        an input counts as done only once this commits, after its output is in place."""
+        """One file's events plus its file row (and its resume mark). Rows are committed
+        in batches (a transaction per file made the driver the bottleneck); an input
+        counts as done only once its batch commits, after its output is in place, so a
+        crash loses at most the last batch, whose inputs a resumed run does again."""
         rows = []
         for ev in events:
             rows.append((file.item, ev.location, ev.action, ev.category, ev.rule_id, ev.fingerprint, ev.detail))
@@ -122,14 +129,22 @@ class AuditLog:
             h = _hash(self.head, full)
             out.append(full + (self.head, h))
             self.head = h
-        with self.db:
-            self.db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?)", out)
-            if path_fp:
-                self.db.execute("INSERT OR REPLACE INTO done VALUES (?,?,?)", (self.run_id, path_fp, file.status))
+        self.db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?)", out)
+        if path_fp:
+            self.db.execute("INSERT OR REPLACE INTO done VALUES (?,?,?)", (self.run_id, path_fp, file.status))
+        self._uncommitted += 1
+        if self._uncommitted >= self.COMMIT_EVERY or time.monotonic() - self._last_commit >= self.COMMIT_SECONDS:
+            self.commit()
         self.run_events += len(out)
         self.counts[file.status] = self.counts.get(file.status, 0) + 1
 
+    def commit(self) -> None:
+        self.db.commit()
+        self._uncommitted = 0
+        self._last_commit = time.monotonic()
+
     def finish_run(self) -> None:
+        self.commit()
         row = self.db.execute("SELECT run_id, started, pipeline, policy_hash, versions, key_id "
                               "FROM runs WHERE run_id=?", (self.run_id,)).fetchone()
         finished = time.time()
@@ -145,6 +160,7 @@ class AuditLog:
                              self.head, rh, self.run_id))
 
     def close(self) -> None:
+        self.commit()
         self.db.close()
 
 

@@ -18,7 +18,7 @@ import os
 from typing import Callable, Iterable, Iterator
 
 from ..handlers import Item, Result
-from .runner import Job, Outcome, finish, prepare
+from .runner import Job, Outcome, chunks, finish, prepare
 
 CHUNK = 16
 
@@ -34,17 +34,6 @@ def process_chunk(job: Job, items: list[Item]) -> list[Outcome]:
             res = Result("quarantined", reason=f"internal-error: {type(exc).__name__}")
         out.append(finish(it, job, res))
     return out
-
-
-def _chunks(items: Iterable[Item], n: int) -> Iterator[list[Item]]:
-    chunk: list[Item] = []
-    for it in items:
-        chunk.append(it)
-        if len(chunk) == n:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 class DaskExecutor:
@@ -67,11 +56,11 @@ class DaskExecutor:
             client = Client(cluster)
         try:
             job = client.scatter(self.job, broadcast=True)
-            chunks = _chunks(items, self.chunk)
+            batches = chunks(items, self.chunk)
             in_flight = max(2, 2 * len(client.scheduler_info().get("workers", {})) or 2 * self.workers)
             pending = as_completed()
             sent: dict = {}
-            for c in _take(chunks, in_flight):
+            for c in _take(batches, in_flight):
                 fut = client.submit(process_chunk, job, c, pure=False)
                 sent[fut.key] = c
                 pending.add(fut)
@@ -84,7 +73,7 @@ class DaskExecutor:
                     outcomes = [finish(it, self.job, Result("quarantined", reason=reason)) for it in batch]
                 for o in outcomes:
                     take(o)
-                nxt = next(chunks, None)
+                nxt = next(batches, None)
                 if nxt is not None:
                     f2 = client.submit(process_chunk, job, nxt, pure=False)
                     sent[f2.key] = nxt

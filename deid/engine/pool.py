@@ -1,12 +1,18 @@
 """The local executor: a supervised pool of worker processes.
 
-Each worker handles one item at a time: reads, processes and writes it (atomically),
-and sends back only the outcome and its audit events. The driver hands out the next
-item as each finishes (so at most `workers` items are in flight, however many inputs
-there are), and watches a deadline per item: a worker past it is killed and its item
-quarantined (`timeout`), a worker that dies (out of memory, a crash in native code)
-has its item quarantined (`worker-died`); either way a fresh worker takes its place and
-the batch goes on. Workers can be given an address-space limit (`max_memory_mb`).
+Workers get small chunks of items and process them as the inline engine does (writes
+and their fsync on a few threads while the next file is processed), sending back each
+outcome, with its audit events, as soon as it is done; output bytes never cross
+processes. The driver keeps every worker fed (a new chunk when half of its last one is
+back), so at most about 1.5 chunks per worker are in flight, however many inputs there
+are.
+
+Outcomes come back in the order the items were given, so the oldest outstanding item of
+a worker is the one it is working on. The driver watches a deadline per worker, renewed
+by every outcome: a worker silent for `timeout` seconds is killed, its oldest item
+quarantined (`timeout`) and the rest handed to a fresh worker; a worker that dies (out
+of memory, a crash in native code) has its oldest item quarantined (`worker-died`) the
+same way. The batch goes on. Workers can be given an address-space limit.
 """
 from __future__ import annotations
 
@@ -14,13 +20,15 @@ import multiprocessing as mp
 import os
 import signal
 import time
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from ..handlers import Item, Result
-from .runner import Job, Outcome, finish, prepare
+from .runner import Job, Outcome, _inline, chunks, finish, prepare
 
+CHUNK = 8
 POLL = 0.5   # seconds between deadline checks when no worker reports
 
 
@@ -28,8 +36,17 @@ POLL = 0.5   # seconds between deadline checks when no worker reports
 class _Slot:
     proc: mp.process.BaseProcess
     conn: Connection
-    item: Item | None = None
+    outstanding: deque = field(default_factory=deque)
     deadline: float = 0.0
+
+
+def _safe_prepare(item: Item, job: Job, max_memory_mb: int) -> Result:
+    try:
+        return prepare(item, job)
+    except MemoryError:
+        return Result("quarantined", reason=f"out-of-memory: over the {max_memory_mb} MiB worker limit")
+    except Exception as exc:  # handlers quarantine their own errors; this is the last net
+        return Result("quarantined", reason=f"internal-error: {type(exc).__name__}")
 
 
 def _worker(job: Job, conn: Connection, threads: int, max_memory_mb: int) -> None:
@@ -43,23 +60,18 @@ def _worker(job: Job, conn: Connection, threads: int, max_memory_mb: int) -> Non
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     while True:
         try:
-            item = conn.recv()
+            chunk = conn.recv()
         except EOFError:
             return
-        if item is None:
+        if chunk is None:
             return
-        try:
-            res = prepare(item, job)
-        except MemoryError:
-            res = Result("quarantined", reason=f"out-of-memory: over the {max_memory_mb} MiB worker limit")
-        except Exception as exc:  # handlers quarantine their own errors; this is the last net
-            res = Result("quarantined", reason=f"internal-error: {type(exc).__name__}")
-        conn.send(finish(item, job, res))
+        _inline(chunk, job, conn.send, lambda it, j: _safe_prepare(it, j, max_memory_mb))
 
 
 class Supervisor:
-    def __init__(self, job: Job, workers: int, timeout: float = 0.0, max_memory_mb: int = 0):
+    def __init__(self, job: Job, workers: int, timeout: float = 0.0, max_memory_mb: int = 0, chunk: int = CHUNK):
         self.job, self.workers, self.timeout, self.max_memory_mb = job, workers, timeout, max_memory_mb
+        self.chunk = chunk
         self.ctx = mp.get_context("fork")
         self.threads = max(1, (os.cpu_count() or 1) // workers)
         self.slots: list[_Slot] = []
@@ -72,37 +84,46 @@ class Supervisor:
         child.close()
         return _Slot(proc, parent)
 
-    def _give(self, slot: _Slot, items) -> bool:
-        item = next(items, None)
-        slot.item = item
-        if item is None:
-            return False
+    def _send(self, slot: _Slot, chunk: list[Item]) -> None:
+        if not slot.outstanding:
+            self._renew(slot)
+        slot.outstanding.extend(chunk)
+        slot.conn.send(chunk)
+
+    def _renew(self, slot: _Slot) -> None:
         slot.deadline = time.monotonic() + self.timeout if self.timeout else 0.0
-        slot.conn.send(item)
-        return True
+
+    def _feed(self, slot: _Slot, chunks: Iterator[list[Item]]) -> None:
+        if len(slot.outstanding) <= self.chunk // 2:
+            nxt = next(chunks, None)
+            if nxt:
+                self._send(slot, nxt)
 
     def _replace(self, slot: _Slot, reason: str, take: Callable[[Outcome], None]) -> None:
-        """Kill a stuck or dead worker, quarantine its item, start a fresh one."""
-        item = slot.item
+        """Kill a stuck or dead worker, quarantine the item it was on, give the rest of its
+        items to a fresh worker."""
         if slot.proc.is_alive():
             slot.proc.kill()
         slot.proc.join()
         slot.conn.close()
-        if item is not None:
-            take(finish(item, self.job, Result("quarantined", reason=reason)))
+        rest = list(slot.outstanding)
+        slot.outstanding.clear()
+        if rest:
+            take(finish(rest[0], self.job, Result("quarantined", reason=reason)))
         fresh = self._start()
-        slot.proc, slot.conn, slot.item = fresh.proc, fresh.conn, None
+        slot.proc, slot.conn = fresh.proc, fresh.conn
+        if rest[1:]:
+            self._send(slot, rest[1:])
 
     def run(self, items: Iterable[Item], take: Callable[[Outcome], None]) -> None:
-        it = iter(items)
+        batches = chunks(items, self.chunk)
         try:
             for _ in range(self.workers):
                 slot = self._start()
                 self.slots.append(slot)
-                if not self._give(slot, it):
-                    break
-            while any(s.item is not None for s in self.slots):
-                busy = [s for s in self.slots if s.item is not None]
+                self._feed(slot, batches)
+            while any(s.outstanding for s in self.slots):
+                busy = [s for s in self.slots if s.outstanding]
                 ready = wait([s.conn for s in busy], timeout=POLL)
                 for s in busy:
                     if s.conn in ready:
@@ -112,14 +133,15 @@ class Supervisor:
                             code = s.proc.exitcode if not s.proc.is_alive() else None
                             self._replace(s, f"worker-died: exit {code} (out of memory or a crash in native code)",
                                           take)
-                            self._give(s, it)
+                            self._feed(s, batches)
                             continue
-                        s.item = None
+                        s.outstanding.popleft()
+                        self._renew(s)
                         take(outcome)
-                        self._give(s, it)
+                        self._feed(s, batches)
                     elif s.deadline and time.monotonic() > s.deadline:
                         self._replace(s, f"timeout: over {self.timeout:g} s", take)
-                        self._give(s, it)
+                        self._feed(s, batches)
         finally:
             self.stop()
 

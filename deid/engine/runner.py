@@ -109,7 +109,20 @@ def finish(item: Item, job: Job, res: Result) -> Outcome:
     return Outcome(audit_item, res.status, res.reason, rel, res, item.relpath)
 
 
-def _inline(items: Iterable[Item], job: Job, take: Callable[[Outcome], None]) -> None:
+def chunks(items: Iterable[Item], n: int) -> Iterator[list[Item]]:
+    """Items in lists of n (the last one shorter), lazily."""
+    chunk: list[Item] = []
+    for it in items:
+        chunk.append(it)
+        if len(chunk) == n:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _inline(items: Iterable[Item], job: Job, take: Callable[[Outcome], None],
+            prep: Callable[[Item, Job], Result] = prepare) -> None:
     """One process; writes (and their fsync) run on a few threads while the next file is
     processed. An item is taken (recorded as done) only after its write has finished.
     In-flight writes are bounded in count and bytes, so memory stays flat."""
@@ -117,7 +130,7 @@ def _inline(items: Iterable[Item], job: Job, take: Callable[[Outcome], None]) ->
     in_bytes = 0
     with ThreadPoolExecutor(IO_THREADS, thread_name_prefix="deid-write") as io:
         for it in items:
-            res = prepare(it, job)
+            res = prep(it, job)
             size = len(res.data or b"")
             pending.append((io.submit(finish, it, job, res), size))
             in_bytes += size
