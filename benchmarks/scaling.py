@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Batch scaling: files/s for the inline, local (1, 2, ... workers) and dask (LocalCluster)
 executors on header-only synthetic DICOM, the dask path's overhead against local at equal
-workers, and the driver's peak RSS for 1k against 10k files (flat memory).
+workers (dask: a LocalCluster deid starts, and a cluster already running, as on SLURM or
+Kubernetes), and the driver's peak RSS for 1k against 10k files (flat memory).
 
 Each configuration runs `deid run` as a subprocess (a fresh output folder each time),
 R times, and reports the median; wall time includes start-up, as an operator sees it.
@@ -49,7 +50,7 @@ def make_data(n: int) -> Path:
     return folder
 
 
-def run_once(data: Path, engine: str, workers: int) -> tuple[float, int]:
+def run_once(data: Path, engine: str, workers: int, scheduler: str | None = None) -> tuple[float, int]:
     """(wall seconds, driver peak RSS in KiB)."""
     out = WORK / "out"
     for p in (out, WORK / "out.audit.sqlite", WORK / "out.audit.sqlite-wal", WORK / "out.audit.sqlite-shm",
@@ -58,7 +59,7 @@ def run_once(data: Path, engine: str, workers: int) -> tuple[float, int]:
     import header_throughput as ht
 
     cmd = [sys.executable, "-m", "deid.cli", "run", str(data), "--out", str(out), "-q", "--engine", engine,
-           "-w", str(workers), "-p", str(ht.header_only_pipeline())]
+           "-w", str(workers), "-p", str(ht.header_only_pipeline())] + (["--scheduler", scheduler] if scheduler else [])
     env = {**os.environ, "DEID_KEY": "scaling-benchmark-key-0123456789abcdef"}
     os.sync()
     t0 = time.perf_counter()
@@ -93,11 +94,18 @@ def main() -> None:
         try:
             import dask.distributed  # noqa: F401
             configs += [("dask", w) for w in range(1, cpus + 1)]
+            configs += [("dask-cluster", w) for w in range(1, cpus + 1)]
         except ImportError:
             print("dask not installed: dask rows skipped (pip install 'deid[dask]')")
     rows = {}
     for engine, w in configs:
-        times = [run_once(data, engine, w)[0] for _ in range(args.repeat)]
+        if engine == "dask-cluster":  # a cluster that is already running, as on SLURM or Kubernetes
+            from dask.distributed import LocalCluster
+
+            with LocalCluster(n_workers=w, threads_per_worker=1, processes=True, dashboard_address=None) as cl:
+                times = [run_once(data, "dask", w, cl.scheduler_address)[0] for _ in range(args.repeat)]
+        else:
+            times = [run_once(data, engine, w)[0] for _ in range(args.repeat)]
         rows[(engine, w)] = statistics.median(times)
         print(f"  {engine} x{w}: {rows[(engine, w)]:.2f} s", file=sys.stderr)
     print(f"\n{args.files} header-only files, {cpus} CPUs, median of {args.repeat}\n")
@@ -107,10 +115,11 @@ def main() -> None:
     for (engine, w), t in rows.items():
         print(f"| {engine} | {w} | {t:.2f} | {args.files / t:,.0f} | {base / t:.2f}x |")
     for w in range(1, cpus + 1):
-        if ("dask", w) in rows:
-            over = (rows[("dask", w)] - rows[("local", w)]) / args.files * 1000
-            print(f"\ndask vs local at {w} worker(s): {rows[('dask', w)] / rows[('local', w)]:.2f}x the time, "
-                  f"{over:+.2f} ms per file")
+        for engine in ("dask", "dask-cluster"):
+            if (engine, w) in rows and ("local", w) in rows:
+                over = (rows[(engine, w)] - rows[("local", w)]) / args.files * 1000
+                print(f"\n{engine} vs local at {w} worker(s): {rows[(engine, w)] / rows[('local', w)]:.2f}x the "
+                      f"time, {over:+.2f} ms per file")
     print("\n| files | driver peak RSS (MiB), local x2 |")
     print("| ---: | ---: |")
     for n in args.rss_files:

@@ -115,6 +115,22 @@ class Supervisor:
         if rest[1:]:
             self._send(slot, rest[1:])
 
+    def _drain(self, s: _Slot, take: Callable[[Outcome], None], batches: Iterator[list[Item]]) -> None:
+        """Every outcome this worker has sent so far (one wait, many receives)."""
+        while s.outstanding:
+            try:
+                outcome = s.conn.recv()
+            except (EOFError, OSError):
+                code = s.proc.exitcode if not s.proc.is_alive() else None
+                self._replace(s, f"worker-died: exit {code} (out of memory or a crash in native code)", take)
+                break
+            s.outstanding.popleft()
+            self._renew(s)
+            take(outcome)
+            if not s.conn.poll():
+                break
+        self._feed(s, batches)
+
     def run(self, items: Iterable[Item], take: Callable[[Outcome], None]) -> None:
         batches = chunks(items, self.chunk)
         try:
@@ -127,18 +143,7 @@ class Supervisor:
                 ready = wait([s.conn for s in busy], timeout=POLL)
                 for s in busy:
                     if s.conn in ready:
-                        try:
-                            outcome = s.conn.recv()
-                        except (EOFError, OSError):
-                            code = s.proc.exitcode if not s.proc.is_alive() else None
-                            self._replace(s, f"worker-died: exit {code} (out of memory or a crash in native code)",
-                                          take)
-                            self._feed(s, batches)
-                            continue
-                        s.outstanding.popleft()
-                        self._renew(s)
-                        take(outcome)
-                        self._feed(s, batches)
+                        self._drain(s, take, batches)
                     elif s.deadline and time.monotonic() > s.deadline:
                         self._replace(s, f"timeout: over {self.timeout:g} s", take)
                         self._feed(s, batches)
