@@ -219,6 +219,67 @@ def _dry_run_report(summary) -> None:
     out.print(f"would write {summary.ok}, would quarantine {summary.quarantined}")
 
 
+@app.command()
+def check(
+    paths: List[Path] = typer.Argument(..., help="Files or folders to scan (recursive); nothing is written."),
+    pipeline: Optional[str] = typer.Option(None, "--pipeline", "-p", help="Field map and recognizers for records."),
+    fmt: str = typer.Option("text", "--format", help="text or json (one finding per line)."),
+    pixels: bool = typer.Option(False, "--pixels/--no-pixels", help="Also OCR image pixels for burned-in "
+                                "identifiers (slower)."),
+    show_excerpts: bool = typer.Option(False, "--show-excerpts", help="Add a masked excerpt (1380****678) of what "
+                                       "was found; off by default, as excerpts are partial values."),
+) -> None:
+    """Exit 0 when nothing identifying is found, 1 when something is, 2 on an error: a gate
+    to run before an upload (see docs/hooks.md)."""
+    from .check.dicom import check_dicom
+    from .check.records import check_record
+    from .dicom.io import looks_like_dicom
+    from .engine.discover import discover
+    from .errors import InputError
+    from .handlers import Context
+    from .policy import load_pipeline
+    from .pseudonym import Pseudonymizer
+    from .records.handler import record_kind
+
+    if fmt not in ("text", "json"):
+        _fail("--format must be text or json")
+    try:
+        pipe = load_pipeline(pipeline)
+        for p in paths:
+            if not p.exists():
+                raise DeidError(f"{p} does not exist")
+    except DeidError as exc:
+        _fail(str(exc))
+    ctx = Context(pipe, Pseudonymizer(b"deid-check-only-no-output-is-written"))
+    findings = []
+    files = 0
+    for item in discover(paths):
+        files += 1
+        rel = item.relpath
+        try:
+            data = Path(item.source).read_bytes()
+            if looks_like_dicom(data[:132]) or rel.lower().endswith((".dcm", ".dicom")):
+                found = check_dicom(data, rel, show_excerpts, pixels)
+            elif record_kind(rel):
+                found = check_record(data, rel, ctx)
+            else:
+                continue
+        except (InputError, OSError) as exc:
+            from .check import Finding
+
+            found = [Finding(rel, "<file>", "unreadable", str(exc).split(":", 1)[0] if isinstance(exc, InputError)
+                             else type(exc).__name__)]
+        findings += found
+    for f in findings:
+        if fmt == "json":
+            print(json.dumps(f.as_dict(), ensure_ascii=False))
+        else:
+            out.print(f"{f.file}\t{f.location}\t{f.category}\t{f.rule}" + (f"\t{f.excerpt}" if f.excerpt else ""),
+                      markup=False, highlight=False)
+    console.print(f"deid check: {files} files, {len(findings)} findings")
+    raise typer.Exit(1 if findings else 0)
+
+
 @policy_app.command("show")
 def policy_show(pipeline: Optional[str] = typer.Option(None, "--pipeline", "-p"),
                 as_json: bool = typer.Option(False, "--json", help="Machine-readable rows.")) -> None:

@@ -11,6 +11,7 @@ from .formats.delimited import scrub_delimited
 from .formats.hl7v2 import scrub_hl7
 from .formats.jsonish import scrub_json, scrub_jsonl
 from .formats.text import scrub_text_file
+from .operators import Operators
 from .scrub import Scrubber
 
 SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
@@ -24,10 +25,12 @@ def record_kind(path: str) -> str | None:
 
 class RecordHandler(Handler):
     kind = "records"
+    operators = Operators   # `deid check` swaps in operators that only take note
 
     def _process(self, data: bytes, fp: str, ctx: Context, relpath: str) -> Result:
         kind = record_kind(relpath)
-        scrubber = Scrubber(ctx.pipeline.records, ctx.pseudo, ctx.pipeline.dicom.date_shift_days, "file:" + fp)
+        scrubber = Scrubber(ctx.pipeline.records, ctx.pseudo, ctx.pipeline.dicom.date_shift_days, "file:" + fp,
+                            self.operators)
         try:
             if kind is None:
                 raise InputError("unsupported-type: not a record file kind")

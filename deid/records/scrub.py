@@ -33,9 +33,9 @@ class Field:
 
 class Scrubber:
     def __init__(self, policy: RecordPolicy, pseudo: Pseudonymizer, date_shift_days: tuple[int, int],
-                 fallback_key: str):
+                 fallback_key: str, operators: type[Operators] = Operators):
         self.policy, self.pseudo = policy, pseudo
-        self.ops = Operators(pseudo, date_shift_days)
+        self.ops = operators(pseudo, date_shift_days)
         self.fallback_key = fallback_key
         self.names = name_model(policy.ner) if "zh" in policy.languages else None
         self.counts = {"fields_changed": 0, "spans": 0, "records": 0}

@@ -8,6 +8,7 @@ full-width-to-half-width copy of the same length (validate.normalise).
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from . import rules_en, rules_zh
@@ -17,6 +18,7 @@ from .validate import normalise
 __all__ = ["Rule", "Span", "find", "resolve", "categories"]
 
 LANGS = ("zh", "en")
+OWN_PSEUDONYM = re.compile(r"(?<![0-9A-Za-z])[PNH]-[0-9A-F]{8,12}(?![0-9A-Za-z])")
 
 
 @lru_cache(maxsize=4)
@@ -47,6 +49,9 @@ def find(text: str, langs: tuple[str, ...] = LANGS) -> list[Span]:
             s, e = _trim(t, s, e)
             if e > s:
                 found.append(Span(r.category, s, e, r.id, 1.0 + r.priority / 100))
+    own = [m.span() for m in OWN_PSEUDONYM.finditer(t)]
+    if own:  # deid's own pseudonyms (N-1234567ABC) are not identifiers: runs stay idempotent
+        found = [sp for sp in found if not any(s <= sp.start and sp.end <= e for s, e in own)]
     if "zh" in langs:
         found = [sp for sp in found if not rules_zh.is_distractor(t, sp)]
     if "en" in langs:

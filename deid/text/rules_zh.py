@@ -172,7 +172,7 @@ def _rules():
         Rule("zh:wechat", "account",
              _r(r"(?:微信号?|WeChat|wechat|QQ号?|QQ|支付宝)\s*[:：]?\s*([A-Za-z0-9_\-]{5,24})"), 1, priority=24),
         Rule("zh:hospital-number", "mrn",
-             _r(r"(?:住院号|门诊号|病案号|病历号|就诊号|就诊卡号|登记号|检查号|影像号|申请单号|患者ID|病人ID|床号|ID号|ID|"
+             _r(r"(?:住院号|门诊号|病案号|病历号|就诊号|就诊卡号|登记号|检查号|影像号|申请单号|患者ID|病人ID|床号|ID号|ID(?=\s*[:：])|"
                 r"病理号|检验号|标本号|放射号|超声号|心电号|条码号|流水号)"
                 r"\s*[:：]?\s*([A-Za-z0-9\-]{3,24})"), 1, priority=25),
         Rule("zh:date", "date",
