@@ -67,3 +67,22 @@ def read(path_or_bytes) -> Dataset:
     if isinstance(path_or_bytes, (bytes, bytearray)):
         return pydicom.dcmread(io.BytesIO(path_or_bytes))
     return pydicom.dcmread(path_or_bytes)
+
+
+def deidentify_samples(root: Path) -> Path:
+    """sample_data's images and records de-identified together by `deid run -p records`
+    (one run, so records and images share pseudonyms); returns the output folder."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from deid.cli import app
+
+    src = root / "in"
+    for part in ("dicom", "records"):
+        shutil.copytree(REPO / "sample_data" / part, src / part)
+    out = root / "out"
+    res = CliRunner().invoke(app, ["run", str(src), "--out", str(out), "-p", "records", "-q"],
+                             env={"DEID_KEY": KEY.decode()})  # never the user's key, at any fixture scope
+    assert res.exit_code == 0, res.output
+    return out

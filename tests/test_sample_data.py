@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from deid.cli import app
+from helpers import deidentify_samples
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 MANIFEST = json.loads((SAMPLE / "manifest.json").read_text("utf-8"))
@@ -82,14 +83,7 @@ def test_sample_records_are_clean_and_link_to_the_images(tmp_path):
     """Records and images of one run: no planted value survives in any format or
     encoding, every file keeps its format, and a patient's MRN in a CSV/JSONL/HL7/FHIR
     record gets the same pseudonym as the PatientID of their DICOM images."""
-    import shutil
-
-    src = tmp_path / "in"
-    for part in ("dicom", "records"):
-        shutil.copytree(SAMPLE / part, src / part)
-    out = tmp_path / "out"
-    res = runner.invoke(app, ["run", str(src), "--out", str(out), "-p", "records", "-q"])
-    assert res.exit_code == 0, res.output
+    out = deidentify_samples(tmp_path)
     expected = {k for k, v in MANIFEST["files"].items() if v["expect"] == "ok"}
     written = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
     assert written == expected

@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from deid.cli import app
+from helpers import deidentify_samples
 
 SAMPLE = Path(__file__).resolve().parent.parent.parent / "sample_data"
 runner = CliRunner()
@@ -26,14 +27,7 @@ def _check(*args):
 
 @pytest.fixture(scope="module")
 def deidentified(tmp_path_factory):
-    root = tmp_path_factory.mktemp("check")
-    src = root / "in"
-    for part in ("dicom", "records"):
-        shutil.copytree(SAMPLE / part, src / part)
-    out = root / "out"
-    res = runner.invoke(app, ["run", str(src), "--out", str(out), "-p", "records", "-q"])
-    assert res.exit_code == 0, res.output
-    return out
+    return deidentify_samples(tmp_path_factory.mktemp("check"))
 
 
 def test_raw_sample_data_has_findings_in_headers_pixels_and_records():
