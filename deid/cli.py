@@ -228,6 +228,8 @@ def check(
                                 "identifiers (slower)."),
     show_excerpts: bool = typer.Option(False, "--show-excerpts", help="Add a masked excerpt (1380****678) of what "
                                        "was found; off by default, as excerpts are partial values."),
+    fail_on: str = typer.Option("any", "--fail-on", help="any: exit 1 on any finding; high: only on direct "
+                                "identifiers (names, IDs, phones, e-mails, addresses, identity attributes)."),
 ) -> None:
     """Exit 0 when nothing identifying is found, 1 when something is, 2 on an error: a gate
     to run before an upload (see docs/hooks.md)."""
@@ -243,6 +245,8 @@ def check(
 
     if fmt not in ("text", "json"):
         _fail("--format must be text or json")
+    if fail_on not in ("any", "high"):
+        _fail("--fail-on must be any or high")
     try:
         pipe = load_pipeline(pipeline)
         for p in paths:
@@ -276,8 +280,15 @@ def check(
         else:
             out.print(f"{f.file}\t{f.location}\t{f.category}\t{f.rule}" + (f"\t{f.excerpt}" if f.excerpt else ""),
                       markup=False, highlight=False)
-    console.print(f"deid check: {files} files, {len(findings)} findings")
-    raise typer.Exit(1 if findings else 0)
+    high = [f for f in findings if f.category in HIGH]
+    console.print(f"deid check: {files} files, {len(findings)} findings ({len(high)} direct identifiers)")
+    raise typer.Exit(1 if (high if fail_on == "high" else findings) else 0)
+
+
+# direct identifiers: what --fail-on high stops for (private tags, a missing
+# PatientIdentityRemoved or a bare date are findings, but not these)
+HIGH = frozenset({"identity", "patient-name", "name", "patient-id", "mrn", "resident-id", "ssn", "phone", "email",
+                  "address", "insurance", "bank-card", "account", "id-number", "school", "url", "ip", "unreadable"})
 
 
 @policy_app.command("show")

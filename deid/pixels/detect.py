@@ -60,11 +60,16 @@ class TextDetector(Protocol):
         """`view`: H x W uint8. Returns boxes in the view's pixel coordinates."""
 
 
+MAX_UPSCALE = 4.0
+
+
 class PPOCRDetector:
     """PP-OCRv6 small DB detector, run with onnxruntime (models.py).
 
     The frame is resized so its long side is `long_side` (rounded to 32): small
-    images are enlarged, so 10 px text on a 512 px CT is seen at ~20 px."""
+    images are enlarged, so 10 px text on a 512 px CT is seen at ~20 px, but never
+    more than MAX_UPSCALE times (a 64 px thumbnail at 1280 px costs 400x the work to
+    show text that a 4x view already shows)."""
 
     name = "ppocr"
 
@@ -76,7 +81,7 @@ class PPOCRDetector:
         from .models import session
 
         h, w = view.shape[:2]
-        ratio = self.long_side / max(h, w)
+        ratio = min(self.long_side / max(h, w), MAX_UPSCALE)
         rh, rw = max(32, int(round(h * ratio / 32)) * 32), max(32, int(round(w * ratio / 32)) * 32)
         small = cv2.resize(view, (rw, rh), interpolation=cv2.INTER_AREA if ratio < 1 else cv2.INTER_LINEAR)
         x = (small.astype(np.float32) * (2 / 255.0) - 1.0)[None, None]

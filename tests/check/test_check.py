@@ -93,3 +93,15 @@ def test_excerpts_only_when_asked_and_masked():
     rows = [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
     shown = [r["excerpt"] for r in rows if r["excerpt"]]
     assert shown and all("*" in e for e in shown)
+
+
+def test_fail_on_high_ignores_findings_that_are_not_direct_identifiers(deidentified, tmp_path):
+    out = tmp_path / "o"
+    shutil.copytree(deidentified / "dicom", out)
+    ct = out / "patient1/ct.dcm"
+    ds = pydicom.dcmread(ct)
+    ds.private_block(0x0011, "TAMPER 1.0", create=True).add_new(0x01, "DS", "1.5")  # a private tag, no identifier
+    ds.save_as(ct)
+    assert _check(out)[0] == 1
+    assert runner.invoke(app, ["check", str(out), "--fail-on", "high"]).exit_code == 0
+    assert runner.invoke(app, ["check", str(SAMPLE / "dicom"), "--fail-on", "high"]).exit_code == 1
