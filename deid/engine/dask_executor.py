@@ -18,7 +18,7 @@ import os
 from typing import Callable, Iterable, Iterator
 
 from ..handlers import Item, Result
-from .runner import Job, Outcome, chunks, finish, prepare
+from .runner import Job, Outcome, _inline, chunks, finish, safe_prepare
 
 CHUNK = 16
 
@@ -26,13 +26,8 @@ CHUNK = 16
 def process_chunk(job: Job, items: list[Item]) -> list[Outcome]:
     """On a dask worker: one chunk, written as the local executor writes it."""
     os.environ.setdefault("DEID_OCR_THREADS", "1")
-    out = []
-    for it in items:
-        try:
-            res = prepare(it, job)
-        except Exception as exc:  # handlers quarantine their own errors; this is the last net
-            res = Result("quarantined", reason=f"internal-error: {type(exc).__name__}")
-        out.append(finish(it, job, res))
+    out: list[Outcome] = []
+    _inline(items, job, out.append, safe_prepare)
     return out
 
 

@@ -26,7 +26,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Callable, Iterable, Iterator
 
 from ..handlers import Item, Result
-from .runner import Job, Outcome, _inline, chunks, finish, prepare
+from .runner import Job, Outcome, _inline, chunks, finish, safe_prepare
 
 CHUNK = 8
 POLL = 0.5   # seconds between deadline checks when no worker reports
@@ -38,15 +38,6 @@ class _Slot:
     conn: Connection
     outstanding: deque = field(default_factory=deque)
     deadline: float = 0.0
-
-
-def _safe_prepare(item: Item, job: Job, max_memory_mb: int) -> Result:
-    try:
-        return prepare(item, job)
-    except MemoryError:
-        return Result("quarantined", reason=f"out-of-memory: over the {max_memory_mb} MiB worker limit")
-    except Exception as exc:  # handlers quarantine their own errors; this is the last net
-        return Result("quarantined", reason=f"internal-error: {type(exc).__name__}")
 
 
 def _worker(job: Job, conn: Connection, threads: int, max_memory_mb: int) -> None:
@@ -65,7 +56,7 @@ def _worker(job: Job, conn: Connection, threads: int, max_memory_mb: int) -> Non
             return
         if chunk is None:
             return
-        _inline(chunk, job, conn.send, lambda it, j: _safe_prepare(it, j, max_memory_mb))
+        _inline(chunk, job, conn.send, lambda it, j: safe_prepare(it, j, max_memory_mb))
 
 
 class Supervisor:

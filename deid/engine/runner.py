@@ -74,6 +74,17 @@ def prepare(item: Item, job: Job) -> Result:
     return handler.process(item, job.ctx, data)
 
 
+def safe_prepare(item: Item, job: Job, max_memory_mb: int = 0) -> Result:
+    """prepare() in a worker, with a last net: handlers quarantine their own errors, and
+    anything that still escapes quarantines the item instead of killing the worker."""
+    try:
+        return prepare(item, job)
+    except MemoryError:
+        return Result("quarantined", reason=f"out-of-memory: over the {max_memory_mb} MiB worker limit")
+    except Exception as exc:
+        return Result("quarantined", reason=f"internal-error: {type(exc).__name__}")
+
+
 def finish(item: Item, job: Job, res: Result) -> Outcome:
     """Write the output atomically, or quarantine the input; the outcome names where it went."""
     rel = item.relpath

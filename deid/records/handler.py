@@ -69,4 +69,4 @@ def path_has_identifiers(relpath: str, scrubber: Scrubber) -> bool:
     .csv): the output is then written under a keyed name, and the audit never names the input."""
     parts = [Path(p).stem if i == len(relpath.split("/")) - 1 else p for i, p in enumerate(relpath.split("/"))]
     text = " / ".join(p.replace("_", " ").replace("-", " ") for p in parts)
-    return scrubber.scrub_text(text, "", scrubber.fallback_key)[0] != text
+    return scrubber.rewritten(text) != text

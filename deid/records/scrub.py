@@ -39,6 +39,7 @@ class Scrubber:
         self.fallback_key = fallback_key
         self.names = name_model(policy.ner) if "zh" in policy.languages else None
         self.counts = {"fields_changed": 0, "spans": 0, "records": 0}
+        self._rewritten: dict[str, str] = {}
 
     def category(self, f: Field) -> str | None:
         return f.category or self.policy.category_of(f.name)
@@ -84,6 +85,15 @@ class Scrubber:
                 events.append(AuditEvent(f.location, op, cat, f"field:{norm_field(f.name)}",
                                          self.pseudo.fingerprint(f.value), "by field name"))
         return out, events
+
+    def rewritten(self, text: str) -> str:
+        """`text` as free-text scrubbing would leave it (no audit events): for things that
+        are not values but may hold one (a CSV header cell, a JSON key, a file path).
+        Cached: the same keys and headers recur in every record."""
+        cache = self._rewritten
+        if text not in cache:
+            cache[text] = self.scrub_text(text, "", self.fallback_key)[0]
+        return cache[text]
 
     def _shift_each(self, value: str, key: str) -> str:
         spans = [sp for sp in find(value, self.policy.languages) if sp.category == "date"]

@@ -39,6 +39,11 @@ def real_date(y: int, m: int, d: int, lo: int = 1880, hi: int = 2100) -> bool:
     return lo <= y <= hi
 
 
+def resident_id_check_digit(body: str) -> str:
+    """The GB 11643 check character of an 18-digit resident ID's first 17 digits."""
+    return "10X98765432"[sum(int(c) * w for c, w in zip(body, _GB11643_WEIGHTS)) % 11]
+
+
 def resident_id(s: str) -> bool:
     """18 characters: 17 digits + check digit (or X), with a real birth date (GB 11643);
     or a pre-1999 15-digit ID with a real YYMMDD birth date."""
@@ -46,7 +51,7 @@ def resident_id(s: str) -> bool:
     if len(s) == 18 and s[:17].isdigit() and (s[17].isdigit() or s[17] == "X"):
         if not real_date(int(s[6:10]), int(s[10:12]), int(s[12:14])):
             return False
-        return "10X98765432"[sum(int(c) * w for c, w in zip(s, _GB11643_WEIGHTS)) % 11] == s[17]
+        return resident_id_check_digit(s[:17]) == s[17]
     if len(s) == 15 and s.isdigit():
         return real_date(1900 + int(s[6:8]), int(s[8:10]), int(s[10:12]))
     return False

@@ -7,7 +7,7 @@ import hashlib
 import time
 
 from deid.audit.log import AuditLog, verify
-from deid.engine import pool
+from deid.engine import runner as engine_runner
 from deid.engine.discover import discover
 from deid.engine.runner import Job, run
 from deid.handlers import Context
@@ -39,7 +39,7 @@ def _run(tmp_path, src, name, workers, timeout=0.0):
 
 
 def test_corrupt_raising_and_hanging_inputs_are_quarantined_and_the_batch_completes(tmp_path, monkeypatch):
-    real = pool.prepare
+    real = engine_runner.prepare
 
     def flaky(item, job):
         if item.relpath == "raise.dcm":
@@ -48,7 +48,7 @@ def test_corrupt_raising_and_hanging_inputs_are_quarantined_and_the_batch_comple
             time.sleep(3600)
         return real(item, job)
 
-    monkeypatch.setattr(pool, "prepare", flaky)  # inherited by the forked workers
+    monkeypatch.setattr(engine_runner, "prepare", flaky)  # inherited by the forked workers
     src = _batch(tmp_path)
     t0 = time.monotonic()
     summary, out = _run(tmp_path, src, "out", workers=2, timeout=3)

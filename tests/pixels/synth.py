@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from deid.text.validate import resident_id_check_digit
+
 LATIN_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 CJK_FONT = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
 
@@ -45,9 +47,7 @@ def cn_resident_id(rng: random.Random) -> str:
     """18-digit ID with a valid GB 11643 checksum and a plausible embedded birth date."""
     area = rng.choice(["110105", "310104", "440106", "510107", "320102"])
     body = f"{area}{rng.randint(1940, 2015)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 999):03d}"
-    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-    check = "10X98765432"[sum(int(d) * w for d, w in zip(body, weights)) % 11]
-    return body + check
+    return body + resident_id_check_digit(body)
 
 
 def identity(rng: random.Random) -> dict:

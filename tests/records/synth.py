@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 
 from faker import Faker
 
+from deid.text.validate import resident_id_check_digit
+
 CLINICAL_ZH = ["黄疸", "新疆出血热", "林可霉素", "高血压", "白内障", "甘露醇", "金黄色葡萄球菌", "万古霉素", "华法林",
                "石膏固定", "毛细支气管炎", "川崎病", "唐氏综合征", "贝尔面瘫", "马方综合征", "房间隔缺损", "胡桃夹综合征"]
 CLINICAL_EN = ["Parkinson's disease", "Foley catheter", "Gleason score 7", "Apgar 9", "Crohn's disease",
                "Hodgkin lymphoma", "Down syndrome", "Bell's palsy", "Glasgow Coma Scale 15", "Swan-Ganz catheter"]
-_W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 HANZI_DIGITS = "〇一二三四五六七八九"
 
 
@@ -40,7 +41,7 @@ class Note:
 
 def resident_id(rng: random.Random, born: str) -> str:
     body = f"{rng.choice(['110101', '310104', '440305', '510107', '330106'])}{born}{rng.randint(0, 999):03d}"
-    return body + "10X98765432"[sum(int(c) * w for c, w in zip(body, _W)) % 11]
+    return body + resident_id_check_digit(body)
 
 
 def old_id(rng: random.Random, born: str) -> str:
@@ -79,11 +80,15 @@ def zh_phone(rng: random.Random, fake: Faker) -> str:
     return p
 
 
-def zh_note(seed: int) -> Note:
-    rng = random.Random(seed)
-    fake = Faker("zh_CN")
+def _start(seed: int, locale: str, lang: str) -> tuple[random.Random, Faker, Note]:
+    """Seeded generators and an empty note: the same seed gives the same note."""
+    fake = Faker(locale)
     fake.seed_instance(seed)
-    n = Note("zh")
+    return random.Random(seed), fake, Note(lang)
+
+
+def zh_note(seed: int) -> Note:
+    rng, fake, n = _start(seed, "zh_CN", "zh")
     name, mother, doctor = fake.name(), fake.name_female(), fake.name()
     born = fake.date_of_birth(minimum_age=1, maximum_age=90).strftime("%Y%m%d")
     term1, term2 = rng.sample(CLINICAL_ZH, 2)
@@ -127,10 +132,7 @@ def zh_note(seed: int) -> Note:
 
 
 def en_note(seed: int) -> Note:
-    rng = random.Random(seed)
-    fake = Faker("en_US")
-    fake.seed_instance(seed)
-    n = Note("en")
+    rng, fake, n = _start(seed, "en_US", "en")
     old = rng.random() < 0.3
     age = rng.randint(90, 104) if old else rng.randint(20, 85)
     n.add(f"{rng.choice(['Mr.', 'Mrs.', 'Ms.'])} ")

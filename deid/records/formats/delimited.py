@@ -42,7 +42,7 @@ def scrub_delimited(data: bytes, scrubber: Scrubber, delimiter: str) -> tuple[by
         return data, []
     header, width = rows[0], len(rows[0])
     quote_all = dialect.get("quoting") != csv.QUOTE_NONE and width > 0 and first_line.count('"') >= 2 * width
-    if any(scrubber.scrub_text(cell, "", scrubber.fallback_key)[0] != cell for cell in header):
+    if any(scrubber.rewritten(cell) != cell for cell in header):
         # identifiers in the first row: it is data, not a header (never a location either)
         header, start, out = [f"col{j + 1}" for j in range(width)], 0, []
     else:

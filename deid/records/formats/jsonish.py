@@ -142,7 +142,7 @@ def _collect(node, path: str, keys: list[str], rtype: str, out: list, renames: l
             plain = bool(SAFE_KEY.match(k)) or norm_field(k) in scrubber.policy.fields
             shown = k if plain else "{key}"  # an unusual key is never written to the audit
             if not plain or re.search(r"\d{4}|@", k):
-                new_key = _scrub_key(k, scrubber)
+                new_key = scrubber.rewritten(k)
                 if new_key != k:
                     if new_key in node:
                         new_key = f"key-{scrubber.pseudo.fingerprint(k)[:12]}"
@@ -158,13 +158,6 @@ def _collect(node, path: str, keys: list[str], rtype: str, out: list, renames: l
                 continue
             out.append(([node, k], Field(sub, _name(names, rtype, scrubber.policy.fields), str(v),
                                          _hint(node, names, rtype))))
-
-
-def _scrub_key(k: str, scrubber: Scrubber) -> str:
-    cache = scrubber.__dict__.setdefault("_keys", {})
-    if k not in cache:
-        cache[k] = scrubber.scrub_text(k, "", scrubber.fallback_key)[0]
-    return cache[k]
 
 
 def _name(names: list[str], rtype: str, known: dict) -> str:
