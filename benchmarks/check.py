@@ -2,6 +2,8 @@
 """`deid check` speed: a folder of N de-identified DICOM files (the synthetic CT set of
 benchmarks/header_throughput.py, run through `deid run` first), checked headers only and
 with --pixels (OCR of every image). Target: 1,000 files in under a minute on 2 cores.
+Also the cost of `verify: true` (the same check inside `deid run`, before each write):
+the header-only dicom-basic pipeline with and without it, median of 3 runs each.
 
     python benchmarks/check.py [--files 1000]
 """
@@ -42,6 +44,34 @@ def main() -> None:
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         s = time.perf_counter() - t
         print(f"| {label} | {s:.1f} | {args.files / s:,.0f} | {r.returncode} |")
+    verify_cost(data, env, args.files)
+
+
+def verify_cost(data: Path, env: dict, n: int, repeats: int = 3) -> None:
+    import statistics
+
+    import yaml
+    from header_throughput import header_only_pipeline
+
+    raw = yaml.safe_load(header_only_pipeline().read_text("utf-8"))
+    times = {}
+    for label, verify in (("verify: false", False), ("verify: true", True)):
+        pipe = WORK / f"verify-{verify}.yaml"
+        pipe.write_text(yaml.safe_dump({**raw, "verify": verify}), "utf-8")
+        runs = []
+        for i in range(repeats):
+            out = WORK / f"run-{verify}-{i}"
+            t = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "deid.cli", "run", str(data), "--out", str(out), "-q",
+                            "-p", str(pipe)], env=env, check=True, stdout=subprocess.DEVNULL)
+            runs.append(time.perf_counter() - t)
+        times[label] = statistics.median(runs)
+    print(f"\n`deid run` on the same {n} files, header-only dicom-basic, default workers, median of {repeats}\n")
+    print("| run | s | files/s |")
+    print("| --- | ---: | ---: |")
+    for label, s in times.items():
+        print(f"| {label} | {s:.2f} | {n / s:,.0f} |")
+    print(f"\nverify: true takes {times['verify: true'] / times['verify: false']:.2f}x the time of verify: false")
 
 
 if __name__ == "__main__":

@@ -233,15 +233,12 @@ def check(
 ) -> None:
     """Exit 0 when nothing identifying is found, 1 when something is, 2 on an error: a gate
     to run before an upload (see docs/hooks.md)."""
-    from .check.dicom import check_dicom
-    from .check.records import check_record
-    from .dicom.io import looks_like_dicom
+    from .check import HIGH, Finding
+    from .check.scan import check_bytes, is_image
     from .engine.discover import discover
-    from .errors import InputError
     from .handlers import Context
     from .policy import load_pipeline
     from .pseudonym import Pseudonymizer
-    from .records.handler import record_kind
 
     if fmt not in ("text", "json"):
         _fail("--format must be text or json")
@@ -256,23 +253,17 @@ def check(
         _fail(str(exc))
     ctx = Context(pipe, Pseudonymizer(b"deid-check-only-no-output-is-written"))
     findings = []
-    files = 0
+    files = unread_images = 0
     for item in discover(paths):
         files += 1
-        rel = item.relpath
         try:
-            data = Path(item.source).read_bytes()
-            if looks_like_dicom(data[:132]) or rel.lower().endswith((".dcm", ".dicom")):
-                found = check_dicom(data, rel, show_excerpts, pixels)
-            elif record_kind(rel):
-                found = check_record(data, rel, ctx)
-            else:
-                continue
-        except (InputError, OSError) as exc:
-            from .check import Finding
-
-            found = [Finding(rel, "<file>", "unreadable", str(exc).split(":", 1)[0] if isinstance(exc, InputError)
-                             else type(exc).__name__)]
+            found = check_bytes(Path(item.source).read_bytes(), item.relpath, ctx, excerpts=show_excerpts,
+                                pixels=pixels)
+        except OSError as exc:
+            found = [Finding(item.relpath, "<file>", "unreadable", type(exc).__name__)]
+        if found is None:
+            unread_images += is_image(item.relpath)
+            continue
         findings += found
     for f in findings:
         if fmt == "json":
@@ -281,14 +272,11 @@ def check(
             out.print(f"{f.file}\t{f.location}\t{f.category}\t{f.rule}" + (f"\t{f.excerpt}" if f.excerpt else ""),
                       markup=False, highlight=False)
     high = [f for f in findings if f.category in HIGH]
-    console.print(f"deid check: {files} files, {len(findings)} findings ({len(high)} direct identifiers)")
+    console.print(f"deid check: {files} files, {len(findings)} findings ({len(high)} direct identifiers)"
+                  + (f"; {unread_images} PNG/JPEG images not read (add --pixels)" if unread_images else ""),
+                  soft_wrap=True)
     raise typer.Exit(1 if (high if fail_on == "high" else findings) else 0)
 
-
-# direct identifiers: what --fail-on high stops for (private tags, a missing
-# PatientIdentityRemoved or a bare date are findings, but not these)
-HIGH = frozenset({"identity", "patient-name", "name", "patient-id", "mrn", "resident-id", "ssn", "phone", "email",
-                  "address", "insurance", "bank-card", "account", "id-number", "school", "url", "ip", "unreadable"})
 
 
 @policy_app.command("show")

@@ -16,6 +16,13 @@ from dataclasses import asdict, dataclass
 PSEUDONYM = re.compile(r"^(?:[PNH]-[0-9A-F]{8,12}|[0-9A-F]{12}|\[[^\]]{1,20}\]|ANONYMIZED|DEID|)$")
 
 
+# direct identifiers: what --fail-on high stops for (private tags, a missing
+# PatientIdentityRemoved or a bare date are findings, but not these)
+HIGH = frozenset({"identity", "overlay-text", "patient-name", "name", "patient-id", "mrn", "resident-id", "ssn",
+                  "phone", "email", "address", "insurance", "bank-card", "account", "id-number", "school", "url",
+                  "ip", "unreadable"})
+
+
 @dataclass(frozen=True)
 class Finding:
     file: str

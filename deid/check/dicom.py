@@ -1,8 +1,6 @@
 """`deid check` for DICOM: the header at every depth, and optionally the pixels."""
 from __future__ import annotations
 
-import hashlib
-
 from ..dicom import values as V
 from ..dicom.deidentify import FREE_TEXT_VRS, IDENTITY_TAGS, Header
 from ..dicom.dictionary import entry
@@ -11,13 +9,17 @@ from ..dicom.raw import Elem, has_pixels
 from ..policy.engine import SafePrivate, _safe_private
 from ..text.recognize import find
 from . import PSEUDONYM, Finding, mask
+from .pixels import phi_in_frames, text_in_overlays
 
 T_IDENTITY_REMOVED = 0x00120062
 # coded values (CodeValue, CodingSchemeDesignator, CodingSchemeVersion, ...): codes, not text
 CODE_TAGS = frozenset({0x00080100, 0x00080102, 0x00080103, 0x00080119, 0x00080120, 0x00080105, 0x00080106})
 
 
-def check_dicom(data: bytes, rel: str, excerpts: bool = False, pixels: bool = False) -> list[Finding]:
+def check_dicom(data: bytes, rel: str, excerpts: bool = False, pixels: bool = False,
+                identity_values: list[str] | None = None) -> list[Finding]:
+    """Header findings; with `pixels`, also burned-in identifiers and text in overlays.
+    `identity_values`: what to look for in the pixels (default: this header's identity)."""
     f = read_file(data)
     header = Header(f.elems)
     out: list[Finding] = []
@@ -25,7 +27,9 @@ def check_dicom(data: bytes, rel: str, excerpts: bool = False, pixels: bool = Fa
         out.append(Finding(rel, "PatientIdentityRemoved", "not-deidentified", "check:identity-removed"))
     _walk(f.elems, "", header.cs, rel, excerpts, out, top=True)
     if pixels and has_pixels(f.elems):
-        out += _pixels(f, header, rel)
+        out += _pixels(f, header, rel, identity_values)
+    if pixels:
+        out += text_in_overlays(f.elems, rel)
     return out
 
 
@@ -62,27 +66,11 @@ def _walk(elems: list[Elem], path: str, cs, rel: str, excerpts: bool, out: list[
                                mask(text[sp.start:sp.end]) if excerpts else ""))
 
 
-def _pixels(f, header: Header, rel: str) -> list[Finding]:
-    """Burned-in text whose reading matches the header's identity values or a recognizer
-    (the redact-phi classification); unreadable boxes are not findings here."""
-    from ..dicom.operators import IdentityValues
+def _pixels(f, header: Header, rel: str, identity_values: list[str] | None) -> list[Finding]:
+    """Burned-in text whose reading matches identity values (the header's, or the
+    original's when deid checks its own output) or a recognizer."""
     from ..pixels import image
-    from ..pixels.stage import FrameCleaner
-    from ..policy.pixels import PixelPolicy
 
     px = image.decode(f)
-    cleaner = FrameCleaner(PixelPolicy(mode="redact-phi", verify=False), "redact-phi",
-                           IdentityValues(header.pixel_identity_values()))
-    out = []
-    seen: set[bytes] = set()
-    for i, frame in enumerate(px.frames):
-        key = hashlib.blake2b(frame.tobytes(), digest_size=16).digest()  # identical frames: read once
-        if key in seen:
-            continue
-        seen.add(key)
-        for d in cleaner.find(frame, px.ds, px.photometric):
-            if d.verdict.action == "redact" and d.verdict.why not in ("unreadable", "text"):
-                b = d.box
-                out.append(Finding(rel, f"pixels.frame[{i}].box[{b.x0},{b.y0},{b.x1},{b.y1}]", d.verdict.why,
-                                   d.verdict.rule_id))
-    return out
+    return phi_in_frames(px.frames, px.ds, px.photometric, rel, "pixels.frame",
+                         identity_values if identity_values is not None else header.pixel_identity_values())

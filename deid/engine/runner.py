@@ -71,7 +71,13 @@ def prepare(item: Item, job: Job) -> Result:
     if handler is None:
         return Result("quarantined", reason="unsupported-type: not a file kind this pipeline handles",
                       kind="unsupported")
-    return handler.process(item, job.ctx, data)
+    res = handler.process(item, job.ctx, data)
+    if res.status == "ok" and res.data is not None and job.ctx.pipeline.verify.enabled:
+        from ..check.verify import verify_output  # the pipeline's `verify:` step
+
+        renamed = (job.naming == "pseudonymized" or res.renamed) and res.name_hint
+        res = verify_output(res, data, res.name_hint if renamed else item.relpath, job.ctx)  # as it is written
+    return res
 
 
 def safe_prepare(item: Item, job: Job, max_memory_mb: int = 0) -> Result:
@@ -116,7 +122,7 @@ def finish(item: Item, job: Job, res: Result) -> Outcome:
             res.reason += f" (quarantine copy failed: {type(exc).__name__})"
         rel = ""
     # a file whose path named the patient is recorded (and was written) under its new name only
-    audit_item = rel if res.renamed else item.relpath
+    audit_item = (rel or res.name_hint) if res.renamed else item.relpath
     return Outcome(audit_item, res.status, res.reason, rel, res, item.relpath)
 
 

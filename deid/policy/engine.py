@@ -19,6 +19,7 @@ from ..errors import PolicyError
 from .decision import ACTIONS, Decision
 from .pixels import PixelPolicy, build_pixel_policy
 from .records import RecordPolicy, build_record_policy
+from .verify import VerifyPolicy, build_verify_policy
 from .table import DATA, OPTION_COLUMNS, Row, Table, load_table
 
 CODE_ACTIONS = {"X": "remove", "Z": "empty", "D": "dummy", "K": "keep", "U": "uid", "C": "clean"}
@@ -264,6 +265,7 @@ class Pipeline:
     dicom: DicomPolicy
     pixels: PixelPolicy = field(default_factory=PixelPolicy)
     records: RecordPolicy = field(default_factory=lambda: build_record_policy(None, "built-in"))
+    verify: VerifyPolicy = field(default_factory=VerifyPolicy)
     raw: dict = field(repr=False, compare=False, default_factory=dict)
 
     @property
@@ -306,7 +308,7 @@ def _parse_override(i: int, item: object) -> Override:
 def build_pipeline(raw: dict, source: str) -> Pipeline:
     if not isinstance(raw, dict):
         raise PolicyError(f"{source}: a pipeline must be a YAML mapping")
-    unknown = set(raw) - {"name", "description", "dicom", "pixels", "records", "outputs"}
+    unknown = set(raw) - {"name", "description", "dicom", "pixels", "records", "outputs", "verify"}
     if unknown:
         raise PolicyError(f"{source}: unknown top-level keys {sorted(unknown)}")
     d = raw.get("dicom") or {}
@@ -335,4 +337,5 @@ def build_pipeline(raw: dict, source: str) -> Pipeline:
                          keep_overlays=bool(d.get("keep_overlays", False)))
     return Pipeline(name=str(raw.get("name") or source), description=str(raw.get("description", "")),
                     source=source, dicom=policy, pixels=build_pixel_policy(raw.get("pixels"), source),
-                    records=build_record_policy(raw.get("records"), source), raw=raw)
+                    records=build_record_policy(raw.get("records"), source),
+                    verify=build_verify_policy(raw.get("verify"), source), raw=raw)
