@@ -31,6 +31,8 @@ policy_app = typer.Typer(no_args_is_help=True, help="Inspect and validate pipeli
 audit_app = typer.Typer(no_args_is_help=True, help="Verify, show and export audit logs.")
 app.add_typer(policy_app, name="policy")
 app.add_typer(audit_app, name="audit")
+vault_app = typer.Typer(no_args_is_help=True, help="The honest broker's re-identification vault: look up, export.")
+app.add_typer(vault_app, name="vault")
 console = Console(stderr=True)
 out = Console()
 
@@ -77,6 +79,12 @@ def run(
     resume: Optional[bool] = typer.Option(None, "--resume/--restart", help="Continue an interrupted run of the same "
                                           "pipeline, key, inputs and output, skipping what it finished (the default "
                                           "when the audit log shows one), or start over."),
+    vault: Optional[Path] = typer.Option(None, "--vault", help="Also keep a re-identification vault here: original "
+                                         "-> pseudonym of patient IDs, UIDs and accession numbers, encrypted, for an "
+                                         "honest broker (docs/vault.md). Off by default."),
+    vault_key_file: Optional[Path] = typer.Option(None, "--vault-key-file", help="The vault's own key, never the "
+                                                  "pseudonym key (else DEID_VAULT_KEY; created, mode 0600, when the "
+                                                  "file is missing)."),
 ) -> None:
     """De-identify INPUTs into --out. Unprocessable inputs go to <out>.quarantine/ with a reason."""
     from .audit.log import AuditLog
@@ -107,11 +115,14 @@ def run(
         _fail("--audit must not be inside --out: uploading the output would upload the audit log")
     if preview is not None and (out_dir == preview.resolve() or out_dir in preview.resolve().parents):
         _fail("--preview must not be inside --out: previews are for people, not for upload")
+    vdb = _run_vault(vault, vault_key_file, secret, out_dir, dry_run) if vault or vault_key_file else None
     qdir = out_dir.with_name(out_dir.name + ".quarantine")
     if not dry_run:
         out_dir.mkdir(parents=True, exist_ok=True)
     pseudo = Pseudonymizer(secret)
     log = AuditLog(":memory:" if dry_run else audit_path)
+    if vdb is not None:
+        log.before_commit = vdb.commit  # mappings are stored before an input counts as done
     from importlib.metadata import version as dist_version
 
     signature = pseudo.fingerprint("run:" + "\0".join([pipe.policy_hash, naming, str(out_dir)]
@@ -124,7 +135,8 @@ def run(
         console.print(f"resuming an interrupted run: {len(skip)} inputs already done are skipped"
                       + (f", {removed} temp files removed" if removed else ""))
     log.start_run(pipe.name, pipe.policy_hash, _versions(dist_version), pseudo.key_id, signature)
-    job = Job(Context(pipe, pseudo, preview is not None and not dry_run), out_dir, qdir, naming,
+    job = Job(Context(pipe, pseudo, preview is not None and not dry_run, collect_mappings=vdb is not None),
+              out_dir, qdir, naming,
               preview.resolve() if preview is not None and not dry_run else None, dry_run)
     total = sum(1 for _ in discover(inputs)) - len(skip)  # a counting walk: nothing is kept in memory
     show = not quiet and console.is_terminal
@@ -143,15 +155,20 @@ def run(
             summary = run_items(discover(inputs), job, log,
                                 workers=1 if engine == "inline" else workers or os.cpu_count() or 1,
                                 progress=step, skip=skip, timeout=timeout,
-                                max_memory_mb=max_memory, engine=engine, scheduler=scheduler)
+                                max_memory_mb=max_memory, engine=engine, scheduler=scheduler,
+                                mappings=vdb.add if vdb is not None else None)
     except DeidError as exc:  # e.g. --engine dask without dask installed
         log.close()
+        if vdb is not None:
+            vdb.close()
         _fail(str(exc))
     finally:
         signal.signal(signal.SIGTERM, previous)
     if not summary.interrupted:
         log.finish_run()
     log.close()
+    if vdb is not None:
+        vdb.close()
     if dry_run:
         _dry_run_report(summary)
         raise typer.Exit(1 if summary.quarantined else 0)
@@ -167,11 +184,28 @@ def run(
     if summary.skipped:
         out.print(f"skipped (done by the interrupted run): {summary.skipped}, "
                   f"of which quarantined there: {summary.skipped_quarantined}")
-    out.print(f"output: {out_dir}\naudit: {audit_path}" + (f"\nquarantine: {qdir}" if summary.quarantined else ""))
+    out.print(f"output: {out_dir}\naudit: {audit_path}" + (f"\nquarantine: {qdir}" if summary.quarantined else "")
+              + (f"\nvault: {vault}" if vdb is not None else ""))
     if summary.interrupted:
         out.print("[yellow]interrupted[/yellow]: run the same command again to resume")
         raise typer.Exit(3)
     raise typer.Exit(1 if summary.quarantined or summary.skipped_quarantined else 0)
+
+
+def _run_vault(vault: Optional[Path], key_file: Optional[Path], secret: bytes, out_dir: Path, dry_run: bool):
+    """The vault this run writes (--vault), opened before any input is processed."""
+    from .vault import open_for_run
+
+    if dry_run:
+        _fail("--vault with --dry-run: a dry run writes nothing, so it keeps no vault either")
+    try:
+        vdb, where = open_for_run(vault, key_file, secret, out_dir)
+    except DeidError as exc:
+        _fail(str(exc))
+    if where.startswith("created"):
+        console.print(f"[yellow]new vault key[/yellow]: {where[8:]} (mode 0600). Keep it apart from the pseudonym "
+                      "key: without it the vault can never be read.")
+    return vdb
 
 
 def _sigterm(_signum, _frame) -> None:
@@ -380,6 +414,78 @@ def audit_export(file: Path, fmt: str = typer.Option("jsonl", "--format", help="
     finally:
         if dest:
             fh.close()
+
+
+@audit_app.command("report")
+def audit_report(file: Path = typer.Argument(..., help="Audit log, e.g. <out>.audit.sqlite."),
+                 dest: Path = typer.Option(..., "--out", "-o", help="HTML file to write (one self-contained file)."),
+                 outputs: Optional[Path] = typer.Option(None, "--outputs", help="The run's output folder, for "
+                                                        "thumbnails of the de-identified images and the device "
+                                                        "chart (default: the audit path less .audit.sqlite).")) -> None:
+    """One self-contained HTML report: runs, hash chain, counts, quarantine reasons, files, output
+    thumbnails. Exit 1 when the hash chain check fails (the report is still written)."""
+    from .audit.report import build_report
+
+    try:
+        res = build_report(file, dest, outputs)
+    except DeidError as exc:
+        _fail(str(exc))
+    if not res.outputs_used:
+        console.print("[yellow]no thumbnails[/yellow]: the output folder was not found (--outputs DIR)")
+    if not res.chain_ok:
+        console.print("[red]FAIL[/red] the audit hash chain does not verify: see the report")
+    left = f", {res.files - res.files_listed} not listed" if res.files > res.files_listed else ""
+    out.print(f"report: {res.path} ({res.files} files{left}, {res.thumbnails} thumbnails)", markup=False,
+              highlight=False)
+    raise typer.Exit(0 if res.chain_ok else 1)
+
+
+@vault_app.command("lookup")
+def vault_lookup(
+    file: Path = typer.Argument(..., help="The vault (deid run --vault)."),
+    vault_key_file: Optional[Path] = typer.Option(None, "--vault-key-file", help="Else DEID_VAULT_KEY."),
+    pseudonym: Optional[str] = typer.Option(None, "--pseudonym", help="Print the original of this pseudonym."),
+    original: Optional[str] = typer.Option(None, "--original", help="Print the pseudonym of this original."),
+    kind: Optional[str] = typer.Option(None, "--kind", help="patient-id, uid or accession (default: any)."),
+) -> None:
+    """Print the other side of a mapping, one per line. Exit 0 found, 1 not found, 2 no vault
+    or a wrong key. It prints an original value when asked: run it only where that is allowed."""
+    from .vault import KINDS, open_to_read
+
+    if (pseudonym is None) == (original is None):
+        _fail("give one of --pseudonym or --original")
+    if kind is not None and kind not in KINDS:
+        _fail(f"--kind must be one of {', '.join(KINDS)}")
+    try:
+        with open_to_read(file, vault_key_file) as v:
+            found = v.lookup(original=original, pseudonym=pseudonym, kind=kind)
+    except DeidError as exc:
+        _fail(str(exc))
+    if not found:
+        console.print("not found")
+        raise typer.Exit(1)
+    for _kind, orig, pseud in found:
+        typer.echo(pseud if original is not None else orig)
+
+
+@vault_app.command("export")
+def vault_export(
+    file: Path = typer.Argument(..., help="The vault (deid run --vault)."),
+    vault_key_file: Optional[Path] = typer.Option(None, "--vault-key-file", help="Else DEID_VAULT_KEY."),
+    fmt: str = typer.Option("midi-b", "--format", help="midi-b: uid_mapping.csv and patid_mapping.csv (id_old,"
+                            "id_new); csv: vault_mapping.csv (kind,id_old,id_new)."),
+    dest: Path = typer.Option(..., "--out", help="Folder for the CSV files (mode 0600: they hold originals)."),
+) -> None:
+    """Write the vault's mappings as CSV, for an honest broker or the MIDI-B validation script."""
+    from .vault import export, open_to_read
+
+    try:
+        with open_to_read(file, vault_key_file) as v:
+            written = export(v, fmt, dest)
+    except DeidError as exc:
+        _fail(str(exc))
+    for path, n in written.items():
+        out.print(f"{path}: {n} rows", markup=False, highlight=False)
 
 
 @app.command()

@@ -19,3 +19,7 @@ class InputError(DeidError):
 
 class AuditError(DeidError):
     """The audit log is missing, unreadable or fails verification."""
+
+
+class VaultError(DeidError):
+    """The re-identification vault or its key is missing, wrong or unusable."""

@@ -28,6 +28,7 @@ class Context:
     pipeline: Pipeline
     pseudo: Pseudonymizer
     preview: bool = False            # render PNG previews of redacted frames (--preview)
+    collect_mappings: bool = False   # fill Result.mappings for the vault (--vault); off: nothing collected
 
 
 @dataclass
@@ -42,6 +43,8 @@ class Result:
     name_hint: str = ""              # output name for --naming pseudonymized
     renamed: bool = False            # the input path held a header identity value: use name_hint
     previews: list[tuple[str, bytes]] = field(default_factory=list)  # (suffix, PNG) of output frames
+    # (kind, original, pseudonym) for the vault, only when ctx.collect_mappings: never logged or audited
+    mappings: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 class Handler:
@@ -68,7 +71,8 @@ class DicomHandler(Handler):
     def _process(self, data: bytes, fp: str, ctx: Context, relpath: str) -> Result:
         try:
             f = read_file(data)
-            events, stats, header = deidentify(f, ctx.pipeline.dicom, ctx.pseudo, ctx.pipeline.name)
+            maps: list[tuple[str, str, str]] | None = [] if ctx.collect_mappings else None
+            events, stats, header = deidentify(f, ctx.pipeline.dicom, ctx.pseudo, ctx.pipeline.name, maps)
             px = _clean_pixels(f, header, ctx)
             events += px.events
             out = write_file(f)
@@ -87,7 +91,7 @@ class DicomHandler(Handler):
             events.append(AuditEvent("<path>", "rename", "identity", "deid:path-identity", "",
                                      "input path held a patient identity value"))
         return Result("ok", data=out, events=events, input_fingerprint=fp, name_hint="/".join(parts),
-                      renamed=renamed, previews=px.previews,
+                      renamed=renamed, previews=px.previews, mappings=maps or [],
                       counts={"elements": stats.changed, "dates_shifted": stats.dates_shifted, **px.counts})
 
 

@@ -25,7 +25,7 @@ def default_key_path() -> Path:
     return Path(base) / "deid" / "key"
 
 
-def _decode_key(text: bytes, where: str) -> bytes:
+def decode_key(text: bytes, where: str) -> bytes:
     key = text.strip()
     if len(key) < MIN_KEY_BYTES:
         raise KeyError_(f"the key from {where} is shorter than {MIN_KEY_BYTES} bytes; "
@@ -40,20 +40,20 @@ def load_key(key_file: str | os.PathLike | None = None, *, create: bool = True) 
         if not path.is_file():
             if not create:
                 raise KeyError_(f"key file {path} does not exist")
-            return _create(path), f"created {path}"
-        return _decode_key(path.read_bytes(), str(path)), str(path)
+            return create_key_file(path), f"created {path}"
+        return decode_key(path.read_bytes(), str(path)), str(path)
     env = os.environ.get("DEID_KEY")
     if env:
-        return _decode_key(env.encode("utf-8"), "DEID_KEY"), "DEID_KEY"
+        return decode_key(env.encode("utf-8"), "DEID_KEY"), "DEID_KEY"
     path = default_key_path()
     if path.is_file():
-        return _decode_key(path.read_bytes(), str(path)), str(path)
+        return decode_key(path.read_bytes(), str(path)), str(path)
     if not create:
         raise KeyError_("no key: pass --key-file FILE or set DEID_KEY")
-    return _create(path), f"created {path}"
+    return create_key_file(path), f"created {path}"
 
 
-def _create(path: Path) -> bytes:
+def create_key_file(path: Path) -> bytes:
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32).encode("ascii")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -15,7 +15,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from ..errors import AuditError
 from .events import AuditEvent
@@ -138,7 +138,13 @@ class AuditLog:
         self.run_events += len(out)
         self.counts[file.status] = self.counts.get(file.status, 0) + 1
 
+    # called first by every commit, e.g. the vault's own commit (deid/vault.py), so what an
+    # input left there is stored before the input counts as done
+    before_commit: Callable[[], None] | None = None
+
     def commit(self) -> None:
+        if self.before_commit is not None:
+            self.before_commit()
         self.db.commit()
         self._uncommitted = 0
         self._last_commit = time.monotonic()
@@ -165,7 +171,7 @@ class AuditLog:
 
 
 # -- reading -----------------------------------------------------------------------
-def _open_ro(path: str | Path) -> sqlite3.Connection:
+def open_readonly(path: str | Path) -> sqlite3.Connection:
     p = Path(path)
     if not p.is_file():
         raise AuditError(f"audit log {p} does not exist")
@@ -179,7 +185,7 @@ def _open_ro(path: str | Path) -> sqlite3.Connection:
 
 def verify(path: str | Path) -> list[str]:
     """Return a list of problems; empty means the chain and every finished run check out."""
-    db = _open_ro(path)
+    db = open_readonly(path)
     problems: list[str] = []
     prev = GENESIS
     expected_seq = 1
@@ -211,7 +217,7 @@ def verify(path: str | Path) -> list[str]:
 
 
 def iter_events(path: str | Path, item: str | None = None) -> Iterator[dict]:
-    db = _open_ro(path)
+    db = open_readonly(path)
     sql = f"SELECT {', '.join(EVENT_COLS)} FROM events"
     args: tuple = ()
     if item is not None:
@@ -223,7 +229,7 @@ def iter_events(path: str | Path, item: str | None = None) -> Iterator[dict]:
 
 
 def runs(path: str | Path) -> list[dict]:
-    db = _open_ro(path)
+    db = open_readonly(path)
     out = [dict(zip(RUN_COLS, r)) for r in db.execute(f"SELECT {', '.join(RUN_COLS)} FROM runs ORDER BY started")]
     db.close()
     return out

@@ -20,6 +20,7 @@ from .dictionary import entry, tag_for_keyword
 from .raw import VRS, Elem, RawFile
 
 PATIENT_KEYWORDS = frozenset({"PatientID", "PatientName"})
+VAULT_KINDS = {"PatientID": "patient-id", "AccessionNumber": "accession"}   # + every remapped UID
 IDENTITY_KEYWORDS = (
     "PatientName", "OtherPatientNames", "PatientID", "OtherPatientIDs", "PatientBirthName",
     "PatientMotherBirthName", "AccessionNumber", "InstitutionName", "InstitutionAddress",
@@ -101,6 +102,7 @@ class Walker:
     events: list[AuditEvent] = field(default_factory=list)
     stats: Stats = field(default_factory=Stats)
     _identity: ops.IdentityValues | None = None
+    mappings: list[tuple[str, str, str]] | None = None   # (kind, original, new) for the vault; None: off
 
     @property
     def identity(self) -> ops.IdentityValues:
@@ -251,6 +253,8 @@ class Walker:
                 new = self.pseudo.pseudonym(V.decode(el.value, vr, cs), prefix="H-" if a == "hash" else "P-",
                                             namespace=f"value:{keyword or el.tag}")
             self._event(loc, d, a, fp)
+            if self.mappings is not None and keyword in VAULT_KINDS:
+                self._map_identifier(keyword, V.decode(el.value, vr, cs).strip(), new, a)
             return V.encode(new, vr, cs)
         if a == "generalize":
             return self._generalize(el, vr, loc, d, fp, cs)
@@ -259,7 +263,17 @@ class Walker:
         raise ValueError(f"unknown action {a}")  # pragma: no cover - ACTIONS is closed
 
     def _uids(self, el: Elem, cs: tuple[str, ...]) -> bytes:
-        return V.encode("\\".join(self.pseudo.uid(u) for u in V.values(el.value, "UI", cs)), "UI", cs)
+        olds = V.values(el.value, "UI", cs)
+        news = [self.pseudo.uid(u) for u in olds]
+        if self.mappings is not None:
+            self.mappings += [("uid", o, n) for o, n in zip((u.strip().rstrip("\x00") for u in olds), news) if o]
+        return V.encode("\\".join(news), "UI", cs)
+
+    def _map_identifier(self, keyword: str, old: str, new: str, action: str) -> None:
+        """A PatientID is mapped only when its pseudonym comes from it (a PatientID nested in a
+        sequence gets the file's patient pseudonym, which is not its own)."""
+        if old and (keyword != "PatientID" or action == "hash" or self.patient_key == "id:" + old):
+            self.mappings.append((VAULT_KINDS[keyword], old, new))  # type: ignore[union-attr]
 
     def _generalize(self, el: Elem, vr: str, loc: str, d: Decision, fp: str, cs: tuple[str, ...]):
         """Ages over 89 -> 090Y; anything unreadable (or not an age) is emptied."""
@@ -318,11 +332,12 @@ T_MARKERS = {
 T_METHOD_CODES = 0x00120064
 
 
-def deidentify(f: RawFile, policy: DicomPolicy, pseudo: Pseudonymizer,
-               pipeline_name: str) -> tuple[list[AuditEvent], Stats, Header]:
-    """De-identify the data set of `f` in place (header only) and add the PS3.15 markers."""
+def deidentify(f: RawFile, policy: DicomPolicy, pseudo: Pseudonymizer, pipeline_name: str,
+               mappings: list[tuple[str, str, str]] | None = None) -> tuple[list[AuditEvent], Stats, Header]:
+    """De-identify the data set of `f` in place (header only) and add the PS3.15 markers.
+    `mappings`: a list to receive (kind, original, new) for the vault; None collects nothing."""
     header = Header(f.elems)
-    walker = Walker(policy, pseudo, header, header.text(T_SOP_CLASS), header.patient_key())
+    walker = Walker(policy, pseudo, header, header.text(T_SOP_CLASS), header.patient_key(), mappings=mappings)
     f.elems = walker.walk(f.elems)
     for e in f.meta:  # file meta is rebuilt from an allowlist on write (io.write_file)
         if e.tag not in FILE_META_KEEP and e.tag != 0x00020000:  # AE titles, private info, ...

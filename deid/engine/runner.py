@@ -168,13 +168,15 @@ def path_fp(job: Job, relpath: str) -> str:
 def run(items: Iterable[Item], job: Job, audit: AuditLog, workers: int = 1,
         progress: Callable[[Outcome], None] | None = None, skip: dict[str, str] | None = None,
         timeout: float = 0.0, max_memory_mb: int = 0, engine: str = "local",
-        scheduler: str | None = None) -> Summary:
+        scheduler: str | None = None,
+        mappings: Callable[[list[tuple[str, str, str]]], None] | None = None) -> Summary:
     """Process every item not in `skip` (path fingerprints of inputs an interrupted run
     finished); record each in the audit log as it completes. workers == 1: in this
     process (inline); more: a supervised pool (pool.py) with a per-item `timeout` and
     an optional address-space limit per worker; engine "dask": a Dask cluster
     (dask_executor.py). Ctrl-C (or SIGTERM) stops cleanly: what is done is recorded,
-    the rest is left for `--resume`."""
+    the rest is left for `--resume`. `mappings`: the vault's writer, given what each
+    written output's Result collected (job.ctx.collect_mappings), before its audit row."""
     t0 = time.perf_counter()
     s = Summary()
     reasons_file = job.quarantine_dir / "REASONS.jsonl"
@@ -207,6 +209,9 @@ def run(items: Iterable[Item], job: Job, audit: AuditLog, workers: int = 1,
             detail = o.reason
             if not job.dry_run:
                 _append_reason(reasons_file, o.item, o.reason)
+        if mappings is not None and o.status == "ok" and r.mappings and not job.dry_run:
+            mappings(r.mappings)
+        r.mappings = []
         audit.record(FileRecord(o.item, o.status, r.input_fingerprint, detail), r.events,
                      path_fp(job, o.source) if o.source else "")
         if progress:

@@ -5,16 +5,26 @@ import json
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO, Iterator
 
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Write to a temp file in the same folder, fsync, then os.replace."""
+    with atomic_open(path) as fh:
+        fh.write(data)
+
+
+@contextmanager
+def atomic_open(path: Path, mode: str = "wb", **kw) -> Iterator[IO]:
+    """A temp file in path's folder (mode 0600, from mkstemp) to write in steps; fsynced
+    and os.replace'd onto `path` when the block ends, removed when it raises."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".deid-", suffix=".part", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+        with os.fdopen(fd, mode, **kw) as fh:
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

@@ -31,6 +31,8 @@ class RecordHandler(Handler):
         kind = record_kind(relpath)
         scrubber = Scrubber(ctx.pipeline.records, ctx.pseudo, ctx.pipeline.dicom.date_shift_days, "file:" + fp,
                             self.operators)
+        if ctx.collect_mappings:
+            scrubber.ops.mappings = []
         try:
             if kind is None:
                 raise InputError("unsupported-type: not a record file kind")
@@ -60,6 +62,7 @@ class RecordHandler(Handler):
                                      "input path held an identifier"))
         return Result("ok", data=out, events=events, input_fingerprint=fp, kind=self.kind,
                       name_hint=f"R-{fp[:20]}{Path(relpath).suffix.lower()}", renamed=renamed,
+                      mappings=scrubber.ops.mappings or [],
                       counts={"elements": scrubber.counts["fields_changed"] + scrubber.counts["spans"],
                               "records": scrubber.counts["records"]})
 

@@ -43,6 +43,8 @@ def mask(value: str) -> str:
 
 
 class Operators:
+    mappings: list[tuple[str, str, str]] | None = None   # a list (set by the handler) for the vault
+
     def __init__(self, pseudo: Pseudonymizer, date_shift_days: tuple[int, int]):
         self.pseudo, self.shift_range = pseudo, date_shift_days
 
@@ -70,7 +72,10 @@ class Operators:
         """A patient ID or MRN anywhere -> the pseudonym DICOM gives that PatientID; the
         record's patient name -> its patient's pseudonym; other names -> N-."""
         if category in ("patient-id", "mrn"):
-            return self.pseudo.pseudonym("id:" + value.strip())
+            new = self.pseudo.pseudonym("id:" + value.strip())
+            if self.mappings is not None:
+                self.mappings.append(("patient-id", value.strip(), new))
+            return new
         if category == "fhir-reference" and "/" in value:  # Patient/123 -> Patient/<pseudonym of 123>
             kind, _, ident = value.rpartition("/")
             return f"{kind}/{self.pseudo.pseudonym(ident, prefix='', namespace='fhir-id')}"

@@ -1,0 +1,244 @@
+"""`deid audit report`: one self-contained HTML file for a privacy officer, after a batch job.
+
+Everything comes from the audit log (which holds no values: locations, fingerprints,
+codes) plus, when the output folder is there, thumbnails of the de-identified OUTPUT
+images and their Manufacturer / ManufacturerModelName for the device chart; inputs are
+never opened. Sizes are capped so a run of a million files still gives a file a browser
+opens: the drill-down lists the first MAX_FILES files (quarantined first, then images
+with redactions), and says how many it left out.
+"""
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import AuditError
+from .log import open_readonly, runs, verify
+from .thumbnails import Box, Thumb, device, frame0_box, is_dicom, output_file, thumbnail
+
+MAX_FILES = 2000            # files in the drill-down
+MAX_EVENTS_PER_FILE = 200   # event rows listed per file
+MAX_EVENT_ROWS = 40_000     # event rows listed in all (keeps the report to tens of MB at most)
+MAX_THUMBNAILS = 200
+MAX_DEVICE_FILES = 10_000   # output headers read for the device chart
+AUDIT_SUFFIX = ".audit.sqlite"
+GROUPS = (("quarantined", "Quarantined files"), ("redacted", "Written, with burned-in text redacted"),
+          ("written", "Written, other files"))
+EVENT_FIELDS = ("location", "action", "category", "rule_id", "fingerprint", "detail")
+
+
+class ReportError(AuditError):
+    """The report cannot be written where asked."""
+
+
+@dataclass
+class FileEntry:
+    run_id: str
+    item: str
+    status: str                    # "write" | "quarantine"
+    detail: str                    # output relpath, or the quarantine reason
+    events: int                    # events of this file, its file row excluded
+    boxes: int                     # redacted pixel boxes, all frames
+    rows: list[tuple] = field(default_factory=list)   # EVENT_FIELDS, capped
+    actions: list[tuple[str, int]] = field(default_factory=list)  # (action, events), all of them
+    thumb: Thumb | None = None     # None: not an image, or no outputs to look at
+
+    @property
+    def group(self) -> str:
+        return "quarantined" if self.status == "quarantine" else "redacted" if self.boxes else "written"
+
+
+@dataclass
+class ReportData:
+    """What the HTML shows; built by `collect`, rendered by report_html.render."""
+    audit_name: str
+    problems: list[str]
+    runs: list[dict]
+    run_events: dict[str, int]
+    actions: list[tuple[str, int, int]]        # (action, events, files)
+    categories: list[tuple[str, int, int]]
+    reasons: list[tuple[str, int, list[str]]]  # (code, files, up to 3 distinct details)
+    files: list[FileEntry]
+    group_totals: dict[str, int]
+    outputs_note: str                          # "" when the output folder was used
+    devices: list[tuple[str, int, int]]        # (device label, images, redacted boxes)
+    device_note: str = ""
+    boxes: int = 0                             # redacted pixel boxes in all
+    thumbnails: int = 0
+    thumbnails_left_out: int = 0
+    rows_left_out: int = 0
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    path: Path
+    files: int
+    files_listed: int
+    thumbnails: int
+    chain_ok: bool
+    outputs_used: bool
+
+
+def default_outputs(audit: Path) -> Path | None:
+    """`X.audit.sqlite` -> `X`, where `deid run --out X` puts its audit log by default."""
+    name = audit.name
+    return audit.with_name(name[: -len(AUDIT_SUFFIX)]) if name.endswith(AUDIT_SUFFIX) and name != AUDIT_SUFFIX \
+        else None
+
+
+def build_report(audit: Path, out: Path, outputs: Path | None = None) -> ReportResult:
+    """Collect, render and write the report atomically; raises AuditError/ReportError."""
+    from ..engine.writer import atomic_write
+    from .report_html import render
+
+    audit, out = Path(audit), Path(out)
+    given = outputs is not None
+    outputs = Path(outputs) if given else default_outputs(audit)
+    if outputs is not None and outputs.is_dir():
+        root = outputs.resolve()
+        if root == out.resolve() or root in out.resolve().parents:
+            raise ReportError("--out must not be inside the output folder: uploading the output would "
+                              "upload the report; write it beside the audit log instead")
+    if out.resolve() == audit.resolve():
+        raise ReportError("--out is the audit log itself; choose another file name, e.g. report.html")
+    data = collect(audit, outputs, given)
+    try:
+        atomic_write(out, render(data).encode("utf-8"))
+    except OSError as exc:
+        raise ReportError(f"cannot write the report to {out}: {exc.strerror or type(exc).__name__}") from None
+    return ReportResult(out, sum(data.group_totals.values()), len(data.files), data.thumbnails,
+                        not data.problems, not data.outputs_note)
+
+
+def collect(audit: Path, outputs: Path | None, outputs_given: bool = True) -> ReportData:
+    db = open_readonly(audit)  # AuditError when this is not an audit log
+    try:
+        return _collect(db, audit, verify(audit), outputs, outputs_given)
+    except sqlite3.DatabaseError as exc:  # an events table, but not deid's schema
+        raise AuditError(f"{audit.name} could not be read as a deid audit log ({type(exc).__name__})") from None
+    finally:
+        db.close()
+
+
+def _collect(db: sqlite3.Connection, audit: Path, problems: list[str], outputs: Path | None,
+             outputs_given: bool) -> ReportData:
+    if outputs is None:
+        note = "no output folder given (--outputs) and none could be inferred from the audit file name"
+    elif not outputs.is_dir():
+        note = (f"the output folder {'given' if outputs_given else 'inferred from the audit file name'} "
+                f"(“{outputs.name}”) does not exist here; pass --outputs DIR for thumbnails and the device chart")
+    else:
+        note = ""
+    use = outputs if not note else None
+    data = ReportData(
+        audit_name=audit.name, problems=problems, runs=runs(audit),
+        run_events=dict(db.execute("SELECT run_id, COUNT(*) FROM events GROUP BY run_id").fetchall()),
+        actions=_tally(db, "action"), categories=_tally(db, "category"), reasons=_reasons(db), files=[],
+        group_totals={g: 0 for g, _ in GROUPS}, outputs_note=note, devices=[],
+        boxes=db.execute("SELECT COUNT(*) FROM events WHERE action='redact' "
+                         "AND location LIKE 'pixels.frame[%'").fetchone()[0])
+    device_files: list[tuple[str, int]] = []
+    for run_id, item, action, detail, n, boxes in db.execute(_FILES_SQL):
+        entry = FileEntry(run_id, item, action, detail, n - 1, boxes or 0)
+        data.group_totals[entry.group] += 1
+        if len(data.files) < MAX_FILES:
+            data.files.append(entry)
+        if use is not None and action == "write" and len(device_files) < MAX_DEVICE_FILES:
+            device_files.append((detail, entry.boxes))
+    budget = MAX_EVENT_ROWS
+    for entry in data.files:
+        limit = min(MAX_EVENTS_PER_FILE, budget)
+        entry.rows = db.execute("SELECT location, action, category, rule_id, fingerprint, detail FROM events "
+                                "WHERE item=? AND run_id=? AND location!='<file>' ORDER BY seq LIMIT ?",
+                                (entry.item, entry.run_id, limit)).fetchall()
+        budget -= len(entry.rows)
+        entry.actions = db.execute("SELECT action, COUNT(*) FROM events WHERE item=? AND run_id=? AND "
+                                   "location!='<file>' GROUP BY action ORDER BY 2 DESC, 1",
+                                   (entry.item, entry.run_id)).fetchall()
+        data.rows_left_out += entry.events - len(entry.rows)
+        if use is not None and entry.status == "write":
+            _thumb(db, data, entry, use)
+    if use is not None:
+        written = data.group_totals["redacted"] + data.group_totals["written"]
+        _devices(data, use, device_files, capped=written > len(device_files))
+    return data
+
+
+# file rows, each with its event count and redacted boxes: quarantined first, then images
+# with redactions, then the rest; by run, then path
+_FILES_SQL = """
+SELECT f.run_id, f.item, f.action, f.detail, c.n, c.boxes
+FROM events f
+JOIN (SELECT run_id, item, COUNT(*) AS n,
+             SUM(action='redact' AND location LIKE 'pixels.frame[%') AS boxes
+      FROM events GROUP BY run_id, item) c ON c.run_id=f.run_id AND c.item=f.item
+LEFT JOIN runs r ON r.run_id=f.run_id
+WHERE f.location='<file>'
+ORDER BY f.action='quarantine' DESC, c.boxes>0 DESC, r.started, f.run_id, f.item
+"""
+
+
+def _tally(db: sqlite3.Connection, column: str) -> list[tuple[str, int, int]]:
+    """(value, events, files) of `column` over every event but the file rows."""
+    assert column in ("action", "category")
+    return [tuple(r) for r in db.execute(  # type: ignore[misc]
+        f"SELECT {column}, COUNT(*), COUNT(DISTINCT run_id || char(0) || item) FROM events "
+        f"WHERE location!='<file>' GROUP BY {column} ORDER BY 2 DESC, 1")]
+
+
+def _reasons(db: sqlite3.Connection) -> list[tuple[str, int, list[str]]]:
+    """Quarantine reason codes (the part of the file row's detail before the colon)."""
+    counts: Counter[str] = Counter()
+    examples: dict[str, list[str]] = {}
+    for (detail,) in db.execute("SELECT detail FROM events WHERE location='<file>' AND action='quarantine'"):
+        code = detail.split(":", 1)[0].strip() or "unknown"
+        counts[code] += 1
+        seen = examples.setdefault(code, [])
+        if detail not in seen and len(seen) < 3:
+            seen.append(detail)
+    return [(code, n, examples[code]) for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def _thumb(db: sqlite3.Connection, data: ReportData, entry: FileEntry, outputs: Path) -> None:
+    path = output_file(outputs, entry.detail)
+    if path is None:
+        entry.thumb = Thumb(None, "no thumbnail: the output file is not in the output folder")
+        return
+    if not is_dicom(path):
+        return  # a record, not an image
+    if data.thumbnails >= MAX_THUMBNAILS:
+        data.thumbnails_left_out += 1
+        entry.thumb = Thumb(None, f"no thumbnail: the report holds at most {MAX_THUMBNAILS:,}")
+        return
+    redacted: list[Box] = []
+    kept: list[Box] = []
+    for location, action in db.execute("SELECT location, action FROM events WHERE item=? AND run_id=? "
+                                       "AND location LIKE 'pixels.frame[0].box[%'", (entry.item, entry.run_id)):
+        box = frame0_box(location)
+        if box is not None:
+            (redacted if action == "redact" else kept).append(box)
+    entry.thumb = thumbnail(path, redacted, kept)
+    data.thumbnails += entry.thumb.png is not None
+
+
+def _devices(data: ReportData, outputs: Path, files: list[tuple[str, int]], capped: bool) -> None:
+    images: Counter[str] = Counter()
+    boxes: Counter[str] = Counter()
+    for relpath, n in files:
+        path = output_file(outputs, relpath)
+        if path is None or not is_dicom(path):
+            continue
+        dev = device(path)
+        if dev is None:
+            continue
+        manufacturer, model = dev
+        label = " · ".join(v for v in (manufacturer or "manufacturer not recorded", model) if v)
+        images[label] += 1
+        boxes[label] += n
+    data.devices = sorted(((k, images[k], boxes[k]) for k in images), key=lambda r: (-r[2], -r[1], r[0]))
+    if not data.devices:
+        data.device_note = "no DICOM images among the outputs"
+    elif capped:
+        data.device_note = f"from the first {MAX_DEVICE_FILES:,} written files"

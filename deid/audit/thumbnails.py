@@ -1,0 +1,124 @@
+"""Thumbnails of de-identified OUTPUT images for the HTML report, boxes outlined.
+
+Only files from the output folder are ever opened here, never inputs: the report may be
+read by people who must not see what was redacted. Frame 0 only (the audit's box
+locations are per frame). pydicom decodes just that frame, so a long multi-frame output
+costs one frame. Anything that cannot be decoded gets no thumbnail and a short note,
+never an error: the report must build for any run.
+"""
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..dicom.io import looks_like_dicom, quiet_pydicom
+
+LONG_SIDE = 256
+BOX = re.compile(r"^pixels\.frame\[0\]\.box\[(\d+),(\d+),(\d+),(\d+)\]$")
+REDACTED, KEPT = 254, 255   # palette indices of the outlines: red for redacted boxes, green for kept text
+_PALETTE = [v for g in range(254) for v in (g * 255 // 253,) * 3] + [230, 40, 40, 60, 170, 60]
+MANUFACTURER, MODEL = 0x00080070, 0x00081090
+# what the thumbnail read needs from the header; nothing else is parsed or kept
+_TAGS = [MANUFACTURER, MODEL, 0x00280002, 0x00280004, 0x00280008, 0x00281050, 0x00281051,
+         0x00281052, 0x00281053]
+
+Box = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class Thumb:
+    png: bytes | None     # PNG bytes, or None with `note` saying why
+    note: str = ""
+    width: int = 0
+    height: int = 0
+
+
+def frame0_box(location: str) -> Box | None:
+    """(x0, y0, x1, y1) of a `pixels.frame[0].box[...]` location, else None."""
+    m = BOX.match(location)
+    return tuple(int(v) for v in m.groups()) if m else None  # type: ignore[return-value]
+
+
+def output_file(outputs: Path, relpath: str) -> Path | None:
+    """The output named by a file row's detail, only when it lies inside `outputs` (an
+    edited audit log must not point the report at other files)."""
+    root = outputs.resolve()
+    p = (root / relpath).resolve()
+    return p if root in p.parents and p.is_file() else None
+
+
+def is_dicom(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return looks_like_dicom(fh.read(132))
+    except OSError:
+        return False
+
+
+def device(path: Path) -> tuple[str, str] | None:
+    """(Manufacturer, ManufacturerModelName) of a DICOM output; the only header values
+    the report shows. None when the header cannot be read."""
+    import pydicom
+
+    with quiet_pydicom():
+        try:
+            ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=[MANUFACTURER, MODEL])
+        except Exception:
+            return None
+    return _text(ds.get("Manufacturer")), _text(ds.get("ManufacturerModelName"))
+
+
+def _text(value) -> str:
+    s = "" if value is None else str(value)
+    return "".join(c for c in s if c.isprintable()).strip()[:64]
+
+
+def thumbnail(path: Path, redacted: list[Box], kept: list[Box]) -> Thumb:
+    """PNG of frame 0 of the output, long side LONG_SIDE px, redacted boxes red, kept text green."""
+    import cv2
+    from PIL import Image
+    from pydicom.dataset import Dataset
+    from pydicom.pixels import pixel_array
+
+    from ..pixels.render import views
+
+    ds = Dataset()
+    with quiet_pydicom():
+        try:
+            frame = np.asarray(pixel_array(str(path), ds_out=ds, specific_tags=_TAGS, index=0))
+        except AttributeError:  # pydicom's answer to a data set without Pixel Data (SR, RT plan, ...)
+            return Thumb(None, "no thumbnail: the output holds no image")
+        except Exception as exc:  # no decoder, corrupt stream
+            return Thumb(None, f"no thumbnail: the output image could not be decoded ({type(exc).__name__})")
+    if frame.ndim == 3 and frame.shape[-1] != 3:
+        frame = frame[0]  # a decoder that kept the frame axis
+    if frame.ndim not in (2, 3) or frame.size == 0:
+        return Thumb(None, "no thumbnail: unexpected frame layout")
+    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip()
+    if frame.ndim == 3 and photometric.startswith("YBR"):
+        photometric = "RGB"  # pydicom converts YBR to RGB on decode
+    try:
+        view = views(frame, ds, photometric, ("display",))[0][1]
+    except Exception as exc:
+        return Thumb(None, f"no thumbnail: the output image could not be rendered ({type(exc).__name__})")
+    h, w = view.shape[:2]
+    scale = min(1.0, LONG_SIDE / max(h, w))
+    tw, th = max(1, round(w * scale)), max(1, round(h * scale))
+    small = cv2.resize(view, (tw, th), interpolation=cv2.INTER_AREA) if scale < 1 else view
+    # one byte per pixel: grey levels 0..253, then the two outline colours (a palette PNG
+    # is a third of an RGB one, and the report carries hundreds of these)
+    idx = (small.astype(np.uint16) * 253 // 255).astype(np.uint8)
+    for boxes, colour in ((kept, KEPT), (redacted, REDACTED)):
+        for x0, y0, x1, y1 in boxes:
+            p0 = (int(x0 * scale), int(y0 * scale))
+            p1 = (max(p0[0], int(x1 * scale) - 1), max(p0[1], int(y1 * scale) - 1))
+            cv2.rectangle(idx, p0, p1, colour, 1 if scale < 0.5 else 2)
+    img = Image.fromarray(idx, "L")
+    img.putpalette(_PALETTE)
+    buf = io.BytesIO()
+    img.save(buf, "PNG", optimize=True)
+    return Thumb(buf.getvalue(), "", tw, th)

@@ -1,0 +1,205 @@
+"""`deid audit report`: one self-contained HTML file from a real run of sample_data, with
+thumbnails of the de-identified output (never the input), no planted identifier anywhere,
+and a page a headless browser renders without errors."""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+import deid.audit.report as report
+from deid.audit.log import iter_events
+from deid.audit.thumbnails import frame0_box, thumbnail
+from deid.cli import app
+from helpers import REPO, deidentify_samples
+
+runner = CliRunner()
+CXR = "dicom/patient1/cxr.dcm"   # burned-in name and ID (sample_data/manifest.json)
+CHROMIUM = Path("/usr/bin/chromium")
+PNG_URI = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
+
+
+def _report(audit: Path, dest: Path, *extra: str):
+    """(exit code, console output with rich's line wrapping undone, the report's text)."""
+    res = runner.invoke(app, ["audit", "report", str(audit), "--out", str(dest), *extra])
+    return res.exit_code, "".join(res.output.splitlines()), (dest.read_text("utf-8") if dest.exists() else "")
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """(output folder, audit log, report path, report text) of one real run."""
+    out = deidentify_samples(tmp_path_factory.mktemp("report"))
+    audit = out.with_name(out.name + ".audit.sqlite")
+    dest = out.parent / "report.html"
+    code, output, text = _report(audit, dest)
+    assert code == 0, output
+    assert str(dest) in output
+    return out, audit, dest, text
+
+
+def _file_block(text: str, item: str) -> str:
+    m = re.search(r'<details class="file"[^>]*data-item="' + re.escape(item) + r'">.*?</details>', text, re.S)
+    assert m, item
+    return m.group(0)
+
+
+def _items(audit: Path) -> set[str]:
+    return {e["item"] for e in iter_events(audit) if e["location"] == "<file>"}
+
+
+def test_report_is_one_self_contained_file(run):
+    out, audit, dest, text = run
+    assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
+    low = text.lower()
+    for external in ('src="http', "href=\"http", "<link", "<script src", "url(http", "@import"):
+        assert external not in low
+    assert "default-src 'none'; img-src data:" in html.unescape(text)  # the CSP: no network fetch
+    assert "<b>records</b>" in text  # the run's pipeline
+    assert "Events per category" in text and "<code>burned-in-text</code>" in text
+    assert "Hash chain intact" in text
+    assert re.findall(r'<details class="file"[^>]*data-item="([^"]+)"', text).count(CXR) == 1
+    assert set(re.findall(r'<details class="file"[^>]*data-item="([^"]+)"', text)) == _items(audit)
+    assert PNG_URI.search(_file_block(text, CXR))
+    assert text.count("<svg") >= 3  # categories, actions, devices
+    assert "Redacted boxes per device model" in text and "DEID SYNTHETIC" in text
+    assert not list(dest.parent.glob(".deid-*.part"))  # written atomically, no temp left
+
+
+def test_thumbnail_is_the_output_with_redacted_boxes_outlined(run):
+    out, audit, _dest, text = run
+    png = base64.b64decode(PNG_URI.search(_file_block(text, CXR)).group(1))
+    img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    assert max(img.shape[:2]) == 256  # 512 px sample, long side 256
+    red = (img[..., 0] > 200) & (img[..., 1] < 80) & (img[..., 2] < 80)
+    assert red.sum() > 100  # outlines drawn
+    events = [e for e in iter_events(audit, CXR) if e["location"].startswith("pixels.frame[0].box[")]
+    redacted = [frame0_box(e["location"]) for e in events if e["action"] == "redact"]
+    kept = [frame0_box(e["location"]) for e in events if e["action"] != "redact"]
+    assert len(redacted) >= 2 and all(redacted)
+
+    def apart(b, others):
+        return all(b[2] <= o[0] or o[2] <= b[0] or b[3] <= o[1] or o[3] <= b[1] for o in others if o != b)
+
+    alone = [b for b in redacted if apart(b, redacted)]
+    assert alone
+    for x0, y0, x1, y1 in alone:  # the output is filled flat where text was; the input has strokes there
+        inner = img[y0 // 2 + 3:y1 // 2 - 3, x0 // 2 + 3:x1 // 2 - 3, 0]
+        assert inner.size and inner.std() < 3, (x0, y0, x1, y1)
+    # the very thumbnail of the output file, and not of the input
+    assert png == thumbnail(out / CXR, redacted, kept).png
+    assert png != thumbnail(out.parent / "in" / CXR, redacted, kept).png
+
+
+def test_no_planted_identifier_in_the_report(run):
+    _out, _audit, _dest, text = run
+    manifest = json.loads((REPO / "sample_data" / "manifest.json").read_text("utf-8"))
+    values = set()
+    for entry in manifest["files"].values():
+        values |= {str(v) for v in entry.get("identifiers", {}).values()}
+        values |= {b["text"] for b in entry.get("burned_in", [])}
+    values = {v for v in values if len(v) >= 4}
+    assert len(values) > 20
+    payloads = re.findall(r"data:([a-z/+]+);base64,([A-Za-z0-9+/=]+)", text)
+    # base64 pixels can spell any short string by chance: they are checked as PNGs below
+    readable = re.sub(r"data:[a-z/+]+;base64,[A-Za-z0-9+/=]+", "data:", text)
+    for v in values:
+        assert v not in readable and v.upper() not in readable
+    assert payloads and {kind for kind, _ in payloads} == {"image/png"}
+    for _kind, b64 in payloads:
+        png = base64.b64decode(b64)
+        assert png.startswith(b"\x89PNG")
+        for chunk in (b"tEXt", b"iTXt", b"zTXt", b"eXIf"):
+            assert chunk not in png  # pixels only, no metadata
+
+
+def test_headless_browser_renders_it_without_errors(run, tmp_path):
+    _out, _audit, dest, _text = run
+    if not CHROMIUM.exists():
+        pytest.skip("install Debian chromium (apt-get install chromium) to run the browser test")
+    base = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run(base + ["--dump-dom", dest.as_uri()], capture_output=True, text=True, timeout=60).stdout
+    root = re.search(r"<html[^>]*>", dom)
+    assert root, dom[:500]
+    attrs = dict(re.findall(r'([\w-]+)="([^"]*)"', root.group(0)))
+    assert attrs.get("data-rendered") == "ok"
+    assert attrs.get("data-js-errors", "0") == "0"
+    assert attrs.get("data-broken-images") == "0"
+    assert int(attrs.get("data-images", "0")) >= 1
+    shot = tmp_path / "report.png"
+    subprocess.run(base + [f"--screenshot={shot}", "--window-size=1280,2000", dest.as_uri()],
+                   capture_output=True, timeout=60)
+    assert shot.exists() and shot.stat().st_size > 20_000
+    assert Image.open(shot).size == (1280, 2000)
+
+
+def test_without_the_output_folder_it_still_builds_and_says_so(run, tmp_path):
+    out, audit, _dest, _text = run
+    moved = tmp_path / "elsewhere.audit.sqlite"  # inferred output folder tmp_path/elsewhere: absent
+    shutil.copyfile(audit, moved)
+    code, output, text = _report(moved, tmp_path / "r.html")
+    assert code == 0, output
+    assert "no thumbnails" in output
+    assert "<img" not in text and "No thumbnails" in text and "does not exist" in text
+    assert "No device chart" in text
+    assert set(re.findall(r'data-item="([^"]+)"', text)) == _items(audit)
+    code, _output, text = _report(moved, tmp_path / "r2.html", "--outputs", str(out))  # given explicitly
+    assert code == 0 and PNG_URI.search(text)
+
+
+def test_drill_down_is_capped_and_says_how_many_were_left_out(run, tmp_path, monkeypatch):
+    out, audit, _dest, _text = run
+    monkeypatch.setattr(report, "MAX_FILES", 3)
+    monkeypatch.setattr(report, "MAX_THUMBNAILS", 1)
+    code, output, text = _report(audit, tmp_path / "r.html", "--outputs", str(out))
+    assert code == 0, output
+    listed = re.findall(r'<details class="file"[^>]*data-item="([^"]+)"', text)
+    assert len(listed) == 3
+    assert set(listed[:2]) == {CXR, "dicom/patient2/mr.dcm"}  # images with redactions come first
+    n = len(_items(audit))
+    assert f"lists the first 3 of {n} files" in text and f"{n - 3} are left out" in text
+    assert len(PNG_URI.findall(text)) == 1 and "holds at most 1" in text
+
+
+def test_a_tampered_log_is_reported_and_exits_1(run, tmp_path):
+    _out, audit, _dest, _text = run
+    bad = tmp_path / "bad.audit.sqlite"
+    shutil.copyfile(audit, bad)
+    with sqlite3.connect(bad) as db:
+        db.execute("UPDATE events SET action='keep' WHERE seq=3")
+    code, output, text = _report(bad, tmp_path / "r.html")
+    assert code == 1 and "does not verify" in output
+    assert "Hash chain check FAILED" in text and "event seq 3" in text
+
+
+def test_bad_inputs_exit_2_with_a_clear_message(run, tmp_path):
+    out, audit, _dest, _text = run
+    not_audit = tmp_path / "notes.sqlite"
+    not_audit.write_text("not a database", "utf-8")
+    code, output, _ = _report(not_audit, tmp_path / "r.html")
+    assert code == 2 and "is not a deid audit log" in output
+    assert not (tmp_path / "r.html").exists()
+    code, output, _ = _report(tmp_path / "missing.audit.sqlite", tmp_path / "r.html")
+    assert code == 2 and "does not exist" in output
+    code, output, _ = _report(audit, out / "report.html")  # inside the output folder: uploaded with it
+    assert code == 2 and "must not be inside the output folder" in output
+    assert not (out / "report.html").exists()
+
+
+def test_matplotlib_is_loaded_only_by_the_report():
+    code = ("import sys, deid.cli, deid.engine.runner, deid.audit.report, deid.audit.report_html, deid.audit.charts; "
+            "assert 'matplotlib' not in sys.modules, 'matplotlib imported eagerly'")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
