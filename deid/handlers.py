@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .audit.events import AuditEvent
+from .dicom.bits import clear_stray_bits
 from .dicom.deidentify import T_PATIENT_ID, T_SOP_INSTANCE, T_STUDY_UID, Header, deidentify
 from .dicom.raw import has_pixels
 from .dicom.io import looks_like_dicom, read_file, verify_readable, write_file
@@ -75,6 +76,11 @@ class DicomHandler(Handler):
             events, stats, header = deidentify(f, ctx.pipeline.dicom, ctx.pseudo, ctx.pipeline.name, maps)
             px = _clean_pixels(f, header, ctx)
             events += px.events
+            if not ctx.pipeline.dicom.keep_overlays:  # overlays hidden in unused pixel bits go with the others
+                stray = clear_stray_bits(f)
+                if stray:
+                    events.append(AuditEvent("PixelData", "clean", "graphics", "deid:unused-pixel-bits", "",
+                                             f"samples={stray}"))
             out = write_file(f)
             verify_readable(out)
         except InputError as exc:

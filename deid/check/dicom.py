@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..dicom import values as V
 from ..dicom.deidentify import FREE_TEXT_VRS, IDENTITY_TAGS, Header
+from ..dicom.bits import stray_bits
 from ..dicom.dictionary import entry
 from ..dicom.io import read_file
 from ..dicom.raw import Elem, has_pixels
@@ -26,6 +27,8 @@ def check_dicom(data: bytes, rel: str, excerpts: bool = False, pixels: bool = Fa
     if header.text(T_IDENTITY_REMOVED).strip().upper() != "YES":
         out.append(Finding(rel, "PatientIdentityRemoved", "not-deidentified", "check:identity-removed"))
     _walk(f.elems, "", header.cs, rel, excerpts, out, top=True)
+    if stray_bits(f):  # a retired overlay (or anything) hidden outside Bits Stored
+        out.append(Finding(rel, "PixelData", "pixel-unused-bits", "check:unused-pixel-bits"))
     if pixels and has_pixels(f.elems):
         out += _pixels(f, header, rel, identity_values)
     if pixels:

@@ -15,7 +15,7 @@ import numpy as np
 from ..dicom.raw import Elem
 from . import Finding
 
-OVERLAY_DATA, OVERLAY_ROWS, OVERLAY_COLS = 0x3000, 0x0010, 0x0011
+OVERLAY_DATA, OVERLAY_ROWS, OVERLAY_COLS, OVERLAY_FRAMES = 0x3000, 0x0010, 0x0011, 0x0015
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 LEGIBLE = 0.8          # an overlay box counts as text when read at least this surely
 
@@ -52,8 +52,9 @@ def phi_in_frames(frames: Iterable[np.ndarray], ds, photometric: str, rel: str, 
 
 
 def overlay_planes(elems: list[Elem]) -> list[tuple[int, np.ndarray]]:
-    """(group, 8-bit image) of each overlay plane (60xx,3000) held in the header: the
-    bits unpacked (PS3.5 8.1.2: little-endian bit order), set bits white on black."""
+    """(group, frames) of each overlay plane (60xx,3000) held in the header: the bits
+    unpacked (PS3.5 8.1.2: little-endian bit order, frames one after another, PS3.3
+    C.9.2.1.2 NumberOfFramesInOverlay), set bits white on black, as (frames, rows, cols)."""
     dims: dict[int, dict[int, int]] = {}
     data: dict[int, bytes] = {}
     for e in elems:
@@ -61,43 +62,132 @@ def overlay_planes(elems: list[Elem]) -> list[tuple[int, np.ndarray]]:
         if 0x6000 <= g <= 0x601E and not g & 1 and e.items is None:
             if el in (OVERLAY_ROWS, OVERLAY_COLS) and e.length >= 2:
                 dims.setdefault(g, {})[el] = int.from_bytes(e.value[:2], "little")
+            elif el == OVERLAY_FRAMES:
+                try:
+                    dims.setdefault(g, {})[el] = int(e.value.decode("ascii").strip("\x00 ") or 1)
+                except ValueError:
+                    pass
             elif el == OVERLAY_DATA:
                 data[g] = e.value
     out = []
     for g, bits in sorted(data.items()):
-        rows, cols = dims.get(g, {}).get(OVERLAY_ROWS, 0), dims.get(g, {}).get(OVERLAY_COLS, 0)
+        d = dims.get(g, {})
+        rows, cols = d.get(OVERLAY_ROWS, 0), d.get(OVERLAY_COLS, 0)
         n = rows * cols
-        if not n or len(bits) * 8 < n:
+        if not n:
             continue  # a plane without usable dimensions: nothing to read
-        plane = np.unpackbits(np.frombuffer(bits, np.uint8), bitorder="little")[:n].reshape(rows, cols)
-        out.append((g, (plane * 255).astype(np.uint8)))
+        frames = max(1, min(d.get(OVERLAY_FRAMES, 1), len(bits) * 8 // n))
+        if len(bits) * 8 < n:
+            continue
+        plane = np.unpackbits(np.frombuffer(bits, np.uint8), bitorder="little")[:n * frames]
+        out.append((g, (plane.reshape(frames, rows, cols) * 255).astype(np.uint8)))
     return out
 
 
 def text_in_overlays(elems: list[Elem], rel: str) -> list[Finding]:
-    """Legible text in any overlay plane (first frame of each)."""
+    """Legible text in any frame of any overlay plane (identical frames read once)."""
     planes = overlay_planes(elems)
     if not planes:
         return []
     cleaner = _cleaner("redact-all-text")
     out = []
-    for g, img in planes:
-        for d in cleaner.find(img, {}, "MONOCHROME2"):
-            if d.verdict.action == "redact" and d.reading.score >= LEGIBLE and d.reading.text.strip():
-                out.append(Finding(rel, _box(f"overlay({g:04X},3000)", d.box), "overlay-text",
-                                   "check:overlay-text"))
+    for g, frames in planes:
+        seen: set[bytes] = set()
+        for i, img in enumerate(frames):
+            key = hashlib.blake2b(img.tobytes(), digest_size=16).digest()
+            if key in seen or not img.any():
+                continue
+            seen.add(key)
+            for d in cleaner.find(img, {}, "MONOCHROME2"):
+                if d.verdict.action == "redact" and d.reading.score >= LEGIBLE and d.reading.text.strip():
+                    out.append(Finding(rel, _box(f"overlay({g:04X},3000).frame[{i}]", d.box), "overlay-text",
+                                       "check:overlay-text"))
     return out
 
 
 def check_image(data: bytes, rel: str) -> list[Finding]:
-    """A PNG or JPEG: identifiers in its text, like DICOM frames."""
-    import cv2
+    """A PNG or JPEG: identifiers in its text (rendered the ways a viewer may show it) and
+    in its metadata (PNG text chunks, JPEG comments, EXIF, XMP)."""
+    import io
 
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if img is None:
-        return [Finding(rel, "<file>", "unreadable", "check:image-undecodable")]
-    if img.dtype != np.uint8:
-        img = cv2.normalize(img, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
-    if img.ndim == 3:
-        img = cv2.cvtColor(img, cv2.COLOR_BGRA2RGB if img.shape[2] == 4 else cv2.COLOR_BGR2RGB)
-    return phi_in_frames([img], {}, "RGB" if img.ndim == 3 else "MONOCHROME2", rel, "pixels.frame")
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()
+            views = _image_views(im)
+            meta = _metadata(im)
+    except Exception as exc:  # corrupt, truncated, a decompression bomb, a mode Pillow refuses
+        return [Finding(rel, "<file>", "unreadable", f"check:image-undecodable:{type(exc).__name__}")]
+    out: dict[str, Finding] = {}
+    for view, ds in views:
+        photometric = "RGB" if view.ndim == 3 else "MONOCHROME2"
+        for f in phi_in_frames([view], ds, photometric, rel, "pixels.frame"):
+            out.setdefault(f.location, f)
+    return list(out.values()) + _metadata_findings(meta, rel)
+
+
+def _image_views(im) -> list[tuple[np.ndarray, dict]]:
+    """Frames to read, each with the window the renderer may add: transparency composited
+    over black and over white (dark text on a transparent background vanishes over black);
+    deep images as stored, windowed also to their 0.5-99.5 percentile range (one hot pixel
+    must not flatten the rest under min-max)."""
+    from PIL import Image
+
+    if im.mode in ("P", "PA"):
+        im = im.convert("RGBA" if im.mode == "PA" or "transparency" in im.info else "RGB")
+    if im.mode in ("LA", "RGBA", "La", "RGBa"):
+        rgba = im.convert("RGBA")
+        return [(np.asarray(Image.alpha_composite(Image.new("RGBA", im.size, bg), rgba).convert("RGB")), {})
+                for bg in ((0, 0, 0, 255), (255, 255, 255, 255))]
+    if im.mode in ("1", "L", "RGB"):
+        return [(np.asarray(im.convert("L" if im.mode == "1" else im.mode)), {})]
+    if im.mode in ("CMYK", "YCbCr", "LAB", "HSV"):
+        return [(np.asarray(im.convert("RGB")), {})]
+    arr = np.asarray(im).astype(np.float64)  # I;16, I, F: deep grey
+    lo, hi = (float(v) for v in np.percentile(arr, (0.5, 99.5)))
+    return [(arr, {"WindowCenter": (lo + hi) / 2, "WindowWidth": max(2.0, hi - lo)})]
+
+
+PERSON_KEYS = frozenset({"author", "artist", "xpauthor", "cameraownername", "ownername"})
+EXIF_NAMES = {0x010E: "ImageDescription", 0x013B: "Artist", 0x8298: "Copyright", 0x9C9B: "XPTitle",
+              0x9C9C: "XPComment", 0x9C9D: "XPAuthor", 0x9C9E: "XPKeywords", 0x9C9F: "XPSubject",
+              0x9286: "UserComment", 0xA430: "CameraOwnerName", 0x010F: "Make", 0x0110: "Model"}
+
+
+def _metadata(im) -> dict[str, str]:
+    """Text-valued metadata: PNG tEXt/iTXt/zTXt, JPEG COM, XMP, and EXIF (with its Exif IFD)."""
+    out: dict[str, str] = {}
+    for k, v in im.info.items():
+        if k in ("exif", "icc_profile", "dpi", "transparency", "gamma", "aspect"):
+            continue
+        if isinstance(v, bytes):
+            v = v.decode("utf-8", "replace")
+        if isinstance(v, str) and v.strip():
+            out[str(k)] = v
+    exif = im.getexif()
+    tags = dict(exif)
+    try:
+        tags.update(exif.get_ifd(0x8769))
+    except Exception:
+        pass
+    for tag, v in tags.items():
+        if isinstance(v, bytes):
+            v = v.decode("utf-16-le" if 0x9C9B <= tag <= 0x9C9F else "utf-8", "replace").strip("\x00")
+        if isinstance(v, str) and v.strip():
+            out[f"exif.{EXIF_NAMES.get(tag, f'0x{tag:04X}')}"] = v
+    return out
+
+
+def _metadata_findings(meta: dict[str, str], rel: str) -> list[Finding]:
+    from ..text.recognize import find
+
+    out = []
+    for key, text in meta.items():
+        loc = f"metadata.{key}"
+        if key.split(".")[-1].lower() in PERSON_KEYS:
+            out.append(Finding(rel, loc, "identity", "check:image-metadata-person"))
+            continue
+        for sp in find(text):
+            out.append(Finding(rel, f"{loc}[{sp.start}:{sp.end}]", sp.category, f"recognizer:{sp.rule}"))
+    return out

@@ -36,6 +36,10 @@ def check_bytes(data: bytes, rel: str, ctx, *, excerpts: bool = False, pixels: b
             return check_image(data, rel)
     except InputError as exc:
         return [Finding(rel, "<file>", "unreadable", str(exc).split(":", 1)[0])]
+    except RecursionError:
+        return [Finding(rel, "<file>", "unreadable", "check:nested-too-deep")]
+    except Exception as exc:  # a file check cannot read is a finding, never a crash of the scan
+        return [Finding(rel, "<file>", "unreadable", f"check:internal-error:{type(exc).__name__}")]
     return None
 
 

@@ -18,7 +18,7 @@ def _input_identity(source: bytes) -> list[str] | None:
         return None
     try:
         return Header(read_file(source).elems).pixel_identity_values()
-    except InputError:
+    except (InputError, RecursionError):
         return None
 
 
@@ -26,7 +26,12 @@ def verify_output(res: Result, source: bytes, relpath: str, ctx: Context) -> Res
     """`res` unchanged when its output checks clean, else a quarantined Result."""
     vp = ctx.pipeline.verify
     identity = _input_identity(source) if vp.pixels else None
-    found = check_bytes(res.data or b"", relpath, ctx, pixels=vp.pixels, identity_values=identity)
+    try:
+        found = check_bytes(res.data or b"", relpath, ctx, pixels=vp.pixels, identity_values=identity)
+    except Exception as exc:  # fail closed: an output the check could not finish is not written
+        return Result("quarantined", reason=f"verify-error: {type(exc).__name__}", events=res.events,
+                      input_fingerprint=res.input_fingerprint, kind=res.kind, name_hint=res.name_hint,
+                      renamed=res.renamed)
     hits = [f for f in found or () if vp.counts(f.category, f.location)]
     if not hits:
         return res

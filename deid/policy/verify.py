@@ -7,8 +7,9 @@ written, and quarantine an output that still holds anything identifying.
   verify: {fail_on: high}       quarantine only for direct identifiers
   verify: {allow: [InstitutionName, private-tag]}
                                 what the policy keeps on purpose (a retain option, a
-                                keep override): findings at these attributes (top-level
-                                keyword of the location) or of these categories pass
+                                keep override): findings at these attributes (keyword,
+                                at any depth, or full dotted path) or of these categories
+                                pass
 
 The check runs in the worker on the output bytes, so a failing output is never written.
 """
@@ -33,7 +34,7 @@ class VerifyPolicy:
         """Whether a finding quarantines the output."""
         from ..check import HIGH
 
-        if category in self.allow or re.split(r"[\[.]", location, maxsplit=1)[0] in self.allow:
+        if category in self.allow or _attribute_path(location) & self.allow:
             return False
         return self.fail_on == "any" or category in HIGH
 
@@ -55,3 +56,12 @@ def build_verify_policy(raw: object, source: str) -> VerifyPolicy:
     if not isinstance(allow, list) or not all(isinstance(a, str) and a for a in allow):
         raise PolicyError(f"{source}: verify.allow must be a list of attribute keywords or finding categories")
     return VerifyPolicy(enabled=True, pixels=pixels, fail_on=fail_on, allow=frozenset(allow))
+
+
+def _attribute_path(location: str) -> set[str]:
+    """What an `allow` entry may name for a finding at this location: the attribute
+    itself (its keyword, wherever it is nested) and its full path without item indexes
+    or text offsets (`RequestAttributesSequence.RequestedProcedureDescription`). Naming a
+    sequence does not allow what is nested in it."""
+    parts = [re.sub(r"\[[^\]]*\]", "", p) for p in location.split(".")]
+    return {parts[-1], ".".join(parts)}

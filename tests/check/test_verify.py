@@ -70,6 +70,29 @@ def test_allow_names_what_the_policy_keeps_on_purpose(tmp_path):
     assert (out / "kept.dcm").exists()
 
 
+def test_allow_matches_the_attribute_at_any_depth_but_a_sequence_does_not_allow_its_items():
+    from deid.policy.verify import VerifyPolicy
+
+    vp = VerifyPolicy(enabled=True, allow=frozenset({"InstitutionName", "RequestAttributesSequence"}))
+    assert not vp.counts("identity", "ReferencedStudySequence[0].InstitutionName")
+    assert vp.counts("identity", "RequestAttributesSequence[0].RequestedProcedureID")
+    assert not VerifyPolicy(enabled=True, allow=frozenset({"private-tag"})).counts("private-tag", "(0019,1010)")
+
+
+def test_a_check_that_raises_quarantines_the_output(tmp_path, monkeypatch):
+    import deid.check.verify as verify
+
+    def boom(*_a, **_k):
+        raise ValueError("synthetic failure")
+
+    monkeypatch.setattr(verify, "check_bytes", boom)
+    res, out = _run(tmp_path, _pipeline(tmp_path, True), _inputs(tmp_path))
+    assert res.exit_code == 1, res.output
+    assert not list(out.rglob("*.dcm"))
+    codes = {json.loads(line)["reason"] for line in (tmp_path / "out.quarantine/REASONS.jsonl").read_text().splitlines()}
+    assert codes == {"verify-error: ValueError"}
+
+
 def test_fail_on_high_lets_a_kept_private_number_through_but_not_a_name(tmp_path):
     src = tmp_path / "in"
     ds = make_ds()

@@ -77,9 +77,10 @@ def test_pixel_data_bytes_untouched(tmp_path):
     ds = make_ds()
     ds.Rows, ds.Columns, ds.BitsAllocated, ds.BitsStored, ds.HighBit = 8, 8, 16, 12, 11
     ds.SamplesPerPixel, ds.PhotometricInterpretation, ds.PixelRepresentation = 1, "MONOCHROME2", 0
-    ds.PixelData = bytes(range(128))
+    pixels = b"".join((v * 61).to_bytes(2, "little") for v in range(64))  # all within Bits Stored
+    ds.PixelData = pixels
     res = _run(tmp_path, to_bytes(ds))
-    assert read(res.data).PixelData == bytes(range(128))
+    assert read(res.data).PixelData == pixels
 
 
 def test_sequence_stored_as_un_is_still_walked(tmp_path):
