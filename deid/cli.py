@@ -431,7 +431,11 @@ def audit_report(file: Path = typer.Argument(..., help="Audit log, e.g. <out>.au
     except DeidError as exc:
         _fail(str(exc))
     if not res.outputs_used:
-        console.print("[yellow]no thumbnails[/yellow]: the output folder was not found (--outputs DIR)")
+        console.print("[yellow]no thumbnails[/yellow]: the output folder was not found (--outputs DIR), "
+                      "or the audit log does not verify")
+    elif res.outputs_unverified:
+        console.print(f"[yellow]{res.outputs_unverified} written files not opened[/yellow]: the file found is "
+                      "not the one the run wrote (its digest differs, or none was recorded)")
     if not res.chain_ok:
         console.print("[red]FAIL[/red] the audit hash chain does not verify: see the report")
     left = f", {res.files - res.files_listed} not listed" if res.files > res.files_listed else ""

@@ -2,10 +2,14 @@
 
 Everything comes from the audit log (which holds no values: locations, fingerprints,
 codes) plus, when the output folder is there, thumbnails of the de-identified OUTPUT
-images and their Manufacturer / ManufacturerModelName for the device chart; inputs are
-never opened. Sizes are capped so a run of a million files still gives a file a browser
-opens: the drill-down lists the first MAX_FILES files (quarantined first, then images
-with redactions), and says how many it left out.
+images and their Manufacturer / ManufacturerModelName for the device chart. An output is
+decoded only when its SHA-256 is the digest its run recorded (`engine:output-digest`), so
+a folder of inputs laid out like the outputs gives notes, never thumbnails. Sizes are
+capped so a run of a million files still gives a file a browser opens: the drill-down
+lists the first MAX_FILES files (quarantined first, then images with redactions), and
+says how many it left out. An edited log may hold anything in any column (a BLOB, a
+number, NULL, nonsense coordinates): values are taken as text, and a file that cannot be
+shown gets a note; the report is still written.
 """
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from pathlib import Path
 
 from ..errors import AuditError
 from .log import open_readonly, runs, verify
-from .thumbnails import Box, Thumb, device, frame0_box, is_dicom, output_file, thumbnail
+from .thumbnails import Box, Thumb, device, frame0_box, is_dicom, open_output, thumbnail
 
 MAX_FILES = 2000            # files in the drill-down
 MAX_EVENTS_PER_FILE = 200   # event rows listed per file
@@ -44,6 +48,7 @@ class FileEntry:
     rows: list[tuple] = field(default_factory=list)   # EVENT_FIELDS, capped
     actions: list[tuple[str, int]] = field(default_factory=list)  # (action, events), all of them
     thumb: Thumb | None = None     # None: not an image, or no outputs to look at
+    key: tuple = ()                # (run_id, item) as stored: this file's events are queried by it
 
     @property
     def group(self) -> str:
@@ -69,6 +74,7 @@ class ReportData:
     thumbnails: int = 0
     thumbnails_left_out: int = 0
     rows_left_out: int = 0
+    unverified: dict[str, int] = field(default_factory=dict)  # why -> written files not opened
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,7 @@ class ReportResult:
     thumbnails: int
     chain_ok: bool
     outputs_used: bool
+    outputs_unverified: int = 0    # written files whose output was missing or not the one the run wrote
 
 
 def default_outputs(audit: Path) -> Path | None:
@@ -109,7 +116,7 @@ def build_report(audit: Path, out: Path, outputs: Path | None = None) -> ReportR
     except OSError as exc:
         raise ReportError(f"cannot write the report to {out}: {exc.strerror or type(exc).__name__}") from None
     return ReportResult(out, sum(data.group_totals.values()), len(data.files), data.thumbnails,
-                        not data.problems, not data.outputs_note)
+                        not data.problems, not data.outputs_note, sum(data.unverified.values()))
 
 
 def collect(audit: Path, outputs: Path | None, outputs_given: bool = True) -> ReportData:
@@ -129,6 +136,9 @@ def _collect(db: sqlite3.Connection, audit: Path, problems: list[str], outputs: 
     elif not outputs.is_dir():
         note = (f"the output folder {'given' if outputs_given else 'inferred from the audit file name'} "
                 f"(“{outputs.name}”) does not exist here; pass --outputs DIR for thumbnails and the device chart")
+    elif problems:  # an edited log's digests could point at anything, e.g. the raw inputs
+        note = ("the audit log does not verify, so its output digests cannot be trusted: no output file "
+                "was opened (no thumbnails, no device chart)")
     else:
         note = ""
     use = outputs if not note else None
@@ -139,40 +149,70 @@ def _collect(db: sqlite3.Connection, audit: Path, problems: list[str], outputs: 
         group_totals={g: 0 for g, _ in GROUPS}, outputs_note=note, devices=[],
         boxes=db.execute("SELECT COUNT(*) FROM events WHERE action='redact' "
                          "AND location LIKE 'pixels.frame[%'").fetchone()[0])
-    device_files: list[tuple[str, int]] = []
-    for run_id, item, action, detail, n, boxes in db.execute(_FILES_SQL):
-        entry = FileEntry(run_id, item, action, detail, n - 1, boxes or 0)
+    look: list[tuple[FileEntry, bool, bool, str | None]] = []  # (entry, thumbnail?, device?, digest)
+    device_reads = 0
+    for run_id, item, action, detail, n, boxes, lo, hi in db.execute(_FILES_SQL):
+        entry = FileEntry(as_text(run_id), as_text(item), as_text(action), as_text(detail), n - 1, boxes or 0,
+                          key=(run_id, item))
         data.group_totals[entry.group] += 1
-        if len(data.files) < MAX_FILES:
+        listed = len(data.files) < MAX_FILES
+        if listed:
             data.files.append(entry)
-        if use is not None and action == "write" and len(device_files) < MAX_DEVICE_FILES:
-            device_files.append((detail, entry.boxes))
+        dev = device_reads < MAX_DEVICE_FILES
+        if use is not None and entry.status == "write" and (listed or dev):
+            look.append((entry, listed, dev, _digest(lo, hi)))
+            device_reads += dev
     budget = MAX_EVENT_ROWS
     for entry in data.files:
         limit = min(MAX_EVENTS_PER_FILE, budget)
-        entry.rows = db.execute("SELECT location, action, category, rule_id, fingerprint, detail FROM events "
-                                "WHERE item=? AND run_id=? AND location!='<file>' ORDER BY seq LIMIT ?",
-                                (entry.item, entry.run_id, limit)).fetchall()
+        entry.rows = [tuple(as_text(c) for c in r) for r in db.execute(
+            "SELECT location, action, category, rule_id, fingerprint, detail FROM events "
+            "WHERE run_id=? AND item=? AND location!='<file>' ORDER BY seq LIMIT ?", (*entry.key, limit))]
         budget -= len(entry.rows)
-        entry.actions = db.execute("SELECT action, COUNT(*) FROM events WHERE item=? AND run_id=? AND "
-                                   "location!='<file>' GROUP BY action ORDER BY 2 DESC, 1",
-                                   (entry.item, entry.run_id)).fetchall()
+        entry.actions = [(as_text(a), k) for a, k in db.execute(
+            "SELECT action, COUNT(*) FROM events WHERE run_id=? AND item=? AND location!='<file>' "
+            "GROUP BY action ORDER BY 2 DESC, 1", entry.key)]
         data.rows_left_out += entry.events - len(entry.rows)
-        if use is not None and entry.status == "write":
-            _thumb(db, data, entry, use)
     if use is not None:
+        images: Counter[str] = Counter()
+        redacted: Counter[str] = Counter()
+        for entry, thumb, dev, digest in look:
+            try:
+                _look(db, data, use, entry, thumb, dev, digest, images, redacted)
+            except Exception as exc:  # the last net: one odd file never stops the report
+                if thumb:
+                    entry.thumb = Thumb(None, f"no thumbnail: it could not be made ({type(exc).__name__})")
         written = data.group_totals["redacted"] + data.group_totals["written"]
-        _devices(data, use, device_files, capped=written > len(device_files))
+        _devices(data, images, redacted, capped=written > device_reads)
     return data
 
 
-# file rows, each with its event count and redacted boxes: quarantined first, then images
-# with redactions, then the rest; by run, then path
+def as_text(value: object) -> str:
+    """A column value as text: an edited log may hold a BLOB, a number or NULL in any column."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return "" if value is None else str(value)
+
+
+def _digest(lo: object, hi: object) -> str | None:
+    """The digest ("sha256=<hex>") a run recorded for an output; None when it recorded
+    none; "" (which matches no file) when an edited log holds two different ones."""
+    if lo is None:
+        return None
+    return as_text(lo) if lo == hi else ""
+
+
+# file rows, each with its event count, redacted boxes and recorded output digest:
+# quarantined first, then images with redactions, then the rest; by run, then path
 _FILES_SQL = """
-SELECT f.run_id, f.item, f.action, f.detail, c.n, c.boxes
+SELECT f.run_id, f.item, f.action, f.detail, c.n, c.boxes, c.digest_lo, c.digest_hi
 FROM events f
 JOIN (SELECT run_id, item, COUNT(*) AS n,
-             SUM(action='redact' AND location LIKE 'pixels.frame[%') AS boxes
+             SUM(action='redact' AND location LIKE 'pixels.frame[%') AS boxes,
+             MIN(CASE WHEN location='<output>' AND action='digest' THEN detail END) AS digest_lo,
+             MAX(CASE WHEN location='<output>' AND action='digest' THEN detail END) AS digest_hi
       FROM events GROUP BY run_id, item) c ON c.run_id=f.run_id AND c.item=f.item
 LEFT JOIN runs r ON r.run_id=f.run_id
 WHERE f.location='<file>'
@@ -181,18 +221,24 @@ ORDER BY f.action='quarantine' DESC, c.boxes>0 DESC, r.started, f.run_id, f.item
 
 
 def _tally(db: sqlite3.Connection, column: str) -> list[tuple[str, int, int]]:
-    """(value, events, files) of `column` over every event but the file rows."""
+    """(value, events, files) of `column` over the events on file content: category
+    "file" (the file rows and the output digests, one each per file) is left out."""
     assert column in ("action", "category")
-    return [tuple(r) for r in db.execute(  # type: ignore[misc]
-        f"SELECT {column}, COUNT(*), COUNT(DISTINCT run_id || char(0) || item) FROM events "
-        f"WHERE location!='<file>' GROUP BY {column} ORDER BY 2 DESC, 1")]
+    events: Counter[str] = Counter()
+    files: Counter[str] = Counter()
+    for value, n, f in db.execute(f"SELECT {column}, COUNT(*), COUNT(DISTINCT run_id || char(0) || item) "
+                                  f"FROM events WHERE category IS NOT 'file' GROUP BY {column}"):
+        events[as_text(value)] += n
+        files[as_text(value)] += f
+    return sorted(((k, n, files[k]) for k, n in events.items()), key=lambda r: (-r[1], r[0]))
 
 
 def _reasons(db: sqlite3.Connection) -> list[tuple[str, int, list[str]]]:
     """Quarantine reason codes (the part of the file row's detail before the colon)."""
     counts: Counter[str] = Counter()
     examples: dict[str, list[str]] = {}
-    for (detail,) in db.execute("SELECT detail FROM events WHERE location='<file>' AND action='quarantine'"):
+    for (value,) in db.execute("SELECT detail FROM events WHERE location='<file>' AND action='quarantine'"):
+        detail = as_text(value)
         code = detail.split(":", 1)[0].strip() or "unknown"
         counts[code] += 1
         seen = examples.setdefault(code, [])
@@ -201,44 +247,49 @@ def _reasons(db: sqlite3.Connection) -> list[tuple[str, int, list[str]]]:
     return [(code, n, examples[code]) for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
-def _thumb(db: sqlite3.Connection, data: ReportData, entry: FileEntry, outputs: Path) -> None:
-    path = output_file(outputs, entry.detail)
-    if path is None:
-        entry.thumb = Thumb(None, "no thumbnail: the output file is not in the output folder")
+def _look(db: sqlite3.Connection, data: ReportData, outputs: Path, entry: FileEntry, want_thumb: bool,
+          want_device: bool, digest: str | None, images: Counter[str], redacted: Counter[str]) -> None:
+    """Open a written file's output once, only if it is the file its run wrote, and read
+    its device model for the chart and/or make its thumbnail from that same handle."""
+    fh, why = open_output(outputs, entry.detail, digest)
+    if fh is None:
+        data.unverified[why] = data.unverified.get(why, 0) + 1
+        if want_thumb:
+            entry.thumb = Thumb(None, f"no thumbnail: {why}")
         return
-    if not is_dicom(path):
-        return  # a record, not an image
+    with fh:
+        if not is_dicom(fh):
+            return  # a record, not an image
+        dev = device(fh) if want_device else None
+        if dev is not None:
+            manufacturer, model = dev
+            label = " · ".join(v for v in (manufacturer or "manufacturer not recorded", model) if v)
+            images[label] += 1
+            redacted[label] += entry.boxes
+        if want_thumb:
+            entry.thumb = _thumb(db, data, entry, fh)
+
+
+def _thumb(db: sqlite3.Connection, data: ReportData, entry: FileEntry, fh) -> Thumb:
     if data.thumbnails >= MAX_THUMBNAILS:
         data.thumbnails_left_out += 1
-        entry.thumb = Thumb(None, f"no thumbnail: the report holds at most {MAX_THUMBNAILS:,}")
-        return
+        return Thumb(None, f"no thumbnail: the report holds at most {MAX_THUMBNAILS:,}")
     redacted: list[Box] = []
     kept: list[Box] = []
-    for location, action in db.execute("SELECT location, action FROM events WHERE item=? AND run_id=? "
-                                       "AND location LIKE 'pixels.frame[0].box[%'", (entry.item, entry.run_id)):
-        box = frame0_box(location)
+    for location, action in db.execute("SELECT location, action FROM events WHERE run_id=? AND item=? "
+                                       "AND location LIKE 'pixels.frame[0].box[%'", entry.key):
+        box = frame0_box(as_text(location))
         if box is not None:
-            (redacted if action == "redact" else kept).append(box)
-    entry.thumb = thumbnail(path, redacted, kept)
-    data.thumbnails += entry.thumb.png is not None
+            (redacted if as_text(action) == "redact" else kept).append(box)
+    thumb = thumbnail(fh, redacted, kept)
+    data.thumbnails += thumb.png is not None
+    return thumb
 
 
-def _devices(data: ReportData, outputs: Path, files: list[tuple[str, int]], capped: bool) -> None:
-    images: Counter[str] = Counter()
-    boxes: Counter[str] = Counter()
-    for relpath, n in files:
-        path = output_file(outputs, relpath)
-        if path is None or not is_dicom(path):
-            continue
-        dev = device(path)
-        if dev is None:
-            continue
-        manufacturer, model = dev
-        label = " · ".join(v for v in (manufacturer or "manufacturer not recorded", model) if v)
-        images[label] += 1
-        boxes[label] += n
+def _devices(data: ReportData, images: Counter[str], boxes: Counter[str], capped: bool) -> None:
     data.devices = sorted(((k, images[k], boxes[k]) for k in images), key=lambda r: (-r[2], -r[1], r[0]))
     if not data.devices:
-        data.device_note = "no DICOM images among the outputs"
+        data.device_note = ("no DICOM image among the outputs that are the files their run wrote"
+                            if data.unverified else "no DICOM images among the outputs")
     elif capped:
         data.device_note = f"from the first {MAX_DEVICE_FILES:,} written files"

@@ -107,9 +107,9 @@ def render(data: ReportData) -> str:
         '<a href="#files">Files</a></nav>',
         _tiles(data), _integrity(data), _runs(data), _summary(data), _charts(data), _files(data),
         "<footer>This report holds no identifying values: the audit log records locations, rule ids, codes and "
-        "keyed fingerprints, never values; thumbnails are of the de-identified output, never the input; the only "
-        "header values shown are Manufacturer and Manufacturer Model Name. Keep it with the audit log, not with "
-        "the output.</footer>",
+        "keyed fingerprints, never values; thumbnails are of the de-identified output, never the input (each file "
+        "checked against the digest its run recorded); the only header values shown are Manufacturer and "
+        "Manufacturer Model Name. Keep it with the audit log, not with the output.</footer>",
         "</main>", "</body>", "</html>", ""]
     return "\n".join(parts)
 
@@ -155,11 +155,7 @@ def _runs(data: ReportData) -> str:
     if not data.runs:
         out.append('<p class="muted">No runs recorded.</p>')
     for n, r in enumerate(data.runs, 1):
-        try:
-            versions = json.loads(r["versions"] or "{}")
-        except ValueError:
-            versions = {"versions": r["versions"]}
-        vers = ", ".join(f"{e(k)} <code>{e(v)}</code>" for k, v in sorted(versions.items()))
+        vers = ", ".join(f"{e(k)} <code>{e(v)}</code>" for k, v in _versions(r["versions"]))
         started, finished = r["started"], r["finished"]
         numbers = isinstance(started, (int, float)) and isinstance(finished, (int, float))
         took = f" ({finished - started:,.1f} s)" if numbers else ""
@@ -181,6 +177,18 @@ def _runs(data: ReportData) -> str:
     return "\n".join(out)
 
 
+def _versions(raw: object) -> list[tuple[str, str]]:
+    """(name, version) pairs of a runs.versions value: a JSON object as deid writes it, or,
+    in an edited log, anything at all (shown as it is, under "versions")."""
+    try:
+        parsed = json.loads(raw) if isinstance(raw, (str, bytes)) and raw else {}
+    except (ValueError, RecursionError):  # invalid JSON, bytes that are not UTF-8, absurd nesting
+        parsed = None
+    if not isinstance(parsed, dict):
+        return [("versions", "" if raw is None else str(raw))]
+    return sorted((str(k), "" if v is None else str(v)) for k, v in parsed.items())
+
+
 def _table(head: tuple[str, ...], rows: list[tuple], numeric: set[int]) -> str:
     if not rows:
         return '<p class="muted">None.</p>'
@@ -194,8 +202,10 @@ def _summary(data: ReportData) -> str:
     def tally(rows: list[tuple[str, int, int]]) -> list[tuple]:
         return [(f"<code>{e(k)}</code>", n, f) for k, n, f in rows]
 
-    out = ['<h2 id="summary">Summary</h2>', '<p class="muted">Events on file content (file rows, one per file, '
-           "are counted in the runs above).</p>", '<div class="grid">',
+    out = ['<h2 id="summary">Summary</h2>', '<p class="muted">Events on file content. File rows and output '
+           "digests (category <code>file</code>, one of each per written file) are left out here: they are "
+           "counted in the runs above, and each file's digest is listed with its events below.</p>",
+           '<div class="grid">',
            f'<div><h3>Events per action</h3>{_table(("action", "events", "files"), tally(data.actions), {1, 2})}</div>',
            f'<div><h3>Events per category</h3>{_table(("category", "events", "files"), tally(data.categories), {1, 2})}'
            "</div>", "</div>", "<h3 style='margin-top:16px'>Quarantine reasons</h3>"]
@@ -233,8 +243,13 @@ def _files(data: ReportData) -> str:
         out.append(f'<div class="card banner note"><b>No thumbnails</b>: {e(data.outputs_note)}.</div>')
     else:
         out.append(f'<p>Thumbnails ({data.thumbnails:,}) show frame 0 of the <b>de-identified output</b>, never '
-                   'the input: redacted boxes outlined in <span class="legend-red">red</span>, text kept '
+                   "the input: each is made only from a file whose SHA-256 is the digest its run recorded when it "
+                   'wrote it. Redacted boxes are outlined in <span class="legend-red">red</span>, text kept '
                    '(e.g. L/R markers) in <span class="legend-green">green</span>.</p>')
+    if data.unverified:
+        items = "".join(f"<li>{n:,}: {e(why)}</li>" for why, n in sorted(data.unverified.items()))
+        out.append('<div class="card banner note"><b>Written files not opened</b> (no thumbnail, not in the '
+                   f"device chart):<ul>{items}</ul></div>")
     if data.thumbnails_left_out:
         out.append(f'<p class="muted">{data.thumbnails_left_out:,} further images have no thumbnail '
                    "(report size limit).</p>")

@@ -1,24 +1,31 @@
 """Thumbnails of de-identified OUTPUT images for the HTML report, boxes outlined.
 
-Only files from the output folder are ever opened here, never inputs: the report may be
-read by people who must not see what was redacted. Frame 0 only (the audit's box
-locations are per frame). pydicom decodes just that frame, so a long multi-frame output
-costs one frame. Anything that cannot be decoded gets no thumbnail and a short note,
-never an error: the report must build for any run.
+The report decodes only files its run wrote, never inputs: it may be read by people who
+must not see what was redacted. A path inside the output folder is not proof
+enough (a folder of raw inputs with the same layout matches every path), so `open_output`
+hands out a file only when its bytes hash to the SHA-256 the run recorded for that output
+(the `engine:output-digest` event); the same open handle is then decoded, so the bytes
+checked are the bytes shown. Frame 0 only (the audit's box locations are per frame).
+pydicom decodes just that frame, so a long multi-frame output costs one frame. Anything
+that cannot be decoded gets no thumbnail and a short note, never an error: the report
+must build for any run.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from ..dicom.io import looks_like_dicom, quiet_pydicom
 
 LONG_SIDE = 256
-BOX = re.compile(r"^pixels\.frame\[0\]\.box\[(\d+),(\d+),(\d+),(\d+)\]$")
+# at most 9 digits a coordinate: an edited log cannot hand cv2 a number it overflows on
+BOX = re.compile(r"^pixels\.frame\[0\]\.box\[(\d{1,9}),(\d{1,9}),(\d{1,9}),(\d{1,9})\]$")
 REDACTED, KEPT = 254, 255   # palette indices of the outlines: red for redacted boxes, green for kept text
 _PALETTE = [v for g in range(254) for v in (g * 255 // 253,) * 3] + [230, 40, 40, 60, 170, 60]
 MANUFACTURER, MODEL = 0x00080070, 0x00081090
@@ -43,32 +50,70 @@ def frame0_box(location: str) -> Box | None:
     return tuple(int(v) for v in m.groups()) if m else None  # type: ignore[return-value]
 
 
+NOT_IN_FOLDER = "the output file is not in the output folder"
+NO_DIGEST = "no output digest recorded (log from an older deid)"
+DIFFERS = "the file at this path is not the one this run wrote (digest differs)"
+UNREADABLE = "the output file could not be read"
+
+
 def output_file(outputs: Path, relpath: str) -> Path | None:
     """The output named by a file row's detail, only when it lies inside `outputs` (an
     edited audit log must not point the report at other files)."""
-    root = outputs.resolve()
-    p = (root / relpath).resolve()
-    return p if root in p.parents and p.is_file() else None
-
-
-def is_dicom(path: Path) -> bool:
     try:
-        with open(path, "rb") as fh:
-            return looks_like_dicom(fh.read(132))
+        root = outputs.resolve()
+        p = (root / relpath).resolve()
+        return p if root in p.parents and p.is_file() else None
+    except (OSError, ValueError, RuntimeError):  # a NUL byte, a name too long, a symlink loop
+        return None
+
+
+def open_output(outputs: Path, relpath: str, digest: str | None) -> tuple[BinaryIO | None, str]:
+    """(the output open at byte 0, "") when it lies inside `outputs` and its SHA-256 is
+    `digest` ("sha256=<hex>", as the run recorded it); else (None, why). Nothing is
+    decoded before the digest matched; the caller closes the file."""
+    path = output_file(outputs, relpath)
+    if path is None:
+        return None, NOT_IN_FOLDER
+    if digest is None:
+        return None, NO_DIGEST
+    try:
+        fh = open(path, "rb")
+    except OSError:
+        return None, UNREADABLE
+    try:
+        actual = "sha256=" + hashlib.file_digest(fh, "sha256").hexdigest()
+        fh.seek(0)
+    except OSError:
+        fh.close()
+        return None, UNREADABLE
+    if actual != digest:
+        fh.close()
+        return None, DIFFERS
+    return fh, ""
+
+
+def is_dicom(fh: BinaryIO) -> bool:
+    """Whether the open file is DICOM; leaves it at byte 0."""
+    try:
+        head = fh.read(132)
+        fh.seek(0)
     except OSError:
         return False
+    return looks_like_dicom(head)
 
 
-def device(path: Path) -> tuple[str, str] | None:
-    """(Manufacturer, ManufacturerModelName) of a DICOM output; the only header values
-    the report shows. None when the header cannot be read."""
+def device(fh: BinaryIO) -> tuple[str, str] | None:
+    """(Manufacturer, ManufacturerModelName) of an open DICOM output; the only header
+    values the report shows. None when the header cannot be read. Leaves it at byte 0."""
     import pydicom
 
     with quiet_pydicom():
         try:
-            ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=[MANUFACTURER, MODEL])
+            ds = pydicom.dcmread(fh, stop_before_pixels=True, specific_tags=[MANUFACTURER, MODEL])
         except Exception:
             return None
+        finally:
+            fh.seek(0)
     return _text(ds.get("Manufacturer")), _text(ds.get("ManufacturerModelName"))
 
 
@@ -77,8 +122,9 @@ def _text(value) -> str:
     return "".join(c for c in s if c.isprintable()).strip()[:64]
 
 
-def thumbnail(path: Path, redacted: list[Box], kept: list[Box]) -> Thumb:
-    """PNG of frame 0 of the output, long side LONG_SIDE px, redacted boxes red, kept text green."""
+def thumbnail(src: Path | BinaryIO, redacted: list[Box], kept: list[Box]) -> Thumb:
+    """PNG of frame 0 of the output (a path, or a file `open_output` checked), long side
+    LONG_SIDE px, redacted boxes red, kept text green; boxes are clipped to the image."""
     import cv2
     from PIL import Image
     from pydicom.dataset import Dataset
@@ -87,9 +133,10 @@ def thumbnail(path: Path, redacted: list[Box], kept: list[Box]) -> Thumb:
     from ..pixels.render import views
 
     ds = Dataset()
+    source = src if hasattr(src, "read") else str(src)
     with quiet_pydicom():
         try:
-            frame = np.asarray(pixel_array(str(path), ds_out=ds, specific_tags=_TAGS, index=0))
+            frame = np.asarray(pixel_array(source, ds_out=ds, specific_tags=_TAGS, index=0))
         except AttributeError:  # pydicom's answer to a data set without Pixel Data (SR, RT plan, ...)
             return Thumb(None, "no thumbnail: the output holds no image")
         except Exception as exc:  # no decoder, corrupt stream
@@ -113,7 +160,11 @@ def thumbnail(path: Path, redacted: list[Box], kept: list[Box]) -> Thumb:
     # is a third of an RGB one, and the report carries hundreds of these)
     idx = (small.astype(np.uint16) * 253 // 255).astype(np.uint8)
     for boxes, colour in ((kept, KEPT), (redacted, REDACTED)):
-        for x0, y0, x1, y1 in boxes:
+        for box in boxes:
+            clipped = _clip(box, w, h)
+            if clipped is None:
+                continue  # wholly outside the image (an edited log): nothing to outline
+            x0, y0, x1, y1 = clipped
             p0 = (int(x0 * scale), int(y0 * scale))
             p1 = (max(p0[0], int(x1 * scale) - 1), max(p0[1], int(y1 * scale) - 1))
             cv2.rectangle(idx, p0, p1, colour, 1 if scale < 0.5 else 2)
@@ -122,3 +173,10 @@ def thumbnail(path: Path, redacted: list[Box], kept: list[Box]) -> Thumb:
     buf = io.BytesIO()
     img.save(buf, "PNG", optimize=True)
     return Thumb(buf.getvalue(), "", tw, th)
+
+
+def _clip(box: Box, w: int, h: int) -> Box | None:
+    """The box inside a w x h image, corners in order; None when none of it is inside."""
+    x0, x1 = sorted((min(max(box[0], 0), w), min(max(box[2], 0), w)))
+    y0, y1 = sorted((min(max(box[1], 0), h), min(max(box[3], 0), h)))
+    return None if x0 >= w or y0 >= h or x1 <= 0 or y1 <= 0 else (x0, y0, x1, y1)

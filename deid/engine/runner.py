@@ -5,6 +5,7 @@ cross processes; only the audit events come back to the driver, the one audit wr
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+from ..audit.events import AuditEvent
 from ..audit.log import AuditLog, FileRecord
 from ..handlers import Context, Item, Result, handler_for
 from .writer import atomic_write, quarantine
@@ -110,9 +112,14 @@ def finish(item: Item, job: Job, res: Result) -> Outcome:
                 for suffix, png in res.previews:
                     atomic_write(job.preview_dir / f"{rel}.{suffix}", png)
             atomic_write(job.out / rel, res.data)
+            # the output's digest (of de-identified bytes, not a value): lets the report and
+            # an auditor tell the file this run wrote from anything later found at its path
+            res.events.append(AuditEvent("<output>", "digest", "file", "engine:output-digest", "",
+                                         "sha256=" + hashlib.sha256(res.data).hexdigest()))
         except OSError as exc:
             res = Result("quarantined", reason=f"write-failed: {type(exc).__name__}",
-                         input_fingerprint=res.input_fingerprint)
+                         input_fingerprint=res.input_fingerprint, kind=res.kind,
+                         name_hint=res.name_hint, renamed=res.renamed)
         res.data = None
         res.previews = []
     if res.status != "ok":

@@ -1,9 +1,11 @@
 """`deid audit report`: one self-contained HTML file from a real run of sample_data, with
-thumbnails of the de-identified output (never the input), no planted identifier anywhere,
-and a page a headless browser renders without errors."""
+thumbnails of the de-identified output (never the input: only a file whose SHA-256 is the
+digest the run recorded is decoded), no planted identifier anywhere, a page a headless
+browser renders without errors, and a report (never a traceback) from an edited log."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import io
 import json
@@ -20,13 +22,15 @@ from PIL import Image
 from typer.testing import CliRunner
 
 import deid.audit.report as report
+import deid.audit.report_html as report_html
 from deid.audit.log import iter_events
-from deid.audit.thumbnails import frame0_box, thumbnail
+from deid.audit.thumbnails import DIFFERS, NO_DIGEST, frame0_box, thumbnail
 from deid.cli import app
 from helpers import REPO, deidentify_samples
 
 runner = CliRunner()
 CXR = "dicom/patient1/cxr.dcm"   # burned-in name and ID (sample_data/manifest.json)
+MR = "dicom/patient2/mr.dcm"
 CHROMIUM = Path("/usr/bin/chromium")
 PNG_URI = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 
@@ -34,6 +38,7 @@ PNG_URI = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 def _report(audit: Path, dest: Path, *extra: str):
     """(exit code, console output with rich's line wrapping undone, the report's text)."""
     res = runner.invoke(app, ["audit", "report", str(audit), "--out", str(dest), *extra])
+    assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)  # no traceback
     return res.exit_code, "".join(res.output.splitlines()), (dest.read_text("utf-8") if dest.exists() else "")
 
 
@@ -102,8 +107,7 @@ def test_thumbnail_is_the_output_with_redacted_boxes_outlined(run):
     assert png != thumbnail(out.parent / "in" / CXR, redacted, kept).png
 
 
-def test_no_planted_identifier_in_the_report(run):
-    _out, _audit, _dest, text = run
+def _assert_no_planted_identifier(text: str) -> None:
     manifest = json.loads((REPO / "sample_data" / "manifest.json").read_text("utf-8"))
     values = set()
     for entry in manifest["files"].values():
@@ -111,17 +115,23 @@ def test_no_planted_identifier_in_the_report(run):
         values |= {b["text"] for b in entry.get("burned_in", [])}
     values = {v for v in values if len(v) >= 4}
     assert len(values) > 20
-    payloads = re.findall(r"data:([a-z/+]+);base64,([A-Za-z0-9+/=]+)", text)
     # base64 pixels can spell any short string by chance: they are checked as PNGs below
     readable = re.sub(r"data:[a-z/+]+;base64,[A-Za-z0-9+/=]+", "data:", text)
     for v in values:
         assert v not in readable and v.upper() not in readable
-    assert payloads and {kind for kind, _ in payloads} == {"image/png"}
+    payloads = re.findall(r"data:([a-z/+]+);base64,([A-Za-z0-9+/=]+)", text)
+    assert {kind for kind, _ in payloads} <= {"image/png"}
     for _kind, b64 in payloads:
         png = base64.b64decode(b64)
         assert png.startswith(b"\x89PNG")
         for chunk in (b"tEXt", b"iTXt", b"zTXt", b"eXIf"):
             assert chunk not in png  # pixels only, no metadata
+
+
+def test_no_planted_identifier_in_the_report(run):
+    _out, _audit, _dest, text = run
+    assert PNG_URI.search(text)
+    _assert_no_planted_identifier(text)
 
 
 def test_headless_browser_renders_it_without_errors(run, tmp_path):
@@ -203,3 +213,177 @@ def test_matplotlib_is_loaded_only_by_the_report():
     code = ("import sys, deid.cli, deid.engine.runner, deid.audit.report, deid.audit.report_html, deid.audit.charts; "
             "assert 'matplotlib' not in sys.modules, 'matplotlib imported eagerly'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def _edited(audit: Path, dest: Path, *sql: str) -> Path:
+    """A copy of the audit log with `sql` applied (? is the CXR path)."""
+    shutil.copyfile(audit, dest)
+    with sqlite3.connect(dest) as db:
+        for stmt in sql:
+            db.execute(stmt, (CXR,) * stmt.count("?"))
+    return dest
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_run_records_each_output_digest_and_the_report_lists_it(run):
+    out, audit, _dest, text = run
+    digests = [e for e in iter_events(audit, CXR) if e["location"] == "<output>"]
+    assert [(e["action"], e["category"], e["rule_id"], e["fingerprint"]) for e in digests] == [
+        ("digest", "file", "engine:output-digest", "")]
+    assert digests[0]["detail"] == "sha256=" + _sha256(out / CXR)
+    block = _file_block(text, CXR)
+    assert "engine:output-digest" in block and digests[0]["detail"] in block  # listed like any event
+    summary = text[text.index('id="summary"'):text.index('id="charts"')]
+    assert "<td><code>digest</code></td>" not in summary  # category "file": not an event on content
+
+
+def test_outputs_pointed_at_the_raw_inputs_give_no_thumbnail(run, tmp_path):
+    """The same relative layout as the outputs (mirror naming) matches every path; the
+    digests do not, so nothing of the inputs is shown: given or inferred (raw.audit.sqlite -> raw)."""
+    _out, audit, _dest, _text = run
+    raw = tmp_path / "raw"
+    shutil.copytree(REPO / "sample_data" / "dicom", raw / "dicom")
+    inferred = tmp_path / "raw.audit.sqlite"
+    shutil.copyfile(audit, inferred)
+    for log, extra in ((audit, ("--outputs", str(raw))), (inferred, ())):
+        code, output, text = _report(log, tmp_path / "r.html", *extra)
+        assert code == 0, output
+        assert "<img" not in text and not PNG_URI.search(text)
+        assert DIFFERS in html.unescape(_file_block(text, CXR))
+        assert "Written files not opened" in text and "No device chart" in text
+        _assert_no_planted_identifier(text)
+
+
+def test_an_output_replaced_after_the_run_gets_no_thumbnail(run, tmp_path):
+    out, audit, _dest, _text = run
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    shutil.copyfile(REPO / "sample_data" / CXR, copy / CXR)  # the input, where the output was
+    code, output, text = _report(audit, tmp_path / "r.html", "--outputs", str(copy))
+    assert code == 0, output
+    cxr = html.unescape(_file_block(text, CXR))
+    assert not PNG_URI.search(cxr) and DIFFERS in cxr
+    assert PNG_URI.search(_file_block(text, MR))  # the untouched outputs still have theirs
+    _assert_no_planted_identifier(text)
+
+
+def _rechained(audit: Path, dest: Path, drop: str) -> Path:
+    """A copy of the log without the rows matching `drop`, hash chain rebuilt: what an
+    intact log from an older deid (one that recorded no digests) looks like."""
+    from deid.audit.log import EVENT_COLS, GENESIS, RUN_COLS, _hash
+
+    shutil.copyfile(audit, dest)
+    with sqlite3.connect(dest) as db:
+        db.execute(f"DELETE FROM events WHERE {drop}")
+        rows = db.execute(f"SELECT {', '.join(EVENT_COLS)} FROM events ORDER BY seq").fetchall()
+        db.execute("DELETE FROM events")
+        prev, per_run = GENESIS, {}
+        for seq, row in enumerate(rows, 1):
+            data = (seq,) + tuple(row[1:])
+            h = _hash(prev, data)
+            db.execute("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?)", data + (prev, h))
+            n, _ = per_run.get(data[1], (0, ""))
+            per_run[data[1]], prev = (n + 1, h), h
+        for r in db.execute(f"SELECT {', '.join(RUN_COLS)} FROM runs").fetchall():
+            vals = dict(zip(RUN_COLS, r))
+            vals["event_count"], vals["head_hash"] = per_run[vals["run_id"]]
+            db.execute("UPDATE runs SET event_count=?, head_hash=?, row_hash=? WHERE run_id=?",
+                       (vals["event_count"], vals["head_hash"], _hash(GENESIS, [vals[c] for c in RUN_COLS]),
+                        vals["run_id"]))
+    return dest
+
+
+def test_a_log_without_digests_gives_notes_not_thumbnails(run, tmp_path):
+    out, audit, _dest, _text = run
+    old = _rechained(audit, tmp_path / "old.audit.sqlite", "location='<output>'")
+    code, output, text = _report(old, tmp_path / "r.html", "--outputs", str(out))
+    assert code == 0 and "Hash chain intact" in text, output
+    assert not PNG_URI.search(text) and NO_DIGEST in html.unescape(_file_block(text, CXR))
+
+
+def test_an_edited_log_opens_no_output_file(run, tmp_path):
+    """A forged digest could name the raw input's bytes: a log that fails verification
+    gets no thumbnail at all."""
+    out, audit, _dest, _text = run
+    bad = _edited(audit, tmp_path / "bad.audit.sqlite", "UPDATE events SET rule_id='edited' WHERE seq=3")
+    code, output, text = _report(bad, tmp_path / "r.html", "--outputs", str(out))
+    assert code == 1 and "Hash chain check FAILED" in text
+    assert not PNG_URI.search(text) and "output digests cannot be trusted" in html.unescape(text)
+
+
+def test_a_thumbnail_that_cannot_be_made_is_a_note(run, tmp_path, monkeypatch):
+    out, audit, _dest, _text = run
+
+    def boom(*_args):
+        raise RuntimeError("decoder fell over")
+
+    monkeypatch.setattr(report, "thumbnail", boom)
+    code, output, text = _report(audit, tmp_path / "r.html", "--outputs", str(out))
+    assert code == 0, output
+    assert "no thumbnail: it could not be made (RuntimeError)" in _file_block(text, CXR)
+
+
+_BOX = "(SELECT seq FROM events WHERE item=? AND action='redact' AND location LIKE 'pixels.frame[0].box[%' "
+_ROW = "(SELECT MIN(seq) FROM events WHERE item=? AND location LIKE '(%')"  # a header element of the CXR
+_WITHOUT_NOT_NULL = ("CREATE TABLE e2 AS SELECT * FROM events", "DROP TABLE events",
+                     "ALTER TABLE e2 RENAME TO events")
+EDITS = {
+    "huge box": (f"UPDATE events SET location='pixels.frame[0].box[0,0,999999999999,999999999999]' "
+                 f"WHERE seq={_BOX} ORDER BY seq LIMIT 1)",
+                 f"UPDATE events SET location='pixels.frame[0].box[100,100,999999999,999999999]' "
+                 f"WHERE seq={_BOX} ORDER BY seq DESC LIMIT 1)",
+                 "UPDATE runs SET versions='{not json'"),
+    "blob": (f"UPDATE events SET location=X'ff', action=X'ff', category=X'80', rule_id=X'ff', fingerprint=X'00', "
+             f"detail=X'fe00' WHERE seq={_ROW}",
+             "UPDATE events SET item=CAST(item AS BLOB) WHERE item='dicom/patient1/ct2.dcm'",
+             f"UPDATE events SET detail=X'ff' WHERE item='{MR}' AND location='<file>'",
+             "UPDATE events SET action='quarantine', detail=X'ff3a' WHERE item='dicom/patient1/ct.dcm' "
+             "AND location='<file>'",
+             "UPDATE runs SET pipeline=X'ff', key_id=X'00', started=X'31', versions=X'ff'"),
+    "int": (f"UPDATE events SET location=1, action=2, category=3, rule_id=4, fingerprint=5, detail=6 WHERE seq={_ROW}",
+            f"UPDATE events SET detail=42 WHERE item='{MR}' AND location='<file>'",
+            "UPDATE events SET action='quarantine', detail=7 WHERE item='dicom/patient1/ct.dcm' AND location='<file>'",
+            "UPDATE runs SET pipeline=1, key_id=2, policy_hash=3, versions='[1, 2]'"),
+    "null": (*_WITHOUT_NOT_NULL,
+             f"UPDATE events SET location=NULL, action=NULL, category=NULL, rule_id=NULL, fingerprint=NULL, "
+             f"detail=NULL WHERE seq={_ROW}",
+             f"UPDATE events SET detail=NULL WHERE item='{MR}' AND location='<file>'",
+             "UPDATE events SET action='quarantine', detail=NULL WHERE item='dicom/patient1/ct.dcm' "
+             "AND location='<file>'",
+             "UPDATE runs SET pipeline=NULL, key_id=NULL, started=NULL, versions='5'"),
+}
+
+
+@pytest.mark.parametrize("edit", list(EDITS))
+def test_odd_values_in_an_edited_log_still_give_a_report(run, tmp_path, edit):
+    out, audit, _dest, _text = run
+    bad = _edited(audit, tmp_path / "bad.audit.sqlite", *EDITS[edit])
+    code, output, text = _report(bad, tmp_path / "r.html", "--outputs", str(out))
+    assert code == 1 and "does not verify" in output
+    assert text.rstrip().endswith("</html>") and "Hash chain check FAILED" in text
+    assert not PNG_URI.search(text)  # an edited log's outputs are never opened
+    if edit == "huge box":
+        assert "not json" in text  # versions shown as they are
+    if edit != "huge box":
+        assert 'id="group-quarantined"' in text
+
+
+@pytest.mark.parametrize("raw", [None, "", '{"deid": "1.0"}', "[1, 2]", "5", '"x"', "{not json", "[" * 100_000,
+                                 b"\xff", b'{"a": 1}', 7, 1.5], ids=lambda v: repr(v)[:20])
+def test_versions_of_any_shape_are_shown_not_crashed_on(raw):
+    pairs = report_html._versions(raw)
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in pairs)
+
+
+def test_boxes_far_outside_the_image_are_clipped_not_crashed_on(run):
+    out, _audit, _dest, _text = run
+    thumb = thumbnail(out / CXR, [(0, 0, 999_999_999, 999_999_999), (5_000, 5_000, 6_000, 6_000)], [])
+    assert thumb.png is not None and thumb.png.startswith(b"\x89PNG")
+
+
+def test_box_coordinates_are_bounded():
+    assert frame0_box("pixels.frame[0].box[1,2,3,4]") == (1, 2, 3, 4)
+    assert frame0_box("pixels.frame[0].box[1,2,3," + "9" * 5000 + "]") is None  # never int() of 5,000 digits
