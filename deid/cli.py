@@ -115,7 +115,7 @@ def run(
         _fail("--audit must not be inside --out: uploading the output would upload the audit log")
     if preview is not None and (out_dir == preview.resolve() or out_dir in preview.resolve().parents):
         _fail("--preview must not be inside --out: previews are for people, not for upload")
-    vdb = _run_vault(vault, vault_key_file, secret, out_dir, dry_run) if vault or vault_key_file else None
+    vdb = _run_vault(vault, vault_key_file, secret, out_dir, dry_run, inputs) if vault or vault_key_file else None
     qdir = out_dir.with_name(out_dir.name + ".quarantine")
     if not dry_run:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -125,7 +125,9 @@ def run(
         log.before_commit = vdb.commit  # mappings are stored before an input counts as done
     from importlib.metadata import version as dist_version
 
-    signature = pseudo.fingerprint("run:" + "\0".join([pipe.policy_hash, naming, str(out_dir)]
+    # the vault is part of what a resume continues: with it, without it or another one, start over
+    vault_part = "vault:" + str(vdb.path.resolve()) if vdb is not None else "no-vault"
+    signature = pseudo.fingerprint("run:" + "\0".join([pipe.policy_hash, naming, str(out_dir), vault_part]
                                                        + sorted(str(p.resolve()) for p in inputs)))
     earlier = log.unfinished(signature)
     skip: dict[str, str] = {}
@@ -157,18 +159,11 @@ def run(
                                 progress=step, skip=skip, timeout=timeout,
                                 max_memory_mb=max_memory, engine=engine, scheduler=scheduler,
                                 mappings=vdb.add if vdb is not None else None)
-    except DeidError as exc:  # e.g. --engine dask without dask installed
-        log.close()
-        if vdb is not None:
-            vdb.close()
-        _fail(str(exc))
+    except DeidError as exc:  # e.g. --engine dask without dask installed, or the vault cannot store a mapping
+        _close_run(log, vdb, finish=False, error=exc)
     finally:
         signal.signal(signal.SIGTERM, previous)
-    if not summary.interrupted:
-        log.finish_run()
-    log.close()
-    if vdb is not None:
-        vdb.close()
+    _close_run(log, vdb, finish=not summary.interrupted)
     if dry_run:
         _dry_run_report(summary)
         raise typer.Exit(1 if summary.quarantined else 0)
@@ -192,20 +187,44 @@ def run(
     raise typer.Exit(1 if summary.quarantined or summary.skipped_quarantined else 0)
 
 
-def _run_vault(vault: Optional[Path], key_file: Optional[Path], secret: bytes, out_dir: Path, dry_run: bool):
-    """The vault this run writes (--vault), opened before any input is processed."""
+def _run_vault(vault: Optional[Path], key_file: Optional[Path], secret: bytes, out_dir: Path, dry_run: bool,
+               inputs: List[Path]):
+    """The vault this run writes (--vault), opened (and locked) before any input is processed."""
     from .vault import open_for_run
 
     if dry_run:
         _fail("--vault with --dry-run: a dry run writes nothing, so it keeps no vault either")
     try:
-        vdb, where = open_for_run(vault, key_file, secret, out_dir)
+        vdb, where = open_for_run(vault, key_file, secret, out_dir, inputs)
     except DeidError as exc:
         _fail(str(exc))
     if where.startswith("created"):
         console.print(f"[yellow]new vault key[/yellow]: {where[8:]} (mode 0600). Keep it apart from the pseudonym "
                       "key: without it the vault can never be read.")
     return vdb
+
+
+def _close_run(log, vdb, finish: bool, error: Optional[DeidError] = None) -> None:
+    """Finish (when asked) and close the audit log, then the vault; exit 2 on `error`. Each audit
+    commit stores the vault's mappings first (log.before_commit); when the vault cannot, the log's
+    open batch is dropped, so its inputs do not count as done and a resumed run redoes them."""
+    from .errors import VaultError
+
+    try:
+        if finish:
+            log.finish_run()
+        log.close()
+    except VaultError as exc:
+        log.db.close()  # without committing: the mappings of that batch's inputs were not stored
+        error = error or exc
+    finally:
+        if vdb is not None:
+            try:
+                vdb.close()
+            except VaultError as exc:
+                error = error or exc
+    if error is not None:
+        _fail(str(error))
 
 
 def _sigterm(_signum, _frame) -> None:
@@ -448,8 +467,10 @@ def audit_report(file: Path = typer.Argument(..., help="Audit log, e.g. <out>.au
 def vault_lookup(
     file: Path = typer.Argument(..., help="The vault (deid run --vault)."),
     vault_key_file: Optional[Path] = typer.Option(None, "--vault-key-file", help="Else DEID_VAULT_KEY."),
-    pseudonym: Optional[str] = typer.Option(None, "--pseudonym", help="Print the original of this pseudonym."),
-    original: Optional[str] = typer.Option(None, "--original", help="Print the pseudonym of this original."),
+    pseudonym: Optional[str] = typer.Option(None, "--pseudonym", help="Print the original of this pseudonym "
+                                            "('-': read it from stdin)."),
+    original: Optional[str] = typer.Option(None, "--original", help="Print the pseudonym of this original "
+                                           "('-': read it from stdin, so it is not in `ps` or the shell history)."),
     kind: Optional[str] = typer.Option(None, "--kind", help="patient-id, uid or accession (default: any)."),
 ) -> None:
     """Print the other side of a mapping, one per line. Exit 0 found, 1 not found, 2 no vault
@@ -460,6 +481,9 @@ def vault_lookup(
         _fail("give one of --pseudonym or --original")
     if kind is not None and kind not in KINDS:
         _fail(f"--kind must be one of {', '.join(KINDS)}")
+    if "-" in (original, pseudonym):
+        value = _stdin_value()
+        original, pseudonym = (value, None) if original == "-" else (None, value)
     try:
         with open_to_read(file, vault_key_file) as v:
             found = v.lookup(original=original, pseudonym=pseudonym, kind=kind)
@@ -470,6 +494,19 @@ def vault_lookup(
         raise typer.Exit(1)
     for _kind, orig, pseud in found:
         typer.echo(pseud if original is not None else orig)
+
+
+def _stdin_value() -> str:
+    """One value from stdin (typed without echo at a terminal): never in argv."""
+    if sys.stdin.isatty():
+        import getpass
+
+        value = getpass.getpass("value: ").strip()
+    else:
+        value = sys.stdin.readline().strip()
+    if not value:
+        _fail("'-' reads the value from stdin, which gave none")
+    return value
 
 
 @vault_app.command("export")

@@ -17,6 +17,8 @@ from deid.cli import app
 from deid.handlers import Context, DicomHandler, Item
 from deid.policy import load_pipeline
 from deid.pseudonym import Pseudonymizer
+import deid.vault as vault_mod
+from deid.errors import VaultError
 from deid.vault import Vault, open_to_read
 from helpers import KEY, make_ds, read, write
 
@@ -284,3 +286,257 @@ def test_midi_b_export_matches_the_outputs(tmp_path):
     lines = (exp / "vault_mapping.csv").read_text().splitlines()
     assert lines[0] == "kind,id_old,id_new" and len(lines) - 1 == len(uids) + len(pats) + len(ACCESSIONS)
     assert os.path.getsize(exp / "uid_mapping.csv") > 0
+
+
+# -- integrity, identity, locking, resume, safety -------------------------------------------------
+def _lookup(root: Path, *args: str, vault: str = "vault.sqlite", **kw):
+    return runner.invoke(app, ["vault", "lookup", str(root / vault), "--vault-key-file", str(root / "vault.key"),
+                               *args], **kw)
+
+
+def _said(res) -> str:
+    """What a command printed, with rich's line wrapping undone."""
+    return " ".join(res.output.split())
+
+
+def _pids(root: Path) -> dict[str, str]:
+    """Output PatientID of each synthetic patient."""
+    return {PIDS[0]: read(root / "out" / "a/s1/1.dcm").PatientID, PIDS[1]: read(root / "out" / "b/1.dcm").PatientID}
+
+
+def test_a_swapped_reverse_index_fails_the_integrity_check(tmp_path):
+    _tree(tmp_path)
+    _key_file(tmp_path)
+    _vault_run(tmp_path, "out", "vault.sqlite", "--engine", "inline")
+    out_pid = _pids(tmp_path)
+    db = sqlite3.connect(tmp_path / "vault.sqlite")
+    (ix_a, rix_a), (ix_b, rix_b) = db.execute("SELECT ix, rix FROM mappings WHERE kind='patient-id'").fetchall()
+    db.execute("UPDATE mappings SET rix=? WHERE ix=?", (rix_b, ix_a))
+    db.execute("UPDATE mappings SET rix=? WHERE ix=?", (rix_a, ix_b))
+    db.commit()
+    db.close()
+    for pseud in out_pid.values():  # never the other patient's original
+        res = _lookup(tmp_path, "--pseudonym", pseud)
+        assert res.exit_code == 2 and "integrity" in _said(res), res.output
+        assert not [p for p in PIDS if p in _said(res)]
+    # a row that opens but holds another value than the one asked for (forged by a key holder)
+    with Vault(tmp_path / "v2.sqlite", VAULT_KEY, pseudonym_key_id="kid") as v:
+        v.add([("patient-id", PIDS[0], "P-REAL")])
+        rid, ix, rix = v.keys.row_id("patient-id", "VLT-OTHER", "P-X"), v.keys.ix("patient-id", PIDS[0]), b"r" * 32
+        ad = vault_mod._ad("patient-id", rid, ix, rix)
+        box = b"n" * 12 + v.keys.enc.encrypt(b"n" * 12, b'["VLT-OTHER", "P-X"]', ad)
+        v.db.execute("INSERT INTO mappings VALUES (?,?,?,?,?)", (rid, ix, rix, "patient-id", box))
+    with Vault(tmp_path / "v2.sqlite", VAULT_KEY) as v, pytest.raises(VaultError, match="integrity"):
+        v.lookup(original=PIDS[0])
+
+
+def test_one_original_with_two_pseudonyms_keeps_both(tmp_path):
+    _tree(tmp_path)
+    _key_file(tmp_path)
+    (tmp_path / "pipe.yaml").write_text(PIPELINE.replace("{keyword: PatientID, action: pseudonym}",
+                                                         "{keyword: PatientID, action: hash}"))
+    _vault_run(tmp_path, "out", "vault.sqlite", "--engine", "inline")
+    hashed = read(tmp_path / "out" / "b/1.dcm").PatientID
+    in_record = (tmp_path / "out" / "visits.csv").read_text().splitlines()[1].split(",")[0]
+    assert hashed.startswith("H-") and in_record.startswith("P-")
+    with Vault(tmp_path / "vault.sqlite", VAULT_KEY) as v:
+        assert {p for _k, _o, p in v.lookup(original=PIDS[1], kind="patient-id")} == {hashed, in_record}
+        assert [o for _k, o, _p in v.lookup(pseudonym=hashed)] == [PIDS[1]]
+        assert [o for _k, o, _p in v.lookup(pseudonym=in_record)] == [PIDS[1]]
+        count = len(list(v.rows()))
+    res = _lookup(tmp_path, "--original", PIDS[1], "--kind", "patient-id")
+    assert res.exit_code == 0 and set(res.stdout.split()) == {hashed, in_record}
+    _vault_run(tmp_path, "out-again", "vault.sqlite", "--engine", "inline")
+    assert len(_rows(tmp_path / "vault.sqlite")) == count  # the same triples again: no new row
+
+
+def test_a_run_under_another_pseudonym_key_is_refused(tmp_path):
+    _tree(tmp_path)
+    _key_file(tmp_path)
+    _vault_run(tmp_path, "out", "vault.sqlite", "--engine", "inline")
+    db = sqlite3.connect(tmp_path / "vault.sqlite")
+    assert db.execute("SELECT value FROM meta WHERE name='pseudonym-key'").fetchone()[0] == Pseudonymizer(KEY).key_id
+    db.close()
+    (tmp_path / "other.key").write_bytes(b"another-pseudonym-key-0123456789abcdef\n")
+    res = _run(tmp_path, "out2", "--key-file", str(tmp_path / "other.key"), "--vault", str(tmp_path / "vault.sqlite"),
+               "--vault-key-file", str(tmp_path / "vault.key"))
+    assert res.exit_code == 2 and "belongs to another pseudonym key; use a new vault" in _said(res)
+    assert not (tmp_path / "out2").exists()
+
+
+class _FullDisk:
+    """A vault connection whose n-th write fails, as on a full disk."""
+
+    def __init__(self, db: sqlite3.Connection, writes: int):
+        self._db, self._left = db, writes
+
+    def __getattr__(self, name):
+        return getattr(self._db, name)
+
+    def executemany(self, *args):
+        self._left -= 1
+        if self._left < 0:
+            raise sqlite3.OperationalError("database or disk is full")
+        return self._db.executemany(*args)
+
+
+def test_a_vault_write_failure_stops_the_run_and_the_resumed_run_completes_the_vault(tmp_path, monkeypatch):
+    _tree(tmp_path)
+    _key_file(tmp_path)
+    _vault_run(tmp_path, "ref", "ref.sqlite", "--engine", "inline")
+    real = vault_mod.open_for_run
+
+    def failing(*args, **kw):
+        v, where = real(*args, **kw)
+        v.db = _FullDisk(v.db, 2)
+        return v, where
+
+    monkeypatch.setattr(vault_mod, "open_for_run", failing)
+    res = _run(tmp_path, "out", "--vault", str(tmp_path / "vault.sqlite"), "--vault-key-file",
+               str(tmp_path / "vault.key"), "--engine", "inline")
+    assert res.exit_code == 2 and isinstance(res.exception, SystemExit), res.output
+    assert "cannot store mappings" in _said(res) and "disk is full" in _said(res) and "redoes them" in _said(res)
+    assert not [p for p in PIDS if p in _said(res)]
+    monkeypatch.setattr(vault_mod, "open_for_run", real)
+    again = _vault_run(tmp_path, "out", "vault.sqlite", "--engine", "inline")
+    assert "resuming an interrupted run" in _said(again)  # what was not stored was not done
+    assert _rows(tmp_path / "vault.sqlite") == _rows(tmp_path / "ref.sqlite")
+
+
+def test_a_vault_in_use_is_refused_before_any_input_is_read(tmp_path, monkeypatch):
+    monkeypatch.setattr(Vault, "BUSY_SECONDS", 0.05, raising=False)
+    _tree(tmp_path)
+    _key_file(tmp_path)
+    _vault_run(tmp_path, "out", "vault.sqlite", "--engine", "inline")
+    args = ("--vault", str(tmp_path / "vault.sqlite"), "--vault-key-file", str(tmp_path / "vault.key"),
+            "--engine", "inline")
+    other = sqlite3.connect(tmp_path / "vault.sqlite", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # any other writer
+    res = _run(tmp_path, "out2", *args)
+    other.execute("ROLLBACK")
+    other.close()
+    assert res.exit_code == 2 and "is in use" in _said(res) and isinstance(res.exception, SystemExit)
+    assert not (tmp_path / "out2").exists()
+    with vault_mod.open_for_run(tmp_path / "vault.sqlite", tmp_path / "vault.key", KEY, tmp_path / "x")[0]:
+        res = _run(tmp_path, "out3", *args)  # a second run while one holds the vault
+        assert res.exit_code == 2 and "is in use" in _said(res) and not (tmp_path / "out3").exists()
+        res = _lookup(tmp_path, "--original", PIDS[0])
+        assert res.exit_code == 2 and "is in use" in _said(res) and "not a deid vault" not in _said(res)
+    assert _lookup(tmp_path, "--original", PIDS[0]).exit_code == 0  # released on close
+
+
+def test_resume_starts_over_when_the_vault_changes(tmp_path):
+    _tree(tmp_path)
+    _key_file(tmp_path)
+    _vault_run(tmp_path, "ref", "ref.sqlite", "--engine", "inline")
+
+    def interrupt_last_run(out: str) -> None:
+        db = sqlite3.connect(tmp_path / f"{out}.audit.sqlite")
+        db.execute("UPDATE runs SET finished=NULL WHERE started=(SELECT max(started) FROM runs)")
+        db.commit()
+        db.close()
+
+    def resumed(res) -> bool:
+        return "resuming an interrupted run" in _said(res)
+
+    assert _run(tmp_path, "o1", "--engine", "inline").exit_code == 0  # no vault, interrupted
+    interrupt_last_run("o1")
+    assert not resumed(_vault_run(tmp_path, "o1", "v1.sqlite", "--engine", "inline"))  # started over
+    assert _rows(tmp_path / "v1.sqlite") == _rows(tmp_path / "ref.sqlite")  # every input's mappings
+    _vault_run(tmp_path, "o2", "v2.sqlite", "--engine", "inline")  # with a vault, interrupted
+    interrupt_last_run("o2")
+    assert not resumed(_run(tmp_path, "o2", "--engine", "inline"))
+    assert not resumed(_vault_run(tmp_path, "o2", "other.sqlite", "--engine", "inline"))
+    assert resumed(_vault_run(tmp_path, "o2", "v2.sqlite", "--engine", "inline"))  # the same vault: resumes
+
+
+def test_the_vault_has_no_wal_and_reads_from_a_read_only_folder(tmp_path):
+    _tree(tmp_path)
+    _key_file(tmp_path)
+    _vault_run(tmp_path, "out", "broker/vault.sqlite", "--engine", "inline")
+    broker = tmp_path / "broker"
+    assert (broker / "vault.sqlite").read_bytes()[18:20] == b"\x01\x01"  # rollback journal, not WAL
+    assert [p.name for p in broker.iterdir()] == ["vault.sqlite"]
+    broker.chmod(0o555)
+    try:
+        res = _lookup(tmp_path, "--original", PIDS[0], vault="broker/vault.sqlite")
+    finally:
+        broker.chmod(0o755)
+    assert res.exit_code == 0 and res.stdout.strip() == _pids(tmp_path)[PIDS[0]], res.output
+    (tmp_path / "garbage.sqlite").write_bytes(b"not a database at all" * 100)
+    plain = sqlite3.connect(tmp_path / "plain.sqlite")
+    plain.execute("CREATE TABLE t (x)")
+    plain.commit()
+    plain.close()
+    for name in ("garbage.sqlite", "plain.sqlite"):
+        res = _lookup(tmp_path, "--original", PIDS[0], vault=name)
+        assert res.exit_code == 2 and "is not a deid vault" in _said(res)
+
+
+def test_export_to_an_unusable_folder_is_an_error(tmp_path):
+    _tree(tmp_path)
+    _key_file(tmp_path)
+    _vault_run(tmp_path, "out", "vault.sqlite", "--engine", "inline")
+    (tmp_path / "a-file").write_text("x")
+    res = runner.invoke(app, ["vault", "export", str(tmp_path / "vault.sqlite"), "--vault-key-file",
+                              str(tmp_path / "vault.key"), "--out", str(tmp_path / "a-file")])
+    assert res.exit_code == 2 and isinstance(res.exception, SystemExit) and "cannot write" in _said(res)
+
+
+def test_a_vault_or_key_inside_an_input_is_refused(tmp_path):
+    _tree(tmp_path)
+    _key_file(tmp_path)
+    cases = [("in/vault.sqlite", "vault.key"), ("vault.sqlite", "in/new.key"), ("in/visits.csv", "vault.key")]
+    for vault, key in cases:
+        res = _run(tmp_path, "out", "--vault", str(tmp_path / vault), "--vault-key-file", str(tmp_path / key))
+        assert res.exit_code == 2 and "must not be inside an input" in _said(res), (vault, key, res.output)
+    assert not (tmp_path / "in/vault.sqlite").exists() and not (tmp_path / "in/new.key").exists()
+    assert not (tmp_path / "vault.sqlite").exists() and not (tmp_path / "out").exists()
+
+
+def test_lookup_reads_the_value_from_stdin(tmp_path):
+    _tree(tmp_path)
+    _key_file(tmp_path)
+    _vault_run(tmp_path, "out", "vault.sqlite", "--engine", "inline")
+    pseud = _pids(tmp_path)[PIDS[0]]
+    fwd = _lookup(tmp_path, "--original", "-", input=PIDS[0] + "\n")
+    assert fwd.exit_code == 0 and fwd.stdout.strip() == pseud
+    back = _lookup(tmp_path, "--pseudonym", "-", "--kind", "patient-id", input=pseud + "\n")
+    assert back.exit_code == 0 and back.stdout.strip() == PIDS[0]
+    assert _lookup(tmp_path, "--original", "-", input="").exit_code == 2
+
+
+def test_failed_opens_leave_no_key_no_file_and_no_connection(tmp_path, monkeypatch):
+    _tree(tmp_path)
+    (tmp_path / "a-dir.sqlite").mkdir()
+    (tmp_path / "a-file").write_text("x")
+    for vault in ("a-dir.sqlite", "a-file/vault.sqlite"):
+        res = _run(tmp_path, "out", "--vault", str(tmp_path / vault), "--vault-key-file", str(tmp_path / "new.key"))
+        assert res.exit_code == 2 and isinstance(res.exception, SystemExit), (vault, res.output)
+        assert not (tmp_path / "new.key").exists() and not (tmp_path / "out").exists()
+    # an empty file there before: deid makes it the vault, mode 0600
+    (tmp_path / "empty.sqlite").touch(mode=0o644)
+    (tmp_path / "empty.sqlite").chmod(0o644)
+    _key_file(tmp_path)
+    _vault_run(tmp_path, "out", "empty.sqlite", "--engine", "inline")
+    assert stat.S_IMODE((tmp_path / "empty.sqlite").stat().st_mode) == 0o600
+    plain = sqlite3.connect(tmp_path / "plain.sqlite")
+    plain.execute("CREATE TABLE t (x)")
+    plain.commit()
+    plain.close()
+    opened: list[sqlite3.Connection] = []
+    connect = sqlite3.connect
+
+    def recording(*args, **kw):
+        opened.append(connect(*args, **kw))
+        return opened[-1]
+
+    monkeypatch.setattr(vault_mod.sqlite3, "connect", recording)
+    for path, key in (("plain.sqlite", VAULT_KEY), ("empty.sqlite", b"a-wrong-vault-key-0123456789abcdef")):
+        for writer in (None, "kid"):
+            with pytest.raises(VaultError):
+                Vault(tmp_path / path, key, pseudonym_key_id=writer)
+    assert len(opened) == 4
+    for conn in opened:
+        with pytest.raises(sqlite3.ProgrammingError):  # closed
+            conn.execute("SELECT 1")
