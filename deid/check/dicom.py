@@ -1,9 +1,11 @@
 """`deid check` for DICOM: the header at every depth, and optionally the pixels."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 from ..dicom import values as V
-from ..dicom.deidentify import FREE_TEXT_VRS, IDENTITY_TAGS, Header
 from ..dicom.bits import stray_bits
+from ..dicom.deidentify import FREE_TEXT_VRS, IDENTITY_TAGS, Header
 from ..dicom.dictionary import entry
 from ..dicom.io import read_file
 from ..dicom.raw import Elem, has_pixels
@@ -36,6 +38,13 @@ def check_dicom(data: bytes, rel: str, excerpts: bool = False, pixels: bool = Fa
     return out
 
 
+@lru_cache(maxsize=4096)
+def _spans(text: str) -> tuple:
+    """find() per distinct value: de-identified outputs repeat most text values (the
+    DeidentificationMethod, descriptions), and the recognizers are the check's main cost."""
+    return tuple(find(text))
+
+
 def _name(tag: int) -> str:
     kw = entry(tag)[0]
     return kw or f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
@@ -64,7 +73,7 @@ def _walk(elems: list[Elem], path: str, cs, rel: str, excerpts: bool, out: list[
         if e.tag in IDENTITY_TAGS:
             out.append(Finding(rel, loc, "identity", "check:identity-attribute", mask(text) if excerpts else ""))
             continue
-        for sp in find(text):
+        for sp in _spans(text):
             out.append(Finding(rel, f"{loc}[{sp.start}:{sp.end}]", sp.category, f"recognizer:{sp.rule}",
                                mask(text[sp.start:sp.end]) if excerpts else ""))
 
