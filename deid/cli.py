@@ -115,6 +115,8 @@ def run(
         _fail("--audit must not be inside --out: uploading the output would upload the audit log")
     if preview is not None and (out_dir == preview.resolve() or out_dir in preview.resolve().parents):
         _fail("--preview must not be inside --out: previews are for people, not for upload")
+    if vault is not None and vault.resolve() in (audit_path, out_dir):
+        _fail("--vault must be its own file, not the audit log or the output folder")
     vdb = _run_vault(vault, vault_key_file, secret, out_dir, dry_run, inputs) if vault or vault_key_file else None
     qdir = out_dir.with_name(out_dir.name + ".quarantine")
     if not dry_run:

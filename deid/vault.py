@@ -128,6 +128,7 @@ class Vault:
         self.writing = pseudonym_key_id is not None
         self._seen: set[bytes] = set()
         self._failed = ""  # set by a failed write: nothing later may count as stored
+        self._inited = False
         self.db: sqlite3.Connection | None = None
         if not self.writing and not (self.path.is_file() and self.path.stat().st_size > 0):
             raise VaultError(f"vault {self.path} does not exist (or is empty)")
@@ -146,7 +147,9 @@ class Vault:
                     self.db.execute("COMMIT")  # what _init wrote; the lock stays (locking_mode)
                     self.db.execute("BEGIN")
         except BaseException:
-            self._abandon(made)
+            # only a file this call made *and* initialised goes: another run may have made
+            # the file's rows in the meantime (it won the lock), and its vault must stay
+            self._abandon(made and self._inited)
             raise
 
     def _create_file(self) -> bool:
@@ -164,6 +167,8 @@ class Vault:
         """A run's connection takes an exclusive lock, held until close (the default rollback
         journal, not WAL: readers then need no -shm file and no write access to the folder)."""
         if not self.writing:
+            if Path(f"{self.path}-journal").exists():
+                self._roll_back()
             return sqlite3.connect(f"file:{quote(str(self.path))}?mode=ro", uri=True,
                                    timeout=self.BUSY_SECONDS, isolation_level=None)
         db = sqlite3.connect(str(self.path), timeout=self.BUSY_SECONDS, isolation_level=None)
@@ -172,7 +177,21 @@ class Vault:
         db.execute("BEGIN EXCLUSIVE")
         return db
 
+    def _roll_back(self) -> None:
+        """A run killed mid-batch leaves a hot journal, which a read-only connection cannot
+        roll back: open the file writable once so SQLite restores it (nothing is added)."""
+        try:
+            db = sqlite3.connect(str(self.path), timeout=self.BUSY_SECONDS)
+            try:
+                db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            finally:
+                db.close()
+        except sqlite3.Error:
+            raise VaultError(f"vault {self.path}: an interrupted run left an unfinished write (its -journal "
+                             "file); run this once where its folder is writable, so SQLite can undo it") from None
+
     def _init(self, secret: bytes, pseudonym_key_id: str) -> None:
+        self._inited = True
         os.chmod(self.path, 0o600)  # an empty file that was there before may have had another mode
         salt = secrets.token_bytes(16)
         for statement in SCHEMA:
@@ -340,7 +359,10 @@ def open_for_run(vault: Path | None, key_file: Path | None, pseudonym_key: bytes
                              f"{ENV}), so the pseudonym key alone can never reverse the pseudonyms")
         return Vault(vault, secret, pseudonym_key_id=Pseudonymizer(pseudonym_key).key_id), where
     except BaseException:
-        if where.startswith("created") and key_file is not None:
+        # a key made here goes again, unless a vault is there now: another run that named the
+        # same new key file may have read it and built its vault under it
+        if (where.startswith("created") and key_file is not None
+                and not (vault.is_file() and vault.stat().st_size > 0)):
             key_file.unlink(missing_ok=True)
         raise
 

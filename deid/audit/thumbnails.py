@@ -81,9 +81,12 @@ def open_output(outputs: Path, relpath: str, digest: str | None) -> tuple[Binary
     except OSError:
         return None, UNREADABLE
     try:
-        actual = "sha256=" + hashlib.file_digest(fh, "sha256").hexdigest()
+        h = hashlib.sha256()  # in chunks: hashlib.file_digest is Python 3.11+, deid runs on 3.10
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+        actual = "sha256=" + h.hexdigest()
         fh.seek(0)
-    except OSError:
+    except Exception:
         fh.close()
         return None, UNREADABLE
     if actual != digest:

@@ -34,13 +34,13 @@ def _box(prefix: str, b) -> str:
 
 
 def phi_in_frames(frames: Iterable[np.ndarray], ds, photometric: str, rel: str, prefix: str,
-                  identity_values: list[str] | None = None) -> list[Finding]:
+                  identity_values: list[str] | None = None, first: int = 0) -> list[Finding]:
     """Text whose reading is an identifier (identity value or recognizer hit), per frame;
     identical frames are read once."""
     cleaner = _cleaner("redact-phi", identity_values)
     out: list[Finding] = []
     seen: set[bytes] = set()
-    for i, frame in enumerate(frames):
+    for i, frame in enumerate(frames, first):
         key = hashlib.blake2b(frame.tobytes(), digest_size=16).digest()
         if key in seen:
             continue
@@ -63,9 +63,10 @@ def overlay_planes(elems: list[Elem]) -> list[tuple[int, np.ndarray]]:
             if el in (OVERLAY_ROWS, OVERLAY_COLS) and e.length >= 2:
                 dims.setdefault(g, {})[el] = int.from_bytes(e.value[:2], "little")
             elif el == OVERLAY_FRAMES:
-                try:
-                    dims.setdefault(g, {})[el] = int(e.value.decode("ascii").strip("\x00 ") or 1)
-                except ValueError:
+                try:  # IS, as pydicom reads it ("2", "2.0")
+                    dims.setdefault(g, {})[el] = int(float(e.value.decode("ascii").split("\\")[0].strip("\x00 ")
+                                                           or 1))
+                except (ValueError, OverflowError):
                     pass
             elif el == OVERLAY_DATA:
                 data[g] = e.value
@@ -76,9 +77,10 @@ def overlay_planes(elems: list[Elem]) -> list[tuple[int, np.ndarray]]:
         n = rows * cols
         if not n:
             continue  # a plane without usable dimensions: nothing to read
-        frames = max(1, min(d.get(OVERLAY_FRAMES, 1), len(bits) * 8 // n))
         if len(bits) * 8 < n:
             continue
+        # every frame the data holds, whatever NumberOfFramesInOverlay says
+        frames = max(1, len(bits) * 8 // n)
         plane = np.unpackbits(np.frombuffer(bits, np.uint8), bitorder="little")[:n * frames]
         out.append((g, (plane.reshape(frames, rows, cols) * 255).astype(np.uint8)))
     return out
@@ -112,18 +114,25 @@ def check_image(data: bytes, rel: str) -> list[Finding]:
 
     from PIL import Image
 
+    from PIL import ImageSequence
+
     try:
         with Image.open(io.BytesIO(data)) as im:
-            im.load()
-            views = _image_views(im)
             meta = _metadata(im)
+            frames = []  # every frame: APNG, animated GIF-like PNGs, MPO JPEGs hold more than one
+            for i, frame in enumerate(ImageSequence.Iterator(im)):
+                if i >= MAX_IMAGE_FRAMES:
+                    raise ValueError("too many frames")
+                frame.load()
+                frames.append(_image_views(frame))
     except Exception as exc:  # corrupt, truncated, a decompression bomb, a mode Pillow refuses
         return [Finding(rel, "<file>", "unreadable", f"check:image-undecodable:{type(exc).__name__}")]
     out: dict[str, Finding] = {}
-    for view, ds in views:
-        photometric = "RGB" if view.ndim == 3 else "MONOCHROME2"
-        for f in phi_in_frames([view], ds, photometric, rel, "pixels.frame"):
-            out.setdefault(f.location, f)
+    for i, views in enumerate(frames):
+        for view, ds in views:
+            photometric = "RGB" if view.ndim == 3 else "MONOCHROME2"
+            for f in phi_in_frames([view], ds, photometric, rel, "pixels.frame", first=i):
+                out.setdefault(f.location, f)
     return list(out.values()) + _metadata_findings(meta, rel)
 
 
@@ -150,21 +159,32 @@ def _image_views(im) -> list[tuple[np.ndarray, dict]]:
 
 
 PERSON_KEYS = frozenset({"author", "artist", "xpauthor", "cameraownername", "ownername"})
+# PNG's registered keywords (PNG spec 11.3.4.2) and Pillow's JPEG/XMP keys: safe to name in a
+# location; any other keyword is free text (it may itself be a name) and is named by position
+KNOWN_KEYS = frozenset({"Title", "Author", "Description", "Copyright", "Creation Time", "Software", "Disclaimer",
+                        "Warning", "Source", "Comment", "comment", "xmp", "XML:com.adobe.xmp"})
 EXIF_NAMES = {0x010E: "ImageDescription", 0x013B: "Artist", 0x8298: "Copyright", 0x9C9B: "XPTitle",
               0x9C9C: "XPComment", 0x9C9D: "XPAuthor", 0x9C9E: "XPKeywords", 0x9C9F: "XPSubject",
               0x9286: "UserComment", 0xA430: "CameraOwnerName", 0x010F: "Make", 0x0110: "Model"}
+MAX_IMAGE_FRAMES = 64
 
 
-def _metadata(im) -> dict[str, str]:
-    """Text-valued metadata: PNG tEXt/iTXt/zTXt, JPEG COM, XMP, and EXIF (with its Exif IFD)."""
-    out: dict[str, str] = {}
-    for k, v in im.info.items():
-        if k in ("exif", "icc_profile", "dpi", "transparency", "gamma", "aspect"):
+def _metadata(im) -> list[tuple[str, str]]:
+    """(location, text) of text-valued metadata: PNG tEXt/iTXt/zTXt (keyword and value),
+    JPEG COM, XMP, and EXIF with its Exif IFD. Locations never hold a free-text keyword."""
+    out: list[tuple[str, str]] = []
+    for n, (k, v) in enumerate(im.info.items()):
+        if k in ("exif", "icc_profile", "dpi", "transparency", "gamma", "aspect", "duration", "loop"):
             continue
         if isinstance(v, bytes):
             v = v.decode("utf-8", "replace")
-        if isinstance(v, str) and v.strip():
-            out[str(k)] = v
+        if not isinstance(v, str):
+            continue
+        key = str(k)
+        if key in KNOWN_KEYS:
+            out.append((key, v))
+        else:
+            out += [(f"text[{n}].keyword", key), (f"text[{n}]", v)]
     exif = im.getexif()
     tags = dict(exif)
     try:
@@ -173,17 +193,33 @@ def _metadata(im) -> dict[str, str]:
         pass
     for tag, v in tags.items():
         if isinstance(v, bytes):
-            v = v.decode("utf-16-le" if 0x9C9B <= tag <= 0x9C9F else "utf-8", "replace").strip("\x00")
+            v = _exif_text(tag, v)
         if isinstance(v, str) and v.strip():
-            out[f"exif.{EXIF_NAMES.get(tag, f'0x{tag:04X}')}"] = v
-    return out
+            out.append((f"exif.{EXIF_NAMES.get(tag, f'0x{tag:04X}')}", v))
+    return [(k, v) for k, v in out if v.strip()]
 
 
-def _metadata_findings(meta: dict[str, str], rel: str) -> list[Finding]:
+def _exif_text(tag: int, v: bytes) -> str:
+    """EXIF bytes as text: XP* tags are UTF-16LE; UserComment starts with an 8-byte
+    character code (EXIF 2.3, 4.6.5: ASCII, UNICODE, JIS, or undefined)."""
+    if 0x9C9B <= tag <= 0x9C9F:
+        return v.decode("utf-16-le", "replace").strip("\x00")
+    if tag == 0x9286 and len(v) >= 8:
+        code, body = v[:8], v[8:]
+        if code.startswith(b"UNICODE"):
+            le = len(body) > 1 and body[1:2] == b"\x00"
+            return body.decode("utf-16-le" if le else "utf-16-be", "replace").strip("\x00")
+        if code.startswith(b"JIS"):
+            return body.decode("iso2022_jp", "replace").strip("\x00")
+        return body.decode("utf-8", "replace").strip("\x00")
+    return v.decode("utf-8", "replace").strip("\x00")
+
+
+def _metadata_findings(meta: list[tuple[str, str]], rel: str) -> list[Finding]:
     from ..text.recognize import find
 
     out = []
-    for key, text in meta.items():
+    for key, text in meta:
         loc = f"metadata.{key}"
         if key.split(".")[-1].lower() in PERSON_KEYS:
             out.append(Finding(rel, loc, "identity", "check:image-metadata-person"))

@@ -17,7 +17,6 @@ from ..errors import InputError
 from .io import UNCOMPRESSED
 from .raw import PIXEL_DATA, Elem, RawFile
 
-T_SAMPLES, T_ROWS, T_COLS, T_FRAMES = 0x00280002, 0x00280010, 0x00280011, 0x00280008
 T_ALLOCATED, T_STORED, T_HIGH_BIT, T_PIXEL_REP = 0x00280100, 0x00280101, 0x00280102, 0x00280103
 
 
@@ -52,13 +51,13 @@ def layout(f: RawFile) -> tuple[Layout, Elem] | None:
     allocated, stored = _us(by, T_ALLOCATED), _us(by, T_STORED)
     if allocated not in (8, 16, 32) or not 0 < stored < allocated:
         return None
-    frames_el = by.get(T_FRAMES)
-    try:
-        frames = int(frames_el.value.decode("ascii").strip("\x00 ") or 1) if frames_el is not None else 1
-    except ValueError:
-        frames = 1
-    count = _us(by, T_ROWS) * _us(by, T_COLS) * max(1, _us(by, T_SAMPLES, 1)) * max(1, frames)
-    return Layout(allocated, stored, _us(by, T_HIGH_BIT, stored - 1), _us(by, T_PIXEL_REP) == 1, count), px
+    high = _us(by, T_HIGH_BIT, stored - 1)
+    if not stored - 1 <= high < allocated:
+        raise InputError("pixels-bad-high-bit: High Bit does not fit Bits Stored and Bits Allocated")
+    # every sample in the buffer, whatever NumberOfFrames says ("2.0", missing, too small):
+    # a frame the header forgot is still in the file
+    count = px.length // (allocated // 8)
+    return Layout(allocated, stored, high, _us(by, T_PIXEL_REP) == 1, count), px
 
 
 def _canonical_high_bytes(stored: int, signed: bool) -> bytes:

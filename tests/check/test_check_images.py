@@ -65,7 +65,7 @@ def test_a_crafted_png_header_is_a_finding_not_a_crash(tmp_path):
                                         + chunk(b"IDAT", zlib.compress(b"\x00" * 100)) + chunk(b"IEND", b""))
     Image.fromarray(_text_image("Tel 13812345678")).save(tmp_path / "after.png")
     res, rows = _check(tmp_path, "--pixels")
-    assert res.exit_code == 1 and res.exception is None or isinstance(res.exception, SystemExit)
+    assert res.exit_code == 1 and (res.exception is None or isinstance(res.exception, SystemExit))
     assert {(r["file"], r["category"]) for r in rows} == {("bomb.png", "unreadable"), ("after.png", "phone")}
 
 
@@ -102,6 +102,33 @@ def test_identifiers_in_image_metadata_are_findings(tmp_path):
     assert "SYNTHETIC PHOTOGRAPHER" not in res.stdout and "13812345678" not in res.stdout
 
 
+def test_a_free_text_png_keyword_is_scanned_and_never_named_in_the_location(tmp_path):
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Patient ZHANG 13812345678", "x")
+    Image.fromarray(_text_image("")).save(tmp_path / "k.png", pnginfo=info)
+    res, rows = _check(tmp_path, "--pixels")
+    assert [(r["location"].split("[", 2)[:2], r["category"]) for r in rows] == [(["metadata.text", "0].keyword"],
+                                                                                  "phone")]
+    assert "ZHANG" not in res.stdout and "13812345678" not in res.stdout
+
+
+def test_a_unicode_exif_user_comment_is_decoded(tmp_path):
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9286] = b"UNICODE\x00" + "Tel 13812345678".encode("utf-16-le")
+    Image.fromarray(_text_image("")).convert("RGB").save(tmp_path / "c.jpg", exif=exif)
+    res, rows = _check(tmp_path, "--pixels")
+    assert [(r["location"].split("[")[0], r["category"]) for r in rows] == [("metadata.exif.UserComment", "phone")]
+
+
+def test_text_in_a_later_animation_frame_is_found(tmp_path):
+    first, second = Image.fromarray(_text_image("")), Image.fromarray(_text_image("Tel 13812345678"))
+    first.save(tmp_path / "anim.png", save_all=True, append_images=[second])
+    res, rows = _check(tmp_path, "--pixels")
+    assert {(r["location"].split(".box")[0], r["category"]) for r in rows} == {("pixels.frame[1]", "phone")}
+
+
 def _with_overlay(path, *texts: str):
     """A de-identified-looking CT whose overlay plane (6000,3000) has one frame per text."""
     rows, cols = 200, 640
@@ -113,7 +140,7 @@ def _with_overlay(path, *texts: str):
     ds.add_new(0x60000010, "US", rows)
     ds.add_new(0x60000011, "US", cols)
     if len(texts) > 1:
-        ds.add_new(0x60000015, "IS", len(texts))
+        ds.add_new(0x60000015, "IS", f"{len(texts)}.0")  # as some writers put it
     ds.add_new(0x60000040, "CS", "G")
     ds.add_new(0x60000050, "SS", [1, 1])
     ds.add_new(0x60000100, "US", 1)

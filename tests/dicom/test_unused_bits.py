@@ -94,3 +94,27 @@ def test_keep_overlays_keeps_them(tmp_path):
     data = _image(np.full((8, 8), 0x8001, "<u2"), stored=12)
     res = _run(tmp_path, data, pipe)
     assert read(res.data).PixelData == np.full((8, 8), 0x8001, "<u2").tobytes()
+
+
+def test_every_frame_in_the_buffer_is_cleaned_whatever_number_of_frames_says(tmp_path):
+    frames = np.zeros((2, 8, 8), "<u2")
+    frames[1] |= 0x8000  # only the second frame carries hidden bits
+    ds = make_ds()
+    ds.Rows = ds.Columns = 8
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.add_new(0x00280008, "IS", "2.0")
+    ds.PixelData = frames.tobytes()
+    data = to_bytes(ds)
+    assert stray_bits(read_file(data)) == 64
+    res = _run(tmp_path, data)
+    assert not (np.frombuffer(read(res.data).PixelData, "<u2") & 0xF000).any()
+
+
+def test_a_high_bit_that_does_not_fit_is_quarantined_and_check_keeps_its_other_findings(tmp_path):
+    data = _image(np.zeros((8, 8), "<u2"), stored=12, high=3)  # High Bit below Bits Stored - 1
+    res = _run(tmp_path, data)
+    assert res.status == "quarantined" and res.reason.startswith("pixels-bad-high-bit:")
+    found = check_dicom(data, "in.dcm")
+    assert ("PixelData", "pixel-unused-bits") in {(f.location, f.category) for f in found}
+    assert "identity" in {f.category for f in found}  # the header findings are still there

@@ -540,3 +540,70 @@ def test_failed_opens_leave_no_key_no_file_and_no_connection(tmp_path, monkeypat
     for conn in opened:
         with pytest.raises(sqlite3.ProgrammingError):  # closed
             conn.execute("SELECT 1")
+
+
+def test_a_run_that_loses_the_race_for_a_new_vault_leaves_the_winners_vault_and_key(tmp_path, monkeypatch):
+    """Run A makes the empty file; run B takes the lock and builds the vault under the same
+    new key file; A gives up. A must not delete B's vault nor the key it is encrypted under."""
+    path, key = tmp_path / "v.sqlite", tmp_path / "v.key"
+    monkeypatch.setattr(Vault, "BUSY_SECONDS", 0.2)
+    winner: list[Vault] = []
+    made = Vault._create_file
+
+    def create_then_lose(self):
+        mine = made(self)
+        if not winner:  # A only: B, opening in between with the same new key file, wins the lock
+            winner.append(None)
+            winner[0] = vault_mod.open_for_run(path, key, KEY, tmp_path / "out-b")[0]
+        return mine
+
+    monkeypatch.setattr(Vault, "_create_file", create_then_lose)
+    with pytest.raises(VaultError):
+        vault_mod.open_for_run(path, key, KEY, tmp_path / "out-a")  # A
+    monkeypatch.setattr(Vault, "_create_file", made)
+    [b] = winner
+    b.add([("patient-id", "SYN-0001", "P-0000000000AA")])
+    b.close()
+    assert path.is_file() and key.is_file()
+    with open_to_read(path, key) as v:
+        assert [m[2] for m in v.lookup(original="SYN-0001")] == ["P-0000000000AA"]
+
+
+def test_the_vault_cannot_be_the_audit_log(tmp_path):
+    _tree(tmp_path)
+    key = _key_file(tmp_path)
+    res = _run(tmp_path, "out", "--audit", str(tmp_path / "x.sqlite"), "--vault", str(tmp_path / "x.sqlite"),
+               "--vault-key-file", str(key))
+    assert res.exit_code == 2 and "its own file" in res.output
+    assert not (tmp_path / "out").exists()
+
+
+def _killed_mid_batch(path: Path, key: Path, ready) -> None:  # in a forked child
+    v, _ = vault_mod.open_for_run(path, key, KEY, path.parent / "out")
+    v.add([("patient-id", "SYN-0001", "P-0000000000AA")])
+    v.commit()
+    v.add([("uid", f"1.2.{i}", f"2.25.{i}") for i in range(20000)])  # spills: a hot journal on disk
+    ready.set()
+    import time
+
+    time.sleep(60)
+
+
+def test_lookup_after_a_killed_run_rolls_its_unfinished_write_back(tmp_path):
+    import multiprocessing
+    import signal
+
+    path, key = tmp_path / "v.sqlite", tmp_path / "v.key"
+    ctx = multiprocessing.get_context("fork")
+    ready = ctx.Event()
+    child = ctx.Process(target=_killed_mid_batch, args=(path, key, ready))
+    child.start()
+    assert ready.wait(60)
+    os.kill(child.pid, signal.SIGKILL)
+    child.join()
+    if not Path(f"{path}-journal").exists():
+        pytest.skip("SQLite kept the batch in memory: no hot journal to roll back")
+    with open_to_read(path, key) as r:
+        assert [m[2] for m in r.lookup(original="SYN-0001")] == ["P-0000000000AA"]
+        assert r.lookup(original="1.2.5", kind="uid") == []  # the unfinished batch is undone
+    assert not Path(f"{path}-journal").exists()
