@@ -217,7 +217,7 @@ def _close_run(log, vdb, finish: bool, error: Optional[DeidError] = None) -> Non
             log.finish_run()
         log.close()
     except VaultError as exc:
-        log.db.close()  # without committing: the mappings of that batch's inputs were not stored
+        log.abandon()  # the mappings of that batch's inputs were not stored
         error = error or exc
     finally:
         if vdb is not None:

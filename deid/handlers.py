@@ -47,6 +47,14 @@ class Result:
     # (kind, original, pseudonym) for the vault, only when ctx.collect_mappings: never logged or audited
     mappings: list[tuple[str, str, str]] = field(default_factory=list)
 
+    def quarantined(self, reason: str, events: list[AuditEvent] | None = None) -> "Result":
+        """This item, quarantined after all (a failed write or verify): it keeps its input
+        fingerprint, kind and new name (so the audit never names a path that named the
+        patient); output bytes, previews and vault mappings go."""
+        return Result("quarantined", reason=reason, events=self.events if events is None else events,
+                      input_fingerprint=self.input_fingerprint, kind=self.kind, name_hint=self.name_hint,
+                      renamed=self.renamed)
+
 
 class Handler:
     """One kind of input. Subclasses implement _process(data, fingerprint, ctx, relpath)."""

@@ -169,6 +169,11 @@ class AuditLog:
         self.commit()
         self.db.close()
 
+    def abandon(self) -> None:
+        """Close without committing the open batch: its inputs do not count as done (e.g.
+        when the vault could not store their mappings), so a resumed run redoes them."""
+        self.db.close()
+
 
 # -- reading -----------------------------------------------------------------------
 def open_readonly(path: str | Path) -> sqlite3.Connection:

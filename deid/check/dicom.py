@@ -88,5 +88,5 @@ def _pixels(f, header: Header, rel: str, identity_values: list[str] | None) -> l
     from ..pixels import image
 
     px = image.decode(f)
-    return phi_in_frames(px.frames, px.ds, px.photometric, rel, "pixels.frame",
+    return phi_in_frames(px.frames, px.ds, px.photometric, rel,
                          identity_values if identity_values is not None else header.pixel_identity_values())

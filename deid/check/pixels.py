@@ -8,14 +8,14 @@ over the image: any legible text in them is a finding, as the Basic Profile remo
 from __future__ import annotations
 
 import hashlib
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import numpy as np
 
 from ..dicom.raw import Elem
 from . import Finding
 
-OVERLAY_DATA, OVERLAY_ROWS, OVERLAY_COLS, OVERLAY_FRAMES = 0x3000, 0x0010, 0x0011, 0x0015
+OVERLAY_DATA, OVERLAY_ROWS, OVERLAY_COLS = 0x3000, 0x0010, 0x0011
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 LEGIBLE = 0.8          # an overlay box counts as text when read at least this surely
 
@@ -33,28 +33,37 @@ def _box(prefix: str, b) -> str:
     return f"{prefix}.box[{b.x0},{b.y0},{b.x1},{b.y1}]"
 
 
-def phi_in_frames(frames: Iterable[np.ndarray], ds, photometric: str, rel: str, prefix: str,
-                  identity_values: list[str] | None = None, first: int = 0) -> list[Finding]:
-    """Text whose reading is an identifier (identity value or recognizer hit), per frame;
-    identical frames are read once."""
-    cleaner = _cleaner("redact-phi", identity_values)
-    out: list[Finding] = []
+def _distinct(frames: Iterable[np.ndarray]) -> Iterator[tuple[int, np.ndarray]]:
+    """(index, frame) of each frame unlike every earlier one: identical frames are read once."""
     seen: set[bytes] = set()
-    for i, frame in enumerate(frames, first):
+    for i, frame in enumerate(frames):
         key = hashlib.blake2b(frame.tobytes(), digest_size=16).digest()
-        if key in seen:
-            continue
-        seen.add(key)
-        for d in cleaner.find(frame, ds, photometric):
-            if d.verdict.action == "redact" and d.verdict.why not in ("unreadable", "text"):
-                out.append(Finding(rel, _box(f"{prefix}[{i}]", d.box), d.verdict.why, d.verdict.rule_id))
-    return out
+        if key not in seen:
+            seen.add(key)
+            yield i, frame
+
+
+def _phi(cleaner, frame: np.ndarray, ds, photometric: str, rel: str, where: str) -> list[Finding]:
+    """Boxes of one frame whose reading is an identifier (identity value or recognizer hit);
+    unreadable boxes are not findings here."""
+    return [Finding(rel, _box(where, d.box), d.verdict.why, d.verdict.rule_id)
+            for d in cleaner.find(frame, ds, photometric)
+            if d.verdict.action == "redact" and d.verdict.why not in ("unreadable", "text")]
+
+
+def phi_in_frames(frames: Iterable[np.ndarray], ds, photometric: str, rel: str,
+                  identity_values: list[str] | None = None) -> list[Finding]:
+    """Identifiers burned into any frame of a DICOM image."""
+    cleaner = _cleaner("redact-phi", identity_values)
+    return [f for i, frame in _distinct(frames) for f in _phi(cleaner, frame, ds, photometric, rel,
+                                                               f"pixels.frame[{i}]")]
 
 
 def overlay_planes(elems: list[Elem]) -> list[tuple[int, np.ndarray]]:
     """(group, frames) of each overlay plane (60xx,3000) held in the header: the bits
-    unpacked (PS3.5 8.1.2: little-endian bit order, frames one after another, PS3.3
-    C.9.2.1.2 NumberOfFramesInOverlay), set bits white on black, as (frames, rows, cols)."""
+    unpacked (PS3.5 8.1.2: little-endian bit order, frames one after another), set bits
+    white on black, as (frames, rows, cols): every frame the data holds, whatever
+    NumberOfFramesInOverlay (PS3.3 C.9.2.1.2) says."""
     dims: dict[int, dict[int, int]] = {}
     data: dict[int, bytes] = {}
     for e in elems:
@@ -62,12 +71,6 @@ def overlay_planes(elems: list[Elem]) -> list[tuple[int, np.ndarray]]:
         if 0x6000 <= g <= 0x601E and not g & 1 and e.items is None:
             if el in (OVERLAY_ROWS, OVERLAY_COLS) and e.length >= 2:
                 dims.setdefault(g, {})[el] = int.from_bytes(e.value[:2], "little")
-            elif el == OVERLAY_FRAMES:
-                try:  # IS, as pydicom reads it ("2", "2.0")
-                    dims.setdefault(g, {})[el] = int(float(e.value.decode("ascii").split("\\")[0].strip("\x00 ")
-                                                           or 1))
-                except (ValueError, OverflowError):
-                    pass
             elif el == OVERLAY_DATA:
                 data[g] = e.value
     out = []
@@ -79,8 +82,7 @@ def overlay_planes(elems: list[Elem]) -> list[tuple[int, np.ndarray]]:
             continue  # a plane without usable dimensions: nothing to read
         if len(bits) * 8 < n:
             continue
-        # every frame the data holds, whatever NumberOfFramesInOverlay says
-        frames = max(1, len(bits) * 8 // n)
+        frames = len(bits) * 8 // n
         plane = np.unpackbits(np.frombuffer(bits, np.uint8), bitorder="little")[:n * frames]
         out.append((g, (plane.reshape(frames, rows, cols) * 255).astype(np.uint8)))
     return out
@@ -94,12 +96,9 @@ def text_in_overlays(elems: list[Elem], rel: str) -> list[Finding]:
     cleaner = _cleaner("redact-all-text")
     out = []
     for g, frames in planes:
-        seen: set[bytes] = set()
-        for i, img in enumerate(frames):
-            key = hashlib.blake2b(img.tobytes(), digest_size=16).digest()
-            if key in seen or not img.any():
+        for i, img in _distinct(frames):
+            if not img.any():
                 continue
-            seen.add(key)
             for d in cleaner.find(img, {}, "MONOCHROME2"):
                 if d.verdict.action == "redact" and d.reading.score >= LEGIBLE and d.reading.text.strip():
                     out.append(Finding(rel, _box(f"overlay({g:04X},3000).frame[{i}]", d.box), "overlay-text",
@@ -112,9 +111,7 @@ def check_image(data: bytes, rel: str) -> list[Finding]:
     in its metadata (PNG text chunks, JPEG comments, EXIF, XMP)."""
     import io
 
-    from PIL import Image
-
-    from PIL import ImageSequence
+    from PIL import Image, ImageSequence
 
     try:
         with Image.open(io.BytesIO(data)) as im:
@@ -127,11 +124,11 @@ def check_image(data: bytes, rel: str) -> list[Finding]:
                 frames.append(_image_views(frame))
     except Exception as exc:  # corrupt, truncated, a decompression bomb, a mode Pillow refuses
         return [Finding(rel, "<file>", "unreadable", f"check:image-undecodable:{type(exc).__name__}")]
-    out: dict[str, Finding] = {}
+    cleaner = _cleaner("redact-phi")
+    out: dict[str, Finding] = {}  # the same box found in two renderings of a frame counts once
     for i, views in enumerate(frames):
         for view, ds in views:
-            photometric = "RGB" if view.ndim == 3 else "MONOCHROME2"
-            for f in phi_in_frames([view], ds, photometric, rel, "pixels.frame", first=i):
+            for f in _phi(cleaner, view, ds, "RGB" if view.ndim == 3 else "MONOCHROME2", rel, f"pixels.frame[{i}]"):
                 out.setdefault(f.location, f)
     return list(out.values()) + _metadata_findings(meta, rel)
 

@@ -14,21 +14,19 @@ def check_bytes(data: bytes, rel: str, ctx, *, excerpts: bool = False, pixels: b
                 identity_values: list[str] | None = None) -> list[Finding] | None:
     """Findings for one file; None when it is not a kind check reads (or an image and
     pixels are not read). A file that cannot be read is a finding, never skipped."""
-    from ..dicom.io import looks_like_dicom
-    from ..records.handler import record_kind
-    from .pixels import IMAGE_SUFFIXES
+    from ..handlers import handler_for
 
-    low = rel.lower()
     try:
-        if looks_like_dicom(data[:132]) or low.endswith((".dcm", ".dicom")):
+        handler = handler_for(rel, data)  # the routing `deid run` uses, so both see the same kinds
+        if handler is not None and handler.kind == "dicom":
             from .dicom import check_dicom
 
             return check_dicom(data, rel, excerpts, pixels, identity_values)
-        if record_kind(rel):
+        if handler is not None:
             from .records import check_record
 
             return check_record(data, rel, ctx)
-        if low.endswith(IMAGE_SUFFIXES):
+        if is_image(rel):
             if not pixels:
                 return None
             from .pixels import check_image

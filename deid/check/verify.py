@@ -29,15 +29,11 @@ def verify_output(res: Result, source: bytes, relpath: str, ctx: Context) -> Res
     try:
         found = check_bytes(res.data or b"", relpath, ctx, pixels=vp.pixels, identity_values=identity)
     except Exception as exc:  # fail closed: an output the check could not finish is not written
-        return Result("quarantined", reason=f"verify-error: {type(exc).__name__}", events=res.events,
-                      input_fingerprint=res.input_fingerprint, kind=res.kind, name_hint=res.name_hint,
-                      renamed=res.renamed)
+        return res.quarantined(f"verify-error: {type(exc).__name__}")
     hits = [f for f in found or () if vp.counts(f.category, f.location)]
     if not hits:
         return res
     events = res.events + [AuditEvent(f.location, "verify-failed", f.category, f.rule, "", "found on the output")
                            for f in hits]
     cats = ", ".join(sorted({f.category for f in hits}))
-    return Result("quarantined", reason=f"verify-failed: {len(hits)} findings on the output ({cats})",
-                  events=events, input_fingerprint=res.input_fingerprint, kind=res.kind,
-                  name_hint=res.name_hint, renamed=res.renamed)
+    return res.quarantined(f"verify-failed: {len(hits)} findings on the output ({cats})", events)

@@ -26,7 +26,6 @@ class Layout:
     stored: int
     high: int
     signed: bool
-    count: int            # samples in all frames
 
     @property
     def low(self) -> int:
@@ -54,10 +53,7 @@ def layout(f: RawFile) -> tuple[Layout, Elem] | None:
     high = _us(by, T_HIGH_BIT, stored - 1)
     if not stored - 1 <= high < allocated:
         raise InputError("pixels-bad-high-bit: High Bit does not fit Bits Stored and Bits Allocated")
-    # every sample in the buffer, whatever NumberOfFrames says ("2.0", missing, too small):
-    # a frame the header forgot is still in the file
-    count = px.length // (allocated // 8)
-    return Layout(allocated, stored, high, _us(by, T_PIXEL_REP) == 1, count), px
+    return Layout(allocated, stored, high, _us(by, T_PIXEL_REP) == 1), px
 
 
 def _canonical_high_bytes(stored: int, signed: bool) -> bytes:
@@ -69,18 +65,26 @@ def _canonical_high_bytes(stored: int, signed: bool) -> bytes:
     return bytes(range(half)) + bytes(range(256 - half, 256))
 
 
-def stray_bits(f: RawFile) -> int:
-    """How many samples hold bits outside Bits Stored that are not canonical (0: none)."""
+def _scan(f: RawFile):
+    """(pixel element, stored samples, canonical samples) when some sample is not
+    canonical, else None. Every sample in the buffer is looked at, whatever NumberOfFrames
+    says ("2.0", missing, too small): a frame the header forgot is still in the file."""
     found = layout(f)
     if found is None:
-        return 0
+        return None
     lay, px = found
-    data = px.value[: lay.count * lay.allocated // 8]
+    data = px.value
     if lay.allocated == 16 and lay.stored > 8 and lay.low == 0:
         if not data[1::2].translate(None, _canonical_high_bytes(lay.stored, lay.signed)):
-            return 0  # the common case: clean, and numpy never imported
+            return None  # the common case: clean, and numpy never imported
     arr, canon = _canonical(lay, data)
-    return int((arr != canon).sum())
+    return (px, arr, canon) if (arr != canon).any() else None
+
+
+def stray_bits(f: RawFile) -> int:
+    """How many samples hold bits outside Bits Stored that are not canonical (0: none)."""
+    found = _scan(f)
+    return 0 if found is None else int((found[1] != found[2]).sum())
 
 
 def _canonical(lay: Layout, data: bytes):
@@ -102,13 +106,11 @@ def _canonical(lay: Layout, data: bytes):
 
 def clear_stray_bits(f: RawFile) -> int:
     """Rewrite Pixel Data with canonical unused bits; returns how many samples changed."""
-    if not stray_bits(f):
+    found = _scan(f)
+    if found is None:
         return 0
-    lay, px = layout(f)  # type: ignore[misc]
-    value = px.value
-    n = lay.count * lay.allocated // 8
-    arr, canon = _canonical(lay, value[:n])
-    changed = int((arr != canon).sum())
-    new = canon.tobytes() + value[len(canon.tobytes()):]
+    px, arr, canon = found
+    new = canon.tobytes()
+    new += px.value[len(new):]  # an odd trailing pad byte stays as it was
     f.elems = [Elem.new(PIXEL_DATA, px.vr, new) if e is px else e for e in f.elems]
-    return changed
+    return int((arr != canon).sum())

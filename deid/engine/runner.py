@@ -77,8 +77,7 @@ def prepare(item: Item, job: Job) -> Result:
     if res.status == "ok" and res.data is not None and job.ctx.pipeline.verify.enabled:
         from ..check.verify import verify_output  # the pipeline's `verify:` step
 
-        renamed = (job.naming == "pseudonymized" or res.renamed) and res.name_hint
-        res = verify_output(res, data, res.name_hint if renamed else item.relpath, job.ctx)  # as it is written
+        res = verify_output(res, data, output_name(item, job, res), job.ctx)  # as it will be written
     return res
 
 
@@ -93,18 +92,23 @@ def safe_prepare(item: Item, job: Job, max_memory_mb: int = 0) -> Result:
         return Result("quarantined", reason=f"internal-error: {type(exc).__name__}")
 
 
+def output_name(item: Item, job: Job, res: Result) -> str:
+    """The output's path below --out: the input's, or the handler's new name when asked
+    for (--naming pseudonymized) or when the input path named the patient."""
+    return res.name_hint if (job.naming == "pseudonymized" or res.renamed) and res.name_hint else item.relpath
+
+
 def finish(item: Item, job: Job, res: Result) -> Outcome:
     """Write the output atomically, or quarantine the input; the outcome names where it went."""
     rel = item.relpath
     if job.dry_run:
-        if res.status == "ok" and (job.naming == "pseudonymized" or res.renamed) and res.name_hint:
-            rel = res.name_hint
+        if res.status == "ok":
+            rel = output_name(item, job, res)
         res.data, res.previews = None, []
         return Outcome(rel if res.renamed else item.relpath, res.status, res.reason,
                        rel if res.status == "ok" else "", res, item.relpath)
     if res.status == "ok" and res.data is not None:
-        if (job.naming == "pseudonymized" or res.renamed) and res.name_hint:
-            rel = res.name_hint
+        rel = output_name(item, job, res)
         try:
             # previews first: if one cannot be written, the item is quarantined with no
             # output left behind (never an output file that is also in quarantine)
@@ -117,9 +121,7 @@ def finish(item: Item, job: Job, res: Result) -> Outcome:
             res.events.append(AuditEvent("<output>", "digest", "file", "engine:output-digest", "",
                                          "sha256=" + hashlib.sha256(res.data).hexdigest()))
         except OSError as exc:
-            res = Result("quarantined", reason=f"write-failed: {type(exc).__name__}",
-                         input_fingerprint=res.input_fingerprint, kind=res.kind,
-                         name_hint=res.name_hint, renamed=res.renamed)
+            res = res.quarantined(f"write-failed: {type(exc).__name__}", events=[])
         res.data = None
         res.previews = []
     if res.status != "ok":
