@@ -81,7 +81,8 @@ class DicomHandler(Handler):
         try:
             f = read_file(data)
             maps: list[tuple[str, str, str]] | None = [] if ctx.collect_mappings else None
-            events, stats, header = deidentify(f, ctx.pipeline.dicom, ctx.pseudo, ctx.pipeline.name, maps)
+            events, stats, header = deidentify(f, ctx.pipeline.dicom, ctx.pseudo, ctx.pipeline.name, maps,
+                                               ctx.pipeline.records)
             px = _clean_pixels(f, header, ctx)
             events += px.events
             if not ctx.pipeline.dicom.keep_overlays:  # overlays hidden in unused pixel bits go with the others

@@ -34,6 +34,10 @@ IDENTITY_KEYWORDS = (
 )
 IDENTITY_TAGS = tuple(t for t in (tag_for_keyword(kw) for kw in IDENTITY_KEYWORDS) if t is not None)
 FREE_TEXT_VRS = frozenset({"LO", "LT", "SH", "ST", "UT", "UC", "PN"})
+# kept text that is scanned anyway: what the table does not list (unknown and retired tags,
+# CodeMeaning, text inside kept sequences)
+SCANNED_VRS = frozenset({"LO", "LT", "SH", "ST", "UT", "UC"})
+SCANNED_RULES = frozenset({"ps3.15:not-listed"})
 REFERENCE_VRS = frozenset({"UI", "IS", "US", "UL", "SQ"})
 STRICT_ASCII_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "TM", "UI"})
 _PRINTABLE = bytes(range(0x20, 0x7F))
@@ -103,6 +107,8 @@ class Walker:
     stats: Stats = field(default_factory=Stats)
     _identity: ops.IdentityValues | None = None
     mappings: list[tuple[str, str, str]] | None = None   # (kind, original, new) for the vault; None: off
+    text_langs: tuple[str, ...] = ("zh", "en")          # the records policy's recognizers, for free text
+    partial_dates: bool = False
 
     @property
     def identity(self) -> ops.IdentityValues:
@@ -194,6 +200,11 @@ class Walker:
                 self._recurse(el, loc, mode, cs)
             else:
                 _check_kept(el, vr)
+                if vr in SCANNED_VRS and d.rule_id in SCANNED_RULES or d.rule_id.startswith("deid:safe-private"):
+                    new = self._scan_kept(el, vr, loc, cs)
+                    if new is not None:
+                        out.append(Elem.new(el.tag, vr if vr in VRS else el.vr, new))
+                        return
             out.append(el)
             return
         if a == "remove":
@@ -275,6 +286,15 @@ class Walker:
         if old and (keyword != "PatientID" or action == "hash" or self.patient_key == "id:" + old):
             self.mappings.append((VAULT_KINDS[keyword], old, new))  # type: ignore[union-attr]
 
+    def _scan_kept(self, el: Elem, vr: str, loc: str, cs: tuple[str, ...]) -> bytes | None:
+        """Text that no rule of Table E.1-1 names (unknown tags, CodeMeaning, kept private
+        text) stays only when the recognizers and the header's identity values find
+        nothing in it; otherwise it is cleaned like a descriptor."""
+        fp = self._fp(el, vr, cs)
+        if not fp:
+            return None
+        return self._clean(el, vr, loc, Decision("clean", "deid:scan-kept-text"), fp, cs)
+
     def _generalize(self, el: Elem, vr: str, loc: str, d: Decision, fp: str, cs: tuple[str, ...]):
         """Ages over 89 -> 090Y; anything unreadable (or not an age) is emptied."""
         old = V.decode(el.value, vr, cs)
@@ -313,7 +333,7 @@ class Walker:
             return _DELETE
         total, cleaned = 0, []
         for t in V.values(el.value, vr, cs):
-            c, n = ops.clean_text(t, self.identity)
+            c, n = ops.clean_text(t, self.identity, self.text_langs, self.partial_dates)
             cleaned.append(c)
             total += n
         if not total:
@@ -333,11 +353,16 @@ T_METHOD_CODES = 0x00120064
 
 
 def deidentify(f: RawFile, policy: DicomPolicy, pseudo: Pseudonymizer, pipeline_name: str,
-               mappings: list[tuple[str, str, str]] | None = None) -> tuple[list[AuditEvent], Stats, Header]:
+               mappings: list[tuple[str, str, str]] | None = None,
+               text=None) -> tuple[list[AuditEvent], Stats, Header]:
     """De-identify the data set of `f` in place (header only) and add the PS3.15 markers.
-    `mappings`: a list to receive (kind, original, new) for the vault; None collects nothing."""
+    `mappings`: a list to receive (kind, original, new) for the vault; None collects nothing.
+    `text`: the pipeline's records policy, whose languages and partial-date switch the
+    free-text recognizers follow here too (default: both languages, full dates only)."""
     header = Header(f.elems)
     walker = Walker(policy, pseudo, header, header.text(T_SOP_CLASS), header.patient_key(), mappings=mappings)
+    if text is not None:
+        walker.text_langs, walker.partial_dates = tuple(text.languages), text.partial_dates
     f.elems = walker.walk(f.elems)
     for e in f.meta:  # file meta is rebuilt from an allowlist on write (io.write_file)
         if e.tag not in FILE_META_KEEP and e.tag != 0x00020000:  # AE titles, private info, ...

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from functools import lru_cache
 
 # Dummy values valid for each VR (PS3.5 6.2). None -> zero-filled binary of the VR's width.
 DUMMY_TEXT: dict[str, str] = {
@@ -94,30 +95,40 @@ def generalize_age(value: str) -> str | None:
 
 
 # -- clean (descriptors) ---------------------------------------------------
-# Generic identifier shapes removed from free text even when not in the header.
-_GENERIC = [
-    re.compile(r"\b[\w.+-]+@[\w-]+(\.[\w-]+)+\b"),                    # email
-    re.compile(r"(?<!\d)(\d[ -]?){6,}\d(?!\d)"),                       # 7+ digit runs: IDs, phones
-    re.compile(r"(?<!\d)[1-9]\d{5}(19|20)\d{2}(0[1-9]|1[0-2])\d{2}\d{3}[\dXx](?!\d)"),  # CN resident ID
-    re.compile(r"\b\d{1,4}[-/.年]\d{1,2}[-/.月]\d{1,4}日?"),            # dates
-    re.compile(r"\b(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\b"),  # YYYYMMDD
-]
 MASK = "[REMOVED]"
 
 
-def clean_text(text: str, identity: "IdentityValues") -> tuple[str, int]:
-    """Cut header identity values and identifier shapes out of free text.
+def clean_text(text: str, identity: "IdentityValues", langs: tuple[str, ...] = ("zh", "en"),
+               partial_dates: bool = False) -> tuple[str, int]:
+    """Cut header identity values and every identifier the recognizers find
+    (deid.text, the stack records and `deid check` use) out of free text.
 
     Returns (cleaned, number of spans removed). Never returns the removed parts.
     """
-    out, n = text, 0
+    spans = [(sp.start, sp.end) for sp in _find(text, langs, partial_dates)]
     if identity.pattern is not None:
-        out, k = identity.pattern.subn(MASK, out)
-        n += k
-    for rx in _GENERIC:
-        out, k = rx.subn(MASK, out)
-        n += k
-    return out, n
+        spans += [m.span() for m in identity.pattern.finditer(text)]
+    if not spans:
+        return text, 0
+    merged: list[list[int]] = []
+    for s, e in sorted(spans):
+        if merged and s <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([s, e])
+    out, pos = [], 0
+    for s, e in merged:
+        out += [text[pos:s], MASK]
+        pos = e
+    return "".join(out) + text[pos:], len(merged)
+
+
+@lru_cache(maxsize=4096)
+def _find(text: str, langs: tuple[str, ...], partial_dates: bool) -> tuple:
+    """The recognizers once per distinct value: a study repeats its descriptions."""
+    from ..text.recognize import find
+
+    return tuple(find(text, langs, partial_dates))
 
 
 def date_forms(da: str) -> list[str]:

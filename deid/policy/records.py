@@ -9,11 +9,15 @@ JSON/JSONL, text, HL7 v2, FHIR).
   free_text   scan free text and unknown fields with the recognizers (default true)
   ner         lac (default): Chinese person names with no cue word, by the LAC model;
               off: rules only
+  partial_dates  true (default): a month/day with no year (7/22, on 3/14, the 11th)
+              in free text is a date; false: only dates with a year are
   malformed   quarantine (default) | drop-row: a row or line that cannot be parsed
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -22,6 +26,7 @@ from ..errors import PolicyError
 
 OPERATORS = ("pseudonym", "mask", "tag", "shift-date", "generalize", "remove", "keep")
 FIELDS_DATA = Path(__file__).resolve().parent.parent / "records" / "data" / "fields.yaml"
+PATTERNS_DATA = FIELDS_DATA.with_name("field_patterns.yaml")
 
 # what a hospital exporting records for research would expect when nothing is said
 DEFAULT_OPERATORS = {
@@ -29,7 +34,7 @@ DEFAULT_OPERATORS = {
     "resident-id": "tag", "ssn": "tag", "phone": "tag", "email": "tag", "bank-card": "tag", "insurance": "tag",
     "account": "tag", "id-number": "tag", "url": "tag", "ip": "tag",
     "address": "generalize", "birth-date": "generalize", "age": "generalize",
-    "date": "shift-date", "school": "tag", "free-text": "keep", "safe": "keep",
+    "date": "shift-date", "school": "tag", "free-text": "keep", "safe": "keep", "location": "tag",
     "fhir-id": "pseudonym", "fhir-reference": "pseudonym",
 }
 
@@ -42,18 +47,40 @@ class RecordPolicy:
     free_text: bool = True
     malformed: str = "quarantine"
     ner: str = "lac"
+    partial_dates: bool = True
+    patterns: tuple = ()                                # (glob on the upper-case name, category), in order
 
     def category_of(self, name: str) -> str | None:
-        return self.fields.get(norm_field(name))
+        """By the exact name first, then by the first column-name pattern that fits
+        (PAT_FIRST_NAME, CONTACT_PHONE, ADD_LINE_1: EHR exports)."""
+        n = norm_field(name)
+        if n in self.fields:
+            return self.fields[n]
+        return _by_pattern(str(name), self.patterns) if self.patterns else None
 
     def operator_for(self, category: str) -> str:
         return self.operators.get(category, "tag")  # an identifier nobody named: replaced, never kept
 
 
 def norm_field(name: str) -> str:
-    """Field names compare without case, spaces, '_', '-' and colons: 'Patient_Name' ==
-    'patient name'. Dots stay: they separate FHIR path steps (Patient.id is not patient id)."""
-    return "".join(c for c in str(name).lower() if c not in " _-\t：:")
+    """Field names compare without case, spaces, '_', '-', colons and byte-order marks:
+    'Patient_Name' == 'patient name'. Dots stay: they separate FHIR path steps
+    (Patient.id is not patient id)."""
+    return "".join(c for c in str(name).lower() if c not in " _-\t：:\ufeff\u200b")
+
+
+@lru_cache(maxsize=4096)
+def _by_pattern(name: str, patterns: tuple) -> str | None:
+    up = "".join(c for c in name.upper().replace(" ", "_").replace("-", "_") if c not in "\ufeff\u200b").strip("_")
+    for glob, cat in patterns:
+        if fnmatchcase(up, glob):
+            return cat or None
+    return None
+
+
+def builtin_patterns() -> tuple:
+    raw = yaml.safe_load(PATTERNS_DATA.read_text("utf-8")) or []
+    return tuple((str(p["glob"]).upper(), p.get("category")) for p in raw)
 
 
 def builtin_fields() -> dict[str, str]:
@@ -66,7 +93,7 @@ def build_record_policy(raw: object, source: str) -> RecordPolicy:
         raw = {}
     if not isinstance(raw, dict):
         raise PolicyError(f"{source}: 'records' must be a mapping")
-    unknown = set(raw) - {"fields", "operators", "languages", "free_text", "malformed", "ner"}
+    unknown = set(raw) - {"fields", "operators", "languages", "free_text", "malformed", "ner", "partial_dates"}
     if unknown:
         raise PolicyError(f"{source}: unknown keys under records: {sorted(unknown)}")
     fields = builtin_fields()
@@ -92,5 +119,8 @@ def build_record_policy(raw: object, source: str) -> RecordPolicy:
     ner = "off" if ner is False else ner  # YAML reads a bare `off` as false
     if ner not in ("lac", "off"):
         raise PolicyError(f"{source}: records.ner must be lac or off")
+    partial = raw.get("partial_dates", True)
+    if not isinstance(partial, bool):
+        raise PolicyError(f"{source}: records.partial_dates must be true or false")
     return RecordPolicy(fields=fields, operators=ops, languages=langs, free_text=bool(raw.get("free_text", True)),
-                        malformed=malformed, ner=ner)
+                        malformed=malformed, ner=ner, partial_dates=partial, patterns=builtin_patterns())

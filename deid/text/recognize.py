@@ -1,6 +1,8 @@
-"""Find identifiers in text: rules first (patterns with validators and context words),
-an optional model second (`deid.text.ner`). Used by the record pipeline for free text
-and unknown fields, and by the pixel stage for OCR lines.
+"""Find identifiers in text: rules first (patterns with validators and context words,
+deid.text.rules_zh / rules_en), then the recognizers that weigh context (English
+names, places and partial dates: names_en, places_en, dates_en), an optional model
+last (`deid.text.ner`). The one recognizer stack of deid: the record pipeline, DICOM
+text (clean and unlisted tags), the pixel classifier and `deid check` all call it.
 
 A finding is a Span (category, start, end, rule id); the text itself is never returned
 or logged by callers. Offsets are in the caller's string: matching runs on a
@@ -11,14 +13,33 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from . import rules_en, rules_zh
+from . import dates_en, names_en, places_en, rules_en, rules_zh, spread
 from .rule import Rule, Span
+from .tokens import tokens
 from .validate import normalise
 
 __all__ = ["Rule", "Span", "find", "resolve", "categories"]
 
 LANGS = ("zh", "en")
 OWN_PSEUDONYM = re.compile(r"(?<![0-9A-Za-z])[PNH]-[0-9A-F]{8,12}(?![0-9A-Za-z])")
+LATIN = re.compile(r"[A-Za-z]{2}")
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _english(t: str, partial: bool) -> list[Span]:
+    """Names, places and partial dates, which weigh the words around them."""
+    out = dates_en.find(t, partial)
+    if LATIN.search(t):
+        toks = tokens(t)
+        out += names_en.find(t, toks) + places_en.find(t, toks)
+    return out
+
+
+# context recognizers by language: (function(text, partial_dates) -> spans, what the text must hold)
+CONTEXT = {
+    "en": ((_english, None),),
+    "zh": ((lambda t, partial: rules_zh.latin_names(t), HAN),),
+}
 
 
 @lru_cache(maxsize=4)
@@ -31,11 +52,15 @@ def rules(langs: tuple[str, ...] = LANGS) -> tuple[Rule, ...]:
     return tuple(out)
 
 
-def find(text: str, langs: tuple[str, ...] = LANGS) -> list[Span]:
-    """Every identifier span in `text`, overlaps resolved (see `resolve`)."""
+def find(text: str, langs: tuple[str, ...] = LANGS, partial_dates: bool = False) -> list[Span]:
+    """Every identifier span in `text`, overlaps resolved (see `resolve`).
+    `partial_dates`: month/day without a year (7/22, the 11th) counts as a date."""
     t = normalise(text)
     found: list[Span] = []
+    han = HAN.search(t) is not None
     for r in rules(langs):
+        if r.needs_han and not han:
+            continue
         for m in r.regex.finditer(t):
             s, e = m.span(r.group)
             if s < 0 or e <= s:
@@ -49,6 +74,10 @@ def find(text: str, langs: tuple[str, ...] = LANGS) -> list[Span]:
             s, e = _trim(t, s, e)
             if e > s:
                 found.append(Span(r.category, s, e, r.id, 1.0 + r.priority / 100))
+    for lang in langs:
+        for fn, needs in CONTEXT.get(lang, ()):
+            if needs is None or needs.search(t):
+                found += fn(t, partial_dates)
     own = [m.span() for m in OWN_PSEUDONYM.finditer(t)]
     if own:  # deid's own pseudonyms (N-1234567ABC) are not identifiers: runs stay idempotent
         found = [sp for sp in found if not any(s <= sp.start and sp.end <= e for s, e in own)]
@@ -56,7 +85,7 @@ def find(text: str, langs: tuple[str, ...] = LANGS) -> list[Span]:
         found = [sp for sp in found if not rules_zh.is_distractor(t, sp)]
     if "en" in langs:
         found = [sp for sp in found if not rules_en.is_eponym(t, sp)]
-    return resolve(found)
+    return resolve(spread.everywhere(t, found))
 
 
 def _trim(t: str, s: int, e: int) -> tuple[int, int]:
@@ -96,6 +125,6 @@ def _merge_touching(spans: list[Span]) -> list[Span]:
     return out
 
 
-def categories(text: str) -> list[str]:
+def categories(text: str, partial_dates: bool = False) -> list[str]:
     """Distinct categories found in `text`, in a stable order."""
-    return sorted({s.category for s in find(text)})
+    return sorted({s.category for s in find(text, partial_dates=partial_dates)})

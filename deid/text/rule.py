@@ -26,3 +26,4 @@ class Rule:
     group: int | str = 0
     check: Callable[[str], bool | int] | None = None
     priority: int = 0      # wins ties between overlapping spans of equal length
+    needs_han: bool = False  # only Chinese text can hold it: skipped on text without Han characters

@@ -10,7 +10,9 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+from . import lexicon
 from .rule import Rule
+from .rules_zh import has_digit
 from .validate import real_date, ssn
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -51,7 +53,12 @@ resting sleeping ambulating comfortable pleasant cooperative agrees understands 
 
 
 def _not_a_word(t: str) -> bool:
-    return t.split()[0].strip(",").lower() not in NOT_NAMES
+    """After 'Pt-' or 'Name:': not a clinical word, a drug, or a misspelt drug (Pt- Zaroxyln)."""
+    first = t.split()[0].strip(",")
+    k = lexicon.key(first)
+    if k in NOT_NAMES or lexicon.is_clinical(k) or (lexicon.is_common(k) and not lexicon.is_name(k)):
+        return False
+    return lexicon.is_name(k) or not lexicon.near_drug(k)
 
 
 def _age_over_89(t: str) -> bool:
@@ -66,20 +73,17 @@ def _r(p: str, flags: int = 0) -> re.Pattern:
     return re.compile(p, flags)
 
 
-TITLE = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sr|Sra)\.?"
 LABEL = (r"(?:Patient(?:\s+name)?|Pt(?:\s+name)?|Name|Mother|Father|Guardian|Spouse|Husband|Wife|Son|Daughter"
          r"|Next\s+of\s+kin|NOK|Contact|Emergency\s+contact|Attending|Physician|Provider|Surgeon|Nurse|RN|MD"
          r"|Signed(?:\s+by)?|Electronically\s+signed\s+by|Dictated\s+by|Referred\s+by|Seen\s+by)")
 
 RULES: tuple[Rule, ...] = (
-    Rule("en:name-title", "name", _r(rf"\b{TITLE}\s+((?:{NAME}\s+){{0,2}}{NAME})"), 1, priority=3),
     Rule("en:name-label", "name",
          _r(rf"\b{LABEL}\s*[:#-]\s*((?:{NAME},?\s+){{0,2}}{NAME})"), 1, lambda t: _not_a_word(t), priority=3),
-    Rule("en:name-suffix", "name", _r(rf"\b((?:{NAME}\s+){{1,2}}{NAME}),?\s+(?:MD|M\.D\.|RN|DO|NP|PA-C|PhD)\b"), 1),
     Rule("en:mrn", "mrn",
          _r(r"(?<![A-Za-z])(?:MRN|MR\s?#|Medical\s+Record\s+(?:Number|No\.?|#)|Med\s+Rec\s+#|Patient\s+ID|Pt\s+ID|Chart\s+(?:No|#)"
             r"|Encounter\s+(?:ID|#|No\.?)|Visit\s+(?:ID|#))\s*[:#]?\s*"
-            r"([A-Z0-9][A-Z0-9\-]{3,19})", re.IGNORECASE), 1, priority=25),
+            r"([A-Z0-9][A-Z0-9\-]{3,19})", re.IGNORECASE), 1, has_digit, priority=25),
     Rule("en:ssn", "ssn", _r(r"(?<![\d-])(\d{3}-\d{2}-\d{4})(?![\d-])"), 1, ssn, priority=20),
     Rule("en:ssn-label", "ssn", _r(r"(?<![A-Za-z])(?:SSN|SS\s?#|Social\s+Security(?:\s+(?:Number|No\.?|#))?)\s*[:#]?\s*"
                                    r"(\d{3}[- ]?\d{2}[- ]?\d{4})", re.IGNORECASE), 1, priority=22),
@@ -89,9 +93,15 @@ RULES: tuple[Rule, ...] = (
     Rule("en:phone-label", "phone",
          _r(r"\b(?:Phone|Tel|Telephone|Cell|Mobile|Fax|Pager|Home|Work)\s*(?:#|No\.?|number)?\s*[:#]?\s*"
             r"(\+?[\d(][\d\s().-]{6,18}\d)", re.IGNORECASE), 1, priority=12),
+    # a phone number mistyped inside parentheses: (240444-1243), (301 273 45166)
+    Rule("en:phone-parenthesised", "phone", _r(r"\(\d[\d -]{8,14}\d\)"), 0,
+         lambda t: 10 <= sum(c.isdigit() for c in t) <= 11, priority=11),
+    Rule("en:pager", "phone",
+         _r(r"\b(?:pager|pgr|pg|beeper|bpr|ext|extension)\.?\s*(?:#|number|no\.?|num)?\s*[:#]?\s*#?\s*(\d{4,6})\b",
+            re.IGNORECASE), 1, priority=12),
     Rule("any:email", "email", _r(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"), priority=30),
     Rule("any:url", "url", _r(r"(?<![A-Za-z0-9])(?:https?://|www\.)[^\s<>\"'，。]+", re.IGNORECASE), priority=28),
-    Rule("any:ipv4", "ip", _r(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?!\.?\d)"), 1, _ipv4, priority=20),
+    Rule("any:ipv4", "ip", _r(r"(?<![\d./])(\d{1,3}(?:\.\d{1,3}){3})(?!\.?\d|/)"), 1, _ipv4, priority=20),
     Rule("any:ipv6", "ip", _r(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}(?![0-9A-Fa-f:])"),
          priority=20),
     Rule("en:street", "address",
@@ -105,7 +115,7 @@ RULES: tuple[Rule, ...] = (
             r"|O[HKR]|P[ARW]|RI|S[CD]|T[NX]|UT|V[AIT]|W[AIVY]|AS|FM|GU|MH|MP|A[AEP])\s+\d{5}(?:-\d{4})?\b"), priority=7),
     Rule("en:zip-label", "address", _r(r"\b(?:ZIP|Zip\s+code|Postal\s+code)\s*[:#]?\s*(\d{5}(?:-\d{4})?)\b",
                                        re.IGNORECASE), 1, priority=7),
-    Rule("en:date-mdy", "date", _r(r"(?<![\d/.-])\d{1,2}[/-]\d{1,2}[/-](?:\d{4}|\d{2})(?![\d/-]|\.\d)"),
+    Rule("en:date-mdy", "date", _r(r"(?<![\d/.])(?<!\d-)\d{1,2}([/-])\d{1,2}\1(?:\d{4}|\d{2})(?![\d/-]|\.\d|\s*%)"),
          check=_mdy, priority=5),
     Rule("en:date-iso", "date", _r(r"(?<![\d/.-])(?:18|19|20)\d{2}-\d{1,2}-\d{1,2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?"
                                    r"(?![\d/-])"), check=_ymd, priority=5),

@@ -21,6 +21,8 @@ _SAME_LENGTH = {**{c: " " for c in "\u200b\u200c\u200d\u2060\ufeff\u00a0"}, **{c
 def normalise(text: str) -> str:
     """Full-width to half-width, one character for one character, so offsets found in
     the result are offsets in the original (NFKC where it maps a character to one)."""
+    if text.isascii():
+        return text  # nothing to map: every rule below is about non-ASCII characters
     out = []
     for c in text:
         if c in _SAME_LENGTH:

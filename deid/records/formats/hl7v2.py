@@ -5,7 +5,8 @@ Fields named in the map are decided by name (PID-5 -> patient-name, PID-11 -> ad
 PID-7 -> birth-date, NK1-2 -> name ...); every other text component is scanned with the
 recognizers (NTE-3, OBX-5 free text). Names (XPN/XCN) become one pseudonym component;
 an address (XAD) keeps city, state and country and loses street and ZIP; a patient ID
-(CX) keeps its assigning authority and type. MSH-1/MSH-2 (separators) are never touched.
+(CX) keeps its assigning authority and type. MSH-1/MSH-2 (separators) are never touched,
+and whatever separators a message declares there are the ones read and written.
 """
 from __future__ import annotations
 
@@ -60,8 +61,16 @@ def _messages(text: str) -> list[str]:
 SEGMENT = re.compile(r"^[A-Z][A-Z0-9]{2}$")
 
 
+def _seps(msg) -> dict[str, str]:
+    """The message's own delimiters (MSH-1, MSH-2): field, repetition, component,
+    subcomponent and escape, e.g. | ~ ^ & \\ by default."""
+    s = msg.separators  # '\r' + field + repetition + component + subcomponent
+    return {"F": s[1], "R": s[2], "S": s[3], "T": s[4], "E": msg.esc}
+
+
 def _message(msg, n: int, scrubber: Scrubber) -> list[AuditEvent]:
-    key = _patient_key(msg, scrubber)
+    seps = _seps(msg)
+    key = _patient_key(msg, scrubber, seps)
     leaves: list[tuple[object, int, Field]] = []
     for s_i, seg in enumerate(msg):
         name = str(seg[0])
@@ -79,13 +88,13 @@ def _message(msg, n: int, scrubber: Scrubber) -> list[AuditEvent]:
             if cat in ("patient-name", "name", "phone", "email", "resident-id", "ssn", "insurance", "bank-card"):
                 value = str(field)
                 if value:
-                    leaves.append((seg, f_i, Field(loc, fname, _readable(unescape(value)))))
+                    leaves.append((seg, f_i, Field(loc, fname, _readable(unescape(value, seps), seps))))
                 continue
             for path, holder, idx, value in _components(field):
                 if not value:
                     continue
                 comp = _component_category(cat, path)
-                leaves.append((holder, idx, Field(f"{loc}{path}", fname, unescape(value), comp)))
+                leaves.append((holder, idx, Field(f"{loc}{path}", fname, unescape(value, seps), comp)))
     if not leaves:
         return []
     new, events = scrubber.scrub([f for _h, _i, f in leaves], key)
@@ -93,43 +102,47 @@ def _message(msg, n: int, scrubber: Scrubber) -> list[AuditEvent]:
         if v is REMOVE:
             holder[idx] = ""
         elif v != f.value:
-            holder[idx] = escape(v)
+            holder[idx] = escape(v, seps)
     return events
 
 
-_ESC = {"F": "|", "S": "^", "T": "&", "R": "~", "E": "\\", ".br": "\n"}
+DEFAULT = {"F": "|", "R": "~", "S": "^", "T": "&", "E": "\\"}
 
 
-def unescape(value: str) -> str:
+def unescape(value: str, seps: dict[str, str] = DEFAULT) -> str:
     """HL7 escape sequences (\\F\\ \\S\\ \\T\\ \\R\\ \\E\\ \\Xhh\\ \\.br\\) decoded, so an SSN written
     123\\F\\45\\F\\6789 is scanned as what it says."""
-    if "\\" not in value:
+    esc = seps["E"]
+    if esc not in value:
         return value
+    table = {**seps, ".br": "\n"}
 
     def sub(m: re.Match) -> str:
         code = m.group(1)
-        if code in _ESC:
-            return _ESC[code]
+        if code in table:
+            return table[code]
         if code.startswith("X") and re.fullmatch(r"X(?:[0-9A-Fa-f]{2})+", code):
             try:
                 return bytes.fromhex(code[1:]).decode("latin-1")
             except ValueError:
                 return m.group(0)
         return m.group(0)
-    return re.sub(r"\\([^\\]{1,32})\\", sub, value)
+    e = re.escape(esc)
+    return re.sub(rf"{e}([^{e}]{{1,32}}){e}", sub, value)
 
 
-def escape(value: str) -> str:
+def escape(value: str, seps: dict[str, str] = DEFAULT) -> str:
     """A new value written back into a component, its delimiters escaped."""
-    out = value.replace("\\", "\\E\\")
-    for code, ch in (("F", "|"), ("S", "^"), ("T", "&"), ("R", "~")):
-        out = out.replace(ch, f"\\{code}\\")
-    return out.replace("\r", " ").replace("\n", "\\.br\\")
+    esc = seps["E"]
+    out = value.replace(esc, f"{esc}E{esc}")
+    for code in ("F", "S", "T", "R"):
+        out = out.replace(seps[code], f"{esc}{code}{esc}")
+    return out.replace("\r", " ").replace("\n", f"{esc}.br{esc}")
 
 
-def _readable(value: str) -> str:
+def _readable(value: str, seps: dict[str, str] = DEFAULT) -> str:
     """A name or phone field as one string: components joined by spaces."""
-    return " ".join(p for p in value.replace("~", " ").replace("&", " ").split("^") if p)
+    return " ".join(p for p in value.replace(seps["R"], " ").replace(seps["T"], " ").split(seps["S"]) if p)
 
 
 def _components(field):
@@ -162,14 +175,14 @@ def _component_category(cat: str | None, path: str) -> str | None:
     return cat
 
 
-def _patient_key(msg, scrubber: Scrubber) -> str | None:
+def _patient_key(msg, scrubber: Scrubber, seps: dict[str, str] = DEFAULT) -> str | None:
     try:
         pid = msg.segment("PID")
     except KeyError:
         return None
     for f_i in (3, 2, 4):
         if f_i < len(pid):
-            value = str(pid[f_i]).split("~")[0].split("^")[0].strip()
+            value = str(pid[f_i]).split(seps["R"])[0].split(seps["S"])[0].strip()
             if value:
                 return "id:" + value
     return None

@@ -4,7 +4,6 @@ patient's images. Encoding and line endings are kept."""
 from __future__ import annotations
 
 from ...audit.events import AuditEvent
-from ...text.recognize import find
 from .encoding import decode, encode
 from ..scrub import Scrubber
 
@@ -12,7 +11,7 @@ from ..scrub import Scrubber
 def scrub_text_file(data: bytes, scrubber: Scrubber) -> tuple[bytes, list[AuditEvent]]:
     text, enc = decode(data)
     key = scrubber.fallback_key
-    for sp in find(text, scrubber.policy.languages):
+    for sp in scrubber.find(text):
         if sp.category == "mrn":
             key = "id:" + text[sp.start:sp.end].strip()
             break

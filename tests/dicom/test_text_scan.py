@@ -1,0 +1,27 @@
+"""DICOM text outside Table E.1-1 (an unknown tag, CodeMeaning, a kept safe-private text)
+is scanned by the same recognizers as records: a value that names the patient or holds
+an identifier is cleaned, the rest is kept byte for byte."""
+from __future__ import annotations
+
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
+
+from helpers import make_ds, pipeline
+from dicom.test_probe import deid
+
+
+def test_unknown_and_coded_text_that_names_the_patient_is_cleaned():
+    ds = make_ds(name="HERNANDEZ^DEANNA", Manufacturer="SYNTHETIC")
+    ds.add_new(0x00881030, "LO", "Hernandez follow-up, call 410-555-0199")   # (0088,1030): no dictionary knows it
+    code = Dataset()
+    code.CodeValue, code.CodingSchemeDesignator = "T-D0050", "SRT"
+    code.CodeMeaning = "Seen by Dr. Quorrel on 03/14/2024"
+    ds.AnatomicRegionSequence = Sequence([code])
+    out, _, events = deid(ds, pipeline())
+    unknown = out[0x00881030].value
+    assert "Hernandez" not in unknown and "410-555-0199" not in unknown and "follow-up" in unknown
+    meaning = out.AnatomicRegionSequence[0].CodeMeaning
+    assert "Quorrel" not in meaning and "03/14/2024" not in meaning and meaning.startswith("Seen by")
+    assert out.Manufacturer == "SYNTHETIC"
+    assert any(e.rule_id == "deid:scan-kept-text" for e in events)
+    assert not any("Hernandez" in (e.detail or "") for e in events)
