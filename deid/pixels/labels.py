@@ -44,3 +44,16 @@ def labelled_phi(text: str) -> bool:
     """A box that holds a PHI label and a value after its colon (`Sex: M`, `DOB:1962`)."""
     m = _LEADING.match(text)
     return bool(m) and _key(m.group(1)) in PHI_LABELS
+
+
+# sex and age as burned into a banner without their labels (`Female`, `054Y`, `36 yrs`,
+# `女`, `45岁`): quasi-identifiers the header profile removes, so redact-phi removes them too
+_DEMOGRAPHIC = re.compile(
+    r"^(?:m|f|male|female|man|woman|other|unknown|o|男|女|男性|女性|"
+    r"\d{1,3}\s*(?:y|yr|yrs|years?|mo|mos|months?|岁|个月|月|天|周)"
+    r"(?:\s*(?:old|/?\s*[mf男女]))?)$", re.IGNORECASE)
+
+
+def demographic(text: str) -> bool:
+    """A box that is only a sex or an age (`F`, `Female`, `045Y`, `36 yrs`, `54Y/F`, `45岁`)."""
+    return bool(_DEMOGRAPHIC.match(text.strip().strip(".,;:").strip()))

@@ -8,6 +8,10 @@ window    the header's first VOI window (after the modality rescale), when there
           text drawn at a mid-grey value can vanish under min-max of a wide range
 stretch   the 1st-99th percentile range, when outliers (one bright pixel, an implant)
           squeeze the rest of the range into a few grey levels of the display view
+shadows   the darkest tenth of the 1st-99th percentile range, when a large flat dark
+          region (a shutter, a black border) is there: faint text drawn a few tens of
+          values above black is invisible in every full-range view and in the window
+highlights the brightest tenth, when a large flat bright region (collimated white) is there
 color     the two chroma channels (Cb, Cr) of a colour frame, each stretched, when the
           frame has colour: red text on a grey band of the same luminance is invisible
           in every luminance view and plain in Cr
@@ -26,6 +30,9 @@ import cv2
 import numpy as np
 
 STRETCH_BELOW = 0.5     # add `stretch` when p1..p99 fills less than this share of min..max
+FLAT = 0.05             # add `shadows`/`highlights` when this share of the frame is ...
+FLAT_SPAN = 0.02        # ... within this share of p1..p99 from its dark / bright end
+END_SPAN = 0.1          # those views show this share of p1..p99
 CHROMA_MIN = 16         # add `color` views when a chroma channel spans this many levels
 SAMPLE = 4              # percentiles from every 4th pixel in each direction
 
@@ -81,10 +88,12 @@ def views(frame: np.ndarray, ds, photometric: str, wanted: tuple[str, ...],
             win = _window(frame, ds, photometric, ref)
             if win is not None and not np.array_equal(win, display):
                 out.append(("window", win))
+        extra = []
         if "stretch" in wanted:
-            st = _stretch(frame, ref)
-            if st is not None:
-                out.append(("stretch", 255 - st if photometric == "MONOCHROME1" else st))
+            extra.append(("stretch", _stretch(frame, ref)))
+        if "ends" in wanted:
+            extra += _ends(frame, ref)
+        out += [(name, 255 - v if photometric == "MONOCHROME1" else v) for name, v in extra if v is not None]
     if "inverted" in wanted:
         out.append(("inverted", 255 - out[0][1]))
     return out
@@ -117,6 +126,22 @@ def _stretch(frame: np.ndarray, ref: np.ndarray | None) -> np.ndarray | None:
     if p99 <= p1 or (p99 - p1) >= STRETCH_BELOW * (hi - lo):
         return None
     return _scale(frame, p1, p99)
+
+
+def _ends(frame: np.ndarray, ref: np.ndarray | None) -> list[tuple[str, np.ndarray]]:
+    """Views of the dark and bright ends of the range, each when a large flat region sits
+    there (see `shadows`, `highlights` above)."""
+    r = (frame if ref is None else ref)[::SAMPLE, ::SAMPLE]
+    p1, p99 = (float(v) for v in np.percentile(r, (1, 99)))
+    span = p99 - p1
+    if span <= 0:
+        return []
+    out = []
+    if float((r <= p1 + FLAT_SPAN * span).mean()) >= FLAT:
+        out.append(("shadows", _scale(frame, p1 - 0.5 * END_SPAN * span, p1 + END_SPAN * span)))
+    if float((r >= p99 - FLAT_SPAN * span).mean()) >= FLAT:
+        out.append(("highlights", _scale(frame, p99 - END_SPAN * span, p99 + 0.5 * END_SPAN * span)))
+    return out
 
 
 def _window(frame: np.ndarray, ds, photometric: str, ref: np.ndarray | None = None) -> np.ndarray | None:

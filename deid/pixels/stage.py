@@ -8,7 +8,6 @@ frame; pixel data that needs no change is left byte-identical.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -33,12 +32,30 @@ T_US_REGIONS = 0x00186011
 MAX_PREVIEW_FRAMES = 16
 
 
-@dataclass
 class Decided:
-    box: Box              # as detected (or from a rule)
-    verdict: Verdict
-    reading: Reading
-    view: str = "display"  # the rendering the box was found in (render.py)
+    """A text box and its verdict. Its reading is taken when first asked for: a box whose
+    verdict no reading can change (a line too long to be a safe word, in redact-all-text)
+    is read only if a neighbour's verdict or a check needs its text."""
+
+    def __init__(self, box: Box, verdict: Verdict, reading: Reading | None, view: str = "display",
+                 crop: np.ndarray | None = None, recognizer: Recognizer | None = None):
+        self.box, self.verdict, self.view = box, verdict, view      # view: where it was found (render.py)
+        self._reading, self._crop, self._recognizer = reading, crop, recognizer
+
+    @property
+    def was_read(self) -> bool:
+        return self._reading is not None
+
+    @property
+    def reading(self) -> Reading:
+        if self._reading is None:
+            assert self._recognizer is not None and self._crop is not None
+            self._reading = self._recognizer.read_crop(self._crop)
+            self._crop = None
+        return self._reading
+
+    def with_verdict(self, verdict: Verdict) -> "Decided":
+        return Decided(self.box, verdict, self.reading, self.view)
 
 
 def detectors(pp: PixelPolicy) -> list:
@@ -97,7 +114,7 @@ class FrameCleaner:
         near = None if rois is None else [r.pad(max(r.height, 8)) for r in rois]
         for vname, view in views(frame, ds, photometric, self.pp.views, ref):
             raw = []
-            for det in self.detectors:
+            for det in self._detectors_for(vname):
                 raw.extend(det.detect(view, rois))
             if near is not None:
                 raw = [b for b in raw if any(b.overlap(r) for r in near)]
@@ -116,19 +133,36 @@ class FrameCleaner:
                     continue  # already decided from an earlier view
                 if skip is not None and skip(b):
                     continue
-                reading = self.recognizer.read(view, b)
-                single = b.source == SINGLE and not (b.width <= 2.5 * b.height
-                                                     and any(beside(b, d.box) for d in decided))
                 # the display view's model boxes are text as found; every other box (the
                 # border detector's, and what a window, stretch or chroma view shows of
                 # anatomy in high contrast) must read as text
                 confirm = b.source.startswith("border") or vname != "display"
+                if not confirm and self.mode == "redact-all-text" and not self.pp.could_be_safe(b.width, b.height):
+                    decided.append(Decided(b, Verdict("redact", "pixels:redact-all-text", "text"), None, vname,
+                                           view[b.y0:b.y1, b.x0:b.x1].copy(), self.recognizer))
+                    continue  # redacted whatever it reads as: read only if asked
+                reading = self.recognizer.read(view, b)
+                single = b.source == SINGLE and not (b.width <= 2.5 * b.height
+                                                     and any(beside(b, d.box) for d in decided))
                 if confirm and not _text_like(reading, single, 0.3 if vname == "display" else 0.5):
                     if dismissed is not None:
                         dismissed.add(b.as_tuple())
                     continue  # structure in the border band that does not read as text
                 decided.append(Decided(b, classify(self.mode, reading, self.pp, self.identity), reading, vname))
         return in_context(decided, self.mode)
+
+
+    def _detectors_for(self, vname: str) -> list:
+        """Every detector, but on the views of the range's ends only the border detector
+        when there is one: text hidden there lies on a flat shutter or collimated field
+        at the frame's edge, where it finds it for a tenth of the model's cost."""
+        if vname in BAND_VIEWS:
+            band = [d for d in self.detectors if d.name == "border"]
+            return band or self.detectors
+        return self.detectors
+
+
+BAND_VIEWS = ("shadows", "highlights")
 
 
 def in_context(decided: list[Decided], mode: str) -> list[Decided]:
@@ -141,7 +175,7 @@ def in_context(decided: list[Decided], mode: str) -> list[Decided]:
             label = _left_neighbour(d, decided)
             if label is not None and (is_phi_label(label.reading.text)
                                       or (mode == "redact-all-text" and is_label(label.reading.text))):
-                d = Decided(d.box, Verdict("redact", "pixels:label-value", "label-value"), d.reading, d.view)
+                d = d.with_verdict(Verdict("redact", "pixels:label-value", "label-value"))
         out.append(d)
     return out
 
@@ -151,6 +185,11 @@ def _left_neighbour(d: Decided, decided: list[Decided]) -> Decided | None:
     near = [o for o in decided if o is not d and o.box.x1 <= d.box.x0 + 0.25 * d.box.width
             and o.box.x0 < d.box.x0 and beside(o.box, d.box)]
     return max(near, key=lambda o: o.box.x1, default=None)
+
+
+def _score(d: Decided) -> str:
+    """The reading's confidence for the audit, or "unread" (redacted whatever it says)."""
+    return f"{d.reading.score:.2f}" if d.was_read else "unread"
 
 
 def _fill(frame: np.ndarray, out: np.ndarray, b: Box) -> None:
@@ -219,8 +258,7 @@ def clean_pixels(f: RawFile, before: Header, pp: PixelPolicy, pseudo: Pseudonymi
             counts["redacted_boxes" if d.verdict.action == "redact" else "kept_boxes"] += 1
             out.events.append(_box_event(i, b, d.verdict.action, "burned-in-text", d.verdict.rule_id,
                                          f"detector={d.box.source};view={d.view};class={d.verdict.why};"
-                                         f"score={d.reading.score:.2f}",
-                                         pseudo, d.reading.text))
+                                         f"score={_score(d)}", pseudo, d.reading.text if d.was_read else ""))
             if d.verdict.action == "redact":
                 _fill(frame, redacted[i], b)
                 boxes.append(b)
@@ -244,7 +282,7 @@ def clean_pixels(f: RawFile, before: Header, pp: PixelPolicy, pseudo: Pseudonymi
                 counts["redacted_boxes"] += 1
                 out.events.append(_box_event(i, b, "redact", "burned-in-text", "pixels:verify",
                                              f"detector={d.box.source};view={d.view};class=found-on-output;"
-                                             f"score={d.reading.score:.2f}", pseudo, d.reading.text))
+                                             f"score={_score(d)}", pseudo, d.reading.text if d.was_read else ""))
     out.events.append(guard(per_frame, w, h, pp.redaction_limit(info["Modality"]), info["Modality"],
                             outside, out.events))
     changed = not np.array_equal(redacted, frames)

@@ -22,15 +22,15 @@ from ..errors import PolicyError
 
 MODES = ("redact-all-text", "redact-phi", "regions-only", "off")
 DETECTORS = ("ppocr", "border", "tesseract")
-VIEWS = ("display", "window", "stretch", "color", "inverted")
-DEFAULT_VIEWS = ("display", "window", "stretch", "color")
+VIEWS = ("display", "window", "stretch", "ends", "color", "inverted")
+DEFAULT_VIEWS = ("display", "window", "stretch", "ends", "color")
 # share of a frame text boxes may cover before the file is quarantined, by Modality:
 # radiographs and CT/MR slices carry a few corner lines; secondary captures, ultrasound
 # and small MR matrices carry denser annotation
 MAX_REDACTED = 0.15
 MAX_REDACTED_BY_MODALITY = (("US", 0.3), ("SC", 0.3), ("OT", 0.3), ("XC", 0.3), ("MR", 0.25), ("NM", 0.25),
                             ("PT", 0.25))
-SAFE_WORDS = ("L", "R", "PA", "AP", "LAT", "LATERAL", "ERECT", "SUPINE", "PRONE", "PORTABLE", "UPRIGHT",
+SAFE_WORDS = ("L", "R", "RT", "LT", "A", "P", "H", "F", "PA", "AP", "LAT", "LATERAL", "ERECT", "SUPINE", "PRONE", "PORTABLE", "UPRIGHT",
               "DECUBITUS", "INSP", "EXP", "LEFT", "RIGHT", "胸部正位", "胸部侧位", "正位", "侧位", "左", "右")
 SAFE_PATTERNS = (r"^\d{2,3}(\.\d)?\s*KVP?$", r"^\d+(\.\d+)?\s*M?AS$", r"^\d+(\.\d+)?\s*MA$", r"^\d+(\.\d+)?\s*MS$")
 KEYS = {"mode", "modes", "safe_words", "safe_patterns", "keep_min_score", "read_min_score", "padding",
@@ -70,6 +70,13 @@ class PixelPolicy:
     def redaction_limit(self, modality: str) -> float:
         """Share of a frame text boxes may cover (the over-redaction guard)."""
         return dict(self.max_redacted_by_modality).get(modality.strip().upper(), self.max_redacted)
+
+    def could_be_safe(self, width: int, height: int) -> bool:
+        """Could a box this shape hold a safe word? Glyphs are about half as wide as a
+        detector box is tall; a box twice as long as the longest safe word (patterns
+        count as 10 characters) cannot, so it need not be read to be redacted."""
+        longest = max([len(w) for w in self.safe_words] + [10 if self.safe_patterns else 0])
+        return max(width, height) <= (longest + 2) * max(1, min(width, height))
 
     def is_safe(self, text: str) -> bool:
         t = re.sub(r"\s+", " ", text.strip().upper()).strip(" .:;,")
