@@ -23,3 +23,14 @@ class AuditError(DeidError):
 
 class VaultError(DeidError):
     """The re-identification vault or its key is missing, wrong or unusable."""
+
+
+class QuarantineError(InputError):
+    """An input is quarantined with what was found on the way: audit events (rule ids,
+    locations, fingerprints) and details for its reason file (box coordinates, counts).
+    Like every message here, neither holds an identifying value."""
+
+    def __init__(self, reason: str, events: list | None = None, details: dict | None = None):
+        super().__init__(reason)
+        self.events = list(events or [])
+        self.details = dict(details or {})

@@ -13,7 +13,7 @@ from .dicom.bits import clear_stray_bits
 from .dicom.deidentify import T_PATIENT_ID, T_SOP_INSTANCE, T_STUDY_UID, Header, deidentify
 from .dicom.raw import has_pixels
 from .dicom.io import looks_like_dicom, read_file, verify_readable, write_file
-from .errors import InputError
+from .errors import InputError, QuarantineError
 from .policy.engine import Pipeline
 from .pseudonym import Pseudonymizer
 
@@ -46,6 +46,7 @@ class Result:
     previews: list[tuple[str, bytes]] = field(default_factory=list)  # (suffix, PNG) of output frames
     # (kind, original, pseudonym) for the vault, only when ctx.collect_mappings: never logged or audited
     mappings: list[tuple[str, str, str]] = field(default_factory=list)
+    details: dict = field(default_factory=dict)   # for the reason file when quarantined; never a value
 
     def quarantined(self, reason: str, events: list[AuditEvent] | None = None) -> "Result":
         """This item, quarantined after all (a failed write or verify): it keeps its input
@@ -53,7 +54,7 @@ class Result:
         patient); output bytes, previews and vault mappings go."""
         return Result("quarantined", reason=reason, events=self.events if events is None else events,
                       input_fingerprint=self.input_fingerprint, kind=self.kind, name_hint=self.name_hint,
-                      renamed=self.renamed)
+                      renamed=self.renamed, details=self.details)
 
 
 class Handler:
@@ -92,6 +93,9 @@ class DicomHandler(Handler):
                                              f"samples={stray}"))
             out = write_file(f)
             verify_readable(out)
+        except QuarantineError as exc:
+            return Result("quarantined", reason=str(exc), input_fingerprint=fp, events=exc.events,
+                          details=exc.details)
         except InputError as exc:
             return Result("quarantined", reason=str(exc), input_fingerprint=fp)
         except RecursionError:

@@ -45,6 +45,7 @@ class FileEntry:
     detail: str                    # output relpath, or the quarantine reason
     events: int                    # events of this file, its file row excluded
     boxes: int                     # redacted pixel boxes, all frames
+    share: float | None = None     # largest share of a frame its text boxes cover (None: no pixels)
     rows: list[tuple] = field(default_factory=list)   # EVENT_FIELDS, capped
     actions: list[tuple[str, int]] = field(default_factory=list)  # (action, events), all of them
     thumb: Thumb | None = None     # None: not an image, or no outputs to look at
@@ -71,6 +72,7 @@ class ReportData:
     devices: list[tuple[str, int, int]]        # (device label, images, redacted boxes)
     device_note: str = ""
     boxes: int = 0                             # redacted pixel boxes in all
+    shares: list[float] = field(default_factory=list)   # redacted share of each image (largest frame)
     thumbnails: int = 0
     thumbnails_left_out: int = 0
     rows_left_out: int = 0
@@ -151,9 +153,11 @@ def _collect(db: sqlite3.Connection, audit: Path, problems: list[str], outputs: 
                          "AND location LIKE 'pixels.frame[%'").fetchone()[0])
     look: list[tuple[FileEntry, bool, bool, str | None]] = []  # (entry, thumbnail?, device?, digest)
     device_reads = 0
-    for run_id, item, action, detail, n, boxes, lo, hi in db.execute(_FILES_SQL):
+    for run_id, item, action, detail, n, boxes, lo, hi, measure in db.execute(_FILES_SQL):
         entry = FileEntry(as_text(run_id), as_text(item), as_text(action), as_text(detail), n - 1, boxes or 0,
-                          key=(run_id, item))
+                          share=redacted_share(measure), key=(run_id, item))
+        if entry.share is not None:
+            data.shares.append(entry.share)
         data.group_totals[entry.group] += 1
         listed = len(data.files) < MAX_FILES
         if listed:
@@ -207,10 +211,11 @@ def _digest(lo: object, hi: object) -> str | None:
 # file rows, each with its event count, redacted boxes and recorded output digest:
 # quarantined first, then images with redactions, then the rest; by run, then path
 _FILES_SQL = """
-SELECT f.run_id, f.item, f.action, f.detail, c.n, c.boxes, c.digest_lo, c.digest_hi
+SELECT f.run_id, f.item, f.action, f.detail, c.n, c.boxes, c.digest_lo, c.digest_hi, c.measure
 FROM events f
 JOIN (SELECT run_id, item, COUNT(*) AS n,
              SUM(action='redact' AND location LIKE 'pixels.frame[%') AS boxes,
+             MAX(CASE WHEN rule_id='pixels:redacted-fraction' THEN detail END) AS measure,
              MIN(CASE WHEN location='<output>' AND action='digest' THEN detail END) AS digest_lo,
              MAX(CASE WHEN location='<output>' AND action='digest' THEN detail END) AS digest_hi
       FROM events GROUP BY run_id, item) c ON c.run_id=f.run_id AND c.item=f.item
@@ -218,6 +223,19 @@ LEFT JOIN runs r ON r.run_id=f.run_id
 WHERE f.location='<file>'
 ORDER BY f.action='quarantine' DESC, c.boxes>0 DESC, r.started, f.run_id, f.item
 """
+
+
+def redacted_share(detail: object) -> float | None:
+    """The `text=` share from a pixels:redacted-fraction event's detail; None when absent
+    or not a number (an edited log)."""
+    for part in as_text(detail).split(";") if detail is not None else []:
+        if part.startswith("text="):
+            try:
+                v = float(part[5:])
+            except ValueError:
+                return None
+            return v if 0.0 <= v <= 1.0 else None
+    return None
 
 
 def _tally(db: sqlite3.Connection, column: str) -> list[tuple[str, int, int]]:

@@ -133,8 +133,17 @@ def _tiles(data: ReportData) -> str:
              ("written", data.group_totals["redacted"] + data.group_totals["written"], ""),
              ("quarantined", q, " bad" if q else ""), ("events", sum(data.run_events.values()), ""),
              ("pixel boxes redacted", data.boxes, ""), ("runs", len(data.runs), "")]
-    return '<div class="tiles">' + "".join(f'<div class="tile{c}"><b>{n:,}</b><span>{e(k)}</span></div>'
-                                           for k, n, c in tiles) + "</div>"
+    if data.shares:  # how much of an image redaction took: the over-redaction guard's measure
+        ranked = sorted(data.shares)
+        tiles += [("median share of an image redacted", _pct(ranked[len(ranked) // 2]), ""),
+                  ("largest share of an image redacted", _pct(ranked[-1]), "")]
+    return '<div class="tiles">' + "".join(
+        f'<div class="tile{c}"><b>{n if isinstance(n, str) else f"{n:,}"}</b><span>{e(k)}</span></div>'
+        for k, n, c in tiles) + "</div>"
+
+
+def _pct(v: float) -> str:
+    return f"{100 * v:.1f} %"
 
 
 def _integrity(data: ReportData) -> str:
@@ -290,6 +299,8 @@ def _file(f: FileEntry, open_: bool, run: int | None) -> str:
         badge = '<span class="badge">written</span>'
     if f.boxes:
         badge += f'<span class="badge r">{f.boxes:,} box{"es" if f.boxes != 1 else ""} redacted</span>'
+    if f.share:
+        badge += f'<span class="badge r">{_pct(f.share)} of the image</span>'
     summary = (f"<summary><code>{e(f.item)}</code>{badge} <span class='muted'>· {f.events:,} "
                f"event{'s' if f.events != 1 else ''}{f' · run {run}' if run else ''}</span></summary>")
     thumb = ""

@@ -126,7 +126,7 @@ def finish(item: Item, job: Job, res: Result) -> Outcome:
         res.previews = []
     if res.status != "ok":
         try:
-            quarantine(job.quarantine_dir, item.relpath, item.source, res.reason)
+            quarantine(job.quarantine_dir, item.relpath, item.source, res.reason, res.details)
         except OSError as exc:  # the audit row still records it; never abort the batch
             res.reason += f" (quarantine copy failed: {type(exc).__name__})"
         rel = ""

@@ -36,8 +36,9 @@ def atomic_open(path: Path, mode: str = "wb", **kw) -> Iterator[IO]:
         raise
 
 
-def quarantine(qdir: Path, relpath: str, source: str, reason: str) -> Path:
-    """Copy the untouched input beside the output (never inside it) with a reason file."""
+def quarantine(qdir: Path, relpath: str, source: str, reason: str, details: dict | None = None) -> Path:
+    """Copy the untouched input beside the output (never inside it) with a reason file
+    (the reason, and `details` such as the boxes an over-redaction would have filled)."""
     dest = qdir / relpath
     if len(dest.name.encode("utf-8")) > 200:  # leave room for ".reason.json" within NAME_MAX
         import hashlib
@@ -50,5 +51,6 @@ def quarantine(qdir: Path, relpath: str, source: str, reason: str) -> Path:
     except OSError:
         pass  # the reason file below still records it
     atomic_write(dest.with_name(dest.name + ".reason.json"),
-                 json.dumps({"reason": reason}, ensure_ascii=True).encode("ascii"))
+                 json.dumps({"reason": reason, **({"details": details} if details else {})},
+                            ensure_ascii=True).encode("ascii"))
     return dest

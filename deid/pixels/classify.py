@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from ..dicom.operators import IdentityValues
 from ..policy.pixels import PixelPolicy
 from ..text import recognize
+from .labels import demographic, labelled_phi
 from .recognize import Reading
 
 
@@ -30,6 +31,10 @@ def classify(mode: str, reading: Reading, pp: PixelPolicy, identity: IdentityVal
         return Verdict("redact", "pixels:redact-phi:unreadable", "unreadable")
     if identity is not None and matches_identity(reading.text, identity):
         return Verdict("redact", "pixels:redact-phi:identity", "identity")
+    if labelled_phi(reading.text):
+        return Verdict("redact", "pixels:redact-phi:label-value", "label-value")
+    if demographic(reading.text):
+        return Verdict("redact", "pixels:redact-phi:demographic", "demographic")
     cats = recognize.categories(reading.text)
     if cats:
         return Verdict("redact", f"pixels:redact-phi:{cats[0]}", cats[0])

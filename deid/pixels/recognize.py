@@ -36,11 +36,14 @@ def _charset() -> tuple[str, ...]:
 class Recognizer:
     def read(self, view: np.ndarray, box: Box) -> Reading:
         """Read the box; a tall narrow box (a rotated stamp) is also read turned both ways."""
-        crop = view[box.y0:box.y1, box.x0:box.x1]
+        return self.read_crop(view[box.y0:box.y1, box.x0:box.x1])
+
+    def read_crop(self, crop: np.ndarray) -> Reading:
+        """Read a box already cut out of its view."""
         if crop.size == 0:
             return Reading("", 0.0)
         candidates = [crop]
-        if box.height > 2.5 * box.width:  # a vertical line of characters, not one upright glyph
+        if crop.shape[0] > 2.5 * crop.shape[1]:  # a vertical line of characters, not one upright glyph
             candidates = [np.rot90(crop, 1), np.rot90(crop, -1), crop]
         best = Reading("", 0.0)
         for c in candidates:

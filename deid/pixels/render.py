@@ -1,11 +1,25 @@
-"""8-bit views of a frame for text detection.
+"""8-bit views of a frame for text detection: text must be found whatever the header's
+window, the value range or the colours hide it.
 
 display   min-max of the stored values, shown the way a viewer shows it (MONOCHROME1
-          inverted, so text and background keep their on-screen polarity)
+          inverted, so text and background keep their on-screen polarity); luminance
+          for colour frames (palette colour through its lookup table)
 window    the header's first VOI window (after the modality rescale), when there is one:
           text drawn at a mid-grey value can vanish under min-max of a wide range
+stretch   the 1st-99th percentile range, when outliers (one bright pixel, an implant)
+          squeeze the rest of the range into a few grey levels of the display view
+shadows   the darkest tenth of the 1st-99th percentile range, when a large flat dark
+          region (a shutter, a black border) is there: faint text drawn a few tens of
+          values above black is invisible in every full-range view and in the window
+highlights the brightest tenth, when a large flat bright region (collimated white) is there
+color     the two chroma channels (Cb, Cr) of a colour frame, each stretched, when the
+          frame has colour: red text on a grey band of the same luminance is invisible
+          in every luminance view and plain in Cr
 inverted  the display view turned over (light backgrounds, dark text)
-Colour frames are converted to luminance.
+
+A view that would show nothing new (a window spanning the whole range, a stretch of an
+already well spread range, chroma of a grey image) is not made: each view costs a
+detector pass.
 
 `ref`: render with the value range of another frame (the verify pass renders the output
 with the input's range, so pixels that redaction left alone look exactly as they did).
@@ -15,14 +29,24 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+STRETCH_BELOW = 0.5     # add `stretch` when p1..p99 fills less than this share of min..max
+FLAT = 0.05             # add `shadows`/`highlights` when this share of the frame is ...
+FLAT_SPAN = 0.02        # ... within this share of p1..p99 from its dark / bright end
+END_SPAN = 0.1          # those views show this share of p1..p99
+CHROMA_MIN = 16         # add `color` views when a chroma channel spans this many levels
+SAMPLE = 4              # percentiles from every 4th pixel in each direction
 
-def _minmax(a: np.ndarray, ref: np.ndarray | None = None) -> np.ndarray:
+
+def minmax(a: np.ndarray, ref: np.ndarray | None = None) -> np.ndarray:
     r = a if ref is None else ref
-    lo, hi = float(r.min()), float(r.max())
+    return _scale(a, float(r.min()), float(r.max()))
+
+
+def _scale(a: np.ndarray, lo: float, hi: float) -> np.ndarray:
     if hi <= lo:
         return np.zeros(a.shape, np.uint8)
     scaled = (a.astype(np.float32) - lo) * (255.0 / (hi - lo))
-    return (scaled if ref is None else np.clip(scaled, 0, 255)).astype(np.uint8)
+    return np.clip(scaled, 0, 255).astype(np.uint8)
 
 
 def _first(value) -> float | None:
@@ -34,22 +58,89 @@ def _first(value) -> float | None:
         return None
 
 
+def to_rgb(frame: np.ndarray, ds, photometric: str) -> np.ndarray | None:
+    """The frame as colour when it is one: RGB as stored, palette colour through its LUT;
+    None for greyscale."""
+    if frame.ndim == 3:
+        return frame
+    if photometric == "PALETTE COLOR":
+        try:
+            from pydicom.pixels import apply_color_lut
+
+            return np.asarray(apply_color_lut(frame, ds))
+        except Exception:  # a palette deid cannot apply: the indices are still searched as grey
+            return None
+    return None
+
+
 def views(frame: np.ndarray, ds, photometric: str, wanted: tuple[str, ...],
           ref: np.ndarray | None = None) -> list[tuple[str, np.ndarray]]:
-    if frame.ndim == 3:
-        display = (cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) if frame.dtype == np.uint8
-                   else _minmax(frame.mean(axis=2), None if ref is None else ref.mean(axis=2)))
+    rgb = to_rgb(frame, ds, photometric)
+    if rgb is not None:
+        rgb_ref = None if ref is None else to_rgb(ref, ds, photometric)
+        out = _colour_views(rgb, rgb_ref, wanted)
     else:
-        display = _minmax(frame, ref)
+        display = minmax(frame, ref)
         if photometric == "MONOCHROME1":
             display = 255 - display
-    out = [("display", display)]
-    if "window" in wanted and frame.ndim == 2:
-        win = _window(frame, ds, photometric, ref)
-        if win is not None and not np.array_equal(win, display):
-            out.append(("window", win))
+        out = [("display", display)]
+        if "window" in wanted:
+            win = _window(frame, ds, photometric, ref)
+            if win is not None and not np.array_equal(win, display):
+                out.append(("window", win))
+        extra = []
+        if "stretch" in wanted:
+            extra.append(("stretch", _stretch(frame, ref)))
+        if "ends" in wanted:
+            extra += _ends(frame, ref)
+        out += [(name, 255 - v if photometric == "MONOCHROME1" else v) for name, v in extra if v is not None]
     if "inverted" in wanted:
-        out.append(("inverted", 255 - display))
+        out.append(("inverted", 255 - out[0][1]))
+    return out
+
+
+def _colour_views(rgb: np.ndarray, ref: np.ndarray | None, wanted: tuple[str, ...]) -> list[tuple[str, np.ndarray]]:
+    f = rgb.astype(np.float32)
+    r = f if ref is None else ref.astype(np.float32)
+    luma = f @ np.array([0.299, 0.587, 0.114], np.float32)
+    luma_ref = luma if ref is None else r @ np.array([0.299, 0.587, 0.114], np.float32)
+    out = [("display", _scale(luma, float(luma_ref.min()), float(luma_ref.max())))]
+    if "color" in wanted:
+        unit = 255.0 / max(1.0, float(r.max()))   # chroma measured in 8-bit levels
+        for name, coef in (("cb", (-0.1687, -0.3313, 0.5)), ("cr", (0.5, -0.4187, -0.0813))):
+            c = f @ np.array(coef, np.float32)
+            cref = c if ref is None else r @ np.array(coef, np.float32)
+            lo, hi = float(cref.min()), float(cref.max())
+            if (hi - lo) * unit >= CHROMA_MIN:
+                out.append((f"color-{name}", _scale(c, lo, hi)))
+    return out
+
+
+def _stretch(frame: np.ndarray, ref: np.ndarray | None) -> np.ndarray | None:
+    """The 1st-99th percentile range, when it is a small share of min..max."""
+    r = frame if ref is None else ref
+    lo, hi = float(r.min()), float(r.max())
+    if hi <= lo:
+        return None
+    p1, p99 = (float(v) for v in np.percentile(r[::SAMPLE, ::SAMPLE], (1, 99)))
+    if p99 <= p1 or (p99 - p1) >= STRETCH_BELOW * (hi - lo):
+        return None
+    return _scale(frame, p1, p99)
+
+
+def _ends(frame: np.ndarray, ref: np.ndarray | None) -> list[tuple[str, np.ndarray]]:
+    """Views of the dark and bright ends of the range, each when a large flat region sits
+    there (see `shadows`, `highlights` above)."""
+    r = (frame if ref is None else ref)[::SAMPLE, ::SAMPLE]
+    p1, p99 = (float(v) for v in np.percentile(r, (1, 99)))
+    span = p99 - p1
+    if span <= 0:
+        return []
+    out = []
+    if float((r <= p1 + FLAT_SPAN * span).mean()) >= FLAT:
+        out.append(("shadows", _scale(frame, p1 - 0.5 * END_SPAN * span, p1 + END_SPAN * span)))
+    if float((r >= p99 - FLAT_SPAN * span).mean()) >= FLAT:
+        out.append(("highlights", _scale(frame, p99 - END_SPAN * span, p99 + 0.5 * END_SPAN * span)))
     return out
 
 

@@ -8,7 +8,6 @@ frame; pixel data that needs no change is left byte-identical.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -17,26 +16,46 @@ from ..audit.events import AuditEvent
 from ..dicom.deidentify import Header
 from ..dicom.operators import IdentityValues
 from ..dicom.raw import RawFile, has_pixels
-from ..errors import InputError
+from ..errors import InputError, QuarantineError
 from ..policy.pixels import PixelPolicy
 from ..pseudonym import Pseudonymizer
 from . import image
 from .classify import Verdict, classify
 from .outcome import PixelOutcome
-from .detect import BorderDetector, Box, PPOCRDetector, TesseractDetector, merge
+from .detect import SINGLE, BorderDetector, Box, PPOCRDetector, TesseractDetector, beside, merge
+from .labels import is_label, is_phi_label
 from .recognize import Reading, Recognizer
 from .regions import device_boxes, outside_regions
-from .render import views
+from .render import minmax, to_rgb, views
 
 T_US_REGIONS = 0x00186011
 MAX_PREVIEW_FRAMES = 16
 
 
-@dataclass
 class Decided:
-    box: Box              # as detected (or from a rule)
-    verdict: Verdict
-    reading: Reading
+    """A text box and its verdict. Its reading is taken when first asked for: a box whose
+    verdict no reading can change (a line too long to be a safe word, in redact-all-text)
+    is read only if a neighbour's verdict or a check needs its text."""
+
+    def __init__(self, box: Box, verdict: Verdict, reading: Reading | None, view: str = "display",
+                 crop: np.ndarray | None = None, recognizer: Recognizer | None = None):
+        self.box, self.verdict, self.view = box, verdict, view      # view: where it was found (render.py)
+        self._reading, self._crop, self._recognizer = reading, crop, recognizer
+
+    @property
+    def was_read(self) -> bool:
+        return self._reading is not None
+
+    @property
+    def reading(self) -> Reading:
+        if self._reading is None:
+            assert self._recognizer is not None and self._crop is not None
+            self._reading = self._recognizer.read_crop(self._crop)
+            self._crop = None
+        return self._reading
+
+    def with_verdict(self, verdict: Verdict) -> "Decided":
+        return Decided(self.box, verdict, self.reading, self.view)
 
 
 def detectors(pp: PixelPolicy) -> list:
@@ -84,32 +103,93 @@ class FrameCleaner:
         self.recognizer = Recognizer()
 
     def find(self, frame: np.ndarray, ds, photometric: str, ref: np.ndarray | None = None,
-             skip: Callable[[Box], bool] | None = None, dismissed: set | None = None) -> list[Decided]:
+             skip: Callable[[Box], bool] | None = None, dismissed: set | None = None,
+             rois: list[Box] | None = None) -> list[Decided]:
         """Text boxes of a frame with their verdicts. A box read and found not to be text
         is added to `dismissed`.
-        The verify pass passes `ref` (render with the input frame's range) and `skip`
-        (boxes it need not read)."""
+        The verify pass passes `ref` (render with the input frame's range), `skip`
+        (boxes it need not read) and `rois` (the redacted boxes: only text touching them
+        is looked for)."""
         decided: list[Decided] = []
-        for _vname, view in views(frame, ds, photometric, self.pp.views, ref):
+        near = None if rois is None else [r.pad(max(r.height, 8)) for r in rois]
+        for vname, view in views(frame, ds, photometric, self.pp.views, ref):
             raw = []
-            for det in self.detectors:
-                raw.extend(det.detect(view))
+            for det in self._detectors_for(vname):
+                raw.extend(det.detect(view, rois))
+            if near is not None:
+                raw = [b for b in raw if any(b.overlap(r) for r in near)]
             model = [b for b in raw if not b.source.startswith("border")]
             # a border box mostly inside a model box is the same text: read it once
             extra = [b for b in raw if b.source.startswith("border")
                      and not any(b.overlap(m) >= 0.5 * b.area for m in model)]
-            for b in merge(model) + merge(extra):
+            # lines first, then lone components: one beside a line read as text is part of
+            # it. Lone components are never chained into lines here (noise along an edge
+            # would chain across the frame); each is read on its own.
+            lines = merge([b for b in extra if b.source != SINGLE])
+            singles = [b for b in extra if b.source == SINGLE
+                       and not any(b.overlap(ln) >= 0.5 * b.area for ln in lines)]
+            for b in merge(model) + lines + singles:
                 if any(b.overlap(d.box) >= 0.8 * b.area for d in decided):
                     continue  # already decided from an earlier view
                 if skip is not None and skip(b):
                     continue
+                # the display view's model boxes are text as found; every other box (the
+                # border detector's, and what a window, stretch or chroma view shows of
+                # anatomy in high contrast) must read as text
+                confirm = b.source.startswith("border") or vname != "display"
+                if not confirm and self.mode == "redact-all-text" and not self.pp.could_be_safe(b.width, b.height):
+                    decided.append(Decided(b, Verdict("redact", "pixels:redact-all-text", "text"), None, vname,
+                                           view[b.y0:b.y1, b.x0:b.x1].copy(), self.recognizer))
+                    continue  # redacted whatever it reads as: read only if asked
                 reading = self.recognizer.read(view, b)
-                if b.source.startswith("border") and not _text_like(reading, b.source):
+                single = b.source == SINGLE and not (b.width <= 2.5 * b.height
+                                                     and any(beside(b, d.box) for d in decided))
+                if confirm and not _text_like(reading, single, 0.3 if vname == "display" else 0.5):
                     if dismissed is not None:
                         dismissed.add(b.as_tuple())
                     continue  # structure in the border band that does not read as text
-                decided.append(Decided(b, classify(self.mode, reading, self.pp, self.identity), reading))
-        return decided
+                decided.append(Decided(b, classify(self.mode, reading, self.pp, self.identity), reading, vname))
+        return in_context(decided, self.mode)
+
+
+    def _detectors_for(self, vname: str) -> list:
+        """Every detector, but on the views of the range's ends only the border detector
+        when there is one: text hidden there lies on a flat shutter or collimated field
+        at the frame's edge, where it finds it for a tenth of the model's cost."""
+        if vname in BAND_VIEWS:
+            band = [d for d in self.detectors if d.name == "border"]
+            return band or self.detectors
+        return self.detectors
+
+
+BAND_VIEWS = ("shadows", "highlights")
+
+
+def in_context(decided: list[Decided], mode: str) -> list[Decided]:
+    """Boxes kept on their own reading, looked at with the box before them on their line:
+    a value after a label that announces PHI (`Sex:` `M`) is redacted, and in
+    `redact-all-text` a safe word after any label is not standing alone."""
+    out = []
+    for d in decided:
+        if d.verdict.action == "keep":
+            label = _left_neighbour(d, decided)
+            if label is not None and (is_phi_label(label.reading.text)
+                                      or (mode == "redact-all-text" and is_label(label.reading.text))):
+                d = d.with_verdict(Verdict("redact", "pixels:label-value", "label-value"))
+        out.append(d)
+    return out
+
+
+def _left_neighbour(d: Decided, decided: list[Decided]) -> Decided | None:
+    """The nearest box ending left of `d` on its line, at most 3 heights away."""
+    near = [o for o in decided if o is not d and o.box.x1 <= d.box.x0 + 0.25 * d.box.width
+            and o.box.x0 < d.box.x0 and beside(o.box, d.box)]
+    return max(near, key=lambda o: o.box.x1, default=None)
+
+
+def _score(d: Decided) -> str:
+    """The reading's confidence for the audit, or "unread" (redacted whatever it says)."""
+    return f"{d.reading.score:.2f}" if d.was_read else "unread"
 
 
 def _fill(frame: np.ndarray, out: np.ndarray, b: Box) -> None:
@@ -177,8 +257,8 @@ def clean_pixels(f: RawFile, before: Header, pp: PixelPolicy, pseudo: Pseudonymi
             counts["text_boxes"] += 1
             counts["redacted_boxes" if d.verdict.action == "redact" else "kept_boxes"] += 1
             out.events.append(_box_event(i, b, d.verdict.action, "burned-in-text", d.verdict.rule_id,
-                                         f"detector={d.box.source};class={d.verdict.why};score={d.reading.score:.2f}",
-                                         pseudo, d.reading.text))
+                                         f"detector={d.box.source};view={d.view};class={d.verdict.why};"
+                                         f"score={_score(d)}", pseudo, d.reading.text if d.was_read else ""))
             if d.verdict.action == "redact":
                 _fill(frame, redacted[i], b)
                 boxes.append(b)
@@ -201,8 +281,10 @@ def clean_pixels(f: RawFile, before: Header, pp: PixelPolicy, pseudo: Pseudonymi
             for d, b in extra:
                 counts["redacted_boxes"] += 1
                 out.events.append(_box_event(i, b, "redact", "burned-in-text", "pixels:verify",
-                                             f"detector={d.box.source};class=found-on-output;"
-                                             f"score={d.reading.score:.2f}", pseudo, d.reading.text))
+                                             f"detector={d.box.source};view={d.view};class=found-on-output;"
+                                             f"score={_score(d)}", pseudo, d.reading.text if d.was_read else ""))
+    out.events.append(guard(per_frame, w, h, pp.redaction_limit(info["Modality"]), info["Modality"],
+                            outside, out.events))
     changed = not np.array_equal(redacted, frames)
     cleaned = mode in ("redact-all-text", "redact-phi")
     if changed and frames.dtype.kind == "f":
@@ -221,6 +303,47 @@ def clean_pixels(f: RawFile, before: Header, pp: PixelPolicy, pseudo: Pseudonymi
     return out
 
 
+def coverage(boxes: list[Box], w: int, h: int) -> float:
+    """Share of a w x h frame that the union of `boxes` covers."""
+    if not boxes:
+        return 0.0
+    mask = np.zeros((h, w), bool)
+    for b in boxes:
+        mask[b.y0:b.y1, b.x0:b.x1] = True
+    return float(mask.mean())
+
+
+def guard(per_frame: list[list[Box]], w: int, h: int, limit: float, modality: str, outside,
+          events: list[AuditEvent]) -> AuditEvent:
+    """The over-redaction guard: the share of each frame its text boxes cover (device
+    region rules and blanking outside ultrasound regions are declared by policy and
+    counted apart). Over `limit`, the file is quarantined with the boxes in its reason
+    file and audit: an image blanked by a runaway detection is lost, however clean.
+    Returns the audit event that records the shares."""
+    seen: dict[tuple, float] = {}
+    worst, worst_i, rules = 0.0, 0, 0.0
+    for i, boxes in enumerate(per_frame):
+        text = tuple(sorted(b.as_tuple() for b in boxes if not b.source.startswith("region:")))
+        if text not in seen:
+            seen[text] = coverage([Box(*t, "") for t in text], w, h)
+        if seen[text] > worst:
+            worst, worst_i = seen[text], i
+        rules = max(rules, coverage([b for b in boxes if b.source.startswith("region:")], w, h))
+    blank = float(outside.mean()) if outside is not None else 0.0
+    event = AuditEvent("pixels", "measure", "pixels", "pixels:redacted-fraction", "",
+                       f"text={worst:.4f};frame={worst_i};limit={limit:g};regions={rules:.4f};"
+                       f"outside-regions={blank:.4f}")
+    if worst > limit:
+        boxes = sorted({b.as_tuple() for b in per_frame[worst_i] if not b.source.startswith("region:")})
+        raise QuarantineError(
+            f"over-redaction: text boxes would cover {worst:.1%} of frame {worst_i}, over the "
+            f"{limit:.0%} limit for {modality.strip() or 'this modality'} (pixels.max_redacted_fraction)",
+            events=events + [event],
+            details={"frame": worst_i, "fraction": round(worst, 4), "limit": limit,
+                     "boxes": [list(b) for b in boxes[:500]], "boxes_total": len(boxes)})
+    return event
+
+
 def verify(cleaner: FrameCleaner, frames: np.ndarray, redacted: np.ndarray, px: image.Pixels,
            per_frame: list[list[Box]], kept: list[list[Box]], dismissed: list[set], passes: int = 3):
     """Detect again on the output. Text found there that must go and is not inside a
@@ -230,7 +353,10 @@ def verify(cleaner: FrameCleaner, frames: np.ndarray, redacted: np.ndarray, px: 
 
     The output is rendered with the input's value range, so every pixel redaction did not
     touch looks exactly as it did on the first pass (a frame with no redaction is not
-    examined again: the same deterministic detectors already saw it). A box the first
+    examined again: the same deterministic detectors already saw it). Only text touching
+    a redacted box is looked for: elsewhere the first pass saw the very same pixels, and
+    the model run on the output only adds boxes there that its wide context shifted
+    (a colour bar read as text once a caption far away was gone). A box the first
     pass read and dismissed as not text, over pixels that are still the same, is not read
     again (same view, same reading), nor is a box kept there (a safe word): a second
     reading must not flip a marker. Yields (frame, extra boxes)."""
@@ -255,7 +381,8 @@ def verify(cleaner: FrameCleaner, frames: np.ndarray, redacted: np.ndarray, px: 
 
         found: list = []
         for _ in range(passes):
-            decided = cleaner.find(redacted[i], px.ds, px.photometric, ref=frames[i], skip=settled)
+            decided = cleaner.find(redacted[i], px.ds, px.photometric, ref=frames[i], skip=settled,
+                                   rois=per_frame[i])
             extra = [(d, _pad(d.box, cleaner.pp, w, h)) for d in decided
                      if d.verdict.action == "redact"
                      and not (d.box.source.startswith("border") and not _legible(d.reading))]
@@ -281,13 +408,15 @@ def _changed(before: np.ndarray, after: np.ndarray, b: Box) -> float:
     return float((diff.any(axis=-1) if diff.ndim == 3 else diff).mean())
 
 
-def _text_like(r: Reading, source: str) -> bool:
+def _text_like(r: Reading, single: bool, min_score: float = 0.3) -> bool:
     """A border-detector box counts as text when the recognizer reads characters there:
-    a line of 3+ similar components at low confidence, an isolated one only surely.
-    (Real radiographs have anatomy up to the edge; unread blobs are not redacted.)"""
-    if not any(c.isalnum() for c in r.text):
-        return False
-    return r.score >= (0.8 if source == "border-single" else 0.3)
+    a line of 3+ similar components (or a component beside a line of text) at low
+    confidence, an isolated one only when read surely as two characters or more. (Real radiographs have anatomy up to the
+    edge; unread blobs are not redacted.)"""
+    alnum = sum(c.isalnum() for c in r.text)
+    if single:  # one lone glyph is not an identifier; a stroke of anatomy reads as "1" or "l"
+        return alnum >= 2 and r.score >= 0.8
+    return alnum >= 1 and r.score >= min_score
 
 
 def _legible(r: Reading) -> bool:
@@ -297,16 +426,20 @@ def _legible(r: Reading) -> bool:
 
 
 def previews(redacted: np.ndarray, px: image.Pixels, per_frame: list[list[Box]]) -> list[tuple[str, bytes]]:
-    """PNG of each changed output frame (up to 16), redacted boxes outlined in red."""
+    """PNG of each changed output frame (up to 16), redacted boxes outlined in red; colour
+    frames in colour (a grey preview would hide coloured text that is still there)."""
     import cv2
 
     out = []
     for i in range(min(redacted.shape[0], MAX_PREVIEW_FRAMES)):
-        view = views(redacted[i], px.ds, px.photometric, ("display",))[0][1]
-        rgb = cv2.cvtColor(view, cv2.COLOR_GRAY2BGR)
+        rgb = to_rgb(redacted[i], px.ds, px.photometric)
+        if rgb is not None:
+            bgr = cv2.cvtColor(minmax(rgb) if rgb.dtype != np.uint8 else rgb, cv2.COLOR_RGB2BGR)
+        else:
+            bgr = cv2.cvtColor(views(redacted[i], px.ds, px.photometric, ("display",))[0][1], cv2.COLOR_GRAY2BGR)
         for b in per_frame[i]:
-            cv2.rectangle(rgb, (b.x0, b.y0), (b.x1 - 1, b.y1 - 1), (0, 0, 255), 2)
-        ok, png = cv2.imencode(".png", rgb)
+            cv2.rectangle(bgr, (b.x0, b.y0), (b.x1 - 1, b.y1 - 1), (0, 0, 255), 2)
+        ok, png = cv2.imencode(".png", bgr)
         if ok:
             out.append((f"frame{i:04d}.png", png.tobytes()))
     return out

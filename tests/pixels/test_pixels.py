@@ -222,7 +222,9 @@ def test_audit_has_one_event_per_box_and_no_text(tmp_path):
     assert len(boxes) >= len([ln for ln in s.lines if not ln.safe])
     assert all(e.location.startswith("pixels.frame[0].box[") for e in boxes)
     assert all(e.fingerprint and len(e.fingerprint) >= 16 for e in boxes if e.action == "redact"
-               and "score=0.00" not in e.detail)
+               and "score=0.00" not in e.detail and "score=unread" not in e.detail)
+    # a line too long to be a safe word is redacted unread, and recorded as such
+    assert any("score=unread" in e.detail and not e.fingerprint for e in boxes)
     blob = json.dumps([e.as_dict() for e in res.events], ensure_ascii=False)
     for value in (s.identity["last"], s.identity["mrn"], s.identity["cn_id"], s.identity["name_zh"]):
         assert value not in blob
