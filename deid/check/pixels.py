@@ -7,8 +7,7 @@ over the image: any legible text in them is a finding, as the Basic Profile remo
 """
 from __future__ import annotations
 
-import hashlib
-from typing import Iterable, Iterator
+from typing import Iterable
 
 import numpy as np
 
@@ -33,16 +32,6 @@ def _box(prefix: str, b) -> str:
     return f"{prefix}.box[{b.x0},{b.y0},{b.x1},{b.y1}]"
 
 
-def _distinct(frames: Iterable[np.ndarray]) -> Iterator[tuple[int, np.ndarray]]:
-    """(index, frame) of each frame unlike every earlier one: identical frames are read once."""
-    seen: set[bytes] = set()
-    for i, frame in enumerate(frames):
-        key = hashlib.blake2b(frame.tobytes(), digest_size=16).digest()
-        if key not in seen:
-            seen.add(key)
-            yield i, frame
-
-
 def _phi(cleaner, frame: np.ndarray, ds, photometric: str, rel: str, where: str) -> list[Finding]:
     """Boxes of one frame whose reading is an identifier (identity value or recognizer hit);
     unreadable boxes are not findings here."""
@@ -54,9 +43,11 @@ def _phi(cleaner, frame: np.ndarray, ds, photometric: str, rel: str, where: str)
 def phi_in_frames(frames: Iterable[np.ndarray], ds, photometric: str, rel: str,
                   identity_values: list[str] | None = None) -> list[Finding]:
     """Identifiers burned into any frame of a DICOM image."""
+    from ..pixels.probes import probes
+
     cleaner = _cleaner("redact-phi", identity_values)
-    return [f for i, frame in _distinct(frames) for f in _phi(cleaner, frame, ds, photometric, rel,
-                                                               f"pixels.frame[{i}]")]
+    return [f for p in probes(np.asarray(frames)) for f in _phi(cleaner, p.image, ds, photometric, rel,
+                                                                 f"pixels.{p.name}")]
 
 
 def overlay_planes(elems: list[Elem]) -> list[tuple[int, np.ndarray]]:
@@ -89,19 +80,22 @@ def overlay_planes(elems: list[Elem]) -> list[tuple[int, np.ndarray]]:
 
 
 def text_in_overlays(elems: list[Elem], rel: str) -> list[Finding]:
-    """Legible text in any frame of any overlay plane (identical frames read once)."""
+    """Legible text in any frame of any overlay plane (probes.py: identical frames read once,
+    many distinct ones through their composites)."""
     planes = overlay_planes(elems)
     if not planes:
         return []
+    from ..pixels.probes import probes
+
     cleaner = _cleaner("redact-all-text")
     out = []
     for g, frames in planes:
-        for i, img in _distinct(frames):
-            if not img.any():
+        for p in probes(frames):
+            if not p.image.any():
                 continue
-            for d in cleaner.find(img, {}, "MONOCHROME2"):
+            for d in cleaner.find(p.image, {}, "MONOCHROME2"):
                 if d.verdict.action == "redact" and d.reading.score >= LEGIBLE and d.reading.text.strip():
-                    out.append(Finding(rel, _box(f"overlay({g:04X},3000).frame[{i}]", d.box), "overlay-text",
+                    out.append(Finding(rel, _box(f"overlay({g:04X},3000).{p.name}", d.box), "overlay-text",
                                        "check:overlay-text"))
     return out
 

@@ -130,8 +130,12 @@ GLYPH_BOX_THRESH = 0.75
 
 
 def beside(a: Box, b: Box, gap: float = 3.0) -> bool:
-    """a and b on one line (they overlap by half the shorter height), at most `gap`
-    times the taller height apart."""
+    """a and b on one line: of a size (the shorter at least 0.3 of the taller: a model box
+    stands about 2.5 times as tall as the glyphs it holds, a border component as tall as
+    its glyph), overlapping by half the shorter height, at most `gap` times the taller
+    height apart."""
+    if min(a.height, b.height) < 0.3 * max(a.height, b.height):
+        return False
     ov_h = min(a.y1, b.y1) - max(a.y0, b.y0)
     if ov_h < 0.5 * min(a.height, b.height):
         return False
@@ -215,7 +219,7 @@ class BorderDetector:
             return []
         chars = [Box(int(x[i]), int(y[i]), int(x[i] + cw[i]), int(y[i] + ch[i]), "char") for i in idx]
         out = []
-        for line in group_lines(chars, gap=0.9):
+        for line in group_lines(chars, gap=0.9, similar=0.3):  # x-height and capitals, colons
             # a line of text has several character-sized components of similar height;
             # anatomy gives isolated blobs ("border-single": kept only when read surely)
             hs = sorted(line.heights)
@@ -287,8 +291,9 @@ def joined_source(sources: set[str]) -> str:
     return "+".join(sorted(sources - {SINGLE}))
 
 
-def _joins(line: Line, other: Line, gap: float, growth: float) -> bool:
-    """Does `other` continue `line`? Same baseline band (they overlap by half the shorter
+def _joins(line: Line, other: Line, gap: float, growth: float, similar: float) -> bool:
+    """Does `other` continue `line`? Of a size (the shorter's tallest member at least
+    `similar` x the taller's), same baseline band (they overlap by half the shorter
     height), a small horizontal gap (`gap` x the tallest member), and the joined line no
     taller than `growth` x its tallest member. A box (nearly) inside the line is always
     part of it; stacked boxes never are."""
@@ -298,6 +303,8 @@ def _joins(line: Line, other: Line, gap: float, growth: float) -> bool:
     if ov_w > 0 and ov_h > 0 and ov_w * ov_h >= 0.8 * b.area and line.y1 - line.y0 >= b.height:
         return True
     tallest = max(max(line.heights), max(other.heights))
+    if min(max(line.heights), max(other.heights)) < similar * tallest:
+        return False  # words of one line are of a size: a glyph beside a ruler is not its word
     if ov_h < 0.5 * min(line.y1 - line.y0, b.height):
         return False
     if max(line.y1, b.y1) - min(line.y0, b.y0) > growth * tallest:
@@ -305,7 +312,7 @@ def _joins(line: Line, other: Line, gap: float, growth: float) -> bool:
     return max(line.x0, b.x0) - min(line.x1, b.x1) <= gap * tallest
 
 
-def group_lines(boxes: list[Box], gap: float = 1.0, growth: float = 1.5) -> list[Line]:
+def group_lines(boxes: list[Box], gap: float = 1.0, growth: float = 1.5, similar: float = 0.5) -> list[Line]:
     """Join boxes into text lines, left to right, so each line is redacted and audited once.
     Only boxes on one line join (see _joins): a line can widen along its baseline but
     never grows taller than `growth` x its tallest member, so no chain of detections
@@ -318,7 +325,7 @@ def group_lines(boxes: list[Box], gap: float = 1.0, growth: float = 1.5) -> list
         active: list[Line] = []  # lines a box starting at this x can still join
         for ln in sorted(lines, key=lambda ln: (ln.x0, ln.y0)):
             active = [a for a in active if a.x1 + reach >= ln.x0]
-            target = next((a for a in active if _joins(a, ln, gap, growth)), None)
+            target = next((a for a in active if _joins(a, ln, gap, growth, similar)), None)
             if target is None:
                 new = Line(ln.x0, ln.y0, ln.x1, ln.y1, list(ln.heights), set(ln.sources), ln.score)
                 out.append(new)

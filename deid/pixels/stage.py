@@ -7,7 +7,7 @@ frame; pixel data that needs no change is left byte-identical.
 """
 from __future__ import annotations
 
-import hashlib
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -22,6 +22,7 @@ from ..pseudonym import Pseudonymizer
 from . import image
 from .classify import Verdict, classify
 from .outcome import PixelOutcome
+from .probes import Probe, probes
 from .detect import SINGLE, BorderDetector, Box, PPOCRDetector, TesseractDetector, beside, merge
 from .labels import is_label, is_phi_label
 from .recognize import Reading, Recognizer
@@ -142,8 +143,10 @@ class FrameCleaner:
                                            view[b.y0:b.y1, b.x0:b.x1].copy(), self.recognizer))
                     continue  # redacted whatever it reads as: read only if asked
                 reading = self.recognizer.read(view, b)
-                single = b.source == SINGLE and not (b.width <= 2.5 * b.height
-                                                     and any(beside(b, d.box) for d in decided))
+                # a lone component is a short value when it sits beside a line (never beside
+                # another lone component: they would vouch for each other along an edge)
+                single = b.source == SINGLE and not (b.width <= 2.5 * b.height and any(
+                    beside(b, d.box) for d in decided if d.box.source != SINGLE))
                 if confirm and not _text_like(reading, single, 0.3 if vname == "display" else 0.5):
                     if dismissed is not None:
                         dismissed.add(b.as_tuple())
@@ -216,6 +219,16 @@ def _pad(b: Box, pp: PixelPolicy, w: int, h: int) -> Box:
     return b.pad(pp.padding + min(6, int(round(0.1 * min(b.height, b.width))))).clip(w, h)
 
 
+@dataclass
+class Searched:
+    """A probe (probes.py) and what was found in it: boxes redacted in all its frames."""
+    probe: Probe
+    decided: list[Decided]
+    dismissed: set = field(default_factory=set)     # boxes read and found not to be text
+    boxes: list[Box] = field(default_factory=list)  # padded, redacted
+    kept: list[Box] = field(default_factory=list)   # safe words, as detected
+
+
 def clean_pixels(f: RawFile, before: Header, pp: PixelPolicy, pseudo: Pseudonymizer,
                  preview: bool = False) -> PixelOutcome:
     out = PixelOutcome()
@@ -237,52 +250,46 @@ def clean_pixels(f: RawFile, before: Header, pp: PixelPolicy, pseudo: Pseudonymi
         raise InputError("pixels-undecodable: decoded frame size does not match Rows/Columns")
 
     redacted = frames.copy()
-    cache: dict[bytes, tuple[list[Decided], set]] = {}
-    dismissed: list[set] = []
-    per_frame: list[list[Box]] = []
-    kept: list[list[Box]] = []
     counts = {"text_boxes": 0, "redacted_boxes": 0, "kept_boxes": 0, "region_boxes": 0}
-    for i in range(n):
-        frame = frames[i]
-        key = hashlib.blake2b(frame.tobytes(), digest_size=16).digest()
-        if key not in cache:
-            nottext: set = set()
-            cache[key] = (cleaner.find(frame, px.ds, px.photometric, dismissed=nottext) if cleaner.detectors
-                          else [], nottext)
-        decided, nottext = cache[key]
-        dismissed.append(nottext)
-        boxes, kept_here = [], []
-        for d in decided:
+    searched = []
+    for p in (probes(frames) if cleaner.detectors else []):
+        st = Searched(p, [])
+        st.decided = cleaner.find(p.image, px.ds, px.photometric, dismissed=st.dismissed)
+        for d in st.decided:
             b = _pad(d.box, pp, w, h)
-            counts["text_boxes"] += 1
-            counts["redacted_boxes" if d.verdict.action == "redact" else "kept_boxes"] += 1
-            out.events.append(_box_event(i, b, d.verdict.action, "burned-in-text", d.verdict.rule_id,
-                                         f"detector={d.box.source};view={d.view};class={d.verdict.why};"
-                                         f"score={_score(d)}", pseudo, d.reading.text if d.was_read else ""))
             if d.verdict.action == "redact":
-                _fill(frame, redacted[i], b)
-                boxes.append(b)
+                st.boxes.append(b)
             else:
-                kept_here.append(d.box)
+                st.kept.append(d.box)
+            for i in p.targets:
+                counts["text_boxes"] += 1
+                counts["redacted_boxes" if d.verdict.action == "redact" else "kept_boxes"] += 1
+                out.events.append(_box_event(i, b, d.verdict.action, "burned-in-text", d.verdict.rule_id,
+                                             _detail(d, p, d.verdict.why), pseudo, _text(d)))
+                if d.verdict.action == "redact":
+                    _fill(frames[i], redacted[i], b)
+        searched.append(st)
+    for i in range(n):
         for b in rule_boxes:
             counts["region_boxes"] += 1
-            _fill(frame, redacted[i], b)
-            boxes.append(b)
+            _fill(frames[i], redacted[i], b)
             out.events.append(_box_event(i, b, "redact", "device-region", f"pixels:{b.source}", "rule", pseudo))
         if outside is not None:
-            redacted[i][outside] = frame.min(axis=(0, 1)) if frame.ndim == 3 else frame.min()
+            redacted[i][outside] = frames[i].min(axis=(0, 1)) if frames.ndim == 4 else frames[i].min()
             out.events.append(AuditEvent(f"pixels.frame[{i}].outside-us-regions", "redact", "device-region",
                                          "pixels:region:us-outside-regions", "", f"pixels={int(outside.sum())}"))
-        per_frame.append(boxes)
-        kept.append(kept_here)
 
     if pp.verify and cleaner.detectors:
-        for i, extra in verify(cleaner, frames, redacted, px, per_frame, kept, dismissed):
+        for st, extra in verify(cleaner, frames, redacted, px, searched, rule_boxes):
             for d, b in extra:
-                counts["redacted_boxes"] += 1
-                out.events.append(_box_event(i, b, "redact", "burned-in-text", "pixels:verify",
-                                             f"detector={d.box.source};view={d.view};class=found-on-output;"
-                                             f"score={_score(d)}", pseudo, d.reading.text if d.was_read else ""))
+                for i in st.probe.targets:
+                    counts["redacted_boxes"] += 1
+                    out.events.append(_box_event(i, b, "redact", "burned-in-text", "pixels:verify",
+                                                 _detail(d, st.probe, "found-on-output"), pseudo, _text(d)))
+    per_frame: list[list[Box]] = [list(rule_boxes) for _ in range(n)]
+    for st in searched:
+        for i in st.probe.targets:
+            per_frame[i] += st.boxes
     out.events.append(guard(per_frame, w, h, pp.redaction_limit(info["Modality"]), info["Modality"],
                             outside, out.events))
     changed = not np.array_equal(redacted, frames)
@@ -301,6 +308,16 @@ def clean_pixels(f: RawFile, before: Header, pp: PixelPolicy, pseudo: Pseudonymi
     if preview:
         out.previews = previews(redacted, px, per_frame)
     return out
+
+
+def _detail(d: Decided, p: Probe, why: str) -> str:
+    where = "" if p.name.startswith("frame[") else f";probe={p.name}"
+    return f"detector={d.box.source};view={d.view}{where};class={why};score={_score(d)}"
+
+
+def _text(d: Decided) -> str:
+    """The text to fingerprint: only what was read (an unread box has none)."""
+    return d.reading.text if d.was_read else ""
 
 
 def coverage(boxes: list[Box], w: int, h: int) -> float:
@@ -345,58 +362,53 @@ def guard(per_frame: list[list[Box]], w: int, h: int, limit: float, modality: st
 
 
 def verify(cleaner: FrameCleaner, frames: np.ndarray, redacted: np.ndarray, px: image.Pixels,
-           per_frame: list[list[Box]], kept: list[list[Box]], dismissed: list[set], passes: int = 3):
+           searched: list[Searched], rule_boxes: list[Box], passes: int = 3):
     """Detect again on the output. Text found there that must go and is not inside a
-    redacted box is redacted too, and the output checked again, up to `passes` times;
-    text still there after that quarantines the file. The model detector's boxes all
-    count; the border detector's only when legible (_legible).
+    redacted box is redacted too (in every frame of its probe), and the output checked
+    again, up to `passes` times; text still there after that quarantines the file. The
+    model detector's boxes all count; the border detector's only when legible (_legible).
 
     The output is rendered with the input's value range, so every pixel redaction did not
-    touch looks exactly as it did on the first pass (a frame with no redaction is not
+    touch looks exactly as it did on the first pass (a probe with no redaction is not
     examined again: the same deterministic detectors already saw it). Only text touching
     a redacted box is looked for: elsewhere the first pass saw the very same pixels, and
     the model run on the output only adds boxes there that its wide context shifted
     (a colour bar read as text once a caption far away was gone). A box the first
     pass read and dismissed as not text, over pixels that are still the same, is not read
     again (same view, same reading), nor is a box kept there (a safe word): a second
-    reading must not flip a marker. Yields (frame, extra boxes)."""
+    reading must not flip a marker. Yields (searched probe, extra boxes)."""
     h, w = redacted.shape[1:3]
-    done: dict[bytes, list] = {}
-    for i in range(redacted.shape[0]):
-        if not per_frame[i]:
+    for st in searched:
+        rois = st.boxes + rule_boxes
+        if not rois:
             continue  # nothing changed here: the first pass saw these very pixels
-        key = hashlib.blake2b(redacted[i].tobytes(), digest_size=16).digest()
-        if key in done:  # same output frame as an earlier one: same extra boxes
-            for _d, b in done[key]:
-                _fill(frames[i], redacted[i], b)
-                per_frame[i].append(b)
-            yield i, done[key]
-            continue
-
-        def settled(b: Box, i: int = i) -> bool:
-            changed = _changed(frames[i], redacted[i], b)
-            return (changed >= 0.6  # inside what was already redacted
-                    or (changed == 0 and any(b.overlap(Box(*t, "")) >= 0.9 * b.area for t in dismissed[i]))
-                    or any(b.overlap(k) >= 0.6 * b.area for k in kept[i]))
-
         found: list = []
         for _ in range(passes):
-            decided = cleaner.find(redacted[i], px.ds, px.photometric, ref=frames[i], skip=settled,
-                                   rois=per_frame[i])
+            after = st.probe.render(redacted)
+
+            def settled(b: Box, after: np.ndarray = after) -> bool:
+                changed = _changed(st.probe.image, after, b)
+                return (changed >= 0.6  # inside what was already redacted
+                        or (changed == 0 and any(b.overlap(Box(*t, "")) >= 0.9 * b.area for t in st.dismissed))
+                        or any(b.overlap(k) >= 0.6 * b.area for k in st.kept))
+
+            decided = cleaner.find(after, px.ds, px.photometric, ref=st.probe.image, skip=settled, rois=rois)
             extra = [(d, _pad(d.box, cleaner.pp, w, h)) for d in decided
                      if d.verdict.action == "redact"
                      and not (d.box.source.startswith("border") and not _legible(d.reading))]
             if not extra:
                 break
-            for d, b in extra:
-                _fill(frames[i], redacted[i], b)
-                per_frame[i].append(b)
+            for _d, b in extra:
+                for i in st.probe.targets:
+                    _fill(frames[i], redacted[i], b)
+                st.boxes.append(b)
+            rois = st.boxes + rule_boxes
             found += extra
         else:
-            raise InputError(f"verify-failed: text remains in pixels after {passes} redaction passes (frame {i})")
-        done[key] = found
+            raise InputError(f"verify-failed: text remains in pixels after {passes} redaction passes "
+                             f"({st.probe.name})")
         if found:
-            yield i, found
+            yield st, found
 
 
 def _changed(before: np.ndarray, after: np.ndarray, b: Box) -> float:
