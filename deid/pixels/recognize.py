@@ -6,6 +6,7 @@ with its text and a confidence, however low.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -34,6 +35,13 @@ def _charset() -> tuple[str, ...]:
 
 
 class Recognizer:
+    """Reads boxes; a crop it has read before (the same pixels in another view, probe or
+    verify pass) is answered from memory. One per file, so memory stays small."""
+
+    def __init__(self, remember: int = 4096):
+        self._seen: dict[bytes, Reading] = {}
+        self._remember = remember
+
     def read(self, view: np.ndarray, box: Box) -> Reading:
         """Read the box; a tall narrow box (a rotated stamp) is also read turned both ways."""
         return self.read_crop(view[box.y0:box.y1, box.x0:box.x1])
@@ -42,6 +50,15 @@ class Recognizer:
         """Read a box already cut out of its view."""
         if crop.size == 0:
             return Reading("", 0.0)
+        key = hashlib.blake2b(crop.tobytes(), digest_size=16, person=bytes(str(crop.shape), "ascii")[:16]).digest()
+        if key in self._seen:
+            return self._seen[key]
+        best = self._read_new(crop)
+        if len(self._seen) < self._remember:
+            self._seen[key] = best
+        return best
+
+    def _read_new(self, crop: np.ndarray) -> Reading:
         candidates = [crop]
         if crop.shape[0] > 2.5 * crop.shape[1]:  # a vertical line of characters, not one upright glyph
             candidates = [np.rot90(crop, 1), np.rot90(crop, -1), crop]

@@ -387,3 +387,16 @@ def test_boxes_far_outside_the_image_are_clipped_not_crashed_on(run):
 def test_box_coordinates_are_bounded():
     assert frame0_box("pixels.frame[0].box[1,2,3,4]") == (1, 2, 3, 4)
     assert frame0_box("pixels.frame[0].box[1,2,3," + "9" * 5000 + "]") is None  # never int() of 5,000 digits
+
+
+def test_each_image_shows_the_share_redaction_took(run):
+    """The over-redaction guard's measure, per file and over the run: a privacy officer
+    sees at a glance whether an image kept its content."""
+    _out, audit, _dest, text = run
+    share = next(e["detail"] for e in iter_events(audit, CXR) if e["rule_id"] == "pixels:redacted-fraction")
+    value = float(share.split("text=")[1].split(";")[0])
+    assert 0 < value < 0.15
+    assert f"{100 * value:.1f} % of the image" in _file_block(text, CXR)
+    assert "largest share of an image redacted" in text and "median share of an image redacted" in text
+    assert report.redacted_share("text=0.5;frame=0") == 0.5
+    assert report.redacted_share("text=nonsense") is None and report.redacted_share(None) is None
