@@ -11,7 +11,12 @@ pipeline, header values as its deny list (use_metadata=True, its default).
 Threads: deid with DEID_OCR_THREADS=1, Tesseract with OMP_THREAD_LIMIT=1, so seconds
 per image are per core. Model loading is outside the timed region for both.
 
-    python benchmarks/pixels.py [--n 8] [--size 2048] [--skip-presidio]
+Seconds per image by case (deid, one thread, median of --repeat runs of each file):
+CR 2048x2048 (the synthetic chest X-rays above), CT 512x512 and US RGB 30-frame cine
+(both from the independent generator, tests/pixels/realistic.py), whole handler: decode,
+every detector pass and view, recognition, verify, the guard and encode.
+
+    python benchmarks/pixels.py [--n 8] [--size 2048] [--repeat 3] [--skip-presidio]
 """
 from __future__ import annotations
 
@@ -85,6 +90,47 @@ def run_presidio(files: list[Path]) -> tuple[list[np.ndarray | None], list[float
     return outs, [row["seconds"] for row in rows], tool.version + (f" (errors: {', '.join(errors)})" if errors else "")
 
 
+def cases(n: int) -> dict[str, list[Path]]:
+    """CT 512x512 and US RGB 30-frame cine files from the independent generator: the first
+    n seeds of each kind that match (cine: exactly 30 frames)."""
+    from pixels.realistic import case
+
+    out: dict[str, list[Path]] = {"CT 512x512": [], "US RGB 30-frame cine": []}
+    folder = WORK / "cases"
+    folder.mkdir(parents=True, exist_ok=True)
+    for label, kind, want in (("CT 512x512", "ct", lambda c: c.rows == c.cols == 512),
+                              ("US RGB 30-frame cine", "us-cine", lambda c: c.frames == 30)):
+        seed = 0
+        while len(out[label]) < n and seed < 2000:
+            f = folder / f"{kind}-{seed:05d}.dcm"
+            if f.exists() or want(c := case(seed, kind)):
+                if not f.exists():
+                    c.write(f)
+                out[label].append(f)
+            seed += 1
+    return out
+
+
+def time_deid(files: list[Path], repeat: int) -> list[float]:
+    """Median seconds per file over `repeat` runs (model load outside the timing)."""
+    from deid.handlers import Context, DicomHandler
+    from deid.policy import load_pipeline
+    from deid.pseudonym import Pseudonymizer
+    from helpers import KEY
+
+    ctx, handler = Context(load_pipeline("chest-xray"), Pseudonymizer(KEY)), DicomHandler()
+    handler._process(files[0].read_bytes(), "fp", ctx, "warm.dcm")
+    out = []
+    for f in files:
+        data, runs = f.read_bytes(), []
+        for _ in range(repeat):
+            t = time.perf_counter()
+            handler._process(data, "fp", ctx, f.name)
+            runs.append(time.perf_counter() - t)
+        out.append(statistics.median(runs))
+    return out
+
+
 def synthetic(n: int, size: int) -> tuple[list[Path], list]:
     from helpers import to_bytes
     from pixels.synth import chest_case, to_dataset
@@ -147,6 +193,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=8)
     ap.add_argument("--size", type=int, default=2048)
     ap.add_argument("--skip-presidio", action="store_true")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--cases", type=int, default=3, help="files per case for the s/image table")
     args = ap.parse_args()
     files, truths = synthetic(args.n, args.size)
     real = [SHARED / name for name, _gt in REAL.values()]
@@ -175,6 +223,14 @@ def main() -> None:
     if len(results) == 2 and all(r["s_per_image"] for r in results.values()):
         print(f"\npresidio / deid seconds per image: "
               f"{results['presidio-image-redactor']['s_per_image'] / results['deid']['s_per_image']:.1f}x")
+    print(f"\ndeid seconds per image by case (chest-xray pipeline, 1 thread, median of {args.repeat} runs per "
+          "file, then the median over files)\n")
+    print("| case | files | median s/image | per file |")
+    print("| --- | ---: | ---: | --- |")
+    by_case = {f"CR {args.size}x{args.size} (synthetic chest, 12-bit RLE)": files[:args.cases], **cases(args.cases)}
+    for label, fs in by_case.items():
+        secs = time_deid(fs, args.repeat)
+        print(f"| {label} | {len(fs)} | {statistics.median(secs):.2f} | {', '.join(f'{x:.2f}' for x in secs)} |")
     print("\nShared presidio test images (ground-truth words covered; changed pixels outside them)\n")
     print("| image | " + " | ".join(results) + " |")
     print("| --- |" + " ---: |" * len(results))
