@@ -256,3 +256,25 @@ def test_views_skip_what_shows_nothing_new():
     assert [n for n, _v in views(spread, {}, "MONOCHROME2", ("display", "stretch"))] == ["display"]
     spread[0, 0] = 65535
     assert [n for n, _v in views(spread, {}, "MONOCHROME2", ("display", "stretch"))] == ["display", "stretch"]
+
+
+def test_verify_in_the_band_still_catches_text_left_behind(monkeypatch):
+    """Redacted boxes all in the border band: verify runs the border detector only there,
+    and a redaction that did nothing is still caught (and the file quarantined)."""
+    from deid.pixels import stage
+
+    rng = random.Random(12)
+    s = Synth(chest(1024, 1024, rng), identity=identity(rng))
+    draw(s, "HERNANDEZ DEANNA", 20, 20, 26)
+    draw(s, "MRN 50349106  1962-03-14", 20, 960, 22)
+    ds = to_dataset(s, bits=12)
+    calls = []
+    real_detect = stage.PPOCRDetector.detect
+    monkeypatch.setattr(stage.PPOCRDetector, "detect", lambda self, v, rois=None: calls.append(rois) or
+                        real_detect(self, v, rois))
+    res, _ = run(ds)
+    assert res.status == "ok", res.reason
+    assert all(r is None for r in calls)          # the model ran on the first pass only
+    monkeypatch.setattr(stage, "_fill", lambda frame, out, b: None)   # a redaction that does nothing
+    res, _ = run(ds)
+    assert res.status == "quarantined" and res.reason.startswith("verify-failed")
