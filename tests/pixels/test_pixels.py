@@ -279,9 +279,9 @@ def test_presidio_images_every_ground_truth_word_covered(name, gt_key):
         assert any(b[0] <= cx <= b[2] and b[1] <= cy <= b[3] for b in boxes), f"word {w['label'][:1]}… not covered"
     before = pydicom.dcmread(SHARED / "external" / "presidio" / name).pixel_array
     after = read(res.data).pixel_array
-    # collateral: on the real CR the border detector still redacts some edge anatomy
-    # (measured 6.5 % of the image); the bound keeps that from growing
-    assert (before != after).mean() < 0.08
+    # the text boxes themselves are 2.6 % of both images; the border detector once redacted
+    # edge anatomy on the CR too (6.5 %): the bound keeps that from coming back
+    assert (before != after).mean() < 0.035
 
 
 def test_presidio_rgb_pet_negative_control_keeps_anatomy():
