@@ -21,8 +21,15 @@ phone|tel|address|addr|ssn|insurance|
 影像号|登记号|就诊号|id号|床号|床位|科室|病区|日期|检查日期|时间|检查时间|医院|单位|医师|医生|申请医生|送检医生|电话|
 联系电话|住址|地址""".replace("\n", "").split("|"))
 
+# labels that announce identity even without a colon (`Age 90Y Sex MALE`, `ID 12345`):
+# words too plain to be read that way alone (date, time, site, room) need their colon
+STRONG_LABELS = frozenset("""
+name|patient name|pt name|patient id|pid|id|mrn|mr#|dob|d.o.b|birth|birth date|birthdate|
+date of birth|sex|gender|age|acc|acc#|accession|accession no|ssn|
+姓名|患者|性别|年龄|出生日期|生日|身份证号|住院号|门诊号|检查号|病历号|病案号|影像号|登记号|就诊号|id号""".replace("\n", "").split("|"))
+
 _COLON = ":："
-_LEADING = re.compile(r"^\s*([^\W\d_][\w.# ]{0,24}?)\s*[:：]\s*\S")   # "Sex: M", "姓名：张三"
+_TOKEN = re.compile(r"[:：]|[^\s:：]+")
 
 
 def _key(text: str) -> str:
@@ -41,9 +48,22 @@ def is_phi_label(text: str) -> bool:
 
 
 def labelled_phi(text: str) -> bool:
-    """A box that holds a PHI label and a value after its colon (`Sex: M`, `DOB:1962`)."""
-    m = _LEADING.match(text)
-    return bool(m) and _key(m.group(1)) in PHI_LABELS
+    """A box that holds a PHI label followed by a value: after a colon (`Sex: M`,
+    `DOB:1962`, `姓名：张三`), or after a label that announces identity on its own
+    (`Age 90Y Sex MALE`, `ID 12345`)."""
+    toks = [(m.group(), m.end()) for m in _TOKEN.finditer(text)]
+    for i in range(len(toks)):
+        for n in (1, 2, 3):
+            words = [t for t, _e in toks[i:i + n]]
+            if len(words) < n or any(w in _COLON for w in words):
+                break
+            key = _key(" ".join(words))
+            end = toks[i + n - 1][1]
+            colon = i + n < len(toks) and toks[i + n][0] in _COLON
+            rest = text[toks[i + n][1]:] if colon else text[end:]
+            if any(c.isalnum() for c in rest) and (key in STRONG_LABELS or (colon and key in PHI_LABELS)):
+                return True
+    return False
 
 
 # sex and age as burned into a banner without their labels (`Female`, `054Y`, `36 yrs`,

@@ -278,3 +278,25 @@ def test_verify_in_the_band_still_catches_text_left_behind(monkeypatch):
     monkeypatch.setattr(stage, "_fill", lambda frame, out, b: None)   # a redaction that does nothing
     res, _ = run(ds)
     assert res.status == "quarantined" and res.reason.startswith("verify-failed")
+
+
+@pytest.mark.parametrize("text,phi", [
+    ("Sex: M", True), ("DOB:1962", True), ("姓名：张三", True), ("Age 90Y Sex MALE", True), ("ID 12345", True),
+    ("年龄 45岁", True), ("Patient Name: DOE", True), ("Time: 18:44", True),
+    ("Gn 77", False), ("FR 24Hz", False), ("Time 18:44", False), ("MI 0.5", False), ("Sex:", False),
+    ("Depth 16 cm", False), ("Patient Position HFS", False), ("Westbrook Health", False)])
+def test_labels_that_announce_an_identifier(text, phi):
+    """Strong labels (age, sex, ID ...) announce a value without a colon; plain words
+    (time, date, site) only with one; technical text (gain, frame rate) never."""
+    from deid.pixels.labels import labelled_phi
+
+    assert labelled_phi(text) is phi
+
+
+@pytest.mark.parametrize("text,bare", [("F", True), ("Female", True), ("045Y", True), ("36 yrs", True),
+                                       ("54Y/F", True), ("45岁", True), ("女", True),
+                                       ("2D", False), ("5 MHz", False), ("12 cm", False), ("C5-1", False)])
+def test_bare_sex_and_age_in_redact_phi(text, bare):
+    from deid.pixels.labels import demographic
+
+    assert demographic(text) is bare
