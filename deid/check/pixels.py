@@ -21,7 +21,7 @@ LEGIBLE = 0.8          # an overlay box counts as text when read at least this s
 
 def _cleaner(mode: str, identity_values: list[str] | None = None):
     from ..dicom.operators import IdentityValues
-    from ..pixels.stage import FrameCleaner
+    from ..pixels.cleaner import FrameCleaner
     from ..policy.pixels import PixelPolicy
 
     identity = IdentityValues(identity_values) if identity_values else None

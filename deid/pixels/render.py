@@ -26,7 +26,6 @@ with the input's range, so pixels that redaction left alone look exactly as they
 """
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 STRETCH_BELOW = 0.5     # add `stretch` when p1..p99 fills less than this share of min..max

@@ -262,6 +262,7 @@ def test_verify_in_the_band_still_catches_text_left_behind(monkeypatch):
     """Redacted boxes all in the border band: verify runs the border detector only there,
     and a redaction that did nothing is still caught (and the file quarantined)."""
     from deid.pixels import stage
+    from deid.pixels.detect import PPOCRDetector
 
     rng = random.Random(12)
     s = Synth(chest(1024, 1024, rng), identity=identity(rng))
@@ -269,8 +270,8 @@ def test_verify_in_the_band_still_catches_text_left_behind(monkeypatch):
     draw(s, "MRN 50349106  1962-03-14", 20, 960, 22)
     ds = to_dataset(s, bits=12)
     calls = []
-    real_detect = stage.PPOCRDetector.detect
-    monkeypatch.setattr(stage.PPOCRDetector, "detect", lambda self, v, rois=None: calls.append(rois) or
+    real_detect = PPOCRDetector.detect
+    monkeypatch.setattr(PPOCRDetector, "detect", lambda self, v, rois=None: calls.append(rois) or
                         real_detect(self, v, rois))
     res, _ = run(ds)
     assert res.status == "ok", res.reason
