@@ -16,7 +16,11 @@ CR 2048x2048 (the synthetic chest X-rays above), CT 512x512 and US RGB 30-frame 
 (both from the independent generator, tests/pixels/realistic.py), whole handler: decode,
 every detector pass and view, recognition, verify, the guard and encode.
 
-    python benchmarks/pixels.py [--n 8] [--size 2048] [--repeat 3] [--skip-presidio]
+With --baseline REV the CR files are also timed with deid as it was at git revision REV
+(checked out into benchmarks/.work/baseline-REV), alternating with this tree, in the same
+run: the speed-up is a ratio measured under the same load.
+
+    python benchmarks/pixels.py [--n 8] [--size 2048] [--repeat 3] [--skip-presidio] [--baseline REV]
 """
 from __future__ import annotations
 
@@ -32,8 +36,10 @@ from pathlib import Path
 
 os.environ.setdefault("DEID_OCR_THREADS", "1")
 ROOT = Path(__file__).resolve().parent.parent
+TREE = Path(os.environ.get("DEID_BENCH_TREE", ROOT))   # whose deid is timed (--baseline)
 # this file is named pixels.py, like the tests' package: keep its folder off the path
-sys.path = [str(ROOT), str(ROOT / "tests")] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
+sys.path = [str(TREE), str(ROOT), str(ROOT / "tests")] + [p for p in sys.path
+                                                           if Path(p or ".").resolve() != ROOT / "benchmarks"]
 
 import numpy as np  # noqa: E402
 import pydicom  # noqa: E402
@@ -131,6 +137,23 @@ def time_deid(files: list[Path], repeat: int) -> list[float]:
     return out
 
 
+def baseline_tree(rev: str) -> Path:
+    """A checkout of `rev` (git worktree) to time against."""
+    dest = WORK.parent / f"baseline-{rev}"
+    if not (dest / "deid").is_dir():
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--force", "--detach", str(dest), rev],
+                       check=True, capture_output=True)
+    return dest
+
+
+def time_in(tree: Path, files: list[Path], repeat: int) -> list[float]:
+    """time_deid() run by `tree`'s deid, in a child process."""
+    env = {**os.environ, "DEID_BENCH_TREE": str(tree), "PYTHONPATH": str(tree)}
+    r = subprocess.run([sys.executable, __file__, "--repeat", str(repeat), "--time-only"] + [str(f) for f in files],
+                       capture_output=True, text=True, env=env, check=True)
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
 def synthetic(n: int, size: int) -> tuple[list[Path], list]:
     from helpers import to_bytes
     from pixels.synth import chest_case, to_dataset
@@ -195,7 +218,12 @@ def main() -> None:
     ap.add_argument("--skip-presidio", action="store_true")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--cases", type=int, default=3, help="files per case for the s/image table")
+    ap.add_argument("--baseline", help="git revision to time the CR files against, in the same run")
+    ap.add_argument("--time-only", nargs="*", help=argparse.SUPPRESS)   # the child of --baseline
     args = ap.parse_args()
+    if args.time_only is not None:
+        print(json.dumps(time_deid([Path(f) for f in args.time_only], args.repeat)))
+        return
     files, truths = synthetic(args.n, args.size)
     real = [SHARED / name for name, _gt in REAL.values()]
     befores = [pydicom.dcmread(f).pixel_array for f in files + real]
@@ -231,6 +259,18 @@ def main() -> None:
     for label, fs in by_case.items():
         secs = time_deid(fs, args.repeat)
         print(f"| {label} | {len(fs)} | {statistics.median(secs):.2f} | {', '.join(f'{x:.2f}' for x in secs)} |")
+    if args.baseline:
+        tree, mine, base = baseline_tree(args.baseline), [], []
+        for f in files:  # alternate file by file, so both see the same load
+            mine += time_in(ROOT, [f], args.repeat)
+            base += time_in(tree, [f], args.repeat)
+        print(f"\nCR {args.size}x{args.size}, this tree against {args.baseline} (alternating, 1 thread, median of "
+              f"{args.repeat} runs per file)\n")
+        print("| deid | median s/image | per file |")
+        print("| --- | ---: | --- |")
+        for label, secs in (("this tree", mine), (args.baseline, base)):
+            print(f"| {label} | {statistics.median(secs):.2f} | {', '.join(f'{x:.2f}' for x in secs)} |")
+        print(f"\nthis tree / {args.baseline}: {statistics.median(mine) / statistics.median(base):.2f}x the time")
     print("\nShared presidio test images (ground-truth words covered; changed pixels outside them)\n")
     print("| image | " + " | ".join(results) + " |")
     print("| --- |" + " ---: |" * len(results))
