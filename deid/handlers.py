@@ -21,7 +21,8 @@ from .pseudonym import Pseudonymizer
 @dataclass(frozen=True)
 class Item:
     source: str          # absolute input path
-    relpath: str         # output path relative to the output folder
+    relpath: str         # the input's path relative to its root (as found: it may name the patient)
+    problem: str = ""    # why it cannot be read at all (a FIFO, a link, an unreadable folder): an error
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class Context:
 
 @dataclass
 class Result:
-    status: str                      # "ok" or "quarantined"
+    status: str                      # "ok", "quarantined" or "error" (not even copied aside)
     data: bytes | None = None        # output bytes when ok
     reason: str = ""                 # short code + class name when quarantined; never a value
     events: list[AuditEvent] = field(default_factory=list)
@@ -48,11 +49,12 @@ class Result:
     mappings: list[tuple[str, str, str]] = field(default_factory=list)
     details: dict = field(default_factory=dict)   # for the reason file when quarantined; never a value
 
-    def quarantined(self, reason: str, events: list[AuditEvent] | None = None) -> "Result":
-        """This item, quarantined after all (a failed write or verify): it keeps its input
-        fingerprint, kind and new name (so the audit never names a path that named the
-        patient); output bytes, previews and vault mappings go."""
-        return Result("quarantined", reason=reason, events=self.events if events is None else events,
+    def quarantined(self, reason: str, events: list[AuditEvent] | None = None,
+                    status: str = "quarantined") -> "Result":
+        """This item, quarantined after all (a failed write or verify), or an error (a failed
+        copy aside): it keeps its input fingerprint, kind and new name (so the audit never
+        names a path that named the patient); output bytes, previews and vault mappings go."""
+        return Result(status, reason=reason, events=self.events if events is None else events,
                       input_fingerprint=self.input_fingerprint, kind=self.kind, name_hint=self.name_hint,
                       renamed=self.renamed, details=self.details)
 

@@ -2,22 +2,31 @@
 
 Same patient -> same pseudonym and same date offset in every file, on every
 worker, in every run, in DICOM and in records, with no shared state. The
-secret comes from --key-file or DEID_KEY; a first run without one creates a
-key file (mode 0600) and says where.
+secret comes from --key-file, DEID_KEY or ~/.config/deid/key. A key is made only
+when asked for (`deid key new`): a mistyped --key-file must never start a new key,
+which would change every pseudonym. A key file others can read, or a key with less
+than 128 bits of material, is refused.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import os
 import secrets
+import string
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from .errors import KeyError_
 
-MIN_KEY_BYTES = 16
+MIN_KEY_BITS = 128
+MIN_DISTINCT = 8          # a random key of 128 bits or more never has fewer distinct symbols
+# the alphabets a key is usually written in, smallest first: bits per symbol of each
+ALPHABETS = ((set(string.hexdigits), 4.0), (set(string.ascii_letters + string.digits + "+/=-_"), 6.0),
+             (set(string.printable) - set(string.whitespace), math.log2(94)))
+MAKE_ONE = "make one with `deid key new`"
 
 
 def default_key_path() -> Path:
@@ -25,38 +34,68 @@ def default_key_path() -> Path:
     return Path(base) / "deid" / "key"
 
 
+def key_bits(key: bytes) -> float:
+    """Bits of material in a key, counted generously: its length times the bits per symbol
+    of the smallest usual alphabet it is written in (hex, base64, printable, bytes), and
+    none when it is one short pattern repeated or has too few distinct symbols (16 x 'a')."""
+    text = key.decode("latin-1")
+    if len(set(text)) < MIN_DISTINCT or text in (text + text)[1:-1]:
+        return 0.0
+    per = next((bits for alphabet, bits in ALPHABETS if set(text) <= alphabet), 8.0)
+    return len(text) * per
+
+
 def decode_key(text: bytes, where: str) -> bytes:
     key = text.strip()
-    if len(key) < MIN_KEY_BYTES:
-        raise KeyError_(f"the key from {where} is shorter than {MIN_KEY_BYTES} bytes; "
-                        "use `python -c 'import secrets; print(secrets.token_hex(32))'` to make one")
+    if key_bits(key) < MIN_KEY_BITS:
+        raise KeyError_(f"the key from {where} has less than {MIN_KEY_BITS} bits of key material (too short, or "
+                        f"too regular); {MAKE_ONE}")
     return key
 
 
-def load_key(key_file: str | os.PathLike | None = None, *, create: bool = True) -> tuple[bytes, str]:
-    """Return (secret, where it came from). Creates a new key file only when none is given."""
-    if key_file is not None:
-        path = Path(key_file)
+def read_key_file(path: Path, what: str = "key file") -> bytes:
+    """A key from its file: a regular file readable by its owner only, with enough material."""
+    try:
+        st = path.stat()
         if not path.is_file():
-            if not create:
-                raise KeyError_(f"key file {path} does not exist")
-            return create_key_file(path), f"created {path}"
-        return decode_key(path.read_bytes(), str(path)), str(path)
+            raise KeyError_(f"{what} {path} is not a file")
+        if st.st_mode & 0o077:
+            raise KeyError_(f"{what} {path} can be read by other users (mode {st.st_mode & 0o777:o}): "
+                            f"run `chmod 600 {path}`, and make a new key if others may have read it")
+        return decode_key(path.read_bytes(), str(path))
+    except FileNotFoundError:
+        raise KeyError_(f"{what} {path} does not exist; {MAKE_ONE} --key-file {path} if this is the first "
+                        "run (a new key gives new pseudonyms)") from None
+    except OSError as exc:
+        raise KeyError_(f"cannot read {what} {path}: {exc.strerror or type(exc).__name__}") from None
+
+
+def load_key(key_file: str | os.PathLike | None = None) -> tuple[bytes, str]:
+    """Return (secret, where it came from): --key-file, else DEID_KEY, else the default
+    key file. Never makes a key."""
+    if key_file is not None:
+        return read_key_file(Path(key_file)), str(key_file)
     env = os.environ.get("DEID_KEY")
     if env:
         return decode_key(env.encode("utf-8"), "DEID_KEY"), "DEID_KEY"
     path = default_key_path()
-    if path.is_file():
-        return decode_key(path.read_bytes(), str(path)), str(path)
-    if not create:
-        raise KeyError_("no key: pass --key-file FILE or set DEID_KEY")
-    return create_key_file(path), f"created {path}"
+    if path.exists():
+        return read_key_file(path), str(path)
+    raise KeyError_(f"no key: {MAKE_ONE} (it writes {path}, mode 0600), or pass --key-file FILE or set DEID_KEY")
 
 
 def create_key_file(path: Path) -> bytes:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """A new random key (256 bits, hex) in a new file, mode 0600; never over an existing one."""
     key = secrets.token_hex(32).encode("ascii")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise KeyError_(f"{path} exists: a new key there would change every pseudonym; remove it first if "
+                        "that is what you want") from None
+    except OSError as exc:
+        raise KeyError_(f"cannot create key file {path}: {exc.strerror or type(exc).__name__}; choose a "
+                        "folder you can write, e.g. under your home") from None
     with os.fdopen(fd, "wb") as fh:
         fh.write(key + b"\n")
     return key

@@ -32,7 +32,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from .errors import VaultError
-from .pseudonym import Pseudonymizer, create_key_file, decode_key
+from .pseudonym import Pseudonymizer, create_key_file, decode_key, read_key_file
+from .sqlite_errors import kind as sqlite_kind
 
 Mapping = tuple[str, str, str]            # (kind, original, pseudonym)
 KINDS = ("patient-id", "uid", "accession")
@@ -58,10 +59,8 @@ def load_vault_key(key_file: Path | None, *, create: bool) -> tuple[bytes, str]:
     """(vault key, where it came from): --vault-key-file (created, mode 0600, when missing
     and `create`), else DEID_VAULT_KEY. There is no default: the key must be chosen."""
     if key_file is not None:
-        if key_file.is_file():
-            return decode_key(key_file.read_bytes(), str(key_file)), str(key_file)
-        if not create:
-            raise VaultError(f"vault key file {key_file} does not exist")
+        if key_file.exists() or not create:
+            return read_key_file(key_file, "vault key file"), str(key_file)
         return create_key_file(key_file), f"created {key_file}"
     env = os.environ.get(ENV)
     if env:
@@ -106,11 +105,11 @@ def _ad(kind: str, row_id: bytes, ix: bytes, rix: bytes) -> bytes:
 
 def _problem(path: Path, exc: sqlite3.Error, doing: str) -> str:
     """What a SQLite error means for the vault, in words; SQLite's own messages hold no value."""
-    name = getattr(exc, "sqlite_errorname", "")
-    if name in ("SQLITE_BUSY", "SQLITE_LOCKED") or "locked" in str(exc):
+    what = sqlite_kind(exc)
+    if what == "busy":
         return (f"vault {path} is in use by another process (a deid run holds its vault until it ends): "
                 "wait for that run to end; a second run at the same time needs a vault of its own")
-    if name == "SQLITE_NOTADB" or "no such table" in str(exc):
+    if what == "not-a-db":
         return f"{path} is not a deid vault ({FORMAT})"
     return f"vault {path}: cannot {doing} ({type(exc).__name__}: {exc})"
 

@@ -11,7 +11,7 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from deid.policy import build_pipeline
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared" / "data"
+PRESIDIO = REPO / "tests" / "data" / "presidio"   # MIT, see its SOURCE.md
 KEY = b"test-key-0123456789abcdef-0123456789"
 
 
@@ -86,3 +86,40 @@ def deidentify_samples(root: Path) -> Path:
                              env={"DEID_KEY": KEY.decode()})  # never the user's key, at any fixture scope
     assert res.exit_code == 0, res.output
     return out
+
+
+def jp2_box_length_zero() -> bytes:
+    """A JPEG 2000 DICOM whose one frame is a JP2 file with a box of length 0 after its
+    signature: pydicom's parameter scan loops on it forever (one bit flip makes such a
+    file). Synthetic, no pixels worth reading."""
+    from pydicom.encaps import encapsulate
+    from pydicom.uid import JPEG2000Lossless
+
+    ds = make_ds(PatientName="LOOP^JPEG")
+    ds.file_meta.TransferSyntaxUID = JPEG2000Lossless
+    ds.Rows = ds.Columns = 8
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    frame = b"\x00\x00\x00\x0cjP  \r\n\x87\n" + b"\x00\x00\x00\x00ftyp" + b"\x00" * 20
+    ds.PixelData = encapsulate([frame])
+    ds["PixelData"].VR = "OB"
+    return to_bytes(ds)
+
+
+def reasons(qdir: Path) -> dict[str, dict]:
+    """REASONS.jsonl of a quarantine folder, by item."""
+    import json
+
+    path = qdir / "REASONS.jsonl"
+    return {r["item"]: r for r in map(json.loads, path.read_text().splitlines())} if path.is_file() else {}
+
+
+def file_rows(audit: Path) -> dict[str, tuple[str, str]]:
+    """item -> (action, detail) of every file row in an audit log."""
+    import sqlite3
+
+    db = sqlite3.connect(audit)
+    try:
+        return {i: (a, d) for i, a, d in db.execute("SELECT item, action, detail FROM events WHERE location='<file>'")}
+    finally:
+        db.close()

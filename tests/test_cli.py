@@ -125,16 +125,6 @@ def test_policy_show_lists_every_row_with_its_source():
     assert by_tag["(0008,1030)"]["rule_id"].startswith("ps3.15:clean_descriptors")
 
 
-def test_key_created_on_first_run_with_0600(tmp_path, monkeypatch):
-    monkeypatch.delenv("DEID_KEY")
-    write(make_ds(), tmp_path / "in" / "x.dcm")
-    key = tmp_path / "k" / "key"
-    res = runner.invoke(app, ["run", str(tmp_path / "in"), "--out", str(tmp_path / "o"), "--key-file", str(key)])
-    assert res.exit_code == 0
-    assert key.is_file() and (key.stat().st_mode & 0o777) == 0o600
-    assert "new key" in res.output
-
-
 def test_console_script_help():
     proc = subprocess.run([sys.executable, "-m", "deid.cli", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "Exit codes" in proc.stdout

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from ..errors import AuditError
+from ..sqlite_errors import kind as sqlite_kind
 from .events import AuditEvent
 
 GENESIS = "0" * 64
@@ -54,22 +57,61 @@ def _hash(prev: str, row: Iterable) -> str:
 @dataclass
 class FileRecord:
     item: str
-    status: str          # "ok" | "quarantined"
+    status: str          # "ok" | "quarantined" | "error" (not written and not copied aside)
     fingerprint: str     # keyed fingerprint of the input bytes
-    detail: str          # output relpath, or the quarantine reason
+    detail: str          # output relpath, or the reason it was not written
+
+
+FILE_ACTIONS = {"ok": "write", "quarantined": "quarantine", "error": "error"}   # status -> file row action
+
+
+class AuditFull(AuditError):
+    """The audit log's disk is full: the run stops (exit 3) and resumes once there is room."""
+
+
+def _problem(path: Path, exc: sqlite3.Error, doing: str) -> AuditError:
+    what = sqlite_kind(exc)
+    if what == "busy":
+        return AuditError(f"audit log {path} is locked by another process (a program holding it open for "
+                          "writing, e.g. an sqlite3 shell in a transaction): close it, then run again")
+    if what == "full":
+        return AuditFull(f"audit log {path}: the disk is full; free space, then run the same command again "
+                         "to resume")
+    if what == "not-a-db":
+        return AuditError(f"{path} is not a deid audit log (SQLite with an events table)")
+    return AuditError(f"audit log {path}: cannot {doing} ({what}: {type(exc).__name__}); check the file and "
+                      "its folder")
+
+
+@contextmanager
+def _sql(path: Path, doing: str) -> Iterator[None]:
+    """SQLite errors as an AuditError that says what to do (never a value)."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise _problem(path, exc, doing) from None
 
 
 class AuditLog:
     """Append-only writer. Use one per process that writes (the engine's driver)."""
 
+    BUSY_SECONDS = 2.0    # how long a write waits for another process to let go of the file
+
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(self.path))
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
-        row = self.db.execute("SELECT seq, row_hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+        if str(path) != ":memory:":
+            _private_file(self.path)
+        with _sql(self.path, "open it"):
+            self.db = sqlite3.connect(str(self.path), timeout=self.BUSY_SECONDS)
+        try:
+            with _sql(self.path, "open it"):
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+                self.db.executescript(SCHEMA)
+                row = self.db.execute("SELECT seq, row_hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+        except AuditError:
+            self.db.close()
+            raise
         self.seq, self.head = (row[0], row[1]) if row else (0, GENESIS)
         self.run_id = ""
         self.run_events = 0
@@ -82,14 +124,15 @@ class AuditLog:
         """`signature`: keyed fingerprint of (policy, key, inputs, output), for resume."""
         self.run_id = uuid.uuid4().hex
         self.run_events = 0
-        self.counts = {"ok": 0, "quarantined": 0}
-        self.db.execute("INSERT INTO runs (run_id, started, pipeline, policy_hash, versions, key_id) "
-                        "VALUES (?,?,?,?,?,?)",
-                        (self.run_id, time.time(), pipeline, policy_hash,
-                         json.dumps(versions, sort_keys=True), key_id))
-        if signature:
-            self.db.execute("INSERT INTO run_inputs VALUES (?,?)", (self.run_id, signature))
-        self.db.commit()
+        self.counts = {"ok": 0, "quarantined": 0, "error": 0}
+        with _sql(self.path, "start a run in it"):
+            self.db.execute("INSERT INTO runs (run_id, started, pipeline, policy_hash, versions, key_id) "
+                            "VALUES (?,?,?,?,?,?)",
+                            (self.run_id, time.time(), pipeline, policy_hash,
+                             json.dumps(versions, sort_keys=True), key_id))
+            if signature:
+                self.db.execute("INSERT INTO run_inputs VALUES (?,?)", (self.run_id, signature))
+            self.db.commit()
         return self.run_id
 
     def unfinished(self, signature: str) -> list[str]:
@@ -120,8 +163,7 @@ class AuditLog:
         rows = []
         for ev in events:
             rows.append((file.item, ev.location, ev.action, ev.category, ev.rule_id, ev.fingerprint, ev.detail))
-        action = "write" if file.status == "ok" else "quarantine"
-        rows.append((file.item, "<file>", action, "file", "engine", file.fingerprint, file.detail))
+        rows.append((file.item, "<file>", FILE_ACTIONS[file.status], "file", "engine", file.fingerprint, file.detail))
         out = []
         for r in rows:
             self.seq += 1
@@ -129,9 +171,10 @@ class AuditLog:
             h = _hash(self.head, full)
             out.append(full + (self.head, h))
             self.head = h
-        self.db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?)", out)
-        if path_fp:
-            self.db.execute("INSERT OR REPLACE INTO done VALUES (?,?,?)", (self.run_id, path_fp, file.status))
+        with _sql(self.path, "write to it"):
+            self.db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?)", out)
+            if path_fp:
+                self.db.execute("INSERT OR REPLACE INTO done VALUES (?,?,?)", (self.run_id, path_fp, file.status))
         self._uncommitted += 1
         if self._uncommitted >= self.COMMIT_EVERY or time.monotonic() - self._last_commit >= self.COMMIT_SECONDS:
             self.commit()
@@ -145,7 +188,8 @@ class AuditLog:
     def commit(self) -> None:
         if self.before_commit is not None:
             self.before_commit()
-        self.db.commit()
+        with _sql(self.path, "write to it"):
+            self.db.commit()
         self._uncommitted = 0
         self._last_commit = time.monotonic()
 
@@ -155,18 +199,37 @@ class AuditLog:
                               "FROM runs WHERE run_id=?", (self.run_id,)).fetchone()
         finished = time.time()
         vals = dict(zip(("run_id", "started", "pipeline", "policy_hash", "versions", "key_id"), row))
-        vals.update(finished=finished, files_ok=self.counts.get("ok", 0),
-                    files_quarantined=self.counts.get("quarantined", 0),
+        vals.update(finished=finished, files_ok=self.counts.get("ok", 0),  # not written: quarantined or errors
+                    files_quarantined=self.counts.get("quarantined", 0) + self.counts.get("error", 0),
                     event_count=self.run_events, head_hash=self.head)
         rh = _hash(GENESIS, [vals[c] for c in RUN_COLS])
-        with self.db:
+        with _sql(self.path, "write to it"), self.db:
             self.db.execute("UPDATE runs SET finished=?, files_ok=?, files_quarantined=?, event_count=?, "
                             "head_hash=?, row_hash=? WHERE run_id=?",
                             (finished, vals["files_ok"], vals["files_quarantined"], self.run_events,
                              self.head, rh, self.run_id))
 
+    def file_rows(self) -> dict[str, tuple[int, int]]:
+        """This run's file rows as recorded (committed or not): action -> (rows, rows
+        without a reason); what the accounting check compares with what the run counted."""
+        with _sql(self.path, "read it"):
+            return {a: (n, blank) for a, n, blank in self.db.execute(
+                "SELECT action, COUNT(*), SUM(detail='') FROM events WHERE run_id=? AND location='<file>' "
+                "GROUP BY action", (self.run_id,))}
+
+    def outputs(self) -> Iterator[str]:
+        """The output paths this run recorded as written."""
+        with _sql(self.path, "read it"):
+            rows = self.db.execute("SELECT detail FROM events WHERE run_id=? AND location='<file>' AND "
+                                   "action='write'", (self.run_id,))
+            yield from (r[0] for r in rows)
+
     def close(self) -> None:
-        self.commit()
+        try:
+            self.commit()
+        except AuditError:
+            self.abandon()
+            raise
         self.db.close()
 
     def abandon(self) -> None:
@@ -176,6 +239,18 @@ class AuditLog:
 
 
 # -- reading -----------------------------------------------------------------------
+def _private_file(path: Path) -> None:
+    """The audit log, mode 0600 (its WAL and shared-memory files get the same mode):
+    made so before SQLite opens it, and an existing one of ours tightened."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        if path.stat().st_uid == os.getuid() and path.stat().st_mode & 0o077:
+            os.chmod(path, 0o600)
+    except OSError as exc:
+        raise AuditError(f"cannot open audit log {path}: {exc.strerror or type(exc).__name__}") from None
+
+
 def open_readonly(path: str | Path) -> sqlite3.Connection:
     p = Path(path)
     if not p.is_file():

@@ -41,8 +41,8 @@ class ReportError(AuditError):
 class FileEntry:
     run_id: str
     item: str
-    status: str                    # "write" | "quarantine"
-    detail: str                    # output relpath, or the quarantine reason
+    status: str                    # "write" | "quarantine" | "error"
+    detail: str                    # output relpath, or the reason it was not written
     events: int                    # events of this file, its file row excluded
     boxes: int                     # redacted pixel boxes, all frames
     share: float | None = None     # largest share of a frame its text boxes cover (None: no pixels)
@@ -53,7 +53,8 @@ class FileEntry:
 
     @property
     def group(self) -> str:
-        return "quarantined" if self.status == "quarantine" else "redacted" if self.boxes else "written"
+        return "written" if self.status == "write" and not self.boxes else "redacted" if self.status == "write" \
+            else "quarantined"
 
 
 @dataclass
@@ -221,7 +222,7 @@ JOIN (SELECT run_id, item, COUNT(*) AS n,
       FROM events GROUP BY run_id, item) c ON c.run_id=f.run_id AND c.item=f.item
 LEFT JOIN runs r ON r.run_id=f.run_id
 WHERE f.location='<file>'
-ORDER BY f.action='quarantine' DESC, c.boxes>0 DESC, r.started, f.run_id, f.item
+ORDER BY f.action!='write' DESC, c.boxes>0 DESC, r.started, f.run_id, f.item
 """
 
 
@@ -255,7 +256,8 @@ def _reasons(db: sqlite3.Connection) -> list[tuple[str, int, list[str]]]:
     """Quarantine reason codes (the part of the file row's detail before the colon)."""
     counts: Counter[str] = Counter()
     examples: dict[str, list[str]] = {}
-    for (value,) in db.execute("SELECT detail FROM events WHERE location='<file>' AND action='quarantine'"):
+    for (value,) in db.execute("SELECT detail FROM events WHERE location='<file>' "
+                               "AND action IN ('quarantine', 'error')"):
         detail = as_text(value)
         code = detail.split(":", 1)[0].strip() or "unknown"
         counts[code] += 1

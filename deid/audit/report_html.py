@@ -293,8 +293,9 @@ def _files(data: ReportData) -> str:
 
 def _file(f: FileEntry, open_: bool, run: int | None) -> str:
     """One file's <details>: badges, then its thumbnail and events when opened."""
-    if f.status == "quarantine":
-        badge = f'<span class="badge q">quarantined: {e(f.detail.split(":", 1)[0].strip())}</span>'
+    if f.status != "write":  # quarantined, or an error (not even copied aside)
+        label = "quarantined" if f.status == "quarantine" else "not read"
+        badge = f'<span class="badge q">{label}: {e(f.detail.split(":", 1)[0].strip())}</span>'
     else:
         badge = '<span class="badge">written</span>'
     if f.boxes:
@@ -311,7 +312,7 @@ def _file(f: FileEntry, open_: bool, run: int | None) -> str:
                  "<figcaption>output, frame 0</figcaption></figure>")
     elif f.thumb is not None:
         thumb = f'<p class="muted">{e(f.thumb.note)}.</p>'
-    where = (f"<p>reason: <code>{e(f.detail)}</code></p>" if f.status == "quarantine"
+    where = (f"<p>reason: <code>{e(f.detail)}</code></p>" if f.status != "write"
              else f"<p>output: <code>{e(f.detail)}</code></p>")
     if f.actions:
         where += "<p class='muted'>" + " · ".join(f"{e(a)} {n:,}" for a, n in f.actions) + "</p>"

@@ -20,7 +20,8 @@ PSEUDONYM = re.compile(r"^(?:[PNH]-[0-9A-F]{8,12}|[0-9A-F]{12}|\[[^\]]{1,20}\]|A
 # PatientIdentityRemoved or a bare date are findings, but not these)
 HIGH = frozenset({"identity", "overlay-text", "patient-name", "name", "patient-id", "mrn", "resident-id", "ssn",
                   "phone", "email", "address", "insurance", "bank-card", "account", "id-number", "school", "url",
-                  "ip", "location", "unreadable"})
+                  "ip", "location", "unreadable", "symlink", "undecodable-name", "icon-image",
+                  "encapsulated-document", "unknown-tag"})
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,20 @@ from ..dicom.dictionary import entry
 from ..dicom.io import read_file
 from ..dicom.raw import Elem, has_pixels
 from ..errors import InputError
-from ..policy.engine import SafePrivate, _safe_private
+from ..policy.engine import UNKNOWN_KEPT_VRS, SafePrivate, _safe_private
 from ..text.recognize import find
 from . import PSEUDONYM, Finding, mask
 from .pixels import phi_in_frames, text_in_overlays
 
 T_IDENTITY_REMOVED = 0x00120062
+T_PIXEL_DATA = 0x7FE00010
 # coded values (CodeValue, CodingSchemeDesignator, CodingSchemeVersion, ...): codes, not text
 CODE_TAGS = frozenset({0x00080100, 0x00080102, 0x00080103, 0x00080119, 0x00080120, 0x00080105, 0x00080106})
+# content check cannot read, a finding wherever it holds anything but deid's dummy (zero
+# bytes): an icon is an image (a name can be burned in), a document is text in a format
+# check does not parse (a PDF). deid run removes the icon and replaces the document.
+OPAQUE = {0x00880200: ("icon-image", "check:icon-image"),
+          0x00420011: ("encapsulated-document", "check:encapsulated-document")}
 
 
 def check_dicom(data: bytes, rel: str, excerpts: bool = False, pixels: bool = False,
@@ -65,6 +71,10 @@ def _walk(elems: list[Elem], path: str, cs, rel: str, excerpts: bool, out: list[
             if SafePrivate(group, creator, elem & 0xFF, e.vr) not in _safe_private():
                 out.append(Finding(rel, loc, "private-tag", "check:private-not-safe"))
                 continue
+        opaque = _opaque(e, top)
+        if opaque is not None:
+            out.append(Finding(rel, loc, *opaque))
+            continue
         if e.items is not None:
             for i, item in enumerate(e.items):
                 _walk(item, f"{loc}[{i}].", cs, rel, excerpts, out, top=False)
@@ -80,6 +90,22 @@ def _walk(elems: list[Elem], path: str, cs, rel: str, excerpts: bool, out: list[
         for sp in _spans(text):
             out.append(Finding(rel, f"{loc}[{sp.start}:{sp.end}]", sp.category, f"recognizer:{sp.rule}",
                                mask(text[sp.start:sp.end]) if excerpts else ""))
+
+
+def _opaque(e: Elem, top: bool) -> tuple[str, str] | None:
+    """(category, rule) when `e` holds what check cannot read: an icon or a document (see
+    OPAQUE), pixel data inside a sequence (another icon), or an attribute no dictionary
+    knows holding text or bytes (it may be a name with no cue word around it)."""
+    if e.tag in OPAQUE:
+        held = bool(e.items) if e.items is not None else bool(e.value.strip(b"\x00"))
+        return OPAQUE[e.tag] if held else None
+    if e.tag == T_PIXEL_DATA and not top:
+        return "icon-image", "check:image-in-sequence"
+    group, elem = e.tag >> 16, e.tag & 0xFFFF
+    if group & 1 or elem == 0 or e.items is not None or e.vr in UNKNOWN_KEPT_VRS or entry(e.tag)[0]:
+        return None
+    text = e.value.decode("latin-1").strip("\x00 ")
+    return ("unknown-tag", "check:unknown-attribute") if text and not PSEUDONYM.match(text) else None
 
 
 def _pixels(f, header: Header, rel: str, identity_values: list[str] | None) -> list[Finding]:

@@ -7,6 +7,7 @@ before an upload and the check at the end of a run are the same check.
 from __future__ import annotations
 
 from ..errors import InputError
+from ..limits import STOPS
 from . import Finding
 
 
@@ -36,7 +37,9 @@ def check_bytes(data: bytes, rel: str, ctx, *, excerpts: bool = False, pixels: b
         return [Finding(rel, "<file>", "unreadable", str(exc).split(":", 1)[0])]
     except RecursionError:
         return [Finding(rel, "<file>", "unreadable", "check:nested-too-deep")]
-    except Exception as exc:  # a file check cannot read is a finding, never a crash of the scan
+    except STOPS:
+        raise
+    except BaseException as exc:  # a file check cannot read is a finding, never a crash of the scan
         return [Finding(rel, "<file>", "unreadable", f"check:internal-error:{type(exc).__name__}")]
     return None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..audit.events import AuditEvent
 from ..handlers import Context, Result
+from ..limits import STOPS
 from .scan import check_bytes
 
 
@@ -28,7 +29,9 @@ def verify_output(res: Result, source: bytes, relpath: str, ctx: Context) -> Res
     identity = _input_identity(source) if vp.pixels else None
     try:
         found = check_bytes(res.data or b"", relpath, ctx, pixels=vp.pixels, identity_values=identity)
-    except Exception as exc:  # fail closed: an output the check could not finish is not written
+    except STOPS:
+        raise
+    except BaseException as exc:  # fail closed: an output the check could not finish is not written
         return res.quarantined(f"verify-error: {type(exc).__name__}")
     hits = [f for f in found or () if vp.counts(f.category, f.location)]
     if not hits:

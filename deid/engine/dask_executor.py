@@ -9,8 +9,11 @@ see), and send back only outcomes and audit events: the driver stays the one aud
 
 The job, the secret key included, is sent to the workers once. On a remote cluster,
 secure the scheduler (TLS, `--scheduler tls://...`). A per-item timeout is not enforced
-here: use the cluster's own worker limits (memory, lifetime), which restart a worker and
-fail its task; the items of a failed task are quarantined as `worker-died`.
+by killing a worker here: each item runs under the job's time limit inside the worker
+(deid/limits.py), which stops Python code (a parser loop) but not native code that never
+returns; for that, and for memory, use the cluster's own worker limits (memory,
+lifetime), which restart a worker and fail its task; the items of a failed task go again one
+per task, and an item whose own task fails is quarantined as `worker-died`.
 """
 from __future__ import annotations
 
@@ -18,7 +21,9 @@ import os
 from typing import Callable, Iterable, Iterator
 
 from ..handlers import Item, Result
-from .runner import Job, Outcome, _inline, chunks, finish, safe_prepare
+from .inline import chunks, run_inline
+from .job import Job, Outcome
+from .work import finish
 
 CHUNK = 16
 
@@ -27,7 +32,7 @@ def process_chunk(job: Job, items: list[Item]) -> list[Outcome]:
     """On a dask worker: one chunk, written as the local executor writes it."""
     os.environ.setdefault("DEID_OCR_THREADS", "1")
     out: list[Outcome] = []
-    _inline(items, job, out.append, safe_prepare)
+    run_inline(items, job, out.append)
     return out
 
 
@@ -55,24 +60,30 @@ class DaskExecutor:
             in_flight = max(2, 2 * len(client.scheduler_info().get("workers", {})) or 2 * self.workers)
             pending = as_completed()
             sent: dict = {}
-            for c in _take(batches, in_flight):
-                fut = client.submit(process_chunk, job, c, pure=False)
-                sent[fut.key] = c
+
+            def submit(batch: list[Item]) -> None:
+                fut = client.submit(process_chunk, job, batch, pure=False)
+                sent[fut.key] = batch
                 pending.add(fut)
+
+            for c in _take(batches, in_flight):
+                submit(c)
             for fut in pending:
                 batch = sent.pop(fut.key)
                 try:
                     outcomes = fut.result()
                 except Exception as exc:  # the worker died (memory limit, lifetime) or the task failed
+                    if len(batch) > 1:  # which item it was is not known: each goes again on its own
+                        for it in batch:
+                            submit([it])
+                        continue
                     reason = f"worker-died: {type(exc).__name__}"
-                    outcomes = [finish(it, self.job, Result("quarantined", reason=reason)) for it in batch]
+                    outcomes = [finish(batch[0], self.job, Result("quarantined", reason=reason, kind="unknown"))]
                 for o in outcomes:
                     take(o)
                 nxt = next(batches, None)
                 if nxt is not None:
-                    f2 = client.submit(process_chunk, job, nxt, pure=False)
-                    sent[f2.key] = nxt
-                    pending.add(f2)
+                    submit(nxt)
         finally:
             client.close()
             if cluster is not None:

@@ -7,12 +7,15 @@ processes. The driver keeps every worker fed (a new chunk when half of its last 
 back), so at most about 1.5 chunks per worker are in flight, however many inputs there
 are.
 
-Outcomes come back in the order the items were given, so the oldest outstanding item of
-a worker is the one it is working on. The driver watches a deadline per worker, renewed
-by every outcome: a worker silent for `timeout` seconds is killed, its oldest item
-quarantined (`timeout`) and the rest handed to a fresh worker; a worker that dies (out
-of memory, a crash in native code) has its oldest item quarantined (`worker-died`) the
-same way. The batch goes on. Workers can be given an address-space limit.
+A worker says when it starts an item, so the driver always knows which item a worker is
+on: items before it may be written but not yet reported. Each item runs under the job's
+time limit inside the worker (deid/limits.py: it quarantines the item as `timeout` and
+the worker goes on). A worker that stays silent past that limit plus a grace (stuck in
+native code) is killed: the item it was on is quarantined (`timeout`), and the rest of
+its items, finished ones included, go to a fresh worker, which writes and reports them
+again (the same bytes). A worker that dies (out of memory, a crash in native code) has
+the item it was on quarantined (`worker-died`) the same way. The batch goes on. Workers
+can be given an address-space limit.
 """
 from __future__ import annotations
 
@@ -22,22 +25,32 @@ import signal
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from functools import partial
 from multiprocessing.connection import Connection, wait
 from typing import Callable, Iterable, Iterator
 
 from ..handlers import Item, Result
-from .runner import Job, Outcome, _inline, chunks, finish, safe_prepare
+from .inline import chunks, run_inline
+from .job import Job, Outcome
+from .work import finish, safe_prepare
 
 CHUNK = 8
-POLL = 0.5   # seconds between deadline checks when no worker reports
+POLL = 0.5          # seconds between deadline checks when no worker reports
+KILL_GRACE = 10.0   # seconds past the time limit before a silent worker is killed
+STARTED = "started"
 
 
 @dataclass
 class _Slot:
     proc: mp.process.BaseProcess
     conn: Connection
-    outstanding: deque = field(default_factory=deque)
+    outstanding: deque = field(default_factory=deque)   # sent, outcome not back yet (in order)
+    started: int = 0                                    # how many of them the worker has begun
     deadline: float = 0.0
+
+    def current(self) -> int:
+        """Index in `outstanding` of the item the worker is on (the last one it began)."""
+        return max(0, self.started - 1)
 
 
 def _worker(job: Job, conn: Connection, threads: int, max_memory_mb: int) -> None:
@@ -56,15 +69,16 @@ def _worker(job: Job, conn: Connection, threads: int, max_memory_mb: int) -> Non
             return
         if chunk is None:
             return
-        _inline(chunk, job, conn.send, lambda it, j: safe_prepare(it, j, max_memory_mb))
+        run_inline(chunk, job, conn.send, partial(safe_prepare, max_memory_mb=max_memory_mb),
+                   started=partial(conn.send, STARTED))
 
 
 class Supervisor:
-    def __init__(self, job: Job, workers: int, timeout: float = 0.0, max_memory_mb: int = 0, chunk: int = CHUNK):
-        self.job, self.workers, self.timeout, self.max_memory_mb = job, workers, timeout, max_memory_mb
-        self.chunk = chunk
+    def __init__(self, job: Job, workers: int, max_memory_mb: int = 0, chunk: int = CHUNK):
+        self.job, self.workers, self.max_memory_mb, self.chunk = job, max(1, workers), max_memory_mb, chunk
+        self.limit = job.timeout + max(KILL_GRACE, job.timeout / 4) if job.timeout else 0.0
         self.ctx = mp.get_context("fork")
-        self.threads = max(1, (os.cpu_count() or 1) // workers)
+        self.threads = max(1, (os.cpu_count() or 1) // self.workers)
         self.slots: list[_Slot] = []
 
     def _start(self) -> _Slot:
@@ -82,7 +96,7 @@ class Supervisor:
         slot.conn.send(chunk)
 
     def _renew(self, slot: _Slot) -> None:
-        slot.deadline = time.monotonic() + self.timeout if self.timeout else 0.0
+        slot.deadline = time.monotonic() + self.limit if self.limit else 0.0
 
     def _feed(self, slot: _Slot, chunks: Iterator[list[Item]]) -> None:
         if len(slot.outstanding) <= self.chunk // 2:
@@ -92,32 +106,39 @@ class Supervisor:
 
     def _replace(self, slot: _Slot, reason: str, take: Callable[[Outcome], None]) -> None:
         """Kill a stuck or dead worker, quarantine the item it was on, give the rest of its
-        items to a fresh worker."""
+        items (those it finished but had not reported too) to a fresh worker."""
         if slot.proc.is_alive():
             slot.proc.kill()
         slot.proc.join()
         slot.conn.close()
         rest = list(slot.outstanding)
+        blamed = rest.pop(slot.current()) if rest else None
         slot.outstanding.clear()
-        if rest:
-            take(finish(rest[0], self.job, Result("quarantined", reason=reason)))
+        slot.started = 0
         fresh = self._start()
         slot.proc, slot.conn = fresh.proc, fresh.conn
-        if rest[1:]:
-            self._send(slot, rest[1:])
+        if rest:
+            self._send(slot, rest)
+        if blamed is not None:
+            take(finish(blamed, self.job, Result("quarantined", reason=reason, kind="unknown")))
 
     def _drain(self, s: _Slot, take: Callable[[Outcome], None], batches: Iterator[list[Item]]) -> None:
-        """Every outcome this worker has sent so far (one wait, many receives)."""
+        """Every message this worker has sent so far (one wait, many receives)."""
         while s.outstanding:
             try:
-                outcome = s.conn.recv()
+                msg = s.conn.recv()
             except (EOFError, OSError):
-                code = s.proc.exitcode if not s.proc.is_alive() else None
+                s.proc.join(1)
+                code = s.proc.exitcode
                 self._replace(s, f"worker-died: exit {code} (out of memory or a crash in native code)", take)
                 break
-            s.outstanding.popleft()
-            self._renew(s)
-            take(outcome)
+            if isinstance(msg, str):  # STARTED
+                s.started += 1
+                self._renew(s)
+            else:
+                s.outstanding.popleft()
+                s.started -= 1
+                take(msg)
             if not s.conn.poll():
                 break
         self._feed(s, batches)
@@ -136,7 +157,7 @@ class Supervisor:
                     if s.conn in ready:
                         self._drain(s, take, batches)
                     elif s.deadline and time.monotonic() > s.deadline:
-                        self._replace(s, f"timeout: over {self.timeout:g} s", take)
+                        self._replace(s, f"timeout: over {self.job.timeout:g} s (worker stopped)", take)
                         self._feed(s, batches)
         finally:
             self.stop()

@@ -1,26 +1,33 @@
-"""Atomic output and quarantine: a crash never leaves a half-written file that looks done."""
+"""Atomic output and a private quarantine: a crash never leaves a half-written file that
+looks done, and what is set aside (raw inputs) is readable by the run's user only."""
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
 
+PRIVATE_DIR = 0o700     # the quarantine holds raw inputs: folders 0700, files 0600 (mkstemp's mode)
 
-def atomic_write(path: Path, data: bytes) -> None:
+
+def atomic_write(path: Path, data: bytes, dir_mode: int | None = None) -> None:
     """Write to a temp file in the same folder, fsync, then os.replace."""
-    with atomic_open(path) as fh:
+    with atomic_open(path, dir_mode=dir_mode) as fh:
         fh.write(data)
 
 
 @contextmanager
-def atomic_open(path: Path, mode: str = "wb", **kw) -> Iterator[IO]:
+def atomic_open(path: Path, mode: str = "wb", dir_mode: int | None = None, **kw) -> Iterator[IO]:
     """A temp file in path's folder (mode 0600, from mkstemp) to write in steps; fsynced
-    and os.replace'd onto `path` when the block ends, removed when it raises."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    and os.replace'd onto `path` when the block ends, removed when it raises. Missing
+    folders are made with `dir_mode` (default: as the umask says)."""
+    make_dirs(path.parent, dir_mode)
     fd, tmp = tempfile.mkstemp(prefix=".deid-", suffix=".part", dir=path.parent)
     try:
         with os.fdopen(fd, mode, **kw) as fh:
@@ -36,21 +43,80 @@ def atomic_open(path: Path, mode: str = "wb", **kw) -> Iterator[IO]:
         raise
 
 
-def quarantine(qdir: Path, relpath: str, source: str, reason: str, details: dict | None = None) -> Path:
-    """Copy the untouched input beside the output (never inside it) with a reason file
-    (the reason, and `details` such as the boxes an over-redaction would have filled)."""
-    dest = qdir / relpath
-    if len(dest.name.encode("utf-8")) > 200:  # leave room for ".reason.json" within NAME_MAX
-        import hashlib
+def make_dirs(path: Path, mode: int | None = None) -> None:
+    """mkdir -p, each folder it makes with `mode` (Path.mkdir gives parents the umask's)."""
+    if mode is None:
+        path.mkdir(parents=True, exist_ok=True)
+        return
+    missing = []
+    while not path.is_dir():
+        missing.append(path)
+        path = path.parent
+    for p in reversed(missing):
+        try:
+            p.mkdir(mode)
+        except FileExistsError:
+            if not p.is_dir():
+                raise
+        os.chmod(p, mode)  # mkdir's mode is masked by the umask
 
+
+def quarantine_path(qdir: Path, relpath: str) -> Path:
+    """Where an input is set aside: its (safe) relative path below the quarantine, the name
+    shortened to a digest when it would leave no room for ".reason.json" within NAME_MAX."""
+    dest = qdir / relpath
+    if len(dest.name.encode("utf-8", "surrogateescape")) > 200:
         dest = dest.with_name(hashlib.sha256(dest.name.encode("utf-8", "surrogateescape")).hexdigest()[:32])
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        shutil.copyfile(source, dest.with_name(dest.name + ".part"))
-        os.replace(dest.with_name(dest.name + ".part"), dest)
-    except OSError:
-        pass  # the reason file below still records it
+    return dest
+
+
+def copy_aside(dest: Path, source: str) -> None:
+    """The untouched input, copied atomically to `dest` (mode 0600, folders 0700)."""
+    with open(source, "rb") as src, atomic_open(dest, dir_mode=PRIVATE_DIR) as out:
+        shutil.copyfileobj(src, out, 1 << 20)
+
+
+def write_reason(dest: Path, reason: str, details: dict | None = None) -> None:
+    """<name>.reason.json beside the quarantined input: the reason, and `details` such as
+    the boxes an over-redaction would have filled (never a value)."""
     atomic_write(dest.with_name(dest.name + ".reason.json"),
                  json.dumps({"reason": reason, **({"details": details} if details else {})},
-                            ensure_ascii=True).encode("ascii"))
-    return dest
+                            ensure_ascii=True).encode("ascii"), dir_mode=PRIVATE_DIR)
+
+
+def append_reason(path: Path, item: str, reason: str, status: str) -> None:
+    """quarantine/REASONS.jsonl: one machine-readable line per input not written (the
+    reason is a code and a class name, never a value). Mode 0600."""
+    make_dirs(path.parent, PRIVATE_DIR)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"item": item, "reason": reason, "code": reason.split(":", 1)[0], "status": status},
+                            ensure_ascii=False) + "\n")
+
+
+def out_of_space(exc: BaseException) -> bool:
+    """A full disk or quota: nothing more can be written, so the run stops (exit 3) rather
+    than quarantine every input that is left."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    if isinstance(exc, sqlite3.OperationalError):
+        return getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL" or "disk is full" in str(exc)
+    return False
+
+
+def remove_partials(*folders: Path) -> int:
+    """Temp files a killed run or worker left behind (.deid-*.part): never mistaken for
+    output, removed before a resumed run starts and when a run ends."""
+    n = 0
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for dirpath, _dirs, files in os.walk(folder):
+            for fn in files:
+                if fn.endswith(".part"):
+                    try:
+                        os.unlink(os.path.join(dirpath, fn))
+                        n += 1
+                    except FileNotFoundError:
+                        pass
+    return n

@@ -13,13 +13,15 @@ from .engine import DicomPolicy, Pipeline, build_pipeline
 DEFAULT_PIPELINE = "dicom-basic"
 
 
+SHIPPED = Path(__file__).resolve().parent.parent / "pipelines"   # package data: in every wheel
+
+
 def pipeline_dirs() -> list[Path]:
     """Where pipeline names are looked up: $DEID_PIPELINES, then the shipped folder."""
     dirs = []
     if os.environ.get("DEID_PIPELINES"):
         dirs.append(Path(os.environ["DEID_PIPELINES"]))
-    here = Path(__file__).resolve().parent.parent
-    dirs += [here / "pipelines", here.parent / "pipelines"]
+    dirs.append(SHIPPED)
     return [d for d in dirs if d.is_dir()]
 
 

@@ -136,6 +136,10 @@ def parse_tag(text: str) -> tuple[int | None, tuple[int, int] | None]:
     return int(digits, 16), None
 
 
+# what an attribute no dictionary knows may keep: numbers, tags, and sequences (walked item by item)
+UNKNOWN_KEPT_VRS = frozenset({"US", "SS", "UL", "SL", "UV", "SV", "FL", "FD", "AT", "SQ"})
+
+
 @dataclass(frozen=True)
 class DicomPolicy:
     """The DICOM part of a pipeline."""
@@ -178,13 +182,19 @@ class DicomPolicy:
             return Decision("remove", "deid:trailing-padding")
         row = self.table.lookup(tag)
         if row is None:
-            return self._unlisted(vr)
+            return self._unlisted(vr, bool(keyword))
         return self._row_decision(row, vr, keyword, sop_class_uid, top_level)
 
-    def _unlisted(self, vr: str) -> Decision:
+    def _unlisted(self, vr: str, known: bool = True) -> Decision:
         """Attributes Table E.1-1 does not list. Annex E keeps them; deid keeps them too,
         except by VR where the value is identifying by nature: person names are removed,
-        dates follow the chosen date option, long free text is cleaned."""
+        dates follow the chosen date option, long free text is cleaned. An attribute no
+        dictionary knows is removed unless it holds numbers (or is a sequence, whose items
+        are decided one by one): nobody can say what its text or bytes mean, and a name
+        there with no cue word around it would pass any recognizer (and `deid check`
+        reports such an attribute)."""
+        if not known and vr not in UNKNOWN_KEPT_VRS:
+            return Decision("remove", "deid:unknown-attribute")
         if vr == "PN":
             return Decision("remove", "deid:unlisted-vr:PN")
         if vr in ("DA", "DT"):

@@ -48,7 +48,7 @@ def test_an_output_that_still_names_the_hospital_is_quarantined_not_written(tmp_
     assert res.exit_code == 1, res.output
     assert not (out / "kept.dcm").exists() and (out / "plain.dcm").exists()
     reasons = [json.loads(line) for line in (tmp_path / "out.quarantine/REASONS.jsonl").read_text().splitlines()]
-    assert reasons == [{"item": "kept.dcm", "code": "verify-failed",
+    assert reasons == [{"item": "kept.dcm", "code": "verify-failed", "status": "quarantined",
                         "reason": "verify-failed: 1 findings on the output (identity)"}]
     failed = [e for e in iter_events(tmp_path / "out.audit.sqlite") if e["action"] == "verify-failed"]
     assert [(e["item"], e["location"], e["category"]) for e in failed] == [("kept.dcm", "InstitutionName",

@@ -9,7 +9,8 @@ import pytest
 
 from deid.audit.log import AuditLog, verify
 from deid.engine.discover import discover
-from deid.engine.runner import Job, run
+from deid.engine.job import Job
+from deid.engine.runner import run
 from deid.engine.writer import atomic_write
 from deid.handlers import Context
 from deid.policy import load_pipeline
@@ -64,7 +65,7 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path, monkeypatch):
 
 def test_write_failure_quarantines_instead_of_output(tmp_path, monkeypatch):
     _tree(tmp_path / "in", 2)
-    import deid.engine.runner as runner
+    import deid.engine.work as runner
 
     def fail(_path, _data):
         raise OSError("disk full")

@@ -7,9 +7,10 @@ import hashlib
 import time
 
 from deid.audit.log import AuditLog, verify
-from deid.engine import runner as engine_runner
+from deid.engine import work as engine_work
 from deid.engine.discover import discover
-from deid.engine.runner import Job, run
+from deid.engine.job import Job
+from deid.engine.runner import run
 from deid.handlers import Context
 from deid.policy import load_pipeline
 from deid.pseudonym import Pseudonymizer
@@ -27,19 +28,19 @@ def _batch(tmp_path, n=40):
     return src
 
 
-def _run(tmp_path, src, name, workers, timeout=0.0):
+def _run(tmp_path, src, name, workers, timeout=0.0, engine="local"):
     out = tmp_path / name
     job = Job(Context(load_pipeline(), Pseudonymizer(KEY)), out, tmp_path / f"{name}.quarantine")
     log = AuditLog(tmp_path / f"{name}.sqlite")
     log.start_run("t", "h", {}, "k")
-    summary = run(discover([src]), job, log, workers=workers, timeout=timeout)
+    summary = run(discover([src]), job, log, workers=workers, timeout=timeout, engine=engine)
     log.finish_run()
     log.close()
     return summary, out
 
 
 def test_corrupt_raising_and_hanging_inputs_are_quarantined_and_the_batch_completes(tmp_path, monkeypatch):
-    real = engine_runner.prepare
+    real = engine_work.prepare
 
     def flaky(item, job):
         if item.relpath == "raise.dcm":
@@ -48,7 +49,7 @@ def test_corrupt_raising_and_hanging_inputs_are_quarantined_and_the_batch_comple
             time.sleep(3600)
         return real(item, job)
 
-    monkeypatch.setattr(engine_runner, "prepare", flaky)  # inherited by the forked workers
+    monkeypatch.setattr(engine_work, "prepare", flaky)  # inherited by the forked workers
     src = _batch(tmp_path)
     t0 = time.monotonic()
     summary, out = _run(tmp_path, src, "out", workers=2, timeout=3)
@@ -64,10 +65,78 @@ def test_pool_outputs_equal_inline_outputs(tmp_path):
     src = _batch(tmp_path, 30)
     for name in ("raise.dcm", "hang.dcm"):
         (src / name).unlink()
-    _s1, a = _run(tmp_path, src, "inline", workers=1)
+    _s1, a = _run(tmp_path, src, "inline", workers=1, engine="inline")
     _s2, b = _run(tmp_path, src, "pool", workers=3)
 
     def tree(d):
         return {p.relative_to(d).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in d.rglob("*")
                 if p.is_file()}
     assert tree(a) == tree(b) and len(tree(a)) == 30
+
+
+def test_a_worker_stuck_in_native_code_is_killed_and_only_its_item_is_blamed(tmp_path, monkeypatch):
+    """A hang the in-worker limit cannot reach (SIGALRM blocked, as in native code): the
+    worker is killed after the limit and its grace. Only the item it was on is quarantined;
+    the items it had finished before (written, maybe not yet reported) are written and
+    audited, each output with its digest."""
+    import hashlib
+    import signal
+    import sqlite3
+
+    from deid.engine import pool
+
+    real = engine_work.prepare
+
+    def stuck(item, job):
+        if item.relpath == "h.dcm":
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+            time.sleep(3600)
+        return real(item, job)
+
+    monkeypatch.setattr(engine_work, "prepare", stuck)
+    monkeypatch.setattr(pool, "KILL_GRACE", 1.0)
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(6):
+        (src / f"a{i}.dcm").write_bytes(to_bytes(make_ds(patient_id="P1", SOPInstanceUID=f"1.2.{i}")))
+    (src / "h.dcm").write_bytes(to_bytes(make_ds(SOPInstanceUID="1.2.99")))
+    summary, out = _run(tmp_path, src, "out", workers=2, timeout=2)
+    assert (summary.ok, summary.quarantined) == (6, 1)
+    db = sqlite3.connect(tmp_path / "out.sqlite")
+    rows = dict(db.execute("SELECT item, action FROM events WHERE location='<file>'"))
+    assert rows == {**{f"a{i}.dcm": "write" for i in range(6)}, "h.dcm": "quarantine"}
+    digests = dict(db.execute("SELECT item, detail FROM events WHERE location='<output>'"))
+    for i in range(6):
+        assert digests[f"a{i}.dcm"] == "sha256=" + hashlib.sha256((out / f"a{i}.dcm").read_bytes()).hexdigest()
+    assert "timeout" in (tmp_path / "out.quarantine" / "h.dcm.reason.json").read_text()
+    assert sorted(p.name for p in (tmp_path / "out.quarantine").glob("*.dcm")) == ["h.dcm"]
+
+
+class Panic(BaseException):
+    """What a native decoder's panic looks like from Python (pyo3's PanicException)."""
+
+
+def test_a_native_panic_quarantines_its_input_not_the_worker(tmp_path, monkeypatch):
+    real = engine_work.prepare
+
+    def panicking(item, job):
+        if item.relpath.startswith("im00"):
+            raise Panic("index out of bounds")
+        return real(item, job)
+
+    monkeypatch.setattr(engine_work, "prepare", panicking)
+    summary, _out = _run(tmp_path, _batch(tmp_path, 12), "out", workers=2)
+    assert summary.reasons == {"internal-error": 10, "truncated": 1}   # im000-im009; corrupt.dcm
+    assert "internal-error: Panic" in (tmp_path / "out.quarantine" / "im000.dcm.reason.json").read_text()
+
+
+def test_check_reports_a_native_panic_as_a_finding(monkeypatch):
+    import deid.check.dicom as check_dicom
+    from deid.check.scan import check_bytes
+
+    def panicking(*_a, **_k):
+        raise Panic("index out of bounds")
+
+    monkeypatch.setattr(check_dicom, "check_dicom", panicking)
+    found = check_bytes(to_bytes(make_ds()), "x.dcm", None)
+    assert [(f.category, f.rule) for f in found] == [("unreadable", "check:internal-error:Panic")]

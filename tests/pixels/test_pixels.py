@@ -1,5 +1,5 @@
 """Burned-in text removal, end to end through the DICOM handler, on synthetic images with
-ground truth (tests/pixels/synth.py) and on the shared presidio images."""
+ground truth (tests/pixels/synth.py) and on the presidio images (tests/data/presidio)."""
 from __future__ import annotations
 
 import dataclasses
@@ -17,7 +17,7 @@ from pydicom.sequence import Sequence
 from deid.handlers import Context, DicomHandler
 from deid.policy import load_pipeline
 from deid.pseudonym import Pseudonymizer
-from helpers import KEY, SHARED, read, to_bytes
+from helpers import KEY, PRESIDIO, read, to_bytes
 from pixels.synth import SYNTAXES, chest_case, fonts_available, to_dataset, ultrasound_case
 
 pytestmark = pytest.mark.skipif(not fonts_available(), reason="needs fonts-wqy-zenhei (installed by .ci/run)")
@@ -237,7 +237,7 @@ def test_cli_batch_with_preview_multiframe_no_pixels_and_compressed(tmp_path):
                                                      modality="US")))
     for name in ("rle", "j2k", "jls", "jpeg"):
         (src / f"{name}.dcm").write_bytes(to_bytes(to_dataset(chest_case(20, 512, 512), bits=8, syntax=name)))
-    (src / "nopix.dcm").write_bytes((SHARED / "external/presidio/0_ORIGINAL_no_pixels.dcm").read_bytes())
+    (src / "nopix.dcm").write_bytes((PRESIDIO / "0_ORIGINAL_no_pixels.dcm").read_bytes())
     out, prev = tmp_path / "out", tmp_path / "preview"
     proc = subprocess.run([sys.executable, "-m", "deid.cli", "run", str(src), "-o", str(out), "--preview", str(prev),
                            "-q", "--key-file", str(_key(tmp_path))], capture_output=True, text=True, timeout=600)
@@ -259,13 +259,13 @@ def _key(tmp_path):
 
 
 # -- shared real-world images (presidio test data, TCIA Pseudo-PHI) ------------------------
-GT = SHARED / "external" / "presidio" / "ground_truth.json"
+GT = PRESIDIO / "ground_truth.json"
 
 
 @pytest.mark.parametrize("name,gt_key", [("0_ORIGINAL_compressed.dcm", "sample_data/0_ORIGINAL.dcm"),
                                          ("2_ORIGINAL.dcm", "sample_data/2_ORIGINAL.dcm")])
 def test_presidio_images_every_ground_truth_word_covered(name, gt_key):
-    data = (SHARED / "external" / "presidio" / name).read_bytes()
+    data = (PRESIDIO / name).read_bytes()
     pipe = load_pipeline("chest-xray")
     res = DicomHandler()._process(data, "fp", Context(pipe, PSEUDO), name)
     assert res.status == "ok", res.reason
@@ -277,7 +277,7 @@ def test_presidio_images_every_ground_truth_word_covered(name, gt_key):
         x1, y1 = x0 + w["width"], y0 + w["height"]
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
         assert any(b[0] <= cx <= b[2] and b[1] <= cy <= b[3] for b in boxes), f"word {w['label'][:1]}… not covered"
-    before = pydicom.dcmread(SHARED / "external" / "presidio" / name).pixel_array
+    before = pydicom.dcmread(PRESIDIO / name).pixel_array
     after = read(res.data).pixel_array
     # the text boxes themselves are 2.6 % of both images; the border detector once redacted
     # edge anatomy on the CR too (6.5 %): the bound keeps that from coming back
@@ -287,10 +287,10 @@ def test_presidio_images_every_ground_truth_word_covered(name, gt_key):
 def test_presidio_rgb_pet_negative_control_keeps_anatomy():
     """A fused PET/CT with no text at all: no box anywhere, not one pixel changed (the
     femur in cross-section looks like an "O" to the model; see GLYPH_BOX_THRESH)."""
-    data = (SHARED / "external" / "presidio" / "RGB_ORIGINAL.dcm").read_bytes()
+    data = (PRESIDIO / "RGB_ORIGINAL.dcm").read_bytes()
     res = DicomHandler()._process(data, "fp", Context(load_pipeline("chest-xray"), PSEUDO), "rgb.dcm")
     assert res.status == "ok", res.reason
-    before = pydicom.dcmread(SHARED / "external" / "presidio" / "RGB_ORIGINAL.dcm").pixel_array
+    before = pydicom.dcmread(PRESIDIO / "RGB_ORIGINAL.dcm").pixel_array
     after = read(res.data).pixel_array
     assert [e for e in res.events if ".box[" in e.location] == []
     assert np.array_equal(before, after)

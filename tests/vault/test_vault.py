@@ -81,8 +81,14 @@ def _vault_run(root: Path, out: str = "out", vault: str = "vault.sqlite", *extra
 
 
 def _key_file(root: Path, key: bytes = VAULT_KEY) -> Path:
-    (root / "vault.key").write_bytes(key + b"\n")
-    return root / "vault.key"
+    return _private(root / "vault.key", key + b"\n")
+
+
+def _private(path: Path, data: bytes) -> Path:
+    """A key file as deid accepts it: readable by its owner only."""
+    path.write_bytes(data)
+    path.chmod(0o600)
+    return path
 
 
 def _rows(path: Path) -> list[tuple[str, str, str]]:
@@ -149,7 +155,7 @@ def test_wrong_key_reads_nothing_and_the_file_holds_no_value(tmp_path):
                                                 "SeriesInstanceUID", "SOPInstanceUID")}
     raw = b"".join(p.read_bytes() for p in tmp_path.glob("vault.sqlite*"))
     assert raw and not [v for v in values if v.encode() in raw]
-    (tmp_path / "other.key").write_bytes(b"some-other-vault-key-0123456789abcdef\n")
+    _private(tmp_path / "other.key", b"some-other-vault-key-0123456789abcdef\n")
     wrong = ["--vault-key-file", str(tmp_path / "other.key")]
     for args in (["lookup", "--original", PIDS[0]], ["lookup", "--pseudonym", outs[0].PatientID],
                  ["export", "--format", "midi-b", "--out", str(tmp_path / "exp")]):
@@ -180,7 +186,7 @@ def test_an_altered_row_fails_its_integrity_check(tmp_path):
 def test_refused_without_a_separate_vault_key(tmp_path):
     _tree(tmp_path)
     vault = ["--vault", str(tmp_path / "vault.sqlite")]
-    (tmp_path / "same.key").write_bytes(KEY + b"\n")  # the pseudonym key (DEID_KEY in tests)
+    _private(tmp_path / "same.key", KEY + b"\n")  # the pseudonym key (DEID_KEY in tests)
     cases = [(vault + ["--vault-key-file", str(tmp_path / "same.key")], None, "is the pseudonym key"),
              (vault, {"DEID_VAULT_KEY": KEY.decode()}, "is the pseudonym key"),
              (vault, None, "no vault key"),
@@ -213,10 +219,11 @@ def test_nothing_is_collected_without_the_vault(tmp_path):
 
 def test_outputs_not_written_leave_nothing_in_the_vault(tmp_path, monkeypatch):
     """Only a written output's mappings are kept: its pseudonyms exist nowhere else."""
-    import deid.engine.runner as runner_mod
+    import deid.engine.work as runner_mod
     from deid.audit.log import AuditLog
     from deid.engine.discover import discover
-    from deid.engine.runner import Job, run
+    from deid.engine.job import Job
+    from deid.engine.runner import run
 
     _tree(tmp_path)
 
@@ -357,7 +364,7 @@ def test_a_run_under_another_pseudonym_key_is_refused(tmp_path):
     db = sqlite3.connect(tmp_path / "vault.sqlite")
     assert db.execute("SELECT value FROM meta WHERE name='pseudonym-key'").fetchone()[0] == Pseudonymizer(KEY).key_id
     db.close()
-    (tmp_path / "other.key").write_bytes(b"another-pseudonym-key-0123456789abcdef\n")
+    _private(tmp_path / "other.key", b"another-pseudonym-key-0123456789abcdef\n")
     res = _run(tmp_path, "out2", "--key-file", str(tmp_path / "other.key"), "--vault", str(tmp_path / "vault.sqlite"),
                "--vault-key-file", str(tmp_path / "vault.key"))
     assert res.exit_code == 2 and "belongs to another pseudonym key; use a new vault" in _said(res)

@@ -1,0 +1,78 @@
+"""`deid check` over files and folders: the gate cannot be walked around.
+
+Every entry found is judged, none skipped: a symbolic link is a finding (`aws s3 sync`
+and `rsync -L` follow it to whatever it points at), so is a FIFO, a socket or a folder
+check cannot list. Every file is read under a time limit (a finding when it runs out),
+and every folder and file name is scanned like `deid run` scans it (a name in a path is
+a finding). Files are named in the findings with each identifying name replaced by
+`[category]`, so the gate's own output does not repeat what it found.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Iterator
+
+from ..engine.discover import discover
+from ..engine.paths import judge
+from ..engine.work import read_input
+from ..handlers import Item
+from ..limits import TimeLimit, time_limit
+from . import Finding, mask
+from .scan import check_bytes
+
+PROBLEMS = {"symlink": ("symlink", "check:symlink-not-followed"),
+            "unreadable-folder": ("unreadable", "check:unreadable-folder"),
+            "not-a-regular-file": ("unreadable", "check:not-a-regular-file"),
+            "unreadable-file": ("unreadable", "check:unreadable-file")}
+
+
+@dataclass(frozen=True)
+class Checked:
+    shown: str                       # the path as findings name it
+    findings: list[Finding] | None   # None: not a kind check reads (an image without --pixels)
+
+
+def check_paths(paths: list[Path], ctx, *, excerpts: bool, pixels: bool, timeout: float) -> Iterator[Checked]:
+    for item in discover(paths):
+        yield check_item(item, ctx, excerpts=excerpts, pixels=pixels, timeout=timeout)
+
+
+def check_item(item: Item, ctx, *, excerpts: bool, pixels: bool, timeout: float) -> Checked:
+    shown = shown_path(item.relpath, excerpts)
+    found = path_findings(item.relpath, shown)
+    if item.problem:
+        code = item.problem.split(":", 1)[0]
+        return Checked(shown, found + [Finding(shown, "<file>", *PROBLEMS.get(code, PROBLEMS["unreadable-file"]))])
+    try:
+        data = read_input(item.source)
+    except OSError as exc:
+        return Checked(shown, found + [Finding(shown, "<file>", "unreadable", f"check:{type(exc).__name__}")])
+    try:
+        with time_limit(timeout):  # routed by the real name (its suffix), reported by the shown one
+            content = check_bytes(data, item.relpath, ctx, excerpts=excerpts, pixels=pixels)
+    except TimeLimit:
+        content = [Finding(item.relpath, "<file>", "unreadable", f"check:timeout-{timeout:g}s")]
+    if content is None:
+        return Checked(shown, found or None)
+    return Checked(shown, found + [replace(f, file=shown) for f in content])
+
+
+def shown_path(relpath: str, excerpts: bool) -> str:
+    """The path with each identifying name as [category] (masked, with --show-excerpts)."""
+    parts = relpath.split("/")
+    return "/".join(_shown(p, i == len(parts) - 1, excerpts) for i, p in enumerate(parts))
+
+
+def _shown(part: str, last: bool, excerpts: bool) -> str:
+    what = judge(part, last)
+    if not what:
+        return part
+    return mask(part) if excerpts and what != "undecodable-name" else f"[{what}]"
+
+
+def path_findings(relpath: str, shown: str) -> list[Finding]:
+    """One finding per folder or file name that may identify someone."""
+    parts = relpath.split("/")
+    return [Finding(shown, f"<path>[{i}]", judge(p, i == len(parts) - 1), "check:path-name")
+            for i, p in enumerate(parts) if judge(p, i == len(parts) - 1)]

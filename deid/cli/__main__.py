@@ -1,0 +1,4 @@
+"""`python -m deid.cli`."""
+from . import main
+
+main()

@@ -1,0 +1,141 @@
+"""What a worker does with one input, in every engine: read, route, process and verify it
+(prepare), then write the output or set the input aside with its reason (finish).
+
+Every path written here is the input's with identifying names replaced (paths.py), or
+the handler's new name. An input ends in exactly one of: written, quarantined (copied
+aside with a reason), error (not copied: a FIFO, a link, an unreadable file or folder,
+a failed copy; its reason is still written) or a stop of the whole run (disk full).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+
+from ..audit.events import AuditEvent
+from ..handlers import Item, Result, handler_for
+from ..limits import STOPS, TimeLimit, time_limit
+from .job import Job, Outcome
+from .paths import safe_relpath
+from .writer import atomic_write, copy_aside, out_of_space, quarantine_path, write_reason
+
+
+class NotARegularFile(OSError):
+    """What the walk saw as a file is now something else (a FIFO, a device)."""
+
+
+def read_input(path: str) -> bytes:
+    """The file's bytes, never through a link and never blocking on a FIFO swapped in
+    since the walk."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise NotARegularFile(path)
+        return fh.read()
+
+
+def prepare(item: Item, job: Job) -> Result:
+    """Read, route and process one item; nothing is written yet."""
+    if item.problem:
+        return Result("error", reason=item.problem, kind="input")
+    try:
+        data = read_input(item.source)
+    except OSError as exc:
+        return Result("error", reason=f"unreadable-file: {type(exc).__name__}", kind="unreadable")
+    handler = handler_for(item.source, data)
+    if handler is None:
+        return Result("quarantined", reason="unsupported-type: not a file kind this pipeline handles",
+                      kind="unsupported")
+    res = handler.process(item, job.ctx, data)
+    if res.status == "ok" and res.data is not None and job.ctx.pipeline.verify.enabled:
+        from ..check.verify import verify_output  # the pipeline's `verify:` step
+
+        res = verify_output(res, data, written_name(item, job, res), job.ctx)  # as it will be written
+    return res
+
+
+def safe_prepare(item: Item, job: Job, max_memory_mb: int = 0) -> Result:
+    """prepare() under the job's time limit, with a last net: handlers quarantine their own
+    errors, and anything that still escapes quarantines the item instead of killing the
+    worker or the batch."""
+    try:
+        with time_limit(job.timeout):
+            return prepare(item, job)
+    except TimeLimit:
+        return Result("quarantined", reason=f"timeout: over {job.timeout:g} s", kind="timeout")
+    except MemoryError:
+        return Result("quarantined", reason=f"out-of-memory: over the {max_memory_mb} MiB worker limit")
+    except STOPS:
+        raise
+    except BaseException as exc:  # Exception, and a native decoder's panic (pyo3's PanicException)
+        return Result("quarantined", reason=f"internal-error: {type(exc).__name__}")
+
+
+def written_name(item: Item, job: Job, res: Result) -> str:
+    """The path below --out (or the quarantine) and in the audit: the handler's new name
+    when asked for (--naming pseudonymized) or when the input path held the patient's
+    identity; else the input's path with identifying names replaced."""
+    if (job.naming == "pseudonymized" or res.renamed) and res.name_hint:
+        return res.name_hint
+    return safe_relpath(item.relpath, job.ctx.pseudo)
+
+
+def finish(item: Item, job: Job, res: Result) -> Outcome:
+    """Write the output atomically, or set the input aside; the outcome names where it went."""
+    rel = written_name(item, job, res)
+    if job.dry_run:
+        res.data, res.previews = None, []
+        return Outcome(rel, res.status, res.reason, rel if res.status == "ok" else "", res, item.relpath)
+    try:
+        if res.status == "ok":
+            res = _write(job, rel, res)
+        if res.status != "ok":
+            res = _set_aside(job, rel, item, res)
+    except OSError as exc:
+        if not out_of_space(exc):
+            raise
+        return Outcome(rel, "stop", f"disk-full: {type(exc).__name__} writing below the output or "
+                       "quarantine folder", "", res.quarantined("disk-full", events=[]), item.relpath)
+    return Outcome(rel, res.status, res.reason, rel if res.status == "ok" else "", res, item.relpath)
+
+
+def _write(job: Job, rel: str, res: Result) -> Result:
+    """Previews first: if one cannot be written, the item is quarantined with no output left
+    behind (never an output file that is also in quarantine). A full disk propagates."""
+    if res.data is None:
+        return res.quarantined("internal-error: no output")
+    try:
+        if job.preview_dir is not None:
+            for suffix, png in res.previews:
+                atomic_write(job.preview_dir / f"{rel}.{suffix}", png)
+        atomic_write(job.out / rel, res.data)
+        # the output's digest (of de-identified bytes, not a value): lets the report and
+        # an auditor tell the file this run wrote from anything later found at its path
+        res.events.append(AuditEvent("<output>", "digest", "file", "engine:output-digest", "",
+                                     "sha256=" + hashlib.sha256(res.data).hexdigest()))
+    except OSError as exc:
+        if out_of_space(exc):
+            raise
+        res = res.quarantined(f"write-failed: {type(exc).__name__}", events=[])
+    res.data, res.previews = None, []
+    return res
+
+
+def _set_aside(job: Job, rel: str, item: Item, res: Result) -> Result:
+    """A quarantined input is copied aside (an error's input cannot be); both get a reason
+    file. A copy or reason file that fails makes the input an error, still audited."""
+    dest = quarantine_path(job.quarantine_dir, rel)
+    if res.status == "quarantined":
+        try:
+            copy_aside(dest, item.source)
+        except OSError as exc:
+            if out_of_space(exc):
+                raise
+            res = res.quarantined(f"{res.reason} (quarantine copy failed: {type(exc).__name__})", status="error")
+    try:
+        write_reason(dest, res.reason, res.details)
+    except OSError as exc:
+        if out_of_space(exc):
+            raise
+        res = res.quarantined(f"{res.reason} (reason file failed: {type(exc).__name__})", status="error")
+    return res
