@@ -7,7 +7,7 @@ Scoring: a gold span is found when every non-space character of it lies in a rep
 range (deid: the ranges its audit events name; the others: their result spans). Kept
 non-PHI words: the share of word tokens outside every gold span left untouched.
 
-deid runs the record pipeline's own path (records policy of deid/pipelines/records.yaml:
+deid runs the record pipeline's own path (records policy of pipelines/records.yaml:
 partial dates on, name model on; the notes hold no Chinese, so the model never runs).
 presidio-analyzer and philter-lite run in their own venvs under benchmarks/.work/venvs/
 (made here), offline, with spaCy's en_core_web_sm 3.8.0 from its PyPI re-upload.

@@ -13,7 +13,11 @@ from .engine import DicomPolicy, Pipeline, build_pipeline
 DEFAULT_PIPELINE = "dicom-basic"
 
 
-SHIPPED = Path(__file__).resolve().parent.parent / "pipelines"   # package data: in every wheel
+# the shipped pipelines: inside the package in a wheel (setup.py copies them there), in the
+# checkout's top-level pipelines/ folder otherwise -- the same files either way
+_PACKAGE = Path(__file__).resolve().parent.parent
+SHIPPED = next((d for d in (_PACKAGE / "pipelines", _PACKAGE.parent / "pipelines") if d.is_dir()),
+               _PACKAGE / "pipelines")
 
 
 def pipeline_dirs() -> list[Path]:
