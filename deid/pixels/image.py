@@ -45,10 +45,51 @@ def _subset(f: RawFile) -> list[Elem]:
             or e.tag in FLOAT_PIXEL_DATA]
 
 
+J2K_SYNTAXES = (J2K_LOSSLESS, J2K, "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202",
+                "1.2.840.10008.1.2.4.203")
+JP2_SIGNATURE = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
+
+
+def check_jp2_boxes(fragment: bytes) -> None:
+    """A JPEG 2000 frame wrapped in a JP2 file must have boxes that each move on: a box
+    length of 0 ("to the end", legal only for a last box) or 2-7 sends pydicom's
+    parameter scan round forever (one bit flip makes such a file), so it is refused here,
+    before any decoder sees it."""
+    if not fragment.startswith(JP2_SIGNATURE):
+        return
+    offset = len(JP2_SIGNATURE)
+    while offset + 8 <= len(fragment):
+        length = int.from_bytes(fragment[offset:offset + 4], "big")
+        if fragment[offset + 4:offset + 8] == b"jp2c":
+            return
+        if length == 1 and offset + 16 <= len(fragment):  # XLBox: the length in the next 8 bytes
+            length = int.from_bytes(fragment[offset + 8:offset + 16], "big")
+        if length < 8:
+            raise InputError("pixels-undecodable: JPEG 2000 frame with a box of invalid length")
+        offset += length
+
+
+def _first_fragments(pixel_data: bytes, limit: int = 4096) -> list[bytes]:
+    """The start of each fragment of encapsulated Pixel Data (Basic Offset Table skipped),
+    at most `limit` fragments: enough to see a JP2 header."""
+    out, pos = [], 0
+    while pos + 8 <= len(pixel_data) and len(out) <= limit:
+        tag, length = pixel_data[pos:pos + 4], int.from_bytes(pixel_data[pos + 4:pos + 8], "little")
+        if tag != b"\xfe\xff\x00\xe0":  # not an Item: the sequence delimiter, or damage
+            break
+        out.append(pixel_data[pos + 8:pos + 8 + length])
+        pos += 8 + length
+    return out[1:]
+
+
 def decode(f: RawFile) -> Pixels:
     import pydicom
 
     ts = f.transfer_syntax
+    if ts in J2K_SYNTAXES:
+        pd = next((e for e in f.elems if e.tag == PIXEL_DATA), None)
+        for fragment in _first_fragments(pd.value if pd is not None else b""):
+            check_jp2_boxes(fragment)
     data = write_part10([Elem.new(META_TS, "UI", uid_bytes(ts))], _subset(f), f.explicit)
     with quiet_pydicom():
         try:
