@@ -301,3 +301,23 @@ def test_bare_sex_and_age_in_redact_phi(text, bare):
     from deid.pixels.labels import demographic
 
     assert demographic(text) is bare
+
+
+def test_a_jp2_box_that_cannot_move_on_is_refused_before_decoding(tmp_path):
+    """pydicom's JPEG 2000 parameter scan loops forever on a JP2 box of length 0: the
+    pixel stage refuses the frame itself, so the file is quarantined at once instead of
+    holding a worker until the time limit (run with no limit: a hang fails the test)."""
+    from helpers import jp2_box_length_zero
+
+    src = tmp_path / "loop.dcm"
+    src.write_bytes(jp2_box_length_zero())
+    code = ("import sys; from deid.handlers import Context, DicomHandler; from deid.policy import load_pipeline;"
+            "from deid.pseudonym import Pseudonymizer;"
+            "r = DicomHandler()._process(open(sys.argv[1], 'rb').read(), 'fp',"
+            " Context(load_pipeline('chest-xray'), Pseudonymizer(b'k' * 32)), 'x.dcm'); print(r.reason)")
+    out = subprocess.run([sys.executable, "-c", code, str(src)], capture_output=True, text=True, timeout=120)
+    assert out.stdout.startswith("pixels-undecodable: JPEG 2000 frame with a box of invalid length"), out.stderr
+    from deid.pixels.image import check_jp2_boxes
+
+    ftyp = b"\x00\x00\x00\x14ftypjp2 " + b"\x00" * 8
+    check_jp2_boxes(b"\x00\x00\x00\x0cjP  \r\n\x87\n" + ftyp + b"\x00\x00\x00\x08jp2c")  # a good one passes
