@@ -1,6 +1,11 @@
-"""Every decode runs under a time limit that fires, in every engine and in `deid check`:
-a JPEG 2000 file whose JP2 box length is 0 (pydicom's parameter scan loops on it for
-ever) is quarantined as `timeout`, or is a finding, and the batch ends."""
+"""Every decode runs under a time limit that fires, in every engine and in `deid check`.
+
+The hang: a JPEG 2000 file whose JP2 box length is 0, on which pydicom's parameter scan
+loops for ever. deid's pixel stage now refuses such a frame before pydicom sees it
+(tests/pixels/test_pixel_safety.py), so here that check is switched off -- in this
+process and, through a sitecustomize on PYTHONPATH, in every process a run starts -- and
+the loop really runs: the file is quarantined as `timeout`, or is a finding, and the
+batch ends."""
 from __future__ import annotations
 
 import subprocess
@@ -15,6 +20,21 @@ from deid.limits import TimeLimit, time_limit
 from helpers import file_rows, jp2_box_length_zero, make_ds, reasons, to_bytes
 
 runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def real_loop(tmp_path, monkeypatch):
+    """Let pydicom's loop happen: no JP2 box check here or in child processes."""
+    import os
+
+    from deid.pixels import image
+
+    monkeypatch.setattr(image, "check_jp2_boxes", lambda fragment: None)
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text("import deid.pixels.image as _image\n"
+                                           "_image.check_jp2_boxes = lambda fragment: None\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")])))
 
 
 def _inputs(tmp_path):
