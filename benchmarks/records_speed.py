@@ -1,6 +1,11 @@
 """Record throughput on one core: rows/s for a typical EHR export (CSV, mapped columns
 plus a short free-text comment) with the rules only, and chars/s of the recognizers on
-notes with the name model off and on. Synthetic data (faker, tests/records/synth.py).
+notes with the name model off and on: synthetic notes (faker, tests/records/synth.py)
+and, where ../shared holds it, the PhysioNet development half (records_external.py).
+
+Times are CPU time of this process, the best of a few passes after a warm-up pass (the
+lexicon caches warm, as in a long run), so that other jobs on a shared machine weigh
+less on them; a busy machine still lowers them.
 
     python benchmarks/records_speed.py [--rows 50000] [--notes 300] [--profile]
 
@@ -12,6 +17,7 @@ import argparse
 import cProfile
 import csv
 import io
+import json
 import os
 import pstats
 import random
@@ -56,28 +62,48 @@ def export(rows: int, seed: int = 7) -> bytes:
     return buf.getvalue().encode()
 
 
-def csv_rate(data: bytes, rows: int, profile: bool) -> float:
+PASSES = 3
+
+
+def csv_rate(rows: int, profile: bool) -> tuple[float, float]:
+    """(rows/s, MB) of the best of two passes, each over an export of its own (another
+    seed: other names, IDs and phones) with a new scrubber, so that no cache of the
+    first pass serves the second."""
     pipe = build_pipeline({"name": "speed", "records": {"ner": "off"}}, "speed")
-    scrubber = Scrubber(pipe.records, Pseudonymizer(b"speed-key-0123456789abcdef-0123456"), pipe.dicom.date_shift_days,
-                        "file:speed")
-    if profile:
-        prof = cProfile.Profile()
-        prof.enable()
-    t = time.perf_counter()
-    scrub_delimited(data, scrubber, ",")
-    secs = time.perf_counter() - t
-    if profile:
-        prof.disable()
-        pstats.Stats(prof).sort_stats("tottime").print_stats(15)
-    return rows / secs
+    best = float("inf")
+    for seed in range(7, 8 if profile else 9):
+        data = export(rows, seed)
+        scrubber = Scrubber(pipe.records, Pseudonymizer(b"speed-key-0123456789abcdef-0123456"),
+                            pipe.dicom.date_shift_days, "file:speed")
+        if profile:
+            prof = cProfile.Profile()
+            prof.enable()
+        t = time.process_time()
+        scrub_delimited(data, scrubber, ",")
+        best = min(best, time.process_time() - t)
+        if profile:
+            prof.disable()
+            pstats.Stats(prof).sort_stats("tottime").print_stats(15)
+    return rows / best, len(data) / 1e6
 
 
 def note_rate(texts: list[str], fn) -> float:
-    fn(texts[0])
-    t = time.perf_counter()
-    for x in texts:
+    for x in texts:   # warm-up
         fn(x)
-    return sum(map(len, texts)) / (time.perf_counter() - t)
+    best = float("inf")
+    for _ in range(PASSES):
+        t = time.process_time()
+        for x in texts:
+            fn(x)
+        best = min(best, time.process_time() - t)
+    return sum(map(len, texts)) / best
+
+
+def physionet() -> list[str]:
+    path = ROOT.parent / "shared" / "data" / "external" / "physionet-deid" / "notes.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line)["text"] for line in path.read_text("utf-8").splitlines()]
 
 
 def main() -> None:
@@ -87,16 +113,18 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true")
     args = ap.parse_args()
     lexicon.load_all()
-    data = export(args.rows)
-    print(f"\nEHR export, {args.rows:,} rows, {len(data) / 1e6:.1f} MB, rules only: "
-          f"{csv_rate(data, args.rows, args.profile):,.0f} rows/s")
+    rate, mb = csv_rate(args.rows, args.profile)
+    print(f"\nEHR export, {args.rows:,} rows, {mb:.1f} MB, rules only: {rate:,.0f} rows/s")
     lac = LacNames()
     print("\n| notes | rules (name model off) chars/s | rules + LAC chars/s |\n| --- | ---: | ---: |")
-    for lang in ("en", "zh"):
-        texts = [n.text for n in notes(lang, args.notes)]
+    sets = [(f"{lang} (synthetic, {args.notes})", [n.text for n in notes(lang, args.notes)]) for lang in ("en", "zh")]
+    real = physionet()
+    if real:
+        sets.append((f"en (PhysioNet dev half, {len(real)})", real))
+    for label, texts in sets:
         rules = note_rate(texts, lambda x: find(x, partial_dates=True))
         model = note_rate(texts, lambda x: resolve(find(x, partial_dates=True) + lac.names(x)))
-        print(f"| {lang} (synthetic) | {rules:,.0f} | {model:,.0f} |")
+        print(f"| {label} | {rules:,.0f} | {model:,.0f} |")
 
 
 if __name__ == "__main__":

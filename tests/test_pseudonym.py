@@ -15,3 +15,20 @@ def test_fingerprint_is_hmac_sha256_of_namespaced_value():
         want = hmac.new(key, b"audit\x00" + data, hashlib.sha256).hexdigest()[:24]
         assert p.fingerprint(value) == want
     assert Pseudonymizer(b"x" * 32).fingerprint("DOE^JANE") != p.fingerprint("DOE^JANE")
+
+
+def test_precomputed_pads_match_hmac_for_every_key_length():
+    # keys up to the block size are padded, longer ones hashed first (RFC 2104)
+    for key in (b"k" * 16, b"k" * 64, b"k" * 65, bytes(range(200))):
+        want = hmac.new(key, b"uid\x001.2.3", hashlib.sha256).digest()
+        assert Pseudonymizer(key)._mac("uid", "1.2.3") == want
+
+
+def test_a_files_pseudonymizer_derives_the_same_values_from_its_memo():
+    p = Pseudonymizer(b"k" * 32)
+    f = p.per_file()
+    for _ in range(2):   # the second round comes from the memo
+        assert f.fingerprint("DOE^JANE") == p.fingerprint("DOE^JANE")
+        assert f.pseudonym("id:123") == p.pseudonym("id:123")
+        assert f.date_offset("id:123", -30, 30) == p.date_offset("id:123", -30, 30)
+    assert f.fingerprint("DOE^JOHN") != f.fingerprint("DOE^JANE")

@@ -28,8 +28,11 @@ ZH_TAGS = {"patient-name": "姓名", "name": "姓名", "patient-id": "病案号"
 REMOVE = object()  # operator result: drop the field
 
 
+HAN = re.compile("[\u4e00-\u9fff]")
+
+
 def has_han(text: str) -> bool:
-    return any("\u4e00" <= c <= "\u9fff" for c in text)
+    return not text.isascii() and HAN.search(text) is not None
 
 
 def tag(category: str, like: str) -> str:

@@ -9,7 +9,7 @@ one pseudonym and one offset across records and images under one key.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..audit.events import AuditEvent
 from ..policy.records import RecordPolicy, norm_field
@@ -19,17 +19,17 @@ from ..text.recognize import Span, find, resolve
 from ..text.spread import worth
 from .operators import REMOVE, Operators
 
-NOT_BY_NAME = (None, "safe", "free-text")
+NOT_BY_NAME = frozenset({None, "safe", "free-text"})
 # categories whose values, once known from a field, are also looked for in the record's free text
 IDENTITY = ("patient-name", "name", "patient-id", "mrn", "resident-id", "ssn", "phone", "email", "insurance")
 # values found in free text that are looked for again in the same patient's later records
-REMEMBERED = IDENTITY + ("id-number", "account", "bank-card")
+REMEMBERED = frozenset(IDENTITY + ("id-number", "account", "bank-card"))
 MEMORY_LIMIT = 256          # values remembered per patient (a bound, not a cache)
 SHORT, FOUND_LIMIT = 200, 50_000   # cell values cached by Scrubber.find: length, count
+KEYLESS = frozenset({"tag", "generalize", "mask", "remove", "keep"})   # results that depend on the value alone
 
 
-@dataclass(frozen=True)
-class Field:
+class Field(NamedTuple):
     location: str          # audit location: row[3].联系电话, $.name[0].given[1], PID-5, text[120:131]
     name: str              # what the field map looks up: column header, JSON key, PID-5, Patient.name
     value: str
@@ -39,8 +39,8 @@ class Field:
 class Scrubber:
     def __init__(self, policy: RecordPolicy, pseudo: Pseudonymizer, date_shift_days: tuple[int, int],
                  fallback_key: str, operators: type[Operators] = Operators):
-        self.policy, self.pseudo = policy, pseudo
-        self.ops = operators(pseudo, date_shift_days)
+        self.policy, self.pseudo = policy, pseudo.per_file()
+        self.ops = operators(self.pseudo, date_shift_days)
         self.fallback_key = fallback_key
         self.names = name_model(policy.ner) if "zh" in policy.languages else None
         self.counts = {"fields_changed": 0, "spans": 0, "records": 0}
@@ -48,20 +48,26 @@ class Scrubber:
         self.memory: dict[str, dict[str, str]] = {}   # patient key -> value found in free text -> category
         self._categories: dict[str, str | None] = {}   # field name -> category (names repeat every row)
         self._found: dict[str, list[Span]] = {}          # short cell value -> spans (values repeat too)
-        self._rules: dict[str, str] = {}                  # field name -> audit rule id
+        self._applied: dict[tuple, object] = {}            # (operator, category, value) -> new value (KEYLESS)
+        self._parts: dict[tuple, tuple] = {}                # (category, value) -> its parts (identity_pattern)
+        self._rules: dict[tuple, tuple[str, str]] = {}   # (field name, category) -> operator, audit rule id
 
     def category(self, f: Field) -> str | None:
-        if f.category:
-            return f.category
-        cat = self._categories.get(f.name, "?")
-        if cat == "?":
-            cat = self._categories[f.name] = self.policy.category_of(f.name)
-        return cat
+        return f.category or self._category_of(f.name)
 
-    def patient_key(self, fields: list[Field]) -> tuple[str, str]:
-        """(key, the patient's name as written) of a record."""
-        pid = next((f.value for f in fields if self.category(f) == "patient-id" and f.value.strip()), "")
-        name = next((f.value for f in fields if self.category(f) == "patient-name" and f.value.strip()), "")
+    def _category_of(self, name: str) -> str | None:
+        try:
+            return self._categories[name]
+        except KeyError:
+            cat = self._categories[name] = self.policy.category_of(name)
+            return cat
+
+    def patient_key(self, fields: list[Field], cats: list | None = None) -> tuple[str, str]:
+        """(key, the patient's name as written) of a record (`cats`: its fields'
+        categories, when the caller has them)."""
+        cats = [self.category(f) for f in fields] if cats is None else cats
+        pid = next((f.value for f, c in zip(fields, cats) if c == "patient-id" and f.value.strip()), "")
+        name = next((f.value for f, c in zip(fields, cats) if c == "patient-name" and f.value.strip()), "")
         if pid:
             return "id:" + pid.strip(), name
         if name:
@@ -73,39 +79,57 @@ class Scrubber:
         """New values (str, or REMOVE) for `fields`, and one audit event per change.
         `related`: fields of the record this one belongs to (the Patient resource an
         Observation points at), whose identifying values are looked for here too."""
-        pkey, pname = self.patient_key(list(fields) + list(related))
+        every = list(fields) + list(related) if related else fields
+        cats = [f.category or self._category_of(f.name) for f in every]
+        pkey, pname = self.patient_key(every, cats)
         key = key or pkey
         self.counts["records"] += 1
-        remembered = [Field("", "", v, c) for v, c in self.memory.get(key, {}).items()]
-        known = identity_pattern(list(fields) + list(related) + remembered, self.category)
+        known, unknown = None, True   # the record's own values: built when a free-text field needs them
         out, events = [], []
-        for f in fields:
-            cat = self.category(f)
+        for f, cat in zip(fields, cats):
             if cat in NOT_BY_NAME:
-                if self.policy.free_text:
+                if self.policy.free_text and len(f.value.strip()) > 1:   # one character holds no identifier
+                    if unknown:
+                        remembered = [Field("", "", v, c) for v, c in self.memory.get(key, {}).items()]
+                        known, unknown = identity_pattern(list(every) + remembered, self.category, cats,
+                                                          self._parts), False
                     new, evs = self.scrub_text(f.value, f.location, key, pname, known)
                     out.append(new)
                     events += evs
                 else:
                     out.append(f.value)
                 continue
-            op = self.policy.operator_for(cat)
+            op, rule = self._plan(f.name, cat)
             if cat == "date" and op == "shift-date":
                 new = self._shift_each(f.value, key)  # 2021-03-04至2021-03-10: both dates move
+            elif op in KEYLESS:
+                new = self._keyless(op, cat, f.value)
             else:
                 new = self.ops.apply(op, cat, f.value, key)
             out.append(new)
             if new is REMOVE or new != f.value:
                 self.counts["fields_changed"] += 1
-                events.append(AuditEvent(f.location, op, cat, self._rule(f.name),
-                                         self.pseudo.fingerprint(f.value), "by field name"))
+                events.append(AuditEvent(f.location, op, cat, rule, self.pseudo.fingerprint(f.value), "by field name"))
         return out, events
 
-    def _rule(self, name: str) -> str:
-        rule = self._rules.get(name)
-        if rule is None:
-            rule = self._rules[name] = f"field:{norm_field(name)}"
-        return rule
+    def _keyless(self, op: str, cat: str, value: str):
+        """An operator whose result depends on the value alone, applied once per distinct
+        value of a file (a column repeats its cities, ZIP codes and departments)."""
+        try:
+            return self._applied[(op, cat, value)]
+        except KeyError:
+            if len(self._applied) >= FOUND_LIMIT:
+                self._applied.clear()
+            new = self._applied[(op, cat, value)] = self.ops.apply(op, cat, value, "")
+            return new
+
+    def _plan(self, name: str, cat: str) -> tuple[str, str]:
+        """(operator, audit rule id) of a field, looked up once per field name."""
+        try:
+            return self._rules[(name, cat)]
+        except KeyError:
+            plan = self._rules[(name, cat)] = (self.policy.operator_for(cat), f"field:{norm_field(name)}")
+            return plan
 
     def find(self, text: str) -> list[Span]:
         """The recognizers under this policy (languages, partial dates); short values are
@@ -158,11 +182,12 @@ class Scrubber:
             rx, cats = known
             exact = [Span(identity_category(m.group(0), cats), m.start(), m.end(), "record-identity")
                      for m in rx.finditer(text)]
-            # a value this record holds is known exactly: it bounds a guessed name span
-            # that overlaps it ('王芳产后' read as a three-character name)
-            guessed = [sp for sp in spans
-                       if not (sp.category == "name" and any(sp.start < e.end and e.start < sp.end for e in exact))]
-            spans = resolve(guessed + exact)
+            if exact:
+                # a value this record holds is known exactly: it bounds a guessed name span
+                # that overlaps it ('王芳产后' read as a three-character name)
+                guessed = [sp for sp in spans if not (
+                    sp.category == "name" and any(sp.start < e.end and e.start < sp.end for e in exact))]
+                spans = resolve(guessed + exact)
         if not spans:
             return text, []
         parts, events, pos = [], [], 0
@@ -197,42 +222,60 @@ def _same_name(a: str, b: str) -> bool:
     return _squash(a) == _squash(b)
 
 
-def identity_pattern(fields: list[Field], category) -> tuple["Known", dict] | None:
+def identity_pattern(fields: list[Field], category, cats: list | None = None,
+                     cache: dict | None = None) -> tuple["Known", dict] | None:
     """A regex for the identifying values this record's own fields hold, as they may be
     written in its free text: whole values, and Latin name parts of 3+ letters written
     as names are (Smith, SMITH; not 'may' for a patient called May). 'SMITH^JOHN' finds
     'John Smith'; adjacent parts join into one span. Chinese names are matched whole (a
     given name alone, 正常 of 李正常, is too often a word). Returns (regex, squashed
     token -> category)."""
-    cats: dict[str, str] = {}
+    by_part: dict[str, str] = {}
     raw: set[str] = set()
-    for f in fields:
-        cat = category(f)
-        v = f.value.strip()
-        if cat not in REMEMBERED or not v:
+    low: set[str] = set()
+    known = list(cats or ())   # categories the caller has, for the first fields
+    for i, f in enumerate(fields):
+        cat = known[i] if i < len(known) else category(f)
+        if cat not in REMEMBERED or not f.value.strip():
             continue
-        toks = {v}
-        if cat in ("patient-name", "name"):
-            toks |= {t for t in re.split(r"[\s^,=]+", v) if (t.isascii() and len(t) >= 3) or len(t) >= 2}
-        for t in toks:
-            if len(t) < 2:
-                continue
-            cats.setdefault(_squash(t), cat)
-            raw.add(t)
-            if t.isascii() and t.isalpha():
-                raw |= {t.upper(), t.capitalize()}
+        parts = cache.get((cat, f.value)) if cache is not None else None
+        if parts is None:
+            parts = _parts(cat, f.value)
+            if cache is not None:
+                if len(cache) >= FOUND_LIMIT:
+                    cache.clear()
+                cache[(cat, f.value)] = parts
+        for squashed, forms, lower in parts:
+            by_part.setdefault(squashed, cat)
+            raw.update(forms)
+            low.add(lower)
     if not raw:
         return None
-    return Known(raw), cats
+    return Known(raw, low), by_part
+
+
+def _parts(cat: str, value: str) -> tuple:
+    """((squashed part, the forms it is looked for in, its lower case), ...) of one field
+    value; the scrubber keeps them for its file (a patient's name is on each of their
+    rows), `cache` in identity_pattern."""
+    v = value.strip()
+    toks = {v}
+    if cat in ("patient-name", "name"):
+        toks |= {t for t in re.split(r"[\s^,=]+", v) if (t.isascii() and len(t) >= 3) or len(t) >= 2}
+    out = []
+    for t in toks:
+        if len(t) >= 2:
+            forms = (t, t.upper(), t.capitalize()) if t.isascii() and t.isalpha() else (t,)
+            out.append((_squash(t), forms, t.lower()))
+    return tuple(out)
 
 
 class Known:
     """The regex for a record's own values, compiled only for a text that holds one of
     them: most cells of a row hold none, and a row's values differ from the next row's."""
 
-    def __init__(self, raw: set[str]):
-        self.raw = raw
-        self.low = tuple({t.lower() for t in raw})
+    def __init__(self, raw: set[str], low: set[str]):
+        self.raw, self.low = raw, low      # the forms looked for; their lower case
         self._rx: re.Pattern | None = None
 
     def finditer(self, text: str):

@@ -65,9 +65,15 @@ def places() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
-def place_starts() -> frozenset[str]:
-    """First words of the places: a word that starts none is skipped at once."""
-    return frozenset(p.split()[0] for p in places())
+def place_starts() -> dict[str, int]:
+    """First word of the places -> the most words a place starting with it has: a word
+    that starts none is skipped at once, and longer phrases are tried only where one
+    exists."""
+    out: dict[str, int] = {}
+    for p in places():
+        words = p.split()
+        out[words[0]] = max(out.get(words[0], 0), len(words))
+    return out
 
 
 @lru_cache(maxsize=1)
@@ -115,7 +121,7 @@ def _drugs_by_start() -> dict[str, tuple[str, ...]]:
 
 
 def near_drug(k: str) -> bool:
-    """A drug name misspelt by a letter or two (zaroxyln for zaroxolyn)."""
+    """A drug name misspelt by a letter or two (metoprolo for zaroxolyn)."""
     import difflib
 
     return len(k) >= 5 and bool(difflib.get_close_matches(k, _drugs_by_start().get(k[:2], ()), 1, 0.8))

@@ -1,8 +1,8 @@
 """English person names by evidence, not by one pattern: each word is weighed by the
 name lists (lexicon), the words around it (titles, relatives, credentials, verbs that
 take a person) and its capitalisation, which counts only in mixed-case text (ALL-CAPS
-and all-lower-case notes are common). Case never matters for the cues: `dr vasquez`,
-`MRS BRUCER`, `son bill`, `Emily Parker,RN` are found alike.
+and all-lower-case notes are common). Case never matters for the cues: `dr okafor`,
+`MRS BRUCKNER`, `son bill`, `Emily Nardelli,RN` are found alike.
 
 Evidence, strongest first:
   title       Dr, Mr, Mrs, Ms, Miss, Prof before: the next word is a name unless it is
@@ -13,11 +13,16 @@ Evidence, strongest first:
               then up to two more name-like words
   verb        per, paged, spoke with, ... before, or aware, called, visited ... after:
               a lexicon name or a given name
-  initial     "D. Phyl", "W. MAROTTA": an initial with its dot before a name-like word
+  initial     "D. Vantor", "W. MORETTI": an initial with its dot before a name-like word
   lexicon     a given name followed by a name-like word; in mixed case a capitalised
-              lexicon name that does not start a sentence; a line holding only a name
+              lexicon name that does not start a sentence, or two capitalised words no
+              list knows; in an ALL-CAPS or lower-case note a given name that is no
+              English word (MONICA IS OFF); a line holding only a name
+After NP or PA a given name that is also a word counts (NP ROSE), after a written-out
+title a surname that also names a device (Dr. Swan), and in a lower-case note a
+lower-case credential (k. marlow rrt).
 A person word is a given name, a lexicon name (a census name that is not an English
-word or clinical term), or a word that is neither (Kondouli), capitalised where case
+word or clinical term), or a word that is neither (Zarvosky), capitalised where case
 tells. A name found once is found at every other occurrence in the text.
 """
 from __future__ import annotations
@@ -29,12 +34,12 @@ def re_sentence_end(gap: str) -> bool:
     return any(c in gap for c in ".!?\n")
 
 
-TITLES = frozenset("dr doctor mr mrs ms miss mx prof professor".split())
+TITLES = frozenset("dr doctor docter mr mrs ms miss mx prof professor".split())
 ROLES = frozenset("np rn md pa attending resident intern fellow nurse rrt crna".split())
 RELATIVES = frozenset("""wife husband spouse son sons daughter daughters dtr dau brother brothers sister sisters
 mother mom father dad niece nephew aunt uncle cousin grandson granddaughter grandchild grandmother grandfather
 stepson stepdaughter friend friends neighbor neighbour fiance fiancee partner girlfriend boyfriend companion hcp
-proxy spokesperson guardian named""".split())
+proxy proxies proxys spokesperson guardian named""".split())
 CREDENTIALS = frozenset("rn md np pa rrt crt crna msw licsw lcsw cns lpn phd pharmd rph".split())
 VERBS_BEFORE = frozenset("""per by paged page notified informed updated spoke talked seen met contacted consulted
 consult discussed told""".split())
@@ -42,7 +47,8 @@ PREPOSITIONS = frozenset("with to by w".split())   # spoke with X, seen by X: sk
 WORDS_AFTER = frozenset("aware notified paged updated informed called visited family".split())
 NEEDS_NAME = frozenset("ms mr np pa".split())  # also mental status, mitral regurgitation, nasal prongs, PA line
 GAP_CHARS = set(" \t.,:-()/?")
-NOTE_WORDS = 12
+CUES = TITLES | ROLES | RELATIVES | CREDENTIALS | VERBS_BEFORE | WORDS_AFTER | {"law"}   # words cue() looks at
+NOTE_WORDS = 8
 WEAK_ROLES = ("resident", "fellow", "nurse", "intern", "attending")
 
 
@@ -85,8 +91,10 @@ class _Evidence(Marks):
         return self.strict(t)
 
     def after_title(self, t: Tok) -> bool:
-        if is_stop(t) or L.is_clinical(t.key) or unlike_name(t.key):
+        if is_stop(t) or unlike_name(t.key):
             return False
+        if L.is_clinical(t.key):   # Dr. Swan: a surname after a written-out title
+            return self.text[t.start - 2:t.start] == ". " and (t.title or t.upper) and L.surname_count(t.key) >= 100
         return t.initial or L.is_name(t.key) or not L.is_common(t.key)
 
     def cued(self, t: Tok) -> bool:
@@ -96,19 +104,32 @@ class _Evidence(Marks):
                                    and not L.is_clinical(t.key)) \
             or (self.mixed and t.title and self.capitalised_unknown(t))
 
+    def clinician(self, t: Tok) -> bool:
+        """After NP or PA: as `cued`, or a given name many carry that is also an English
+        word (NP ROSE, per NP Holly), written as a name where case tells."""
+        return self.cued(t) or (L.given_share(t.key) >= 0.04 and not is_stop(t) and not L.is_clinical(t.key)
+                                and (t.title or t.upper or not self.mixed))
+
     def signed(self, t: Tok) -> bool:
         """Before a credential: a person word, or in mixed case a capitalised census name
-        (Stord-Painter MD)."""
+        (Brandt-Keller MD)."""
         if self.person(t) or (self.mixed and t.title and L.is_name(t.key) and not unlike_name(t.key)):
             return True
         i = self.index[t.start]
-        prev = self.toks[i - 1] if i > 0 else None  # Q. Lander RRT
+        prev = self.toks[i - 1] if i > 0 else None  # Q. Holcomb RRT
         return prev is not None and prev.initial and prev.text.endswith(".") and L.is_name(t.key) and not is_stop(t)
 
     def named(self, t: Tok) -> bool:
         """After a verb: a lexicon name, or a given name that is not an English word."""
         return lexicon_name(t) or (L.given_share(t.key) > 0 and not L.is_common(t.key) and not is_stop(t)
                                    and not L.is_clinical(t.key))
+
+    def first_of_two(self, t: Tok) -> bool:
+        """A given name that is also an English word (holly, Bill), followed by a
+        surname-like word: a full name (consult with holly brenwick)."""
+        i = self.index[t.start]
+        return L.given_share(t.key) >= 0.01 and not is_stop(t) and not L.is_clinical(t.key) \
+            and i + 1 < len(self.toks) and self.gap(i, i + 1, 1) and self.strict(self.toks[i + 1])
 
     # -- walking ------------------------------------------------------------
     def take_after(self, i: int, first, why: str, more: int = 2) -> int:
@@ -126,10 +147,10 @@ class _Evidence(Marks):
 
     def take_before(self, i: int, first, why: str, most: int = 3, more=None) -> None:
         """Mark the word before i by `first`, then up to `most` - 1 name-like words or
-        initials before it; a run of initials alone is no name."""
+        initials before it, within the sentence; a run of initials alone is no name."""
         j, run = i - 1, []
-        while j >= 0 and i - j <= most and self.gap(j, j + 1) and "\n" not in \
-                self.text[self.toks[j].end:self.toks[j + 1].start]:
+        while j >= 0 and i - j <= most and self.gap(j, j + 1) and not re_sentence_end(
+                self.text[self.toks[j].end:self.toks[j + 1].start]):   # an initial keeps its dot: k. marlow
             ok = first(self.toks[j]) if not run else (more or self.name_like)(self.toks[j])
             if not ok:
                 break
@@ -144,29 +165,38 @@ class _Evidence(Marks):
         toks = self.toks
         for i, t in enumerate(toks):
             k = t.key
-            nxt = self.text[t.end:t.end + 1]
-            if k in TITLES and not t.initial and nxt in (" ", "."):
-                self.take_after(i, self.after_title if k not in NEEDS_NAME or nxt == "." else self.cued, "title")
-            elif k in ROLES and (t.upper or not self.mixed or k not in WEAK_ROLES):
-                self.take_after(i, self.cued if k in NEEDS_NAME else self.person, "role")
-            elif k in RELATIVES or (k == "law" and self.text[t.start - 4:t.start].lower() == "-in-"):
-                self.take_after(i, self.person, "relative", more=1)
-                if self.text[t.start - 1:t.start] == "(":
-                    self.take_before(i, self.person, "relative", most=2, more=self.person)
-            if k in CREDENTIALS and i > 0 and (t.upper or k in ("md", "rn", "np")):
-                self.take_before(i, self.cued if k in NEEDS_NAME else self.signed, "credential")
-            if k in VERBS_BEFORE:
-                j = i + 1 if i + 1 < len(toks) and toks[i + 1].key in PREPOSITIONS else i
-                self.take_after(j, self.named, "verb", more=1)
-            elif k in WORDS_AFTER:
-                self.take_before(i, lambda x: self.named(x) or (L.given_share(x.key) > 0.05 and not is_stop(x)),
-                                 "verb", most=2)
-            if self.is_a_relative(i) and self.person(t):  # Anne is family contact, Hank is his son
+            if k in CUES:
+                self.cue(i, t, k)
+            if i + 2 < len(toks) and toks[i + 1].key in ("is", "was") and self.is_a_relative(i) \
+                    and self.person(t):  # Anne is family contact, Hal is his son
                 self.mark(i, "relative")
             if t.initial and t.text.endswith(".") and self.text[t.start - 1:t.start] in ("", " ", "(", ",", "\n") \
                     and i + 1 < len(toks) and self.gap(i, i + 1, 1) and self.strict(toks[i + 1]):
                 self.mark(i, "initial")
                 self.mark(i + 1, "initial")
+
+    def cue(self, i: int, t: Tok, k: str) -> None:
+        """The names cue word i (key k) points at: after it or before it."""
+        toks = self.toks
+        nxt = self.text[t.end:t.end + 1]
+        if k in TITLES and not t.initial and nxt in (" ", "."):
+            self.take_after(i, self.after_title if k not in NEEDS_NAME or nxt == "." else self.cued, "title")
+        elif k in ROLES and (t.upper or not self.mixed or k not in WEAK_ROLES):
+            self.take_after(i, (self.clinician if k in ("np", "pa") else self.cued) if k in NEEDS_NAME
+                            else self.person, "role")
+        elif k in RELATIVES or (k == "law" and self.text[t.start - 4:t.start].lower() == "-in-"):
+            self.take_after(i, self.person, "relative", more=1)
+            if self.text[t.start - 1:t.start] == "(":
+                self.take_before(i, self.person, "relative", most=2, more=self.person)
+        if k in CREDENTIALS and i > 0 and (t.upper or k in ("md", "rn", "np")
+                                               or (self.style == "lower" and k not in NEEDS_NAME)):
+            self.take_before(i, self.cued if k in NEEDS_NAME else self.signed, "credential")
+        if k in VERBS_BEFORE:
+            j = i + 1 if i + 1 < len(toks) and toks[i + 1].key in PREPOSITIONS else i
+            self.take_after(j, lambda x: self.named(x) or self.first_of_two(x), "verb", more=1)
+        elif k in WORDS_AFTER:
+            self.take_before(i, lambda x: self.named(x) or (L.given_share(x.key) > 0.05 and not is_stop(x)),
+                             "verb", most=2)
 
     def is_a_relative(self, i: int) -> bool:
         """Word i is followed by 'is (his|her|the|pt's) <relative or contact>'."""
@@ -193,16 +223,23 @@ class _Evidence(Marks):
                 if self.strict(toks[nxt]) or (self.capitalised(toks[nxt]) and not L.is_clinical(toks[nxt].key)
                                               and (L.is_name(toks[nxt].key) or not L.is_common(toks[nxt].key))):
                     if nxt + 1 < len(toks) and self.gap(nxt, nxt + 1, 1) and self.strict(toks[nxt + 1]):
-                        nxt += 1  # Karen Ann Yanulis
+                        nxt += 1  # Lena Mae Pradeaux
                     for j in range(i, nxt + 1):
                         self.mark(j, "lexicon")
                     continue
             if self.mixed and t.title and len(t.key) > 2 and lexicon_name(t) and not sentence_start(self.text, t) \
                     and not L.is_eponym(t.key):
                 self.mark(i, "lexicon")
+            elif not self.mixed and L.given_share(t.key) >= 0.02 and len(t.key) > 2 and lexicon_name(t):
+                self.mark(i, "given")
+            elif self.mixed and t.title and self.capitalised_unknown(t) and i + 1 < len(toks) and toks[i + 1].title \
+                    and self.gap(i, i + 1, 1) and self.capitalised_unknown(toks[i + 1]) \
+                    and not (L.near_drug(t.key) and L.near_drug(toks[i + 1].key)):
+                self.mark(i, "unknown-pair")   # two capitalised words no list knows: Veltrina Oskamp
+                self.mark(i + 1, "unknown-pair")
 
     def lines(self) -> None:
-        """A line that holds nothing but a name (a signature: 'SUSAN', 'Carole Hayes,'),
+        """A line that holds nothing but a name (a signature: 'MARGARET', 'Carole Whitby,'),
         in a note (a one-line field value is not a signature)."""
         if len(self.toks) < NOTE_WORDS:
             return
@@ -219,7 +256,7 @@ class _Evidence(Marks):
                 start = i
 
     def last_words(self) -> None:
-        """A note that ends in a name after its last sentence ('... 1400U/HR. SUSAN')."""
+        """A note that ends in a name after its last sentence ('... 1000U/HR. MARGARET')."""
         if len(self.toks) < NOTE_WORDS:
             return
         toks, n = self.toks, len(self.toks)
@@ -240,7 +277,7 @@ class _Evidence(Marks):
         return not self.text[ls:a.start].strip() and not self.text[b.end:le].strip(" \t,.")
 
     def chains(self) -> None:
-        """'sons David and Theodore', 'Smokey, Morris and Roger': a list goes on."""
+        """'sons Aaron and Benedict', 'Sunny, Morgan and Lyle': a list goes on."""
         toks = self.toks
         for i in range(len(toks) - 2):
             if self.why[i] not in ("relative", "title", "lexicon") or self.why[i + 1] is not None:
@@ -254,7 +291,7 @@ class _Evidence(Marks):
                 if not self.gap(idx - 1, idx, 3) or not self.person(toks[idx]):
                     break
                 if self.why[i] == "lexicon" and not (link and toks[idx].title and L.given_share(toks[idx].key) > 0):
-                    break  # a name with no cue goes on only as 'Suzette and Hank
+                    break  # a name with no cue goes on only as 'Odette and Hal
                 self.mark(idx, self.why[i])
                 j = idx + 1
 

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from . import dates_en, names_en, places_en, rules_en, rules_zh, spread
 from .rule import Rule, Span
-from .tokens import tokens
+from .tokens import Tokens, tokens
 from .validate import normalise
 
 __all__ = ["Rule", "Span", "find", "resolve", "categories"]
@@ -26,19 +26,19 @@ LATIN = re.compile(r"[A-Za-z]{2}")
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
-def _english(t: str, partial: bool) -> list[Span]:
+def _english(t: str, partial: bool, toks: Tokens) -> list[Span]:
     """Names, places and partial dates, which weigh the words around them."""
-    out = dates_en.find(t, partial)
-    if LATIN.search(t):
-        toks = tokens(t)
+    out = dates_en.find(t, partial, toks)
+    if toks:
         out += names_en.find(t, toks) + places_en.find(t, toks)
     return out
 
 
-# context recognizers by language: (function(text, partial_dates) -> spans, what the text must hold)
+# context recognizers by language: (function(text, partial_dates, tokens) -> spans, what
+# the text must hold)
 CONTEXT = {
     "en": ((_english, None),),
-    "zh": ((lambda t, partial: rules_zh.latin_names(t), HAN),),
+    "zh": ((lambda t, partial, toks: rules_zh.latin_names(t), HAN),),
 }
 
 
@@ -58,8 +58,11 @@ def find(text: str, langs: tuple[str, ...] = LANGS, partial_dates: bool = False)
     t = normalise(text)
     found: list[Span] = []
     han = HAN.search(t) is not None
+    low = t.lower()
+    toks = tokens(t) if "en" in langs and LATIN.search(t) else Tokens()
+    keys = toks.keys
     for r in rules(langs):
-        if r.needs_han and not han:
+        if (r.needs_han and not han) or not r.may_match(t, low, keys):
             continue
         for m in r.regex.finditer(t):
             s, e = m.span(r.group)
@@ -77,7 +80,7 @@ def find(text: str, langs: tuple[str, ...] = LANGS, partial_dates: bool = False)
     for lang in langs:
         for fn, needs in CONTEXT.get(lang, ()):
             if needs is None or needs.search(t):
-                found += fn(t, partial_dates)
+                found += fn(t, partial_dates, toks)
     own = [m.span() for m in OWN_PSEUDONYM.finditer(t)]
     if own:  # deid's own pseudonyms (N-1234567ABC) are not identifiers: runs stay idempotent
         found = [sp for sp in found if not any(s <= sp.start and sp.end <= e for s, e in own)]

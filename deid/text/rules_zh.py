@@ -162,6 +162,9 @@ def _age_over_89(t: str) -> bool:
     return int(re.match(r"\d+", t).group()) >= 90
 
 
+DIGITS_15 = re.compile(r"\d{15}")   # what an ID card number holds: a quick scan before the rule's
+
+
 def _r(p: str) -> re.Pattern:
     return re.compile(p)
 
@@ -176,35 +179,38 @@ def _rules():
     return (
         Rule("zh:resident-id", "resident-id",
              _r(r"(?<![0-9A-Za-z])(\d{6}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx])"
-                r"(?![0-9A-Za-z])"), 1, resident_id, priority=20),
+                r"(?![0-9A-Za-z])"), 1, resident_id, priority=20, probe=DIGITS_15),
         Rule("zh:resident-id-15", "resident-id",
              _r(r"(?<![0-9A-Za-z])(\d{8}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3})(?![0-9A-Za-z])"), 1,
-             resident_id, priority=10),
-        Rule("zh:mobile", "phone", _r(r"(?<![\d+])(?:(?:\+|00)?86[\s-]?)?1[3-9]\d(?:[\s-]?\d){8}(?!\d)"),
+             resident_id, priority=10, probe=DIGITS_15),
+        Rule("zh:mobile", "phone", _r(r"(?=[+018])(?<![\d+])(?:(?:\+|00)?86[\s-]?)?1[3-9]\d(?:[\s-]?\d){8}(?!\d)"),
              priority=15),
         Rule("zh:landline", "phone",
-             _r(r"(?<![\d+])(?:\(0\d{2,3}\)|（0\d{2,3}）|0\d{2,3}[\s-])\s?\d{7,8}(?:-\d{1,4})?(?!\d)"), priority=12),
+             _r(r"(?=[(（0])(?<![\d+])(?:\(0\d{2,3}\)|（0\d{2,3}）|0\d{2,3}[\s-])\s?\d{7,8}(?:-\d{1,4})?(?!\d)"),
+             priority=12),
         Rule("zh:phone-label", "phone",
              _r(r"(?:电话|手机|联系电话|联系方式|手机号|电话号码|座机|TEL|Tel|tel)\s*[:：]?\s*([\d\s()（）+\-]{7,20}\d)"), 1,
-             priority=12),
-        Rule("zh:bank-card", "bank-card", _r(r"(?<!\d)(?:\d{4}[\s-]?){3}\d{4}(?:\d{1,3})?(?!\d)"), check=luhn,
-             priority=8),
+             priority=12, needs=("电话", "手机", "联系方式", "座机", "tel")),
+        Rule("zh:bank-card", "bank-card", _r(r"\d(?<!\d\d)\d{3}[\s-]?(?:\d{4}[\s-]?){2}\d{4}(?:\d{1,3})?(?!\d)"),
+             check=luhn, priority=8),
         Rule("zh:insurance", "insurance",
              _r(r"(?:医保卡号|医保号|医保编号|医保账号|社保卡号|社保号|社会保障卡号|社会保障号|医疗保险号|参保号|医疗证号)"
                 r"\s*[:：]?\s*([A-Za-z0-9\-]{6,24})"), 1, priority=25),
         Rule("zh:wechat", "account",
-             _r(r"(?:微信号?|WeChat|wechat|QQ号?|QQ|支付宝)\s*[:：]?\s*([A-Za-z0-9_\-]{5,24})"), 1, priority=24),
+             _r(r"(?:微信号?|WeChat|wechat|QQ号?|QQ|支付宝)\s*[:：]?\s*([A-Za-z0-9_\-]{5,24})"), 1, priority=24,
+             needs=("微信", "wechat", "qq", "支付宝")),
         Rule("zh:hospital-number", "mrn",
              _r(r"(?:住院号|门诊号|病案号|病历号|就诊号|就诊卡号|登记号|检查号|影像号|申请单号|患者ID|病人ID|床号|ID号|ID(?=\s*[:：])|"
                 r"病理号|检验号|标本号|放射号|超声号|心电号|条码号|流水号)"
-                r"\s*[:：]?\s*([A-Za-z0-9\-]{3,24})"), 1, has_digit, priority=25),
+                r"\s*[:：]?\s*([A-Za-z0-9\-]{3,24})"), 1, has_digit, priority=25, needs=("号", "id")),
         Rule("zh:date", "date",
-             _r(r"(?<!\d)(?:18|19|20)\d{2}\s*[年./-]\s*\d{1,2}\s*(?:[月./-]\s*\d{1,2}\s*[日号]?|月)"), check=_ymd,
+             _r(r"(?=[12])(?<!\d)(?:18|19|20)\d{2}\s*[年./-]\s*\d{1,2}\s*(?:[月./-]\s*\d{1,2}\s*[日号]?|月)"), check=_ymd,
              priority=5),
-        Rule("zh:date-short", "date", _r(r"(?<![\d./-])\d{2}[/-]\d{1,2}[/-]\d{1,2}(?![\d/-]|\.\d)"), check=_ymd,
-             priority=5),
+        Rule("zh:date-short", "date", _r(r"\d(?<![\d./-]\d)\d[/-]\d{1,2}[/-]\d{1,2}(?![\d/-]|\.\d)"), check=_ymd,
+             priority=5, chars="/-"),
         Rule("zh:date-compact", "date",
-             _r(r"(?<!\d)(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?!\d)"), check=_compact, priority=5),
+             _r(r"(?<!\d)(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?!\d)"), check=_compact, priority=5,
+             probe=re.compile(r"\d{8}")),
         Rule("zh:date-hanzi", "date",
              _r(r"[〇○零一二三四五六七八九]{2,4}年(?:[一二三四五六七八九十]{1,2}月(?:[一二三四五六七八九十]{1,3}[日号])?)?"
                 r"|[一二三四五六七八九十]{1,2}月[一二三四五六七八九十]{1,3}[日号]")),
@@ -245,7 +251,8 @@ def _rules():
 
 # rules whose every form holds Chinese characters: skipped on text without any
 HAN_ONLY = frozenset({"zh:insurance", "zh:date-hanzi", "zh:month-day", "zh:age-over-89", "zh:address",
-                      "zh:address-cue", "zh:school", "zh:class", "zh:name-cue", "zh:name-role", "zh:name-before-cue"})
+                      "zh:address-cue", "zh:school", "zh:class", "zh:name-cue", "zh:name-role", "zh:name-before-cue",
+                      "zh:street", "zh:transliterated-name"})
 RULES = tuple(replace(r, needs_han=r.id in HAN_ONLY) for r in _rules())
 
 

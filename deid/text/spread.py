@@ -12,9 +12,14 @@ CATEGORIES = frozenset({"name", "patient-name", "mrn", "patient-id", "id-number"
                         "email", "insurance", "account", "bank-card", "location"})
 
 
+ALNUM = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")
+
+
 def worth(value: str) -> bool:
     """Long enough to mean the same thing elsewhere: two Han characters, four others."""
     v = value.strip()
+    if v.isascii():
+        return len(v) >= 4
     han = sum("\u4e00" <= c <= "\u9fff" for c in v)
     return han >= 2 or (han == 0 and len(v) >= 4)
 
@@ -36,15 +41,42 @@ def everywhere(text: str, spans: list[Span]) -> list[Span]:
     if not keep:
         return spans
     by_value = {text[sp.start:sp.end].strip().lower(): sp for sp in keep}
-    rx = pattern(text[sp.start:sp.end] for sp in keep)
-    if rx is None:
-        return spans
     taken = {(sp.start, sp.end) for sp in spans}
     out = list(spans)
-    for m in rx.finditer(text):
-        if (m.start(), m.end()) in taken:
+    for s, e in occurrences(text, [text[sp.start:sp.end] for sp in keep]):
+        if (s, e) in taken:
             continue
-        src = by_value.get(m.group(0).lower())
+        src = by_value.get(text[s:e].lower())
         if src is not None:
-            out.append(Span(src.category, m.start(), m.end(), src.rule + ":again", src.score))
+            out.append(Span(src.category, s, e, src.rule + ":again", src.score))
     return out
+
+
+def occurrences(text: str, values) -> list[tuple[int, int]]:
+    """Where `pattern(values)` matches in `text`, found without compiling it (a note's
+    values are its own, so a compiled pattern would serve once): every place of each
+    value, case-blind, Latin values as whole words, then the leftmost and, at one
+    place, the longest, as a regex scan takes them."""
+    low = text.lower()
+    if len(low) != len(text):   # a character whose lower case is longer: offsets would slip
+        rx = pattern(values)
+        return [m.span() for m in rx.finditer(text)] if rx is not None else []
+    found = []
+    for v in {v.strip() for v in values if worth(v)}:
+        lv, ascii_ = v.lower(), v.isascii()
+        i = low.find(lv)
+        while i >= 0:
+            e = i + len(lv)
+            if not ascii_ or not (_alnum(low, i - 1) or _alnum(low, e)):
+                found.append((i, e))
+            i = low.find(lv, i + 1)
+    out, end = [], 0
+    for s, e in sorted(found, key=lambda se: (se[0], -se[1])):
+        if s >= end:
+            out.append((s, e))
+            end = e
+    return out
+
+
+def _alnum(low: str, i: int) -> bool:
+    return 0 <= i < len(low) and low[i] in ALNUM

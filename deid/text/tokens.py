@@ -3,11 +3,12 @@ the units the name and place evidence works on (deid.text.names_en, places_en)."
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
 from . import lexicon as L
 
-# hyphen parts are words of their own (DAUGHTER-KRISSY, Forman-Lyons): the name
+# hyphen parts are words of their own (DAUGHTER-TESSA, Ashby-Lyle): the name
 # evidence joins adjacent name words across a hyphen again
 WORD = re.compile(r"[A-Za-z](?:[A-Za-z]|['’](?=[A-Za-z]))*\.?")
 # closed-class words and the verbs notes use most: never a name, whatever a census says
@@ -20,8 +21,7 @@ let lets get gets got go goes went come came see seen saw say said tell told cal
 up down out off again further once more most less few many much""".split())
 
 
-@dataclass(frozen=True, slots=True)
-class Tok:
+class Tok(NamedTuple):
     start: int
     end: int
     text: str
@@ -31,18 +31,49 @@ class Tok:
     initial: bool     # one letter, maybe with a dot: "A."
 
 
-def tokens(text: str) -> list[Tok]:
-    out = []
+class Tokens(list):
+    """The tokens of one text; its case style (see `style`) and its set of words are
+    worked out once, though several recognizers ask for them."""
+    _style: str | None = None
+    _keys: frozenset | None = None
+
+    @property
+    def style(self) -> str:
+        if self._style is None:
+            self._style = style(self)
+        return self._style
+
+    @property
+    def keys(self) -> frozenset:
+        if self._keys is None:
+            self._keys = frozenset(t.key for t in self)
+        return self._keys
+
+
+def tokens(text: str) -> Tokens:
+    """The words of `text`. Each distinct word is read once (`_shape`), and its Tok is
+    made by tuple.__new__, the same tuple the NamedTuple's Python-level constructor
+    makes, at a fraction of the cost: notes run to hundreds of words."""
+    out = Tokens()
+    add, new, shape = out.append, tuple.__new__, _shape
     for m in WORD.finditer(text):
-        w = m.group()
-        s, e = m.start(), m.end()
-        initial = len(w.rstrip(".")) == 1
-        if w.endswith(".") and not initial:
-            w, e = w[:-1], e - 1
-        core = w.rstrip(".")
-        title = core[:1].isupper() and (len(core) == 1 or core[1].islower() or core[1] in "'’")
-        out.append(Tok(s, e, w, L.key(core), core.isupper(), title and not core.isupper(), initial))
+        w, cut, key, upper, title, initial = shape(m.group())
+        s = m.start()
+        add(new(Tok, (s, m.end() - cut, w, key, upper, title, initial)))
     return out
+
+
+@lru_cache(maxsize=65536)
+def _shape(raw: str) -> tuple:
+    """(word, characters cut from its end, key, ALL CAPS, Capitalised, initial) of a
+    matched word: the same words recur in every note, so each is read once."""
+    w, cut = raw, 0
+    initial = len(w.rstrip(".")) == 1
+    if w.endswith(".") and not initial:
+        w, cut = w[:-1], 1
+    core = w.rstrip(".")
+    title = core[:1].isupper() and (len(core) == 1 or core[1].islower() or core[1] in "'’")
+    return w, cut, L.key(core), core.isupper(), title and not core.isupper(), initial
 
 
 def style(toks: list[Tok]) -> str:
@@ -68,15 +99,19 @@ def is_stop(t: Tok) -> bool:
 
 
 def lexicon_name(t: Tok) -> bool:
-    """In a name list and neither an English word nor a clinical term: Vasquez, Masci."""
-    k = t.key
-    return L.is_name(k) and not L.is_common(k) and not L.is_clinical(k) and not is_stop(t)
+    """In a name list and neither an English word nor a clinical term: Okafor, Nardelli."""
+    return _lexicon_name(t.key)
+
+
+@lru_cache(maxsize=65536)
+def _lexicon_name(k: str) -> bool:
+    return L.is_name(k) and not L.is_common(k) and not L.is_clinical(k) and k not in STOP
 
 
 # endings of English and clinical words that names (outside the name lists) do not have
 WORD_ENDINGS = ("ed", "ing", "ly", "tion", "sion", "ment", "ness", "ity", "ous", "ive", "able", "ible", "ic", "ics",
                 "atic", "itis", "osis", "emia", "aemia", "ectomy", "otomy", "ostomy", "plasty", "scopy", "gram",
-                "graphy", "logy", "pathy", "algia", "uria", "penia", "cytosis", "ase", "ide", "ate", "ize", "ise",
+                "graphy", "logy", "pathy", "algia", "uria", "penia", "cytosis", "ase", "ide", "ate", "ize", "ise", "al",
                 "'d", "'s")
 
 
@@ -88,9 +123,13 @@ def unlike_name(key: str) -> bool:
 
 def unknown_word(t: Tok) -> bool:
     """Neither an English word, a clinical term nor a stop word: a misspelt or rare
-    name (Kondouli), or a misspelt word."""
-    return not is_stop(t) and not L.is_common(t.key) and not L.is_clinical(t.key) and len(t.key) >= 2 \
-        and not unlike_name(t.key)
+    name (Zarvosky), or a misspelt word."""
+    return _unknown(t.key)
+
+
+@lru_cache(maxsize=65536)
+def _unknown(k: str) -> bool:
+    return k not in STOP and not L.is_common(k) and not L.is_clinical(k) and len(k) >= 2 and not unlike_name(k)
 
 
 class Marks:
@@ -114,7 +153,7 @@ class Marks:
 
     def __init__(self, text: str, toks: list[Tok]):
         self.text, self.toks = text, toks
-        self.style = style(toks)
+        self.style = toks.style if isinstance(toks, Tokens) else style(toks)
         self.mixed = self.style == "mixed"
         self.why: list[str | None] = [None] * len(toks)
 
@@ -122,6 +161,16 @@ class Marks:
         """A capital the writer chose: a capitalised word in mixed or lower-case text
         (in an ALL-CAPS note a capital says nothing)."""
         return t.title and self.style != "upper"
+
+    def capital(self, t: Tok) -> bool:
+        """A word whose case sets it apart from the note's: capitalised or ALL CAPS in
+        mixed text, not ALL CAPS in an ALL-CAPS note (DRIVE BACK TO Frostburg), any capital
+        in a lower-case note (FRostburg)."""
+        if self.style == "mixed":
+            return t.title or t.upper
+        if self.style == "upper":
+            return not t.upper
+        return not t.text.islower()
 
     def gap(self, a: int, b: int, most: int = 4) -> bool:
         """Only `GAP` characters, at most `most` of them, between tokens a and b."""

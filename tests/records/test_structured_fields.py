@@ -32,6 +32,7 @@ def run_csv(text: str, data: bytes | None = None, ner: str = "lac") -> list[list
     ("CONTACT_PERSON", "name"), ("PROV_NAME", "name"), ("CONTACT_PHONE", "phone"), ("HOME_PHONE", "phone"),
     ("ADD_LINE_1", "address"), ("ZIP", "address"), ("EMAIL_ADDRESS", "email"), ("PAT_MRN_ID", "patient-id"),
     ("BIRTH_DATE", "birth-date"), ("DEPARTMENT_NAME", None), ("ETHNICITY", "safe"),
+    ("CONTACT_DATE", "date"), ("HOSP_ADMSN_TIME_DTTM", "date"),   # Epic's encounter date is no contact person
 ])
 def test_ehr_export_column_names(column, category):
     assert load_pipeline().records.category_of(column) == category

@@ -55,6 +55,7 @@ def scrub_delimited(data: bytes, scrubber: Scrubber, delimiter: str) -> tuple[by
         w.writerow(header)
     hints = _name_columns(header, sample[start:], scrubber, bool(start))
     events: list[AuditEvent] = []
+    cols = [(f".{h}", h if start else "", hint) for h, hint in zip(header, hints)]
     for i, row in enumerate(chain(sample[start:], rows), start=start):
         if not row:
             buf.write(newline)
@@ -65,7 +66,8 @@ def scrub_delimited(data: bytes, scrubber: Scrubber, delimiter: str) -> tuple[by
             events.append(AuditEvent(f"row[{i}]", "drop-row", "malformed", "records:malformed", "",
                                      f"fields={len(row)};header={width}"))
             continue
-        fields = [Field(f"row[{i}].{header[j]}", header[j] if start else "", v, hints[j]) for j, v in enumerate(row)]
+        where = f"row[{i}]"
+        fields = [Field(where + col, name, v, hint) for (col, name, hint), v in zip(cols, row)]
         new, evs = scrubber.scrub(fields)
         w.writerow(["" if v is REMOVE else v for v in new])
         events += evs
