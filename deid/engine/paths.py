@@ -38,8 +38,10 @@ def judge(part: str, last: bool = False) -> str:
     stem = SUFFIX.sub("", part) if last else part
     if not stem.strip():
         return ""
-    from ..text.recognize import find
+    from ..text.recognize import OWN_PSEUDONYM, find
 
+    if OWN_PSEUDONYM.fullmatch(stem):   # deid's own keyed name (H-89470668FE9B): its digits are no ID
+        return ""
     spans = find(SEPARATORS.sub(" ", stem))
     return spans[0].category if spans else ""
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 import os
 import sqlite3
 
+import pytest
+
 from typer.testing import CliRunner
 
 from deid.cli import app
+from deid.engine.paths import judge
 from helpers import make_ds, to_bytes
 
 runner = CliRunner()
@@ -75,3 +78,11 @@ def test_identifying_and_undecodable_names_never_reach_any_written_path(tmp_path
     db = sqlite3.connect(tmp_path / "out.audit.sqlite")
     items = [i for (i,) in db.execute("SELECT DISTINCT item FROM events")]
     assert len(items) == 6 and all(i.isprintable() for i in items)
+
+
+@pytest.mark.parametrize("name", ["H-89470668FE9B.dcm", "H-000012345678", "P-716DCAE99AA0"])
+def test_deids_own_keyed_names_are_not_judged_identifying_whatever_digits_they_hold(name):
+    """A keyed name is hex: some hold a run of eight digits, which the ID rule alone
+    would take for a number; the gate must pass deid's own output names."""
+    assert judge(name, last=True) == ""
+    assert judge("89470668" + name[-4:], last=True) == "id-number"   # the bare digits still are
