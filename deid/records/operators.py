@@ -20,11 +20,8 @@ from functools import lru_cache
 
 from ..pseudonym import Pseudonymizer
 from ..text.rules_zh import divisions, provinces
+from ..text.tags import ZH_TAGS, en_tag
 
-ZH_TAGS = {"patient-name": "姓名", "name": "姓名", "patient-id": "病案号", "mrn": "病案号", "resident-id": "身份证号",
-           "phone": "电话", "email": "邮箱", "address": "地址", "birth-date": "出生日期", "date": "日期",
-           "age": "年龄", "school": "学校", "insurance": "医保号", "bank-card": "银行卡号", "account": "账号",
-           "id-number": "编号", "ssn": "身份证号", "url": "网址", "ip": "IP", "location": "地点"}
 REMOVE = object()  # operator result: drop the field
 
 
@@ -38,7 +35,7 @@ def has_han(text: str) -> bool:
 def tag(category: str, like: str) -> str:
     if has_han(like):
         return f"[{ZH_TAGS.get(category, category)}]"
-    return f"[{category.upper().replace('-', '_')}]"
+    return en_tag(category)
 
 
 def mask(value: str) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from . import dates_en, names_en, places_en, rules_en, rules_zh, spread
+from . import dates_en, names_en, places_en, rules_en, rules_zh, spread, tags
 from .rule import Rule, Span
 from .tokens import Tokens, tokens
 from .validate import normalise
@@ -22,6 +22,7 @@ __all__ = ["Rule", "Span", "find", "resolve", "categories"]
 
 LANGS = ("zh", "en")
 OWN_PSEUDONYM = re.compile(r"(?<![0-9A-Za-z])[PNH]-[0-9A-F]{8,12}(?![0-9A-Za-z])")
+SUBSTANCE = re.compile(r"[0-9A-Za-z\u4e00-\u9fff]")
 LATIN = re.compile(r"[A-Za-z]{2}")
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
@@ -84,6 +85,10 @@ def find(text: str, langs: tuple[str, ...] = LANGS, partial_dates: bool = False)
     own = [m.span() for m in OWN_PSEUDONYM.finditer(t)]
     if own:  # deid's own pseudonyms (N-1234567ABC) are not identifiers: runs stay idempotent
         found = [sp for sp in found if not any(s <= sp.start and sp.end <= e for s, e in own)]
+    own_tag = tags.own_tag() if "[" in t else None
+    if own_tag is not None and own_tag.search(t):   # a span made only of deid's tags ('校][学校' in [学校][学校])
+        bare = own_tag.sub(lambda m: " " * len(m.group()), t)
+        found = [sp for sp in found if SUBSTANCE.search(bare, sp.start, sp.end)]
     if "zh" in langs:
         found = [sp for sp in found if not rules_zh.is_distractor(t, sp)]
     if "en" in langs:
