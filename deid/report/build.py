@@ -59,7 +59,7 @@ class FileEntry:
 
 @dataclass
 class ReportData:
-    """What the HTML shows; built by `collect`, rendered by report_html.render."""
+    """What the HTML shows; built by `collect`, rendered by page.render."""
     audit_name: str
     problems: list[str]
     runs: list[dict]
