@@ -60,7 +60,8 @@ def _header_bench():
 
 
 def run_deid(files: list[Path]) -> tuple[list[np.ndarray | None], list[float]]:
-    from deid.handlers import Context, DicomHandler
+    from deid.core import Context
+    from deid.dicom.handler import DicomHandler
     from deid.policy import load_pipeline
     from deid.pseudonym import Pseudonymizer
     from helpers import KEY, read
@@ -119,7 +120,8 @@ def cases(n: int) -> dict[str, list[Path]]:
 
 def time_deid(files: list[Path], repeat: int) -> list[float]:
     """Median seconds per file over `repeat` runs (model load outside the timing)."""
-    from deid.handlers import Context, DicomHandler
+    from deid.core import Context
+    from deid.dicom.handler import DicomHandler
     from deid.policy import load_pipeline
     from deid.pseudonym import Pseudonymizer
     from helpers import KEY

@@ -373,7 +373,7 @@ def export(vault: Vault, fmt: str, out_dir: Path) -> dict[Path, int]:
     """Write the mapping tables (each atomically, mode 0600: they hold originals); returns
     each file and its row count. midi-b: uid_mapping.csv and patid_mapping.csv with the
     header id_old,id_new that the MIDI-B validation script reads; csv: kind,id_old,id_new."""
-    from .engine.writer import atomic_open
+    from .util import atomic_open
 
     if fmt not in ("midi-b", "csv"):
         raise VaultError("--format must be midi-b or csv")

@@ -13,10 +13,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
 
+from ..core import Item
 from ..engine.discover import discover
 from ..engine.paths import judge
 from ..engine.work import read_input
-from ..handlers import Item
 from ..limits import TimeLimit, time_limit
 from . import Finding, mask
 from .scan import check_bytes

@@ -8,7 +8,7 @@ they were shifted (DICOM does: PatientIdentityRemoved).
 """
 from __future__ import annotations
 
-from ..handlers import Context
+from ..core import Context, Status
 from ..records.handler import RecordHandler
 from ..records.operators import Operators
 from . import PSEUDONYM, Finding
@@ -34,6 +34,6 @@ class _CheckHandler(RecordHandler):
 def check_record(data: bytes, rel: str, ctx: Context) -> list[Finding]:
     """Findings for one record file; a file that cannot be read is a finding too."""
     res = _CheckHandler()._process(data, "check", ctx, rel)
-    if res.status != "ok":
+    if res.status != Status.OK:
         return [Finding(rel, "<file>", "unreadable", res.reason.split(":", 1)[0])]
     return [Finding(rel, ev.location, ev.category, ev.rule_id) for ev in res.events]

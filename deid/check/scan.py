@@ -11,6 +11,25 @@ from ..limits import STOPS
 from . import Finding
 
 
+def _dicom(data: bytes, rel: str, ctx, excerpts: bool, pixels: bool,
+           identity_values: list[str] | None) -> list[Finding]:
+    from .dicom import check_dicom
+
+    return check_dicom(data, rel, excerpts, pixels, identity_values)
+
+
+def _records(data: bytes, rel: str, ctx, excerpts: bool, pixels: bool,
+             identity_values: list[str] | None) -> list[Finding]:
+    from .records import check_record
+
+    return check_record(data, rel, ctx)
+
+
+# handler kind (deid/handlers.py) -> its check; a kind `deid run` handles with no check
+# here is a finding (check:no-check-for-kind), never passed unread
+CHECKS = {"dicom": _dicom, "records": _records}
+
+
 def check_bytes(data: bytes, rel: str, ctx, *, excerpts: bool = False, pixels: bool = False,
                 identity_values: list[str] | None = None) -> list[Finding] | None:
     """Findings for one file; None when it is not a kind check reads (or an image and
@@ -19,14 +38,11 @@ def check_bytes(data: bytes, rel: str, ctx, *, excerpts: bool = False, pixels: b
 
     try:
         handler = handler_for(rel, data)  # the routing `deid run` uses, so both see the same kinds
-        if handler is not None and handler.kind == "dicom":
-            from .dicom import check_dicom
-
-            return check_dicom(data, rel, excerpts, pixels, identity_values)
         if handler is not None:
-            from .records import check_record
-
-            return check_record(data, rel, ctx)
+            check = CHECKS.get(handler.kind)
+            if check is None:
+                return [Finding(rel, "<file>", "unreadable", "check:no-check-for-kind")]
+            return check(data, rel, ctx, excerpts, pixels, identity_values)
         if is_image(rel):
             if not pixels:
                 return None

@@ -85,7 +85,7 @@ def audit_report(file: Path = typer.Argument(..., help="Audit log, e.g. <out>.au
                                                         "chart (default: the audit path less .audit.sqlite).")) -> None:
     """One self-contained HTML report: runs, hash chain, counts, quarantine reasons, files, output
     thumbnails. Exit 1 when the hash chain check fails (the report is still written)."""
-    from ..audit.report import build_report
+    from ..report.build import build_report
 
     res = build_report(file, dest, outputs)
     if not res.outputs_used:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..audit.events import AuditEvent
+from ..core import AuditEvent
 from ..errors import InputError
 from ..policy.decision import Decision
 from ..policy.engine import DicomPolicy

@@ -8,57 +8,11 @@ import json
 import os
 import shutil
 import sqlite3
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator
+
+from ..util import atomic_open, atomic_write, make_dirs  # noqa: F401  (named here too: moved to the bottom layer)
 
 PRIVATE_DIR = 0o700     # the quarantine holds raw inputs: folders 0700, files 0600 (mkstemp's mode)
-
-
-def atomic_write(path: Path, data: bytes, dir_mode: int | None = None) -> None:
-    """Write to a temp file in the same folder, fsync, then os.replace."""
-    with atomic_open(path, dir_mode=dir_mode) as fh:
-        fh.write(data)
-
-
-@contextmanager
-def atomic_open(path: Path, mode: str = "wb", dir_mode: int | None = None, **kw) -> Iterator[IO]:
-    """A temp file in path's folder (mode 0600, from mkstemp) to write in steps; fsynced
-    and os.replace'd onto `path` when the block ends, removed when it raises. Missing
-    folders are made with `dir_mode` (default: as the umask says)."""
-    make_dirs(path.parent, dir_mode)
-    fd, tmp = tempfile.mkstemp(prefix=".deid-", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, mode, **kw) as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def make_dirs(path: Path, mode: int | None = None) -> None:
-    """mkdir -p, each folder it makes with `mode` (Path.mkdir gives parents the umask's)."""
-    if mode is None:
-        path.mkdir(parents=True, exist_ok=True)
-        return
-    missing = []
-    while not path.is_dir():
-        missing.append(path)
-        path = path.parent
-    for p in reversed(missing):
-        try:
-            p.mkdir(mode)
-        except FileExistsError:
-            if not p.is_dir():
-                raise
-        os.chmod(p, mode)  # mkdir's mode is masked by the umask
 
 
 def quarantine_path(qdir: Path, relpath: str) -> Path:

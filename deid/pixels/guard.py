@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..audit.events import AuditEvent
+from ..core import AuditEvent
 from ..errors import QuarantineError
 from .detect import Box
 

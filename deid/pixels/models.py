@@ -9,11 +9,10 @@ Nothing is downloaded, ever.
 """
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
-from ..pinned import packaged_file
+from ..util import packaged_file, threads
 
 MODELS = {
     "det": ("PP-OCRv6_det_small.onnx", "090f04abcd9d9a7498bc4ebf677e4cb9bdce1fe4197ddb7e529f1ef44e1ff94f"),
@@ -26,15 +25,6 @@ def model_path(kind: str) -> Path:
     """Path of a bundled model inside the installed rapidocr wheel, SHA-256 checked."""
     name, digest = MODELS[kind]
     return packaged_file("rapidocr", f"models/{name}", digest, WHEEL)
-
-
-def threads() -> int:
-    """Threads per session: DEID_OCR_THREADS (pool workers get cores/workers, set by the
-    runner), else all cores."""
-    env = os.environ.get("DEID_OCR_THREADS")
-    if env and env.isdigit() and int(env) > 0:
-        return int(env)
-    return os.cpu_count() or 1
 
 
 @lru_cache(maxsize=None)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..audit.events import AuditEvent
+from ..core import AuditEvent
 
 
 @dataclass

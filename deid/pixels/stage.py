@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 import numpy as np
 
-from ..audit.events import AuditEvent
+from ..core import AuditEvent
 from ..dicom.deidentify import Header
 from ..dicom.operators import IdentityValues
 from ..dicom.raw import RawFile, has_pixels

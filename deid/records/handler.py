@@ -3,16 +3,13 @@ encoding, with one audit event per field or span. Pure, like DicomHandler."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..audit.events import AuditEvent
+from ..core import AuditEvent, Context, FileHandler, Result, Status
 from ..errors import InputError
-from ..handlers import Context, Handler, Result
-from .formats.delimited import scrub_delimited
-from .formats.hl7v2 import scrub_hl7
-from .formats.jsonish import scrub_json, scrub_jsonl
-from .formats.text import scrub_text_file
-from .operators import Operators
-from .scrub import Scrubber
+
+if TYPE_CHECKING:
+    from .scrub import Scrubber
 
 SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
             ".txt": "text", ".text": "text", ".hl7": "hl7"}
@@ -23,14 +20,26 @@ def record_kind(path: str) -> str | None:
     return SUFFIXES.get(Path(path).suffix.lower())
 
 
-class RecordHandler(Handler):
+class RecordHandler(FileHandler):
+    """Its readers, recognizers and operators are imported on the first record, not with
+    the routing table: DICOM-only work never pays for them."""
     kind = "records"
-    operators = Operators   # `deid check` swaps in operators that only take note
+    operators: type | None = None   # None: records.operators.Operators; `deid check` swaps in its own
+
+    def sniff(self, path: str, head: bytes) -> bool:
+        return record_kind(path) is not None
 
     def _process(self, data: bytes, fp: str, ctx: Context, relpath: str) -> Result:
+        from .formats.delimited import scrub_delimited
+        from .formats.hl7v2 import scrub_hl7
+        from .formats.jsonish import scrub_json, scrub_jsonl
+        from .formats.text import scrub_text_file
+        from .operators import Operators
+        from .scrub import Scrubber
+
         kind = record_kind(relpath)
         scrubber = Scrubber(ctx.pipeline.records, ctx.pseudo, ctx.pipeline.dicom.date_shift_days, "file:" + fp,
-                            self.operators)
+                            self.operators or Operators)
         if ctx.collect_mappings:
             scrubber.ops.mappings = []
         try:
@@ -49,18 +58,18 @@ class RecordHandler(Handler):
             else:
                 out, events = scrub_text_file(data, scrubber)
         except InputError as exc:
-            return Result("quarantined", reason=str(exc), input_fingerprint=fp, kind=self.kind)
+            return Result(Status.QUARANTINED, reason=str(exc), input_fingerprint=fp, kind=self.kind)
         except RecursionError:
-            return Result("quarantined", reason="malformed-json: nested too deep", input_fingerprint=fp,
+            return Result(Status.QUARANTINED, reason="malformed-json: nested too deep", input_fingerprint=fp,
                           kind=self.kind)
         except Exception as exc:  # fail closed on anything unexpected, without its message
-            return Result("quarantined", reason=f"internal-error: {type(exc).__name__}", input_fingerprint=fp,
+            return Result(Status.QUARANTINED, reason=f"internal-error: {type(exc).__name__}", input_fingerprint=fp,
                           kind=self.kind)
         renamed = path_has_identifiers(relpath, scrubber)
         if renamed:
             events.append(AuditEvent("<path>", "rename", "identity", "deid:path-identity", "",
                                      "input path held an identifier"))
-        return Result("ok", data=out, events=events, input_fingerprint=fp, kind=self.kind,
+        return Result(Status.OK, data=out, events=events, input_fingerprint=fp, kind=self.kind,
                       name_hint=f"R-{fp[:20]}{Path(relpath).suffix.lower()}", renamed=renamed,
                       mappings=scrubber.ops.mappings or [],
                       counts={"elements": scrubber.counts["fields_changed"] + scrubber.counts["spans"],

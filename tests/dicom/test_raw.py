@@ -116,7 +116,8 @@ def test_header_path_does_not_import_pydicom(tmp_path):
     p.write_bytes(to_bytes(_with_pixels(make_ds())))
     code = (
         "import sys\n"
-        "from deid.handlers import Context, DicomHandler, Item\n"
+        "from deid.core import Context, Item\n"
+        "from deid.dicom.handler import DicomHandler\n"
         "from deid.policy import build_pipeline\n"
         "from deid.pseudonym import Pseudonymizer\n"
         "pipe = build_pipeline({'dicom': {'options': ['retain_long_modified_dates', 'clean_descriptors']},"

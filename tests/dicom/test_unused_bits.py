@@ -9,7 +9,8 @@ from PIL import Image, ImageDraw, ImageFont
 from deid.check.dicom import check_dicom
 from deid.dicom.bits import stray_bits
 from deid.dicom.io import read_file
-from deid.handlers import Context, DicomHandler, Item
+from deid.core import Context, Item
+from deid.dicom.handler import DicomHandler
 from deid.policy import build_pipeline
 from deid.pseudonym import Pseudonymizer
 from helpers import make_ds, read, to_bytes

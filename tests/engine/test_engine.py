@@ -12,7 +12,7 @@ from deid.engine.discover import discover
 from deid.engine.job import Job
 from deid.engine.runner import run
 from deid.engine.writer import atomic_write
-from deid.handlers import Context
+from deid.core import Context
 from deid.policy import load_pipeline
 from deid.pseudonym import Pseudonymizer
 from helpers import make_ds, write

@@ -11,7 +11,7 @@ from deid.engine import work as engine_work
 from deid.engine.discover import discover
 from deid.engine.job import Job
 from deid.engine.runner import run
-from deid.handlers import Context
+from deid.core import Context
 from deid.policy import load_pipeline
 from deid.pseudonym import Pseudonymizer
 from helpers import KEY, make_ds, to_bytes

@@ -311,8 +311,8 @@ def test_a_jp2_box_that_cannot_move_on_is_refused_before_decoding(tmp_path):
 
     src = tmp_path / "loop.dcm"
     src.write_bytes(jp2_box_length_zero())
-    code = ("import sys; from deid.handlers import Context, DicomHandler; from deid.policy import load_pipeline;"
-            "from deid.pseudonym import Pseudonymizer;"
+    code = ("import sys; from deid.core import Context; from deid.dicom.handler import DicomHandler;"
+            "from deid.policy import load_pipeline; from deid.pseudonym import Pseudonymizer;"
             "r = DicomHandler()._process(open(sys.argv[1], 'rb').read(), 'fp',"
             " Context(load_pipeline('chest-xray'), Pseudonymizer(b'k' * 32)), 'x.dcm'); print(r.reason)")
     out = subprocess.run([sys.executable, "-c", code, str(src)], capture_output=True, text=True, timeout=120)

@@ -14,7 +14,8 @@ import pytest
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from deid.handlers import Context, DicomHandler
+from deid.core import Context
+from deid.dicom.handler import DicomHandler
 from deid.policy import load_pipeline
 from deid.pseudonym import Pseudonymizer
 from helpers import KEY, PRESIDIO, read, to_bytes

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from deid.handlers import Context, DicomHandler
+from deid.core import Context
+from deid.dicom.handler import DicomHandler
 from deid.policy import load_pipeline
 from deid.pseudonym import Pseudonymizer
 from helpers import KEY

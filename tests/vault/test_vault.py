@@ -14,7 +14,8 @@ from pydicom.sequence import Sequence
 from typer.testing import CliRunner
 
 from deid.cli import app
-from deid.handlers import Context, DicomHandler, Item
+from deid.core import Context, Item
+from deid.dicom.handler import DicomHandler
 from deid.policy import load_pipeline
 from deid.pseudonym import Pseudonymizer
 import deid.vault as vault_mod

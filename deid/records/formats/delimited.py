@@ -16,7 +16,7 @@ import io
 from itertools import chain, islice
 from typing import Iterator
 
-from ...audit.events import AuditEvent
+from ...core import AuditEvent
 from ...errors import InputError
 from ..operators import REMOVE
 from ...text.columns import name_column

@@ -14,7 +14,7 @@ import re
 
 import hl7
 
-from ...audit.events import AuditEvent
+from ...core import AuditEvent
 from ...errors import InputError
 from ..operators import REMOVE
 from ..scrub import Field, Scrubber

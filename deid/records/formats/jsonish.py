@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 
-from ...audit.events import AuditEvent
+from ...core import AuditEvent
 from ...errors import InputError
 from ...policy.records import norm_field
 from ..operators import REMOVE

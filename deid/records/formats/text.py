@@ -3,7 +3,7 @@ MRN or hospital number found in it is the patient key, so its dates shift like t
 patient's images. Encoding and line endings are kept."""
 from __future__ import annotations
 
-from ...audit.events import AuditEvent
+from ...core import AuditEvent
 from .encoding import decode, encode
 from ..scrub import Scrubber
 

@@ -21,11 +21,11 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-import deid.audit.report as report
-import deid.audit.report_html as report_html
+import deid.report.build as report
+import deid.report.page as report_html
 from deid.audit.log import iter_events
-from deid.audit.thumbnails import DIFFERS, NO_DIGEST, frame0_box, thumbnail
 from deid.cli import app
+from deid.report.thumbnails import DIFFERS, NO_DIGEST, frame0_box, thumbnail
 from helpers import REPO, deidentify_samples
 
 runner = CliRunner()
@@ -210,7 +210,7 @@ def test_bad_inputs_exit_2_with_a_clear_message(run, tmp_path):
 
 
 def test_matplotlib_is_loaded_only_by_the_report():
-    code = ("import sys, deid.cli, deid.engine.runner, deid.audit.report, deid.audit.report_html, deid.audit.charts; "
+    code = ("import sys, deid.cli, deid.engine.runner, deid.report.build, deid.report.page, deid.report.charts; "
             "assert 'matplotlib' not in sys.modules, 'matplotlib imported eagerly'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 

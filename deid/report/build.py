@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import AuditError
-from .log import open_readonly, runs, verify
+from ..audit.log import open_readonly, runs, verify
 from .thumbnails import Box, Thumb, device, frame0_box, is_dicom, open_output, thumbnail
 
 MAX_FILES = 2000            # files in the drill-down
@@ -59,7 +59,7 @@ class FileEntry:
 
 @dataclass
 class ReportData:
-    """What the HTML shows; built by `collect`, rendered by report_html.render."""
+    """What the HTML shows; built by `collect`, rendered by page.render."""
     audit_name: str
     problems: list[str]
     runs: list[dict]
@@ -100,8 +100,8 @@ def default_outputs(audit: Path) -> Path | None:
 
 def build_report(audit: Path, out: Path, outputs: Path | None = None) -> ReportResult:
     """Collect, render and write the report atomically; raises AuditError/ReportError."""
-    from ..engine.writer import atomic_write
-    from .report_html import render
+    from ..util import atomic_write
+    from .page import render
 
     audit, out = Path(audit), Path(out)
     given = outputs is not None
