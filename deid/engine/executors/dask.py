@@ -4,8 +4,9 @@
 dask-jobqueue, Kubernetes via dask-kubernetes: docs/operations.md); `--engine dask`
 alone starts a LocalCluster. Items go out in chunks, at most `2 x workers` chunks in
 flight (back-pressure: memory stays flat however many inputs there are). Workers read
-inputs and write outputs themselves (atomically, on storage every worker and the driver
-see), and send back only outcomes and audit events: the driver stays the one audit writer.
+inputs and write outputs themselves, through the job's sink (the folder sink: atomically,
+on storage every worker and the driver see), and send back only outcomes and audit
+events: the driver stays the one audit writer.
 
 The job, the secret key included, is sent to the workers once. On a remote cluster,
 secure the scheduler (TLS, `--scheduler tls://...`). A per-item timeout is not enforced
