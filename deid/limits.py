@@ -5,7 +5,7 @@ loops on a JP2 box whose length is 0, and deid's own parsing is Python too. In t
 thread the limit is SIGALRM (it also breaks a blocking read, e.g. of a FIFO); in any
 other thread (a Dask worker's) it is an exception set on that thread. Neither stops
 native code that never returns to Python: the local pool's supervisor kills such a
-worker (engine/pool.py), which is why `--engine local` is the default.
+worker (engine/executors/pool.py), which is why `--engine local` is the default.
 """
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ Exit codes (`deid --help`, README, docs/operations.md):
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
@@ -74,6 +75,33 @@ class DeidGroup(TyperGroup):
                 raise
             fail(f"internal error ({type(exc).__name__}): a bug in deid. Run again with DEID_DEBUG=1 to see the "
                  "traceback (it may show values from the data), and report it", INTERNAL)
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class _Stderr(logging.StreamHandler):
+    """Writes to whatever sys.stderr is when a record comes (a test runner swaps it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
+def set_log_level(level: str) -> None:
+    """deid's own loggers (counts and stages, never a value) to stderr from `level` up."""
+    if level.upper() not in LOG_LEVELS:
+        fail(f"--log-level must be one of {', '.join(LOG_LEVELS)}")
+    logger = logging.getLogger("deid")
+    if not any(isinstance(h, _Stderr) for h in logger.handlers):
+        handler = _Stderr()
+        handler.setFormatter(logging.Formatter("deid %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(level.upper())
 
 
 def typer_app(help: str) -> typer.Typer:

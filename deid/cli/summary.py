@@ -1,15 +1,13 @@
 """What `deid run` says: progress while it runs (a bar on a terminal, a line every 30 s in
 a scheduler's log), then a summary on stdout, as text for people or one JSON object for
-scripts (`--format json`). Both carry the accounting line: inputs = written +
-quarantined + errors (+ done by an earlier run, + left for a resumed one)."""
+scripts (`--format json`), and the exit code. Both carry the accounting line: inputs =
+written + quarantined + errors (+ done by an earlier run, + left for a resumed one)."""
 from __future__ import annotations
 
 import json
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import Callable, Iterator
 
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn,
                            TimeRemainingColumn)
@@ -17,28 +15,35 @@ from rich.table import Table
 from rich.text import Text
 
 from ..engine.accounting import balance
+from ..engine.config import RunConfig
+from ..engine.session import RunResult
 from ..printable import display
-from .common import console, emit, out
+from .common import FOUND, INTERNAL, INTERRUPTED, OK, console, emit, out
 
 
-@dataclass(frozen=True)
-class Report:
-    pipeline: str
-    out: Path
-    audit: Path
-    quarantine: Path
-    vault: Optional[Path]
-    fmt: str            # text | json
+def exit_code(summary, problems: list[str]) -> int:
+    if problems:
+        return INTERNAL
+    if summary.interrupted:
+        return INTERRUPTED
+    return FOUND if summary.quarantined or summary.errors or summary.skipped_quarantined else OK
 
 
-def show(rep: Report, s, counted: int, problems: list[str]) -> None:
+def render(cfg: RunConfig, res: RunResult) -> int:
+    """The summary of a run (or a dry run) on stdout; its exit code."""
+    if res.dry_run:
+        show_dry_run(cfg, res.summary, res.counted, res.problems)
+    else:
+        show(cfg, res.summary, res.counted, res.problems)
+    return exit_code(res.summary, res.problems)
+
+
+def show(rep: RunConfig, s, counted: int, problems: list[str]) -> None:
     """The summary of a run, on stdout."""
-    from .run import exit_code
-
     total, left, line = balance(s, counted)
     if rep.fmt == "json":
         emit(json.dumps({
-            "pipeline": rep.pipeline, "inputs": total,
+            "pipeline": rep.pipeline.name, "inputs": total,
             "written": s.ok, "quarantined": s.quarantined, "errors": s.errors, "done_earlier": s.skipped,
             "done_earlier_not_written": s.skipped_quarantined, "left": left, "reasons": s.reasons,
             "elements_changed": s.elements, "dates_shifted": s.dates_shifted,
@@ -49,7 +54,7 @@ def show(rep: Report, s, counted: int, problems: list[str]) -> None:
             "vault": str(rep.vault) if rep.vault else None, "exit_code": exit_code(s, problems)},
             ensure_ascii=True))
         return
-    t = Table(title=f"deid run · pipeline {rep.pipeline}")
+    t = Table(title=f"deid run · pipeline {rep.pipeline.name}")
     for col in ("files", "ok", "quarantined", "errors", "elements changed", "dates shifted", "pixel boxes redacted",
                 "seconds"):
         t.add_column(col, justify="right")
@@ -60,7 +65,7 @@ def show(rep: Report, s, counted: int, problems: list[str]) -> None:
         emit(text)
 
 
-def _lines(rep: Report, s, line: str, problems: list[str]) -> list[str]:
+def _lines(rep: RunConfig, s, line: str, problems: list[str]) -> list[str]:
     say = [line + ("" if problems else " (balanced)")]
     say += [f"not written ({code}): {n}" for code, n in sorted(s.reasons.items())]
     if s.skipped:
@@ -80,7 +85,7 @@ def _lines(rep: Report, s, line: str, problems: list[str]) -> list[str]:
     return say
 
 
-def show_dry_run(rep: Report, s, counted: int, problems: list[str]) -> None:
+def show_dry_run(rep: RunConfig, s, counted: int, problems: list[str]) -> None:
     if rep.fmt == "json":
         emit(json.dumps({"dry_run": True, "would_write": s.ok, "would_quarantine": s.quarantined,
                          "errors": s.errors, "actions": s.actions, "kinds": s.kinds,

@@ -7,17 +7,16 @@ with its internal-error code (4), whatever else happened.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..audit.log import AuditLog
 from .runner import Summary
+from .sinks import Sink
 
 ROWS = (("write", "ok"), ("quarantine", "quarantined"), ("error", "errors"))
 
 
-def check(summary: Summary, log: AuditLog, out_dir: Path | None) -> list[str]:
+def check(summary: Summary, log: AuditLog, sink: Sink | None) -> list[str]:
     """Problems found; [] when the books balance. An interrupted run is checked for what
-    it recorded (the rest is left for the resumed run). out_dir None: a dry run, which
+    it recorded (the rest is left for the resumed run). sink None: a dry run, which
     writes nothing to look for."""
     s = summary
     problems = []
@@ -35,7 +34,7 @@ def check(summary: Summary, log: AuditLog, out_dir: Path | None) -> list[str]:
             problems.append(f"audit log: {blank} '{action}' file rows without a reason")
     if set(rows) - {a for a, _ in ROWS}:
         problems.append(f"audit log: unexpected file rows {sorted(set(rows) - {a for a, _ in ROWS})}")
-    missing = sum(1 for rel in log.outputs() if not (out_dir / rel).is_file()) if out_dir is not None else 0
+    missing = sum(1 for rel in log.outputs() if not sink.has(rel)) if sink is not None else 0
     if missing:
         problems.append(f"{missing} outputs recorded as written are not in the output folder")
     return problems

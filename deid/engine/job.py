@@ -2,18 +2,29 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from enum import Enum
+from typing import TYPE_CHECKING
 
 from ..handlers import Context, Result
+
+if TYPE_CHECKING:
+    from .sinks import Sink
+
+
+class Naming(str, Enum):
+    """`deid run --naming`: the values are the option's words."""
+    MIRROR = "mirror"                     # the input's relative path, identifying names replaced
+    PSEUDONYMIZED = "pseudonymized"       # the handler's new name
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass(frozen=True)
 class Job:
     ctx: Context
-    out: Path
-    quarantine_dir: Path
-    naming: str = "mirror"
-    preview_dir: Path | None = None
+    sink: Sink                            # where outputs go and inputs are set aside (sinks/)
+    naming: str = Naming.MIRROR
     dry_run: bool = False                 # process, count, write nothing
     timeout: float = 0.0                  # seconds one input may take (0: no limit), in every engine
 

@@ -1,20 +1,26 @@
-"""Run items through handlers, in-process, on a local process pool or on Dask; one audit writer.
+"""Run items through handlers on an executor (executors/: in-process, a local process
+pool or Dask); one audit writer.
 
-Workers process and write their own outputs (atomically) so output bytes never cross
-processes; only outcomes and audit events come back to the driver, the one audit writer,
-which records each input as written, quarantined or an error, with its reason.
+Workers process and write their own outputs (through the job's sink) so output bytes
+never cross processes; only outcomes and audit events come back to the driver, the one
+audit writer, which records each input as written, quarantined or an error, with its
+reason.
 """
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Mapping
 
 from ..audit.log import AuditLog, FileRecord
 from ..errors import AuditError, DeidError
 from ..handlers import Item
+from .executors import Engine, Limits, make_executor
 from .job import Job, Outcome
-from .writer import append_reason
+from .sinks import REASONS
+
+log = logging.getLogger(__name__)
 
 
 class RunStopped(DeidError):
@@ -48,14 +54,14 @@ def path_fp(job: Job, relpath: str) -> str:
 
 
 def run(items: Iterable[Item], job: Job, audit: AuditLog, workers: int = 1,
-        progress: Callable[[Outcome], None] | None = None, skip: dict[str, str] | None = None,
-        timeout: float | None = None, max_memory_mb: int = 0, engine: str = "local",
+        progress: Callable[[Outcome], None] | None = None, skip: Mapping[str, str] | None = None,
+        timeout: float | None = None, max_memory_mb: int = 0, engine: Engine | str = Engine.LOCAL,
         scheduler: str | None = None,
         mappings: Callable[[list[tuple[str, str, str]]], None] | None = None) -> Summary:
     """Process every item not in `skip` (path fingerprints of inputs an interrupted run
     finished); record each in the audit log as it completes. engine "inline": in this
-    process; "local": a supervised pool of `workers` processes (pool.py) with an optional
-    address-space limit per worker; "dask": a Dask cluster (dask_executor.py). Each item
+    process; "local": a supervised pool of `workers` processes (executors/pool.py) with an
+    optional address-space limit per worker; "dask": a Dask cluster (executors/dask.py). Each item
     runs under `timeout` (else the job's) in every engine. Ctrl-C (or SIGTERM) stops
     cleanly, as does a full disk or an audit log that cannot be written: what is done is
     recorded, the rest is left for `--resume`. `mappings`: the vault's writer, given what
@@ -64,7 +70,9 @@ def run(items: Iterable[Item], job: Job, audit: AuditLog, workers: int = 1,
         job = replace(job, timeout=timeout)
     t0 = time.perf_counter()
     s = Summary()
-    reasons_file = job.quarantine_dir / "REASONS.jsonl"
+    executor = make_executor(engine, job, Limits(workers, max_memory_mb, scheduler))
+    log.info("run: engine %s, %d workers, time limit %g s, %d inputs done earlier", Engine(engine).value,
+             workers, job.timeout, len(skip or ()))
 
     def todo() -> Iterator[Item]:
         for it in items:
@@ -89,9 +97,9 @@ def run(items: Iterable[Item], job: Job, audit: AuditLog, workers: int = 1,
             detail = o.reason
             if not job.dry_run:
                 try:
-                    append_reason(reasons_file, o.item, o.reason, o.status)
+                    job.sink.note(o.item, o.reason, o.status)
                 except OSError as exc:
-                    raise RunStopped(f"cannot write {reasons_file.name}: {type(exc).__name__}") from None
+                    raise RunStopped(f"cannot write {REASONS}: {type(exc).__name__}") from None
         if mappings is not None and o.status == "ok" and r.mappings and not job.dry_run:
             mappings(r.mappings)
         r.mappings = []
@@ -102,23 +110,14 @@ def run(items: Iterable[Item], job: Job, audit: AuditLog, workers: int = 1,
             progress(o)
 
     try:
-        if engine == "dask":
-            from .dask_executor import DaskExecutor
-
-            DaskExecutor(job, workers, scheduler).run(todo(), take)
-        elif engine == "inline":
-            from .inline import run_inline
-
-            run_inline(todo(), job, take)
-        else:
-            from .pool import Supervisor
-
-            Supervisor(job, workers, max_memory_mb).run(todo(), take)
+        executor.run(todo(), take)
     except KeyboardInterrupt:
         s.interrupted = True
     except (RunStopped, AuditError) as exc:
         s.interrupted, s.stop_reason = True, str(exc)
     s.seconds = time.perf_counter() - t0
+    log.info("run: %d inputs accounted for (%d written, %d quarantined, %d errors), %d skipped%s, %.1f s",
+             s.files, s.ok, s.quarantined, s.errors, s.skipped, ", interrupted" if s.interrupted else "", s.seconds)
     return s
 
 

@@ -17,7 +17,7 @@ from ..handlers import Item, Result, handler_for
 from ..limits import STOPS, TimeLimit, time_limit
 from .job import Job, Outcome
 from .paths import safe_relpath
-from .writer import atomic_write, copy_aside, out_of_space, quarantine_path, write_reason
+from .writer import out_of_space
 
 
 class NotARegularFile(OSError):
@@ -72,7 +72,7 @@ def safe_prepare(item: Item, job: Job, max_memory_mb: int = 0) -> Result:
 
 
 def written_name(item: Item, job: Job, res: Result) -> str:
-    """The path below --out (or the quarantine) and in the audit: the handler's new name
+    """The path in the sink (below --out, or the quarantine) and in the audit: the handler's new name
     when asked for (--naming pseudonymized) or when the input path held the patient's
     identity; else the input's path with identifying names replaced."""
     if (job.naming == "pseudonymized" or res.renamed) and res.name_hint:
@@ -81,7 +81,8 @@ def written_name(item: Item, job: Job, res: Result) -> str:
 
 
 def finish(item: Item, job: Job, res: Result) -> Outcome:
-    """Write the output atomically, or set the input aside; the outcome names where it went."""
+    """Write the output through the job's sink, or set the input aside; the outcome names
+    where it went (its path in the sink, as the audit records it)."""
     rel = written_name(item, job, res)
     if job.dry_run:
         res.data, res.previews = None, []
@@ -105,10 +106,9 @@ def _write(job: Job, rel: str, res: Result) -> Result:
     if res.data is None:
         return res.quarantined("internal-error: no output")
     try:
-        if job.preview_dir is not None:
-            for suffix, png in res.previews:
-                atomic_write(job.preview_dir / f"{rel}.{suffix}", png)
-        atomic_write(job.out / rel, res.data)
+        for suffix, png in res.previews:
+            job.sink.preview(rel, suffix, png)
+        job.sink.put(rel, res.data)
         # the output's digest (of de-identified bytes, not a value): lets the report and
         # an auditor tell the file this run wrote from anything later found at its path
         res.events.append(AuditEvent("<output>", "digest", "file", "engine:output-digest", "",
@@ -124,16 +124,15 @@ def _write(job: Job, rel: str, res: Result) -> Result:
 def _set_aside(job: Job, rel: str, item: Item, res: Result) -> Result:
     """A quarantined input is copied aside (an error's input cannot be); both get a reason
     file. A copy or reason file that fails makes the input an error, still audited."""
-    dest = quarantine_path(job.quarantine_dir, rel)
     if res.status == "quarantined":
         try:
-            copy_aside(dest, item.source)
+            job.sink.set_aside(rel, item.source)
         except OSError as exc:
             if out_of_space(exc):
                 raise
             res = res.quarantined(f"{res.reason} (quarantine copy failed: {type(exc).__name__})", status="error")
     try:
-        write_reason(dest, res.reason, res.details)
+        job.sink.quarantine(rel, res.reason, res.details)
     except OSError as exc:
         if out_of_space(exc):
             raise

@@ -58,19 +58,12 @@ def out_of_space(exc: BaseException) -> bool:
     return False
 
 
-def remove_partials(*folders: Path) -> int:
-    """Temp files a killed run or worker left behind (.deid-*.part): never mistaken for
-    output, removed before a resumed run starts and when a run ends."""
-    n = 0
+def find_partials(*folders: Path) -> Iterator[Path]:
+    """Temp files a killed run or worker left behind (.deid-*.part) below `folders`."""
     for folder in folders:
         if not folder.is_dir():
             continue
         for dirpath, _dirs, files in os.walk(folder):
             for fn in files:
                 if fn.endswith(".part"):
-                    try:
-                        os.unlink(os.path.join(dirpath, fn))
-                        n += 1
-                    except FileNotFoundError:
-                        pass
-    return n
+                    yield Path(dirpath, fn)

@@ -9,7 +9,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-import deid.engine.work as work
+import deid.engine.sinks.folder as folder_sink
 from deid.audit.log import AuditFull, AuditLog, verify
 from deid.cli import app
 from helpers import file_rows, make_ds, to_bytes
@@ -29,14 +29,14 @@ def _inputs(tmp_path):
 
 def _full_after(monkeypatch, n: int) -> None:
     """Outputs from im{n} on find the disk full (in forked workers too)."""
-    real = work.atomic_write
+    real = folder_sink.atomic_write
 
     def write(path, data, dir_mode=None):
         if path.name.startswith("im") and int(path.name[2:4]) >= n:
             raise OSError(errno.ENOSPC, "No space left on device")
         real(path, data, dir_mode)
 
-    monkeypatch.setattr(work, "atomic_write", write)
+    monkeypatch.setattr(folder_sink, "atomic_write", write)
 
 
 def _audit_full_after(monkeypatch, n: int) -> None:

@@ -11,6 +11,7 @@ from deid.audit.log import AuditLog, verify
 from deid.engine.discover import discover
 from deid.engine.job import Job
 from deid.engine.runner import run
+from deid.engine.sinks import FolderSink
 from deid.engine.writer import atomic_write
 from deid.core import Context
 from deid.policy import load_pipeline
@@ -25,8 +26,8 @@ def _tree(root: Path, n: int = 12) -> None:
 
 
 def _run(src: Path, out: Path, workers: int):
-    job = Job(Context(load_pipeline("dicom-research"), Pseudonymizer(b"k" * 32)), out,
-              out.with_name(out.name + ".q"))
+    job = Job(Context(load_pipeline("dicom-research"), Pseudonymizer(b"k" * 32)),
+              FolderSink(out, out.with_name(out.name + ".q")))
     log = AuditLog(out.with_name(out.name + ".sqlite"))
     log.start_run("dicom-research", "h", {}, "kid")
     s = run(discover([src]), job, log, workers=workers)
@@ -65,12 +66,12 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path, monkeypatch):
 
 def test_write_failure_quarantines_instead_of_output(tmp_path, monkeypatch):
     _tree(tmp_path / "in", 2)
-    import deid.engine.work as runner
+    import deid.engine.sinks.folder as folder_sink
 
     def fail(_path, _data):
         raise OSError("disk full")
 
-    monkeypatch.setattr(runner, "atomic_write", fail)
+    monkeypatch.setattr(folder_sink, "atomic_write", fail)
     s = _run(tmp_path / "in", tmp_path / "o", 1)
     assert s.ok == 0 and s.quarantined == 3
     assert not any(p.is_file() for p in (tmp_path / "o").rglob("*"))

@@ -12,6 +12,7 @@ from deid.engine.discover import discover
 from deid.engine.job import Job
 from deid.engine.runner import run
 from deid.core import Context
+from deid.engine.sinks import FolderSink
 from deid.policy import load_pipeline
 from deid.pseudonym import Pseudonymizer
 from helpers import KEY, make_ds, to_bytes
@@ -30,7 +31,7 @@ def _batch(tmp_path, n=40):
 
 def _run(tmp_path, src, name, workers, timeout=0.0, engine="local"):
     out = tmp_path / name
-    job = Job(Context(load_pipeline(), Pseudonymizer(KEY)), out, tmp_path / f"{name}.quarantine")
+    job = Job(Context(load_pipeline(), Pseudonymizer(KEY)), FolderSink(out, tmp_path / f"{name}.quarantine"))
     log = AuditLog(tmp_path / f"{name}.sqlite")
     log.start_run("t", "h", {}, "k")
     summary = run(discover([src]), job, log, workers=workers, timeout=timeout, engine=engine)
@@ -83,7 +84,7 @@ def test_a_worker_stuck_in_native_code_is_killed_and_only_its_item_is_blamed(tmp
     import signal
     import sqlite3
 
-    from deid.engine import pool
+    from deid.engine.executors import pool
 
     real = engine_work.prepare
 

@@ -220,21 +220,22 @@ def test_nothing_is_collected_without_the_vault(tmp_path):
 
 def test_outputs_not_written_leave_nothing_in_the_vault(tmp_path, monkeypatch):
     """Only a written output's mappings are kept: its pseudonyms exist nowhere else."""
-    import deid.engine.work as runner_mod
+    import deid.engine.sinks.folder as folder_sink
     from deid.audit.log import AuditLog
     from deid.engine.discover import discover
     from deid.engine.job import Job
     from deid.engine.runner import run
+    from deid.engine.sinks import FolderSink
 
     _tree(tmp_path)
 
     def fail(_path, _data):
         raise OSError("disk full")
 
-    monkeypatch.setattr(runner_mod, "atomic_write", fail)
+    monkeypatch.setattr(folder_sink, "atomic_write", fail)
     got: list = []
     job = Job(Context(load_pipeline(tmp_path / "pipe.yaml"), Pseudonymizer(KEY), collect_mappings=True),
-              tmp_path / "out", tmp_path / "q")
+              FolderSink(tmp_path / "out", tmp_path / "q"))
     log = AuditLog(tmp_path / "a.sqlite")
     log.start_run("t", "h", {}, "kid")
     s = run(discover([tmp_path / "in"]), job, log, mappings=got.extend)

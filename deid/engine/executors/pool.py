@@ -19,6 +19,7 @@ can be given an address-space limit.
 """
 from __future__ import annotations
 
+import logging
 import multiprocessing as mp
 import os
 import signal
@@ -29,10 +30,12 @@ from functools import partial
 from multiprocessing.connection import Connection, wait
 from typing import Callable, Iterable, Iterator
 
-from ..handlers import Item, Result
+from ...handlers import Item, Result
+from ..job import Job, Outcome
+from ..work import finish, safe_prepare
 from .inline import chunks, run_inline
-from .job import Job, Outcome
-from .work import finish, safe_prepare
+
+log = logging.getLogger(__name__)
 
 CHUNK = 8
 POLL = 0.5          # seconds between deadline checks when no worker reports
@@ -74,6 +77,8 @@ def _worker(job: Job, conn: Connection, threads: int, max_memory_mb: int) -> Non
 
 
 class Supervisor:
+    """`--engine local`: the Executor protocol over a supervised pool of processes."""
+
     def __init__(self, job: Job, workers: int, max_memory_mb: int = 0, chunk: int = CHUNK):
         self.job, self.workers, self.max_memory_mb, self.chunk = job, max(1, workers), max_memory_mb, chunk
         self.limit = job.timeout + max(KILL_GRACE, job.timeout / 4) if job.timeout else 0.0
@@ -107,6 +112,8 @@ class Supervisor:
     def _replace(self, slot: _Slot, reason: str, take: Callable[[Outcome], None]) -> None:
         """Kill a stuck or dead worker, quarantine the item it was on, give the rest of its
         items (those it finished but had not reported too) to a fresh worker."""
+        log.info("pool: replacing a worker (%s), %d of its items go to a fresh one",
+                 reason.split(":", 1)[0], max(0, len(slot.outstanding) - 1))
         if slot.proc.is_alive():
             slot.proc.kill()
         slot.proc.join()
@@ -145,6 +152,8 @@ class Supervisor:
 
     def run(self, items: Iterable[Item], take: Callable[[Outcome], None]) -> None:
         batches = chunks(items, self.chunk)
+        log.debug("pool: %d workers, chunks of %d, %d OCR threads each, kill after %g s of silence",
+                  self.workers, self.chunk, self.threads, self.limit)
         try:
             for _ in range(self.workers):
                 slot = self._start()

@@ -4,8 +4,9 @@
 dask-jobqueue, Kubernetes via dask-kubernetes: docs/operations.md); `--engine dask`
 alone starts a LocalCluster. Items go out in chunks, at most `2 x workers` chunks in
 flight (back-pressure: memory stays flat however many inputs there are). Workers read
-inputs and write outputs themselves (atomically, on storage every worker and the driver
-see), and send back only outcomes and audit events: the driver stays the one audit writer.
+inputs and write outputs themselves, through the job's sink (the folder sink: atomically,
+on storage every worker and the driver see), and send back only outcomes and audit
+events: the driver stays the one audit writer.
 
 The job, the secret key included, is sent to the workers once. On a remote cluster,
 secure the scheduler (TLS, `--scheduler tls://...`). A per-item timeout is not enforced
@@ -17,13 +18,16 @@ per task, and an item whose own task fails is quarantined as `worker-died`.
 """
 from __future__ import annotations
 
+import logging
 import os
 from typing import Callable, Iterable, Iterator
 
-from ..handlers import Item, Result
+from ...handlers import Item, Result
+from ..job import Job, Outcome
+from ..work import finish
 from .inline import chunks, run_inline
-from .job import Job, Outcome
-from .work import finish
+
+log = logging.getLogger(__name__)
 
 CHUNK = 16
 
@@ -37,6 +41,8 @@ def process_chunk(job: Job, items: list[Item]) -> list[Outcome]:
 
 
 class DaskExecutor:
+    """`--engine dask`: the Executor protocol over a Dask cluster."""
+
     def __init__(self, job: Job, workers: int, scheduler: str | None = None, chunk: int = CHUNK):
         self.job, self.workers, self.scheduler, self.chunk = job, workers, scheduler, chunk
 
@@ -44,7 +50,7 @@ class DaskExecutor:
         try:
             from dask.distributed import Client, LocalCluster, as_completed
         except ImportError:
-            from ..errors import DeidError
+            from ...errors import DeidError
 
             raise DeidError("--engine dask needs dask.distributed: pip install 'deid[dask]'") from None
         cluster = None
@@ -58,6 +64,8 @@ class DaskExecutor:
             job = client.scatter(self.job, broadcast=True)
             batches = chunks(items, self.chunk)
             in_flight = max(2, 2 * len(client.scheduler_info().get("workers", {})) or 2 * self.workers)
+            log.debug("dask: %s, chunks of %d, at most %d in flight",
+                      "a running scheduler" if self.scheduler else "a LocalCluster", self.chunk, in_flight)
             pending = as_completed()
             sent: dict = {}
 
@@ -73,6 +81,7 @@ class DaskExecutor:
                 try:
                     outcomes = fut.result()
                 except Exception as exc:  # the worker died (memory limit, lifetime) or the task failed
+                    log.info("dask: a task failed (%s), %d items", type(exc).__name__, len(batch))
                     if len(batch) > 1:  # which item it was is not known: each goes again on its own
                         for it in batch:
                             submit([it])

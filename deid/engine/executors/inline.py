@@ -3,17 +3,20 @@ Dask worker): prepare an item, hand its write to a few I/O threads, prepare the 
 
 An item is taken (recorded as done) only after its write has finished; outcomes come
 out in the order the items went in. In-flight writes are bounded in count and bytes,
-so memory stays flat.
+so memory stays flat. The writes themselves go through the job's sink (work.finish).
 """
 from __future__ import annotations
 
+import logging
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable, Iterable, Iterator
 
-from ..handlers import Item, Result
-from .job import Job, Outcome
-from .work import finish, safe_prepare
+from ...handlers import Item, Result
+from ..job import Job, Outcome
+from ..work import finish, safe_prepare
+
+log = logging.getLogger(__name__)
 
 IO_THREADS = 4                          # fsync waits on the disk, not the CPU
 MAX_PENDING = 16                        # outputs waiting to be written, at most
@@ -54,3 +57,14 @@ def run_inline(items: Iterable[Item], job: Job, take: Callable[[Outcome], None],
                 take(fut.result())
         while pending:
             take(pending.popleft()[0].result())
+
+
+class InlineExecutor:
+    """`--engine inline`: every item in this process (the Executor protocol)."""
+
+    def __init__(self, job: Job):
+        self.job = job
+
+    def run(self, items: Iterable[Item], take: Callable[[Outcome], None]) -> None:
+        log.debug("inline executor: %d write threads", IO_THREADS)
+        run_inline(items, self.job, take)

@@ -1,0 +1,207 @@
+"""One run, from a checked RunConfig to its result: count the inputs, hold the output and
+audit log, open the vault, start (or resume) a run in the audit log, run every input on
+the chosen executor with SIGTERM as Ctrl-C, check the accounting, close the log and the
+vault, and remove temp files. What to print and which exit code is the caller's.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Callable, ContextManager, Iterator, Mapping
+
+from ..errors import AuditError, DeidError, VaultError
+from ..printable import display
+from .config import RunConfig
+from .job import Job, Outcome
+from .runner import Summary
+from .sinks import Sink
+
+log = logging.getLogger(__name__)
+
+# progress(total) -> a context whose value is called once per finished input
+Progress = Callable[[int], ContextManager[Callable[[Outcome], None]]]
+
+
+@dataclass
+class RunResult:
+    summary: Summary
+    counted: int                                        # inputs the counting walk found
+    problems: list[str] = field(default_factory=list)   # accounting: [] when the books balance
+    dry_run: bool = False
+
+
+@contextmanager
+def no_progress(_total: int) -> Iterator[Callable[[Outcome], None]]:
+    yield lambda _o: None
+
+
+def execute(cfg: RunConfig, progress: Progress = no_progress, say: Callable[[str], None] = log.warning) -> RunResult:
+    """Run `cfg`. `say`: a notice for the person running it (a resumed run, a new vault
+    key). DeidError: a usage or configuration problem, or one the run cannot go on with
+    (dask missing, the vault failing); the run is left resumable."""
+    from .discover import discover
+
+    counted = sum(1 for _ in discover(list(cfg.inputs)))  # a counting walk: nothing is kept in memory
+    if not counted:
+        raise DeidError(f"no input files found in {', '.join(map(str, cfg.inputs))}: nothing to de-identify")
+    log.info("%d inputs found, engine %s", counted, cfg.engine.value)
+    if cfg.dry_run:
+        return _dry_run(cfg, counted, progress)
+    from .lock import hold
+
+    with hold(cfg.out, cfg.audit):
+        return _run(cfg, counted, progress, say)
+
+
+def _items(cfg: RunConfig, job: Job, audit, total: int, progress: Progress, skip: Mapping[str, str] | None = None,
+           mappings: Callable[[list[tuple[str, str, str]]], None] | None = None) -> Summary:
+    """The engine over every input, with a progress display."""
+    from .discover import discover
+    from .runner import run
+
+    with progress(total - len(skip or ())) as step:
+        return run(discover(list(cfg.inputs)), job, audit, workers=cfg.limits.workers, progress=step, skip=skip,
+                   timeout=cfg.timeout, max_memory_mb=cfg.limits.max_memory_mb, engine=cfg.engine,
+                   scheduler=cfg.limits.scheduler, mappings=mappings)
+
+
+def _run(cfg: RunConfig, counted: int, progress: Progress, say: Callable[[str], None]) -> RunResult:
+    from ..handlers import Context
+    from ..pseudonym import Pseudonymizer
+    from .accounting import check as accounting
+
+    sink = cfg.sink()
+    vdb = _open_vault(cfg, say) if cfg.vault or cfg.vault_key_file else None
+    try:
+        audit, skip = _start(cfg, sink, vdb, say)
+    except DeidError:
+        if vdb is not None:
+            vdb.close()
+        raise
+    job = Job(Context(cfg.pipeline, Pseudonymizer(cfg.secret), cfg.preview is not None,
+                      collect_mappings=vdb is not None), sink, cfg.naming)
+    previous = signal.signal(signal.SIGTERM, _sigterm)  # a batch scheduler's stop: as Ctrl-C
+    error, summary, problems = None, None, []
+    try:
+        summary = _items(cfg, job, audit, counted, progress, skip, vdb.add if vdb is not None else None)
+        problems = accounting(summary, audit, sink)
+    except DeidError as exc:  # e.g. --engine dask without dask installed, or the vault cannot store a mapping
+        error = exc
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    closing = _close(audit, vdb, finish=summary is not None and not summary.interrupted)
+    removed = sink.remove_partials()  # a killed worker's temp files (the lock says no other run writes here)
+    log.debug("closed: %d temp files removed", removed)
+    if error is not None or summary is None:
+        raise error or DeidError("the run stopped without a summary")
+    if closing:  # the last batch of audit rows (or vault mappings) was not stored: a rerun redoes it
+        summary.interrupted, summary.stop_reason = True, summary.stop_reason or closing
+    return RunResult(summary, counted, problems)
+
+
+def _start(cfg: RunConfig, sink: Sink, vdb, say: Callable[[str], None]):
+    """The sink's folders checked, the audit log open and a run started in it; (log, the
+    path fingerprints an interrupted run of the same command finished)."""
+    from ..audit.log import AuditLog
+    from ..pseudonym import Pseudonymizer
+
+    sink.prepare()
+    audit = AuditLog(cfg.audit)
+    if vdb is not None:
+        audit.before_commit = vdb.commit  # mappings are stored before an input counts as done
+    pseudo = Pseudonymizer(cfg.secret)
+    signature = resume_signature(cfg, sink, pseudo, vdb)
+    try:
+        earlier = audit.unfinished(signature)
+        skip: Mapping[str, str] = {}
+        if earlier and cfg.resume is not False:
+            skip = sink.resume_index(audit.done_paths(earlier))
+            removed = sink.remove_partials()
+            log.info("resuming: %d inputs done earlier, %d temp files removed", len(skip), removed)
+            say(f"resuming an interrupted run: {len(skip)} inputs already done are skipped"
+                + (f", {removed} temp files removed" if removed else ""))
+        audit.start_run(cfg.pipeline.name, cfg.pipeline.policy_hash, versions(), pseudo.key_id, signature)
+    except BaseException:
+        audit.abandon()
+        raise
+    return audit, skip
+
+
+def resume_signature(cfg: RunConfig, sink: Sink, pseudo, vdb) -> str:
+    """What a resumed run must share with the interrupted one (keyed, so the audit log
+    holds no path): pipeline, naming, destination, vault, inputs. The vault is part of
+    what a resume continues: with it, without it or another one, start over."""
+    vault_part = "vault:" + str(vdb.path.resolve()) if vdb is not None else "no-vault"
+    return pseudo.fingerprint("run:" + "\0".join([cfg.pipeline.policy_hash, cfg.naming.value, sink.where, vault_part]
+                                                 + sorted(str(p.resolve()) for p in cfg.inputs)))
+
+
+def _dry_run(cfg: RunConfig, counted: int, progress: Progress) -> RunResult:
+    """Everything processed, nothing written: the audit log is in memory, and thrown away."""
+    from ..audit.log import AuditLog
+    from ..handlers import Context
+    from ..pseudonym import Pseudonymizer
+    from .accounting import check as accounting
+
+    audit = AuditLog(":memory:")
+    audit.start_run(cfg.pipeline.name, cfg.pipeline.policy_hash, {}, "")
+    job = Job(Context(cfg.pipeline, Pseudonymizer(cfg.secret)), cfg.sink(), cfg.naming, dry_run=True)
+    summary = _items(cfg, job, audit, counted, progress)
+    problems = accounting(summary, audit, None)
+    audit.abandon()
+    return RunResult(summary, counted, problems, dry_run=True)
+
+
+def versions() -> dict[str, str]:
+    """Versions that decide the output, recorded with each run (OCR model wheel included)."""
+    import sys
+    from importlib.metadata import version as dist_version
+
+    from .. import __version__
+
+    out = {"deid": __version__, "python": sys.version.split()[0]}
+    for dist in ("pydicom", "rapidocr", "onnxruntime", "opencv-python-headless", "numpy"):
+        try:
+            out[dist] = dist_version(dist)
+        except Exception:
+            out[dist] = "not installed"
+    return out
+
+
+def _open_vault(cfg: RunConfig, say: Callable[[str], None]):
+    """The vault this run writes (--vault), opened (and locked) before any input is processed."""
+    from ..vault import open_for_run
+
+    vdb, where = open_for_run(cfg.vault, cfg.vault_key_file, cfg.secret, cfg.out, cfg.inputs)
+    if where.startswith("created"):
+        say(f"new vault key: {display(where[8:])} (mode 0600). Keep it apart from the pseudonym key: "
+            "without it the vault can never be read.")
+    return vdb
+
+
+def _close(audit, vdb, finish: bool) -> str:
+    """Finish (when asked) and close the audit log, then the vault; '' when all went well,
+    else why not. Each audit commit stores the vault's mappings first (log.before_commit);
+    when the vault cannot, or the log cannot commit, the log's open batch is dropped, so
+    its inputs do not count as done and a resumed run redoes them."""
+    problem = ""
+    try:
+        if finish:
+            audit.finish_run()
+        audit.close()
+    except (VaultError, AuditError) as exc:
+        audit.abandon()  # the mappings of that batch's inputs were not stored
+        problem = str(exc)
+    finally:
+        if vdb is not None:
+            try:
+                vdb.close()
+            except VaultError as exc:
+                problem = problem or str(exc)
+    return problem
+
+
+def _sigterm(_signum, _frame) -> None:
+    raise KeyboardInterrupt
