@@ -9,6 +9,7 @@ import os
 import shutil
 import sqlite3
 from pathlib import Path
+from typing import Iterator
 
 from ..util import atomic_open, atomic_write, make_dirs  # noqa: F401  (named here too: moved to the bottom layer)
 
