@@ -25,11 +25,11 @@ DETECTORS = ("ppocr", "border", "tesseract")
 VIEWS = ("display", "window", "stretch", "ends", "color", "inverted")
 DEFAULT_VIEWS = ("display", "window", "stretch", "ends", "color")
 # share of a frame text boxes may cover before the file is quarantined, by Modality:
-# radiographs and CT/MR slices carry a few corner lines; secondary captures, ultrasound
-# and small MR matrices carry denser annotation
+# radiographs carry a few corner lines on a large matrix; CT/MR/NM/PT slices carry the
+# same lines on a 256-512 px matrix, secondary captures and ultrasound denser annotation
 MAX_REDACTED = 0.15
-MAX_REDACTED_BY_MODALITY = (("US", 0.3), ("SC", 0.3), ("OT", 0.3), ("XC", 0.3), ("MR", 0.25), ("NM", 0.25),
-                            ("PT", 0.25))
+MAX_REDACTED_BY_MODALITY = (("US", 0.3), ("SC", 0.3), ("OT", 0.3), ("XC", 0.3), ("CT", 0.25), ("MR", 0.25),
+                            ("NM", 0.25), ("PT", 0.25))
 SAFE_WORDS = ("L", "R", "RT", "LT", "A", "P", "H", "F", "PA", "AP", "LAT", "LATERAL", "ERECT", "SUPINE", "PRONE", "PORTABLE", "UPRIGHT",
               "DECUBITUS", "INSP", "EXP", "LEFT", "RIGHT", "胸部正位", "胸部侧位", "正位", "侧位", "左", "右")
 SAFE_PATTERNS = (r"^\d{2,3}(\.\d)?\s*KVP?$", r"^\d+(\.\d+)?\s*M?AS$", r"^\d+(\.\d+)?\s*MA$", r"^\d+(\.\d+)?\s*MS$")

@@ -139,6 +139,7 @@ def test_policy_limits_per_modality():
 
     pp = build_pixel_policy({"max_redacted_fraction": {"default": 0.1, "US": 0.4}}, "t")
     assert (pp.redaction_limit("CR"), pp.redaction_limit("us"), pp.redaction_limit("MR")) == (0.1, 0.4, 0.25)
+    assert (pp.redaction_limit("CT"), pp.redaction_limit("DX")) == (0.25, 0.1)   # slices: denser text
     assert build_pixel_policy({"max_redacted_fraction": 0.2}, "t").redaction_limit("US") == 0.2
     with pytest.raises(PolicyError, match="max_redacted_fraction"):
         build_pixel_policy({"max_redacted_fraction": 0}, "t")
