@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import re
 import secrets
 import string
 from dataclasses import dataclass
@@ -26,6 +27,28 @@ MIN_DISTINCT = 8          # a random key of 128 bits or more never has fewer dis
 ALPHABETS = ((set(string.hexdigits), 4.0), (set(string.ascii_letters + string.digits + "+/=-_"), 6.0),
              (set(string.printable) - set(string.whitespace), math.log2(94)))
 MAKE_ONE = "make one with `deid key new`"
+
+# deid's own pseudonyms: P- (patients, DICOM values), N- (other people), H- (hashes and
+# record values), then 8 to 12 upper-case hex digits (Pseudonymizer.pseudonym)
+OWN = r"[PNH]-[0-9A-F]{8,12}"
+_OWN_IN_TEXT = re.compile(rf"(?<![0-9A-Za-z]){OWN}(?![0-9A-Za-z])")
+# a whole value deid wrote: a pseudonym, a FHIR id pseudonym (12 hex), a [TAG], a DICOM
+# dummy, or nothing at all
+_OWN_VALUE = re.compile(rf"^(?:{OWN}|[0-9A-F]{{12}}|\[[^\]]{{1,20}}\]|ANONYMIZED|DEID|)$")
+PREFIXES = ("P-", "N-", "H-")
+
+
+def is_own_pseudonym(value: str, prefix: bool = False) -> bool:
+    """Whether `value` (whole, as given) is what deid writes in place of an identifier:
+    never an identifier itself, so re-running deid or `deid check` on its output leaves
+    it. `prefix`: also any value that starts with a pseudonym's prefix (P-, N-, H-), as
+    `deid check` judges record values."""
+    return _OWN_VALUE.match(value) is not None or (prefix and value.startswith(PREFIXES))
+
+
+def own_pseudonyms(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every pseudonym of deid's standing as a word in `text`."""
+    return [m.span() for m in _OWN_IN_TEXT.finditer(text)]
 
 
 def default_key_path() -> Path:

@@ -9,19 +9,13 @@ location and the category, never the value; `--show-excerpts` adds a masked exce
 """
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
 
-# what deid itself writes in place of an identifier: never a finding
-PSEUDONYM = re.compile(r"^(?:[PNH]-[0-9A-F]{8,12}|[0-9A-F]{12}|\[[^\]]{1,20}\]|ANONYMIZED|DEID|)$")
+from ..categories import HIGH
+from ..operators.mask import mask as _mask
+from ..pseudonym import is_own_pseudonym
 
-
-# direct identifiers: what --fail-on high stops for (private tags, a missing
-# PatientIdentityRemoved or a bare date are findings, but not these)
-HIGH = frozenset({"identity", "overlay-text", "patient-name", "name", "patient-id", "mrn", "resident-id", "ssn",
-                  "phone", "email", "address", "insurance", "bank-card", "account", "id-number", "school", "url",
-                  "ip", "location", "unreadable", "symlink", "undecodable-name", "icon-image",
-                  "encapsulated-document", "unknown-tag"})
+__all__ = ["HIGH", "Finding", "is_own_pseudonym", "mask"]
 
 
 @dataclass(frozen=True)
@@ -37,8 +31,6 @@ class Finding:
 
 
 def mask(value: str) -> str:
-    """1380****678: the first three and last three characters, the rest starred."""
-    v = value.strip()
-    if len(v) <= 6:
-        return "*" * len(v)
-    return v[:3] + "*" * (len(v) - 6) + v[-3:]
+    """1380****678: the first three and last three characters, the rest starred (all of
+    it when it is six characters or fewer)."""
+    return _mask(value.strip(), head=3, tail=3)

@@ -10,9 +10,10 @@ from ..dicom.dictionary import entry
 from ..dicom.io import read_file
 from ..dicom.raw import Elem, has_pixels
 from ..errors import InputError
-from ..policy.engine import UNKNOWN_KEPT_VRS, SafePrivate, _safe_private
+from ..policy.engine import UNKNOWN_KEPT_VRS, SafePrivate, safe_private
 from ..text.recognize import find
-from . import PSEUDONYM, Finding, mask
+from ..pseudonym import is_own_pseudonym
+from . import Finding, mask
 from .pixels import phi_in_frames, text_in_overlays
 
 T_IDENTITY_REMOVED = 0x00120062
@@ -68,7 +69,7 @@ def _walk(elems: list[Elem], path: str, cs, rel: str, excerpts: bool, out: list[
         group, elem = e.tag >> 16, e.tag & 0xFFFF
         if group & 1 and elem >= 0x1000:
             creator = creators.get((group, elem >> 8), "")
-            if SafePrivate(group, creator, elem & 0xFF, e.vr) not in _safe_private():
+            if SafePrivate(group, creator, elem & 0xFF, e.vr) not in safe_private():
                 out.append(Finding(rel, loc, "private-tag", "check:private-not-safe"))
                 continue
         opaque = _opaque(e, top)
@@ -82,7 +83,7 @@ def _walk(elems: list[Elem], path: str, cs, rel: str, excerpts: bool, out: list[
         if (e.vr not in FREE_TEXT_VRS and e.tag not in IDENTITY_TAGS) or e.tag in CODE_TAGS:
             continue
         text = V.decode(e.value, e.vr, cs).strip()
-        if not text or PSEUDONYM.match(text):
+        if not text or is_own_pseudonym(text):
             continue
         if e.tag in IDENTITY_TAGS:
             out.append(Finding(rel, loc, "identity", "check:identity-attribute", mask(text) if excerpts else ""))
@@ -105,7 +106,7 @@ def _opaque(e: Elem, top: bool) -> tuple[str, str] | None:
     if group & 1 or elem == 0 or e.items is not None or e.vr in UNKNOWN_KEPT_VRS or entry(e.tag)[0]:
         return None
     text = e.value.decode("latin-1").strip("\x00 ")
-    return ("unknown-tag", "check:unknown-attribute") if text and not PSEUDONYM.match(text) else None
+    return ("unknown-tag", "check:unknown-attribute") if text and not is_own_pseudonym(text) else None
 
 
 def _pixels(f, header: Header, rel: str, identity_values: list[str] | None) -> list[Finding]:

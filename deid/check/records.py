@@ -8,12 +8,12 @@ they were shifted (DICOM does: PatientIdentityRemoved).
 """
 from __future__ import annotations
 
+from ..categories import NOT_CHECKED as NOT_JUDGED
 from ..core import Context, Status
+from ..pseudonym import is_own_pseudonym
 from ..records.handler import RecordHandler
 from ..records.operators import Operators
-from . import PSEUDONYM, Finding
-
-NOT_JUDGED = ("date", "birth-date", "age", "address", "fhir-id", "fhir-reference")
+from . import Finding
 
 
 class _CheckOps(Operators):
@@ -22,7 +22,7 @@ class _CheckOps(Operators):
 
     def apply(self, op, category, value, patient_key, context=""):
         v = value.strip()
-        if op == "keep" or not v or category in NOT_JUDGED or PSEUDONYM.match(v) or v.startswith(("P-", "N-", "H-")):
+        if op == "keep" or not v or category in NOT_JUDGED or is_own_pseudonym(v, prefix=True):
             return value
         return "\x00finding\x00"
 

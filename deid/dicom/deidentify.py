@@ -12,6 +12,9 @@ from ..core import AuditEvent
 from ..errors import InputError
 from ..policy.decision import Decision
 from ..policy.engine import DicomPolicy
+from .. import operators
+from ..operators import REMOVE, CannotApply, Target
+from ..operators.base import TEXT_VRS
 from ..policy.table import OPTION_CODES
 from ..pseudonym import Pseudonymizer
 from . import operators as ops
@@ -19,7 +22,6 @@ from . import values as V
 from .dictionary import entry, tag_for_keyword
 from .raw import VRS, Elem, RawFile
 
-PATIENT_KEYWORDS = frozenset({"PatientID", "PatientName"})
 VAULT_KINDS = {"PatientID": "patient-id", "AccessionNumber": "accession"}   # + every remapped UID
 IDENTITY_KEYWORDS = (
     "PatientName", "OtherPatientNames", "PatientID", "OtherPatientIDs", "PatientBirthName",
@@ -124,7 +126,7 @@ class Walker:
         raw = el.value.rstrip(b" \x00")
         if not raw:
             return ""
-        if not raw.isascii() and vr in ops.TEXT_VRS:
+        if not raw.isascii() and vr in TEXT_VRS:
             return self.pseudo.fingerprint(V.decode(raw, vr, cs))
         return self.pseudo.fingerprint(raw)
 
@@ -233,52 +235,40 @@ class Walker:
         else:
             out.append(Elem.new(el.tag, vr if vr in VRS else el.vr, new))
 
+    @property
+    def date_shift_days(self) -> tuple[int, int]:
+        """For the operators (deid.operators.OpContext), with pseudo and mappings."""
+        return self.policy.date_shift_days
+
     def _new_value(self, el: Elem, vr: str, keyword: str, loc: str, d: Decision, fp: str,
                    cs: tuple[str, ...]):
-        """The new stored bytes; None keeps the element as it is; _DELETE removes it."""
-        a = d.action
-        if a == "empty":
-            self._event(loc, d, "empty", fp)
+        """The new stored bytes; None keeps the element as it is; _DELETE removes it.
+        The operator (deid.operators) makes the value; the walker records what happened:
+        one event for a change (the operator's name, or `empty` with the reason when the
+        value has no safe form under it)."""
+        op = operators.get(d.action).resolve(vr)  # clean on a date is a shift
+        at = Target(vr, d.category, self.patient_key, keyword or str(el.tag))
+        why = op.refuse(at)
+        if why is not None:
+            self._event(loc, d, "empty", fp, why)
             return b""
-        if a == "dummy":
-            self._event(loc, d, "dummy", fp)
-            if vr == "UI":
-                return self._uids(el, cs)
-            concrete = vr.split(" or ")[0]  # ambiguous dictionary VRs ('US or SS'): the first
-            return V.encode_dummy(concrete, ops.dummy_value(concrete))
-        if a == "uid":
-            if vr != "UI":
-                self._event(loc, d, "empty", fp, "uid-on-non-UI")
-                return b""
-            self._event(loc, d, "uid", fp)
-            return self._uids(el, cs)
-        if a == "shift-date":
-            return self._shift(el, vr, loc, d, fp, cs)
-        if a in ("pseudonym", "hash"):
-            if vr not in ops.TEXT_VRS or vr == "UR":
-                self._event(loc, d, "empty", fp, "pseudonym-needs-text-vr")
-                return b""
-            if a == "pseudonym" and keyword in PATIENT_KEYWORDS:
-                new = self.pseudo.pseudonym(self.patient_key)
-            else:
-                new = self.pseudo.pseudonym(V.decode(el.value, vr, cs), prefix="H-" if a == "hash" else "P-",
-                                            namespace=f"value:{keyword or el.tag}")
-            self._event(loc, d, a, fp)
-            if self.mappings is not None and keyword in VAULT_KINDS:
-                self._map_identifier(keyword, V.decode(el.value, vr, cs).strip(), new, a)
-            return V.encode(new, vr, cs)
-        if a == "generalize":
-            return self._generalize(el, vr, loc, d, fp, cs)
-        if a == "clean":
-            return self._clean(el, vr, loc, d, fp, cs)
-        raise ValueError(f"unknown action {a}")  # pragma: no cover - ACTIONS is closed
-
-    def _uids(self, el: Elem, cs: tuple[str, ...]) -> bytes:
-        olds = V.values(el.value, "UI", cs)
-        news = [self.pseudo.uid(u) for u in olds]
-        if self.mappings is not None:
-            self.mappings += [("uid", o, n) for o, n in zip((u.strip().rstrip("\x00") for u in olds), news) if o]
-        return V.encode("\\".join(news), "UI", cs)
+        value = V.decode(el.value, vr, cs) if op.reads_value(vr) else ""
+        try:
+            new = op.apply(value, at, self)
+        except CannotApply as exc:
+            self._event(loc, d, "empty", fp, exc.reason)
+            return b""
+        if new is None:
+            return None
+        if new is REMOVE:
+            self._event(loc, d, "remove", fp, at.note)
+            return _DELETE
+        if op.name == "shift-date":
+            self.stats.dates_shifted += 1
+        self._event(loc, d, op.name, fp, at.note)
+        if op.name in ("pseudonym", "hash") and self.mappings is not None and keyword in VAULT_KINDS:
+            self._map_identifier(keyword, value.strip(), new, op.name)  # type: ignore[arg-type]
+        return new if isinstance(new, bytes) else V.encode(new, vr, cs)  # type: ignore[arg-type]
 
     def _map_identifier(self, keyword: str, old: str, new: str, action: str) -> None:
         """A PatientID is mapped only when its pseudonym comes from it (a PatientID nested in a
@@ -293,53 +283,7 @@ class Walker:
         fp = self._fp(el, vr, cs)
         if not fp:
             return None
-        return self._clean(el, vr, loc, Decision("clean", "deid:scan-kept-text"), fp, cs)
-
-    def _generalize(self, el: Elem, vr: str, loc: str, d: Decision, fp: str, cs: tuple[str, ...]):
-        """Ages over 89 -> 090Y; anything unreadable (or not an age) is emptied."""
-        old = V.decode(el.value, vr, cs)
-        new = ops.generalize_age(old) if vr == "AS" else None
-        if new is None:
-            self._event(loc, d, "empty", fp, "generalize-unreadable")
-            return b""
-        if new == old.strip():
-            return None
-        self._event(loc, d, "generalize", fp, "age>89")
-        return V.encode(new, vr, cs)
-
-    def _shift(self, el: Elem, vr: str, loc: str, d: Decision, fp: str, cs: tuple[str, ...]):
-        if vr not in ("DA", "DT", "TM"):
-            self._event(loc, d, "empty", fp, "shift-on-non-date")
-            return b""
-        days = self.pseudo.date_offset(self.patient_key, *self.policy.date_shift_days)
-        out = [ops.shift_value(vr, x, days) for x in V.values(el.value, vr, cs)]
-        if any(o is None for o in out):
-            self._event(loc, d, "empty", fp, "unreadable-date")
-            return b""
-        if vr == "TM":
-            return None  # whole-day shifts leave times of day as they are
-        self.stats.dates_shifted += 1
-        self._event(loc, d, "shift-date", fp)
-        return V.encode("\\".join(out), vr, cs)  # type: ignore[arg-type]
-
-    def _clean(self, el: Elem, vr: str, loc: str, d: Decision, fp: str, cs: tuple[str, ...]):
-        if vr in ("DA", "DT", "TM"):
-            return self._shift(el, vr, loc, d, fp, cs)
-        if vr == "AS":
-            return self._generalize(el, vr, loc, d, fp, cs)
-        if vr not in ops.TEXT_VRS or vr in ("PN", "CS", "AE", "UR"):
-            # names and codes cannot be "cleaned" into something safe: fall back to removal
-            self._event(loc, d, "remove", fp, "clean-fallback")
-            return _DELETE
-        total, cleaned = 0, []
-        for t in V.values(el.value, vr, cs):
-            c, n = ops.clean_text(t, self.identity, self.text_langs, self.partial_dates)
-            cleaned.append(c)
-            total += n
-        if not total:
-            return None
-        self._event(loc, d, "clean", fp, f"spans={total}")
-        return V.encode("\\".join(cleaned), vr, cs)
+        return self._new_value(el, vr, "", loc, Decision("clean", "deid:scan-kept-text"), fp, cs)
 
 
 _DELETE = object()

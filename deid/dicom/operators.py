@@ -1,134 +1,22 @@
-"""Value operators for DICOM elements, one function per action, all VR-aware.
+"""The identity values of a DICOM header, in the forms people write them: what `clean`
+cuts out of free text and the pixel stage looks for in burned-in text.
 
-PS3.15 E.1.1 action codes: D (dummy), Z (empty), X (remove), K (keep),
-C (clean), U (uid). Dates/times are shifted by whole days so DA, DT and TM
-stay valid; ages over 89 become 090Y (HIPAA Safe Harbor).
+The value operators themselves (dummy, uid, shift-date, pseudonym, generalize, clean,
+...) are in deid.operators, one file each, shared with the records stack; the names
+below stay importable from here.
 """
 from __future__ import annotations
 
-import datetime as _dt
 import re
-from functools import lru_cache
 
-# Dummy values valid for each VR (PS3.5 6.2). None -> zero-filled binary of the VR's width.
-DUMMY_TEXT: dict[str, str] = {
-    "AE": "DEID", "AS": "000D", "CS": "ANONYMIZED", "DA": "19000101", "DS": "0",
-    "DT": "19000101000000", "IS": "0", "LO": "ANONYMIZED", "LT": "ANONYMIZED",
-    "PN": "ANONYMIZED", "SH": "ANONYMIZED", "ST": "ANONYMIZED", "TM": "000000",
-    "UC": "ANONYMIZED", "UR": "urn:deid:removed", "UT": "ANONYMIZED",
-}
-DUMMY_NUMBER: dict[str, int | float] = {
-    "FL": 0.0, "FD": 0.0, "SL": 0, "SS": 0, "UL": 0, "US": 0, "SV": 0, "UV": 0,
-}
-BINARY_WIDTH = {"OB": 2, "OD": 8, "OF": 4, "OL": 4, "OV": 8, "OW": 2, "UN": 2, "AT": 4}
-TEXT_VRS = frozenset({"LO", "LT", "SH", "ST", "UT", "UC", "PN", "CS", "AE", "UR"})
+from ..operators.base import TEXT_VRS
+from ..operators.clean import MASK, clean_text
+from ..operators.dummy import BINARY_WIDTH, DUMMY_NUMBER, DUMMY_TEXT, dummy_value
+from ..operators.generalize import generalize_age
+from ..operators.shift_date import shift_da, shift_dt, shift_value
 
-
-def dummy_value(vr: str):
-    if vr in DUMMY_TEXT:
-        return DUMMY_TEXT[vr]
-    if vr in DUMMY_NUMBER:
-        return DUMMY_NUMBER[vr]
-    if vr == "AT":
-        return 0
-    return b"\x00" * BINARY_WIDTH.get(vr, 2)
-
-
-# -- dates -----------------------------------------------------------------
-_DA = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
-_DT = re.compile(r"^(\d{4})(\d{2})(\d{2})(.*)$")
-
-
-def shift_da(value: str, days: int) -> str | None:
-    """Shift a DA (YYYYMMDD); returns None when the value is not a full date."""
-    v = value.strip()
-    m = _DA.match(v)
-    if not m:
-        return None
-    try:
-        d = _dt.date(int(m[1]), int(m[2]), int(m[3])) + _dt.timedelta(days=days)
-    except (ValueError, OverflowError):
-        return None
-    return f"{d.year:04d}{d.month:02d}{d.day:02d}"
-
-
-def shift_dt(value: str, days: int) -> str | None:
-    """Shift the date part of a DT; the time and offset are kept."""
-    v = value.strip()
-    m = _DT.match(v)
-    if not m:
-        return None
-    head = shift_da(m[1] + m[2] + m[3], days)
-    if head is None or (m[4] and not re.fullmatch(r"[0-9.]*([+-]\d{4})?", m[4])):
-        return None
-    return head + m[4]
-
-
-def shift_value(vr: str, value: str, days: int) -> str | None:
-    """DA/DT shift by days; TM is kept (whole-day shifts leave times of day valid).
-
-    Ranges ("A-B") shift both ends. None means the value could not be read:
-    the caller empties it (fail safe).
-    """
-    if vr == "TM":
-        return value if re.fullmatch(r"\s*\d{2,6}(\.\d{1,6})?\s*", value or "") else None
-    fn = shift_da if vr == "DA" else shift_dt
-    if "-" in value and vr == "DA":
-        parts = value.split("-")
-        shifted = [fn(p, days) if p else "" for p in parts]
-        return None if any(s is None for s in shifted) else "-".join(shifted)  # type: ignore[arg-type]
-    return fn(value, days)
-
-
-# -- ages ------------------------------------------------------------------
-_AS = re.compile(r"^(\d{3})([DWMY])$")
-
-
-def generalize_age(value: str) -> str | None:
-    """'095Y' -> '090Y'; ages up to 89 years are kept; unreadable -> None (caller empties)."""
-    m = _AS.match((value or "").strip())
-    if not m:
-        return None
-    n, unit = int(m[1]), m[2]
-    years = {"D": n / 365.25, "W": n / 52.18, "M": n / 12, "Y": n}[unit]
-    return "090Y" if years >= 90 else value.strip()
-
-
-# -- clean (descriptors) ---------------------------------------------------
-MASK = "[REMOVED]"
-
-
-def clean_text(text: str, identity: "IdentityValues", langs: tuple[str, ...] = ("zh", "en"),
-               partial_dates: bool = False) -> tuple[str, int]:
-    """Cut header identity values and every identifier the recognizers find
-    (deid.text, the stack records and `deid check` use) out of free text.
-
-    Returns (cleaned, number of spans removed). Never returns the removed parts.
-    """
-    spans = [(sp.start, sp.end) for sp in _find(text, langs, partial_dates)]
-    if identity.pattern is not None:
-        spans += [m.span() for m in identity.pattern.finditer(text)]
-    if not spans:
-        return text, 0
-    merged: list[list[int]] = []
-    for s, e in sorted(spans):
-        if merged and s <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], e)
-        else:
-            merged.append([s, e])
-    out, pos = [], 0
-    for s, e in merged:
-        out += [text[pos:s], MASK]
-        pos = e
-    return "".join(out) + text[pos:], len(merged)
-
-
-@lru_cache(maxsize=4096)
-def _find(text: str, langs: tuple[str, ...], partial_dates: bool) -> tuple:
-    """The recognizers once per distinct value: a study repeats its descriptions."""
-    from ..text.recognize import find
-
-    return tuple(find(text, langs, partial_dates))
+__all__ = ["BINARY_WIDTH", "DUMMY_NUMBER", "DUMMY_TEXT", "MASK", "TEXT_VRS", "IdentityValues", "clean_text",
+           "date_forms", "dummy_value", "generalize_age", "name_tokens", "shift_da", "shift_dt", "shift_value"]
 
 
 def date_forms(da: str) -> list[str]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from ..pseudonym import Pseudonymizer
+from ..pseudonym import Pseudonymizer, is_own_pseudonym
 
 SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}$")
 SEPARATORS = re.compile(r"[_\-+~]+")
@@ -38,9 +38,9 @@ def judge(part: str, last: bool = False) -> str:
     stem = SUFFIX.sub("", part) if last else part
     if not stem.strip():
         return ""
-    from ..text.recognize import OWN_PSEUDONYM, find
+    from ..text.recognize import find
 
-    if OWN_PSEUDONYM.fullmatch(stem):   # deid's own keyed name (H-89470668FE9B): its digits are no ID
+    if is_own_pseudonym(stem):   # deid's own keyed name (H-89470668FE9B): its digits are no ID
         return ""
     spans = find(SEPARATORS.sub(" ", stem))
     return spans[0].category if spans else ""

@@ -3,19 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# The operators a policy may name. Each is implemented once in deid/dicom/operators.py.
-ACTIONS = (
-    "remove",      # X: delete the element
-    "empty",       # Z: zero-length value
-    "dummy",       # D: a non-identifying value valid for the VR
-    "keep",        # K
-    "clean",       # C: remove identity values from text; non-text falls back to remove
-    "uid",         # U: keyed remap to 2.25.<int>
-    "shift-date",  # per-patient keyed offset, DA/DT/TM stay valid
-    "pseudonym",   # keyed readable pseudonym (P-3F9A...)
-    "hash",        # keyed fingerprint of the value
-    "generalize",  # ages over 89 -> 090Y; other values -> empty
-)
+from .. import operators
+
+# The operators a DICOM policy may name, as registered (deid.operators, one file each):
+# remove (X), empty (Z), dummy (D), keep (K), clean (C), uid (U), shift-date, pseudonym,
+# hash, generalize. Validation asks the registry, so a registered operator is accepted.
+ACTIONS = operators.names("dicom")
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,8 +15,9 @@ from functools import lru_cache
 
 import yaml
 
+from .. import operators
 from ..errors import PolicyError
-from .decision import ACTIONS, Decision
+from .decision import Decision
 from .pixels import PixelPolicy, build_pixel_policy
 from .records import RecordPolicy, build_record_policy
 from .verify import VerifyPolicy, build_verify_policy
@@ -70,7 +71,9 @@ class SafePrivate:
 
 
 @lru_cache(maxsize=1)
-def _safe_private() -> frozenset[SafePrivate]:
+def safe_private() -> frozenset[SafePrivate]:
+    """The private attributes the Retain Safe Private option keeps (data/safe_private.yaml);
+    `deid check` reports any other private attribute."""
     data = yaml.safe_load((DATA / "safe_private.yaml").read_text("utf-8"))
     return frozenset(
         SafePrivate(int(e["group"], 16), e["creator"].strip(), int(e["element"], 16), e["vr"])
@@ -231,7 +234,7 @@ class DicomPolicy:
 
     def private_action(self, group: int, creator: str, element_low: int, vr: str) -> Decision:
         if self.has("retain_safe_private"):
-            if SafePrivate(group, creator.strip(), element_low, vr) in _safe_private():
+            if SafePrivate(group, creator.strip(), element_low, vr) in safe_private():
                 return Decision("keep", f"deid:safe-private:{creator.strip()}", "private")
         return Decision("remove", "ps3.15:basic:private", "private")
 
@@ -292,8 +295,10 @@ def _parse_override(i: int, item: object) -> Override:
         raise PolicyError(f"dicom.overrides[{i}] has unknown keys {sorted(unknown)}; "
                           "use keyword, tag, tag_pattern, vr, action, note")
     action = item.get("action")
-    if action not in ACTIONS:
-        raise PolicyError(f"dicom.overrides[{i}].action {action!r} is not one of {list(ACTIONS)}")
+    try:
+        operators.validate(action, "dicom")
+    except operators.OperatorError as exc:
+        raise PolicyError(f"dicom.overrides[{i}].action {exc}") from None
     if not ({"keyword", "tag", "tag_pattern", "vr"} & set(item)):
         raise PolicyError(f"dicom.overrides[{i}] needs one of keyword, tag, tag_pattern, vr")
     tag = mask = None
@@ -338,9 +343,10 @@ def build_pipeline(raw: dict, source: str) -> Pipeline:
     if "retain_long_full_dates" in options and "retain_long_modified_dates" in options:
         raise PolicyError(f"{source}: choose one of retain_long_full_dates and retain_long_modified_dates")
     shift = d.get("date_shift_days", [-1095, -1])
-    if (not isinstance(shift, list) or len(shift) != 2 or not all(isinstance(x, int) for x in shift)
-            or shift[0] > shift[1] or shift[0] <= -36500):
-        raise PolicyError(f"{source}: dicom.date_shift_days must be [min, max] whole days, min <= max")
+    try:
+        operators.get("shift-date").validate({"days": shift})
+    except operators.OperatorError as exc:
+        raise PolicyError(f"{source}: dicom.date_shift_days {exc}") from None
     overrides = tuple(_parse_override(i, it) for i, it in enumerate(d.get("overrides") or []))
     policy = DicomPolicy(options=tuple(options), overrides=overrides,
                          date_shift_days=(shift[0], shift[1]),

@@ -4,7 +4,7 @@ JSON/JSONL, text, HL7 v2, FHIR).
   fields      field name -> category (column header, JSON key, HL7 'PID-5', FHIR path);
               added to the built-in map in deid/records/data/fields.yaml
   operators   category -> operator: pseudonym | mask | tag | shift-date | generalize |
-              remove | keep
+              remove | keep (deid.operators: those whose stacks include records)
   languages   recognizers for free text and fields not in the map: [zh, en]
   free_text   scan free text and unknown fields with the recognizers (default true)
   ner         lac (default): Chinese person names with no cue word, by the LAC model;
@@ -22,21 +22,16 @@ from pathlib import Path
 
 import yaml
 
+from .. import categories, operators
 from ..errors import PolicyError
 
-OPERATORS = ("pseudonym", "mask", "tag", "shift-date", "generalize", "remove", "keep")
+OPERATORS = operators.names("records")   # at import; validation asks the registry itself
 FIELDS_DATA = Path(__file__).resolve().parent.parent / "records" / "data" / "fields.yaml"
 PATTERNS_DATA = FIELDS_DATA.with_name("field_patterns.yaml")
 
 # what a hospital exporting records for research would expect when nothing is said
-DEFAULT_OPERATORS = {
-    "patient-name": "pseudonym", "patient-id": "pseudonym", "name": "pseudonym", "mrn": "pseudonym",
-    "resident-id": "tag", "ssn": "tag", "phone": "tag", "email": "tag", "bank-card": "tag", "insurance": "tag",
-    "account": "tag", "id-number": "tag", "url": "tag", "ip": "tag",
-    "address": "generalize", "birth-date": "generalize", "age": "generalize",
-    "date": "shift-date", "school": "tag", "free-text": "keep", "safe": "keep", "location": "tag",
-    "fhir-id": "pseudonym", "fhir-reference": "pseudonym",
-}
+# (deid.categories: each category's default operator)
+DEFAULT_OPERATORS = categories.DEFAULT_OPERATORS
 
 
 @dataclass(frozen=True)
@@ -106,8 +101,10 @@ def build_record_policy(raw: object, source: str) -> RecordPolicy:
     if not isinstance(given, dict):
         raise PolicyError(f"{source}: records.operators must map a category to an operator")
     for cat, op in given.items():
-        if op not in OPERATORS:
-            raise PolicyError(f"{source}: records.operators.{cat}: {op!r} is not one of {list(OPERATORS)}")
+        try:
+            operators.validate(op, "records")
+        except operators.OperatorError as exc:
+            raise PolicyError(f"{source}: records.operators.{cat}: {exc}") from None
         ops[str(cat)] = op
     langs = tuple(raw.get("languages") or ("zh", "en"))
     if not set(langs) <= {"zh", "en"}:

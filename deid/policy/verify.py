@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..categories import HIGH
 from ..errors import PolicyError
 
 KEYS = {"pixels", "fail_on", "allow"}
@@ -32,8 +33,6 @@ class VerifyPolicy:
 
     def counts(self, category: str, location: str) -> bool:
         """Whether a finding quarantines the output."""
-        from ..check import HIGH
-
         if category in self.allow or _attribute_path(location) & self.allow:
             return False
         return self.fail_on == "any" or category in HIGH

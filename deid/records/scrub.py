@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from ..categories import REMEMBERED   # values looked for again in free text and later records
 from ..core import AuditEvent
 from ..policy.records import RecordPolicy, norm_field
 from ..pseudonym import Pseudonymizer
@@ -20,10 +21,6 @@ from ..text.spread import worth
 from .operators import REMOVE, Operators
 
 NOT_BY_NAME = frozenset({None, "safe", "free-text"})
-# categories whose values, once known from a field, are also looked for in the record's free text
-IDENTITY = ("patient-name", "name", "patient-id", "mrn", "resident-id", "ssn", "phone", "email", "insurance")
-# values found in free text that are looked for again in the same patient's later records
-REMEMBERED = frozenset(IDENTITY + ("id-number", "account", "bank-card"))
 MEMORY_LIMIT = 256          # values remembered per patient (a bound, not a cache)
 SHORT, FOUND_LIMIT = 200, 50_000   # cell values cached by Scrubber.find: length, count
 KEYLESS = frozenset({"tag", "generalize", "mask", "remove", "keep"})   # results that depend on the value alone

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from ..pseudonym import own_pseudonyms
 from . import dates_en, names_en, places_en, rules_en, rules_zh, spread, tags
 from .rule import Rule, Span
 from .tokens import Tokens, tokens
@@ -21,7 +22,6 @@ from .validate import normalise
 __all__ = ["Rule", "Span", "find", "resolve", "categories"]
 
 LANGS = ("zh", "en")
-OWN_PSEUDONYM = re.compile(r"(?<![0-9A-Za-z])[PNH]-[0-9A-F]{8,12}(?![0-9A-Za-z])")
 SUBSTANCE = re.compile(r"[0-9A-Za-z\u4e00-\u9fff]")
 LATIN = re.compile(r"[A-Za-z]{2}")
 HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -82,7 +82,7 @@ def find(text: str, langs: tuple[str, ...] = LANGS, partial_dates: bool = False)
         for fn, needs in CONTEXT.get(lang, ()):
             if needs is None or needs.search(t):
                 found += fn(t, partial_dates, toks)
-    own = [m.span() for m in OWN_PSEUDONYM.finditer(t)]
+    own = own_pseudonyms(t)
     if own:  # deid's own pseudonyms (N-1234567ABC) are not identifiers: runs stay idempotent
         found = [sp for sp in found if not any(s <= sp.start and sp.end <= e for s, e in own)]
     own_tag = tags.own_tag() if "[" in t else None

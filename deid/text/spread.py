@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import re
 
+from ..categories import SPREAD
 from .rule import Span
 
-CATEGORIES = frozenset({"name", "patient-name", "mrn", "patient-id", "id-number", "phone", "resident-id", "ssn",
-                        "email", "insurance", "account", "bank-card", "location"})
+# the categories found once, found everywhere (deid.categories: spread)
+CATEGORIES = SPREAD
 
 
 ALNUM = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")
