@@ -26,16 +26,10 @@ KNOWN_VIOLATIONS = {
     # check, and check -> engine back: a cycle). Goes when check and verify run the same
     # handlers through the engine's inline executor (issue 16, item 3).
     ("engine", "check"),
-    # policy/verify.py imports check.HIGH (policy -> check). Goes with one category
-    # vocabulary, deid/categories.py, that policy and check both read (issue 16, item 2).
-    ("policy", "check"),
     # policy/engine.py looks keywords up in dicom/dictionary.py (policy -> dicom, and dicom
     # -> policy back: a cycle). Goes when the data dictionary moves below the policy, or the
     # policy is handed a keyword resolver.
     ("policy", "dicom"),
-    # check/dicom.py calls policy.engine._safe_private, a private helper of another package
-    # (issue 16, item 3: check runs the handlers instead of re-deciding private tags).
-    ("private", "deid.check.dicom", "deid.policy.engine._safe_private"),
 }
 
 
