@@ -32,9 +32,9 @@ MAKE_ONE = "make one with `deid key new`"
 # record values), then 8 to 12 upper-case hex digits (Pseudonymizer.pseudonym)
 OWN = r"[PNH]-[0-9A-F]{8,12}"
 _OWN_IN_TEXT = re.compile(rf"(?<![0-9A-Za-z]){OWN}(?![0-9A-Za-z])")
-# a whole value deid wrote: a pseudonym, a FHIR id pseudonym (12 hex), a [TAG], a DICOM
-# dummy, or nothing at all
-_OWN_VALUE = re.compile(rf"^(?:{OWN}|[0-9A-F]{{12}}|\[[^\]]{{1,20}}\]|ANONYMIZED|DEID|)$")
+# a whole value deid wrote: a pseudonym, a FHIR id pseudonym (12 hex with a letter: twelve
+# digits are an identifier's shape, not deid's), a [TAG], a DICOM dummy, or nothing at all
+_OWN_VALUE = re.compile(rf"^(?:{OWN}|(?=[0-9]*[A-F])[0-9A-F]{{12}}|\[[^\]]{{1,20}}\]|ANONYMIZED|DEID|)$")
 PREFIXES = ("P-", "N-", "H-")
 
 

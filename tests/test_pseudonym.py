@@ -32,3 +32,12 @@ def test_a_files_pseudonymizer_derives_the_same_values_from_its_memo():
         assert f.pseudonym("id:123") == p.pseudonym("id:123")
         assert f.date_offset("id:123", -30, 30) == p.date_offset("id:123", -30, 30)
     assert f.fingerprint("DOE^JOHN") != f.fingerprint("DOE^JANE")
+
+
+def test_twelve_digits_are_not_taken_for_deids_own_value():
+    """A bare 12-hex FHIR id pseudonym is deid's; twelve digits are an identifier's shape
+    (the gate must still judge them)."""
+    from deid.pseudonym import is_own_pseudonym
+
+    assert is_own_pseudonym("0A1B2C3D4E5F") and is_own_pseudonym("P-716DCAE99AA0")
+    assert not is_own_pseudonym("123456789012") and not is_own_pseudonym("12345678901A2")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from ..pseudonym import Pseudonymizer, is_own_pseudonym
+from ..pseudonym import Pseudonymizer, own_pseudonyms
 
 SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}$")
 SEPARATORS = re.compile(r"[_\-+~]+")
@@ -40,7 +40,7 @@ def judge(part: str, last: bool = False) -> str:
         return ""
     from ..text.recognize import find
 
-    if is_own_pseudonym(stem):   # deid's own keyed name (H-89470668FE9B): its digits are no ID
+    if own_pseudonyms(stem) == [(0, len(stem))]:   # a P-/N-/H- name only: 12 bare digits are no name of deid's   # deid's own keyed name (H-89470668FE9B): its digits are no ID
         return ""
     spans = find(SEPARATORS.sub(" ", stem))
     return spans[0].category if spans else ""

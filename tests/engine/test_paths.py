@@ -85,4 +85,5 @@ def test_deids_own_keyed_names_are_not_judged_identifying_whatever_digits_they_h
     """A keyed name is hex: some hold a run of eight digits, which the ID rule alone
     would take for a number; the gate must pass deid's own output names."""
     assert judge(name, last=True) == ""
-    assert judge("89470668" + name[-4:], last=True) == "id-number"   # the bare digits still are
+    assert judge("89470668" + name[-4:].replace("A", "1"), last=True) == "id-number"   # the bare digits still are
+    assert judge("123456789012.dcm", last=True) == "id-number"      # twelve digits: an ID, not a keyed name
