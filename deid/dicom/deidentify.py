@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .. import operators
 from ..core import AuditEvent
 from ..errors import InputError
-from ..policy.decision import Decision
-from ..policy.engine import DicomPolicy
-from .. import operators
 from ..operators import REMOVE, CannotApply, Target
 from ..operators.base import TEXT_VRS
+from ..policy.decision import Decision
+from ..policy.engine import DicomPolicy
 from ..policy.table import OPTION_CODES
 from ..pseudonym import Pseudonymizer
 from . import operators as ops

@@ -30,12 +30,12 @@ class _Remove:
 
     _instance = None
 
-    def __new__(cls):  # one instance, also after pickling
+    def __new__(cls) -> _Remove:  # one instance, also after pickling
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[_Remove], tuple[()]]:
         return (_Remove, ())
 
     def __repr__(self) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from .. import operators
 from ..operators import REMOVE, TEXT, Target
+from ..operators.base import Value
 from ..operators.generalize import generalize
 from ..operators.mask import SEPARATORS, mask
 from ..operators.shift_date import shift_date
@@ -34,7 +35,7 @@ class Operators:
     def __init__(self, pseudo: Pseudonymizer, date_shift_days: tuple[int, int]):
         self.pseudo, self.date_shift_days = pseudo, date_shift_days
 
-    def apply(self, op: str, category: str, value: str, patient_key: str, context: str = ""):
+    def apply(self, op: str, category: str, value: str, patient_key: str, context: str = "") -> Value:
         """New value for `value` (a str), or REMOVE. `context`: the surrounding text, so a
         tag is Chinese in Chinese text."""
         if op == "keep" or not value.strip():

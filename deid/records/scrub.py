@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from ..categories import REMEMBERED   # values looked for again in free text and later records
+from ..categories import REMEMBERED  # values looked for again in free text and later records
 from ..core import AuditEvent
 from ..policy.records import RecordPolicy, norm_field
 from ..pseudonym import Pseudonymizer

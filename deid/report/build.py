@@ -18,8 +18,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import AuditError
 from ..audit.log import open_readonly, runs, verify
+from ..errors import AuditError
 from .thumbnails import Box, Thumb, device, frame0_box, is_dicom, open_output, thumbnail
 
 MAX_FILES = 2000            # files in the drill-down

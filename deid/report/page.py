@@ -14,8 +14,8 @@ import json
 import time
 
 from .. import __version__
-from .charts import bar_chart
 from .build import GROUPS, MAX_EVENTS_PER_FILE, FileEntry, ReportData
+from .charts import bar_chart
 
 OPEN_IMAGES = 8   # image files shown open, so their thumbnails are seen without a click
 # widths of the event table's columns: location, action, category, rule_id, fingerprint, detail
