@@ -77,8 +77,10 @@ class OpContext(Protocol):
     DICOM's `clean` also reads `identity`, `text_langs` and `partial_dates`."""
 
     pseudo: Any
-    date_shift_days: tuple[int, int]
     mappings: list[tuple[str, str, str]] | None
+
+    @property
+    def date_shift_days(self) -> tuple[int, int]: ...   # read only (the DICOM walker's is a property)
 
 
 class Operator:

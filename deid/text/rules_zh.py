@@ -7,10 +7,10 @@ addresses, schools and classes, and person names next to a cue word (患者, 姓
 from __future__ import annotations
 
 import re
-from typing import Iterable
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterable
 
 from .rule import Rule, Span
 from .validate import luhn, real_date, resident_id
