@@ -129,7 +129,7 @@ def _count(v: object) -> str:
 def _tiles(data: ReportData) -> str:
     """The numbers to read first."""
     q = data.group_totals["quarantined"]
-    tiles = [("files", sum(data.group_totals.values()), ""),
+    tiles: list[tuple[str, int | str, str]] = [("files", sum(data.group_totals.values()), ""),
              ("written", data.group_totals["redacted"] + data.group_totals["written"], ""),
              ("quarantined", q, " bad" if q else ""), ("events", sum(data.run_events.values()), ""),
              ("pixel boxes redacted", data.boxes, ""), ("runs", len(data.runs), "")]
