@@ -43,6 +43,7 @@ class _Remove:
 
 
 REMOVE = _Remove()
+RemoveType = _Remove   # REMOVE's type, for annotations (str | RemoveType)
 Value = Union[str, bytes, _Remove, None]
 
 

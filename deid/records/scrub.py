@@ -13,7 +13,7 @@ from typing import Callable, Iterator, NamedTuple, Sequence, cast
 
 from ..categories import REMEMBERED  # values looked for again in free text and later records
 from ..core import AuditEvent
-from ..operators.base import _Remove
+from ..operators.base import RemoveType
 from ..policy.records import RecordPolicy, norm_field
 from ..pseudonym import Pseudonymizer
 from ..text.ner import model as name_model
@@ -46,7 +46,7 @@ class Scrubber:
         self.memory: dict[str, dict[str, str]] = {}   # patient key -> value found in free text -> category
         self._categories: dict[str, str | None] = {}   # field name -> category (names repeat every row)
         self._found: dict[str, list[Span]] = {}          # short cell value -> spans (values repeat too)
-        self._applied: dict[tuple, str | _Remove] = {}     # (operator, category, value) -> new value (KEYLESS)
+        self._applied: dict[tuple, str | RemoveType] = {}     # (operator, category, value) -> new value (KEYLESS)
         self._parts: dict[tuple, tuple] = {}                # (category, value) -> its parts (identity_pattern)
         self._rules: dict[tuple, tuple[str, str]] = {}   # (field name, category) -> operator, audit rule id
 
@@ -83,7 +83,7 @@ class Scrubber:
         key = key or pkey
         self.counts["records"] += 1
         known, unknown = None, True   # the record's own values: built when a free-text field needs them
-        out: list[str | _Remove] = []
+        out: list[str | RemoveType] = []
         events: list[AuditEvent] = []
         for f, cat in zip(fields, cats):
             if cat in NOT_BY_NAME:
@@ -100,7 +100,7 @@ class Scrubber:
                 continue
             assert cat is not None  # NOT_BY_NAME holds None
             op, rule = self._plan(f.name, cat)
-            new: str | _Remove
+            new: str | RemoveType
             if cat == "date" and op == "shift-date":
                 new = self._shift_each(f.value, key)  # 2021-03-04至2021-03-10: both dates move
             elif op in KEYLESS:
@@ -113,7 +113,7 @@ class Scrubber:
                 events.append(AuditEvent(f.location, op, cat, rule, self.pseudo.fingerprint(f.value), "by field name"))
         return out, events
 
-    def _keyless(self, op: str, cat: str, value: str) -> str | _Remove:
+    def _keyless(self, op: str, cat: str, value: str) -> str | RemoveType:
         """An operator whose result depends on the value alone, applied once per distinct
         value of a file (a column repeats its cities, ZIP codes and departments)."""
         try:
@@ -159,7 +159,7 @@ class Scrubber:
             cache[text] = self.scrub_text(text, "", self.fallback_key)[0]
         return cache[text]
 
-    def _shift_each(self, value: str, key: str) -> str | _Remove:
+    def _shift_each(self, value: str, key: str) -> str | RemoveType:
         spans = [sp for sp in self.find(value) if sp.category == "date"]
         if len(spans) < 2:
             return self.ops.apply("shift-date", "date", value, key)
@@ -200,7 +200,7 @@ class Scrubber:
                 cat = "patient-name"
             op = self.policy.operator_for(cat)
             new = self.ops.apply(op, cat, value, key, context=text)
-            if isinstance(new, _Remove):  # REMOVE
+            if isinstance(new, RemoveType):  # REMOVE
                 new = ""
             if new == value:
                 continue
