@@ -32,7 +32,6 @@ sys.path.insert(0, str(ROOT / "tests" / "pixels"))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import pydicom  # noqa: E402
-
 import realistic as R  # noqa: E402
 import realistic_score as S  # noqa: E402
 

@@ -13,6 +13,7 @@ import ctypes
 import signal
 import threading
 from contextlib import contextmanager
+from types import FrameType
 from typing import Iterator
 
 
@@ -40,7 +41,7 @@ def time_limit(seconds: float) -> Iterator[None]:
             yield
 
 
-def _raise(_signum, _frame) -> None:
+def _raise(_signum: int, _frame: FrameType | None) -> None:
     raise TimeLimit
 
 

@@ -193,6 +193,8 @@ class FilePseudonymizer(Pseudonymizer):
     computed once. The values are held only while the file is worked on: it is made
     per file and dropped with it, never shared."""
 
+    _memo: dict[tuple[str, str | bytes], bytes]   # set in __init__ (the base is frozen)
+
     def __init__(self, secret: bytes):
         super().__init__(secret)
         object.__setattr__(self, "_memo", {})

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from importlib.util import find_spec
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Any, Iterator
 
 from .errors import PolicyError
 
@@ -23,7 +23,7 @@ def atomic_write(path: Path, data: bytes, dir_mode: int | None = None) -> None:
 
 
 @contextmanager
-def atomic_open(path: Path, mode: str = "wb", dir_mode: int | None = None, **kw) -> Iterator[IO]:
+def atomic_open(path: Path, mode: str = "wb", dir_mode: int | None = None, **kw: Any) -> Iterator[IO[Any]]:
     """A temp file in path's folder (mode 0600, from mkstemp) to write in steps; fsynced
     and os.replace'd onto `path` when the block ends, removed when it raises. Missing
     folders are made with `dir_mode` (default: as the umask says)."""

@@ -193,6 +193,7 @@ class Vault:
         self._inited = True
         os.chmod(self.path, 0o600)  # an empty file that was there before may have had another mode
         salt = secrets.token_bytes(16)
+        assert self.db is not None  # _connect'ed
         for statement in SCHEMA:
             self.db.execute(statement)
         self.db.executemany("INSERT INTO meta VALUES (?,?)",
@@ -242,6 +243,7 @@ class Vault:
         if not rows:
             return
         with self._storing():
+            assert self.db is not None, "the vault is closed"
             self.db.executemany("INSERT OR IGNORE INTO mappings VALUES (?,?,?,?,?)", rows)
         if len(self._seen) + len(rows) > self.MAX_SEEN:
             self._seen.clear()
@@ -266,6 +268,7 @@ class Vault:
         so an input never counts as done (for --resume) before its mappings are stored."""
         if self.writing:
             with self._storing():
+                assert self.db is not None, "the vault is closed"
                 self.db.execute("COMMIT")
                 self.db.execute("BEGIN")
 
@@ -284,7 +287,7 @@ class Vault:
     def __enter__(self) -> "Vault":
         return self
 
-    def __exit__(self, *_exc) -> None:
+    def __exit__(self, *_exc: object) -> None:
         self.close()
 
     # -- reading -----------------------------------------------------------------
@@ -300,6 +303,7 @@ class Vault:
 
     def _select(self, sql: str, args: tuple) -> Iterator[tuple]:
         """Rows of a query; a damaged file is a VaultError (whose message holds no row)."""
+        assert self.db is not None, "the vault is closed"
         self.db.text_factory = bytes  # a box altered into TEXT is then an integrity error, not a crash
         with self._sql("read it"):
             yield from self.db.execute(sql, args)
@@ -322,7 +326,7 @@ class Vault:
 
     def rows(self, kind: str | None = None) -> Iterator[Mapping]:
         """Every mapping (of one kind), in index order (not the order of the run)."""
-        sql, args = "SELECT kind, id, ix, rix, box FROM mappings", ()
+        sql, args = "SELECT kind, id, ix, rix, box FROM mappings", tuple[str, ...]()
         if kind:
             sql, args = sql + " WHERE kind=?", (kind,)
         for k, rid, ix, rix, box in self._select(sql + " ORDER BY kind, ix, id", args):

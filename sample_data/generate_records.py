@@ -20,7 +20,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo, whe
 from deid.text.validate import resident_id_check_digit  # noqa: E402
 
 
-
 def resident_id(rng: random.Random, born: str) -> str:
     body = f"{rng.choice(['110101', '310104', '440305', '510107'])}{born}{rng.randint(0, 999):03d}"
     return body + resident_id_check_digit(body)

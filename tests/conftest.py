@@ -6,6 +6,7 @@ import pytest
 from deid.pseudonym import Pseudonymizer
 from helpers import KEY
 
+
 @pytest.fixture(autouse=True)
 def _isolated_key(monkeypatch, tmp_path_factory):
     """Never touch the user's ~/.config/deid/key from tests."""

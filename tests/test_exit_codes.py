@@ -102,3 +102,9 @@ def test_machine_output_is_never_wrapped_and_json_is_one_object(tmp_path):
     summary = json.loads(res.stdout)
     assert (summary["inputs"], summary["written"], summary["exit_code"]) == (1, 1, 0)
     assert summary["accounting"] == {"balanced": True, "problems": []}
+
+
+def test_an_unknown_option_is_a_usage_error_not_an_internal_one():
+    # typer >= 0.2x raises its own click's usage errors (not click.ClickException)
+    res = runner.invoke(app, ["run", "--no-such-option"])
+    assert res.exit_code == 2 and "internal error" not in res.output, res.output

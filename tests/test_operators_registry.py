@@ -12,7 +12,7 @@ from deid import operators
 from deid.cli import app
 from deid.errors import PolicyError
 from deid.handlers import Context, Item, handler_for
-from deid.operators.base import Operator, OpContext, Target, Value
+from deid.operators.base import OpContext, Operator, Target, Value
 from deid.policy import build_pipeline
 from deid.pseudonym import Pseudonymizer
 from helpers import KEY, make_ds, read, to_bytes

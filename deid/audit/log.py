@@ -112,6 +112,8 @@ class AuditLog:
         except AuditError:
             self.db.close()
             raise
+        self.seq: int
+        self.head: str   # the last row's hash
         self.seq, self.head = (row[0], row[1]) if row else (0, GENESIS)
         self.run_id = ""
         self.run_events = 0

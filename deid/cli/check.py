@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
 from ..printable import display
 from . import app
 from .common import FOUND, OK, console, emit, fail
+
+if TYPE_CHECKING:
+    from ..check import Finding
 
 
 @app.command()
@@ -65,7 +68,7 @@ def check(
     raise typer.Exit(FOUND if (high if fail_on == "high" else found) else OK)
 
 
-def _print(f, fmt: str) -> None:
+def _print(f: Finding, fmt: str) -> None:
     """One finding, one line, never wrapped; names escaped (a file name can hold a newline
     or a terminal escape sequence)."""
     if fmt == "json":

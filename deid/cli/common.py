@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from typing import Any, TextIO
 
 import click
 import typer
@@ -22,6 +23,11 @@ from rich.console import Console
 from typer.core import TyperGroup
 
 from ..errors import DeidError
+
+try:  # typer >= 0.2x carries its own click (typer._click): its usage errors are not click's
+    from typer.exceptions import TyperException
+except ImportError:  # an older typer runs on click itself
+    TyperException = click.ClickException  # type: ignore[misc, assignment]
 from ..printable import display
 
 OK, FOUND, USAGE, INTERRUPTED, INTERNAL = 0, 1, 2, 3, 4
@@ -57,10 +63,11 @@ class DeidGroup(TyperGroup):
     configuration), KeyboardInterrupt 3, anything else 4 (internal: the class name only;
     DEID_DEBUG=1 shows the traceback, which may hold values)."""
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: Any) -> Any:  # a click.Context: click's or typer's own (see TyperException)
         try:
             return super().invoke(ctx)
-        except (typer.Exit, click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+        except (typer.Exit, typer.Abort, TyperException, click.exceptions.Exit, click.ClickException, click.Abort,
+                SystemExit):
             raise
         except DeidError as exc:
             fail(str(exc))
@@ -84,11 +91,11 @@ class _Stderr(logging.StreamHandler):
     """Writes to whatever sys.stderr is when a record comes (a test runner swaps it)."""
 
     @property
-    def stream(self):
+    def stream(self) -> TextIO:
         return sys.stderr
 
     @stream.setter
-    def stream(self, _value) -> None:
+    def stream(self, _value: object) -> None:
         pass
 
 

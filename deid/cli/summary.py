@@ -9,19 +9,28 @@ import time
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn,
-                           TimeRemainingColumn)
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
 from ..engine.accounting import balance
 from ..engine.config import RunConfig
+from ..engine.runner import Summary
 from ..engine.session import RunResult
 from ..printable import display
 from .common import FOUND, INTERNAL, INTERRUPTED, OK, console, emit, out
 
 
-def exit_code(summary, problems: list[str]) -> int:
+def exit_code(summary: Summary, problems: list[str]) -> int:
     if problems:
         return INTERNAL
     if summary.interrupted:
@@ -38,7 +47,7 @@ def render(cfg: RunConfig, res: RunResult) -> int:
     return exit_code(res.summary, res.problems)
 
 
-def show(rep: RunConfig, s, counted: int, problems: list[str]) -> None:
+def show(rep: RunConfig, s: Summary, counted: int, problems: list[str]) -> None:
     """The summary of a run, on stdout."""
     total, left, line = balance(s, counted)
     if rep.fmt == "json":
@@ -65,7 +74,7 @@ def show(rep: RunConfig, s, counted: int, problems: list[str]) -> None:
         emit(text)
 
 
-def _lines(rep: RunConfig, s, line: str, problems: list[str]) -> list[str]:
+def _lines(rep: RunConfig, s: Summary, line: str, problems: list[str]) -> list[str]:
     say = [line + ("" if problems else " (balanced)")]
     say += [f"not written ({code}): {n}" for code, n in sorted(s.reasons.items())]
     if s.skipped:
@@ -85,7 +94,7 @@ def _lines(rep: RunConfig, s, line: str, problems: list[str]) -> list[str]:
     return say
 
 
-def show_dry_run(rep: RunConfig, s, counted: int, problems: list[str]) -> None:
+def show_dry_run(rep: RunConfig, s: Summary, counted: int, problems: list[str]) -> None:
     if rep.fmt == "json":
         emit(json.dumps({"dry_run": True, "would_write": s.ok, "would_quarantine": s.quarantined,
                          "errors": s.errors, "actions": s.actions, "kinds": s.kinds,
@@ -118,7 +127,7 @@ def progress(total: int, quiet: bool) -> Iterator[Callable[[object], None]]:
         task = bar.add_task("de-identifying", total=max(0, total))
         lines = _PlainProgress(max(0, total)) if not quiet and not show_bar else None
 
-        def step(_o) -> None:
+        def step(_o: object) -> None:
             bar.advance(task)
             if lines:
                 lines.step()
@@ -128,7 +137,7 @@ def progress(total: int, quiet: bool) -> Iterator[Callable[[object], None]]:
 class _Rate(ProgressColumn):
     """Files per second, over the run so far."""
 
-    def render(self, task):
+    def render(self, task: Task) -> Text:
         speed = task.completed / task.elapsed if task.elapsed else 0.0
         return Text(f"{speed:,.1f} files/s")
 

@@ -12,10 +12,15 @@ checked without numpy: the high byte of each pixel must be one of the canonical 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
 from .io import UNCOMPRESSED
 from .raw import PIXEL_DATA, Elem, RawFile
+
+if TYPE_CHECKING:  # numpy is imported only when a file needs it
+    import numpy as np
+    from numpy.typing import DTypeLike
 
 T_ALLOCATED, T_STORED, T_HIGH_BIT, T_PIXEL_REP = 0x00280100, 0x00280101, 0x00280102, 0x00280103
 
@@ -65,7 +70,7 @@ def _canonical_high_bytes(stored: int, signed: bool) -> bytes:
     return bytes(range(half)) + bytes(range(256 - half, 256))
 
 
-def _scan(f: RawFile):
+def _scan(f: RawFile) -> tuple[Elem, np.ndarray, np.ndarray] | None:
     """(pixel element, stored samples, canonical samples) when some sample is not
     canonical, else None. Every sample in the buffer is looked at, whatever NumberOfFrames
     says ("2.0", missing, too small): a frame the header forgot is still in the file."""
@@ -87,10 +92,11 @@ def stray_bits(f: RawFile) -> int:
     return 0 if found is None else int((found[1] != found[2]).sum())
 
 
-def _canonical(lay: Layout, data: bytes):
+def _canonical(lay: Layout, data: bytes) -> tuple[np.ndarray, np.ndarray]:
     import numpy as np
 
-    dtype = {8: np.uint8, 16: np.dtype("<u2"), 32: np.dtype("<u4")}[lay.allocated]
+    dtypes: dict[int, DTypeLike] = {8: np.uint8, 16: np.dtype("<u2"), 32: np.dtype("<u4")}
+    dtype = dtypes[lay.allocated]
     arr = np.frombuffer(data[: len(data) - len(data) % (lay.allocated // 8)], dtype)
     ones = (1 << lay.allocated) - 1
     mask = ((1 << lay.stored) - 1) << lay.low

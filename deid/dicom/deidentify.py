@@ -7,20 +7,24 @@ Pixel Data bytes are never touched here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from .. import operators
 from ..core import AuditEvent
 from ..errors import InputError
-from ..policy.decision import Decision
-from ..policy.engine import DicomPolicy
-from .. import operators
 from ..operators import REMOVE, CannotApply, Target
 from ..operators.base import TEXT_VRS
+from ..policy.decision import Decision
+from ..policy.engine import DicomPolicy
 from ..policy.table import OPTION_CODES
 from ..pseudonym import Pseudonymizer
 from . import operators as ops
 from . import values as V
 from .dictionary import entry, tag_for_keyword
 from .raw import VRS, Elem, RawFile
+
+if TYPE_CHECKING:
+    from ..policy.records import RecordPolicy
 
 VAULT_KINDS = {"PatientID": "patient-id", "AccessionNumber": "accession"}   # + every remapped UID
 IDENTITY_KEYWORDS = (
@@ -203,9 +207,9 @@ class Walker:
             else:
                 _check_kept(el, vr)
                 if vr in SCANNED_VRS and d.rule_id in SCANNED_RULES or d.rule_id.startswith("deid:safe-private"):
-                    new = self._scan_kept(el, vr, loc, cs)
-                    if new is not None:
-                        out.append(Elem.new(el.tag, vr if vr in VRS else el.vr, new))
+                    scanned = self._scan_kept(el, vr, loc, cs)
+                    if scanned is not None:
+                        out.append(Elem.new(el.tag, vr if vr in VRS else el.vr, scanned))
                         return
             out.append(el)
             return
@@ -230,7 +234,7 @@ class Walker:
         new = self._new_value(el, vr, keyword, loc, d, fp, cs)
         if new is None:
             out.append(el)
-        elif new is _DELETE:
+        elif isinstance(new, _Delete):  # _DELETE
             return
         else:
             out.append(Elem.new(el.tag, vr if vr in VRS else el.vr, new))
@@ -241,7 +245,7 @@ class Walker:
         return self.policy.date_shift_days
 
     def _new_value(self, el: Elem, vr: str, keyword: str, loc: str, d: Decision, fp: str,
-                   cs: tuple[str, ...]):
+                   cs: tuple[str, ...]) -> bytes | _Delete | None:
         """The new stored bytes; None keeps the element as it is; _DELETE removes it.
         The operator (deid.operators) makes the value; the walker records what happened:
         one event for a change (the operator's name, or `empty` with the reason when the
@@ -283,10 +287,16 @@ class Walker:
         fp = self._fp(el, vr, cs)
         if not fp:
             return None
-        return self._new_value(el, vr, "", loc, Decision("clean", "deid:scan-kept-text"), fp, cs)
+        new = self._new_value(el, vr, "", loc, Decision("clean", "deid:scan-kept-text"), fp, cs)
+        assert not isinstance(new, _Delete)  # clean removes only what is not text, and only text comes here
+        return new
 
 
-_DELETE = object()
+class _Delete:
+    """What _new_value returns for an element to be removed."""
+
+
+_DELETE = _Delete()
 # File meta kept: version, SOP class/instance (rewritten), transfer syntax, implementation UID.
 FILE_META_KEEP = frozenset({0x00020001, 0x00020002, 0x00020003, 0x00020010, 0x00020012})
 T_MARKERS = {
@@ -298,7 +308,7 @@ T_METHOD_CODES = 0x00120064
 
 def deidentify(f: RawFile, policy: DicomPolicy, pseudo: Pseudonymizer, pipeline_name: str,
                mappings: list[tuple[str, str, str]] | None = None,
-               text=None) -> tuple[list[AuditEvent], Stats, Header]:
+               text: RecordPolicy | None = None) -> tuple[list[AuditEvent], Stats, Header]:
     """De-identify the data set of `f` in place (header only) and add the PS3.15 markers.
     `mappings`: a list to receive (kind, original, new) for the vault; None collects nothing.
     `text`: the pipeline's records policy, whose languages and partial-date switch the

@@ -15,10 +15,13 @@ import struct
 import warnings
 import zlib
 from contextlib import contextmanager
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from ..errors import InputError
 from .raw import Elem, RawFile, parse_part10, write_part10
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
 DEFLATED = frozenset({"1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.4.95"})
@@ -86,6 +89,7 @@ def normalise(data: bytes) -> bytes:
     import pydicom
     from pydicom.dataset import FileMetaDataset
     from pydicom.errors import InvalidDicomError
+    from pydicom.uid import UID
 
     with quiet_pydicom():
         try:
@@ -102,7 +106,7 @@ def normalise(data: bytes) -> bytes:
             meta.update(getattr(ds, "file_meta", None) or FileMetaDataset())
             ts = str(meta.get("TransferSyntaxUID", "") or "")
             # an encapsulated (compressed) syntax stays: its data set is explicit VR LE already
-            meta.TransferSyntaxUID = EXPLICIT_LE if ts in NEEDS_NORMALISING | UNCOMPRESSED else ts
+            meta.TransferSyntaxUID = UID(EXPLICIT_LE if ts in NEEDS_NORMALISING | UNCOMPRESSED else ts)
             if "SOPClassUID" in ds and "SOPInstanceUID" in ds:
                 meta.MediaStorageSOPClassUID = ds.SOPClassUID
                 meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
@@ -137,7 +141,7 @@ def _swap(value: bytes, width: int) -> bytes:
 SEQ_DELIM = (b"\xfe\xff\xdd\xe0\x00\x00\x00\x00", b"\xff\xfe\xe0\xdd\x00\x00\x00\x00")
 
 
-def _check_complete(ds, data: bytes) -> None:
+def _check_complete(ds: Dataset, data: bytes) -> None:
     """pydicom stops quietly at a truncated element; a file that does not end where its
     last element ends is truncated (or has unparsed bytes) and must not pass as clean."""
     if not len(ds):

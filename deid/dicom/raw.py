@@ -15,6 +15,7 @@ explicit VR little endian by the caller (io.py) before they reach here.
 from __future__ import annotations
 
 from struct import Struct
+from typing import Callable, Union
 
 from ..errors import InputError
 from .dictionary import entry
@@ -38,6 +39,8 @@ _HH2s2xL = Struct("<HH2s2xL")
 _L = Struct("<L")
 _H = Struct("<H")
 
+Buf = Union[bytes, bytearray, memoryview]   # what elements are parsed from and point into
+
 
 class Elem:
     """One data element. `buf[vstart:end]` is the value; `start < 0` marks a new value.
@@ -48,7 +51,7 @@ class Elem:
 
     __slots__ = ("tag", "vr", "buf", "start", "vstart", "end", "explicit", "items", "encap")
 
-    def __init__(self, tag: int, vr: str, buf, start: int, vstart: int, end: int, explicit: bool,
+    def __init__(self, tag: int, vr: str, buf: Buf, start: int, vstart: int, end: int, explicit: bool,
                  items: list[list["Elem"]] | None = None, encap: bool = False):
         self.tag, self.vr, self.buf = tag, vr, buf
         self.start, self.vstart, self.end = start, vstart, end
@@ -72,12 +75,12 @@ class Elem:
 
 
 # -- reading ---------------------------------------------------------------------------
-def _looks_explicit(buf, pos: int) -> bool:
+def _looks_explicit(buf: Buf, pos: int) -> bool:
     """First element of a data set whose encoding is not known (an SQ stored as UN)."""
     return bytes(buf[pos + 4:pos + 6]) in _VRB
 
 
-def parse_dataset(buf, pos: int, end: int | None, explicit: bool, depth: int = 0,
+def parse_dataset(buf: Buf, pos: int, end: int | None, explicit: bool, depth: int = 0,
                   top: bool = False) -> tuple[list[Elem], int]:
     """Elements from `pos` up to `end` (a defined length) or, with end=None, up to and
     including an Item Delimitation Item. Returns (elements, position after them)."""
@@ -140,7 +143,7 @@ def parse_dataset(buf, pos: int, end: int | None, explicit: bool, depth: int = 0
     return elems, pos
 
 
-def _parse_items(buf, pos: int, end: int | None, explicit: bool | None, depth: int,
+def _parse_items(buf: Buf, pos: int, end: int | None, explicit: bool | None, depth: int,
                  limit: int) -> tuple[list[list[Elem]], int]:
     """Items of a sequence; `explicit` None means 'detect per item' (SQ stored as UN)."""
     items: list[list[Elem]] = []
@@ -168,7 +171,7 @@ def _parse_items(buf, pos: int, end: int | None, explicit: bool | None, depth: i
         items.append(elems)
 
 
-def _skip_fragments(buf, pos: int, limit: int) -> int:
+def _skip_fragments(buf: Buf, pos: int, limit: int) -> int:
     """Encapsulated pixel data: items (offset table, fragments) up to the sequence delimiter."""
     while True:
         if pos + 8 > limit:
@@ -199,7 +202,7 @@ class RawFile:
         self.meta, self.elems, self.explicit, self.transfer_syntax = meta, elems, explicit, transfer_syntax
 
 
-def parse_part10(data: bytes, transfer_syntax_ok) -> RawFile:
+def parse_part10(data: bytes, transfer_syntax_ok: Callable[[str], bool]) -> RawFile:
     """Preamble, 'DICM', file meta (explicit VR LE), then the data set in its transfer syntax.
 
     `transfer_syntax_ok(uid)` says whether the data set can be read here (little endian,

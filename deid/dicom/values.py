@@ -73,7 +73,7 @@ def encode(text: str, vr: str, cs: tuple[str, ...]) -> bytes:
     return pad(data, vr)
 
 
-def encode_dummy(vr: str, value) -> bytes:
+def encode_dummy(vr: str, value: str | bytes | int | float) -> bytes:
     """Stored bytes of operators.dummy_value(vr): text, a number of the VR's width, or bytes."""
     if isinstance(value, str):
         return encode(value, vr, ())

@@ -9,7 +9,8 @@ import logging
 import signal
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, ContextManager, Iterator, Mapping
+from types import FrameType
+from typing import TYPE_CHECKING, Callable, ContextManager, Iterator, Mapping
 
 from ..errors import AuditError, DeidError, VaultError
 from ..printable import display
@@ -17,6 +18,11 @@ from .config import RunConfig
 from .job import Job, Outcome
 from .runner import Summary
 from .sinks import Sink
+
+if TYPE_CHECKING:
+    from ..audit.log import AuditLog
+    from ..pseudonym import Pseudonymizer
+    from ..vault import Vault
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +61,7 @@ def execute(cfg: RunConfig, progress: Progress = no_progress, say: Callable[[str
         return _run(cfg, counted, progress, say)
 
 
-def _items(cfg: RunConfig, job: Job, audit, total: int, progress: Progress, skip: Mapping[str, str] | None = None,
+def _items(cfg: RunConfig, job: Job, audit: AuditLog, total: int, progress: Progress, skip: Mapping[str, str] | None = None,
            mappings: Callable[[list[tuple[str, str, str]]], None] | None = None) -> Summary:
     """The engine over every input, with a progress display."""
     from .discover import discover
@@ -101,7 +107,8 @@ def _run(cfg: RunConfig, counted: int, progress: Progress, say: Callable[[str], 
     return RunResult(summary, counted, problems)
 
 
-def _start(cfg: RunConfig, sink: Sink, vdb, say: Callable[[str], None]):
+def _start(cfg: RunConfig, sink: Sink, vdb: Vault | None,
+           say: Callable[[str], None]) -> tuple[AuditLog, Mapping[str, str]]:
     """The sink's folders checked, the audit log open and a run started in it; (log, the
     path fingerprints an interrupted run of the same command finished)."""
     from ..audit.log import AuditLog
@@ -129,7 +136,7 @@ def _start(cfg: RunConfig, sink: Sink, vdb, say: Callable[[str], None]):
     return audit, skip
 
 
-def resume_signature(cfg: RunConfig, sink: Sink, pseudo, vdb) -> str:
+def resume_signature(cfg: RunConfig, sink: Sink, pseudo: Pseudonymizer, vdb: Vault | None) -> str:
     """What a resumed run must share with the interrupted one (keyed, so the audit log
     holds no path): pipeline, naming, destination, vault, inputs. The vault is part of
     what a resume continues: with it, without it or another one, start over."""
@@ -170,7 +177,7 @@ def versions() -> dict[str, str]:
     return out
 
 
-def _open_vault(cfg: RunConfig, say: Callable[[str], None]):
+def _open_vault(cfg: RunConfig, say: Callable[[str], None]) -> Vault:
     """The vault this run writes (--vault), opened (and locked) before any input is processed."""
     from ..vault import open_for_run
 
@@ -181,7 +188,7 @@ def _open_vault(cfg: RunConfig, say: Callable[[str], None]):
     return vdb
 
 
-def _close(audit, vdb, finish: bool) -> str:
+def _close(audit: AuditLog, vdb: Vault | None, finish: bool) -> str:
     """Finish (when asked) and close the audit log, then the vault; '' when all went well,
     else why not. Each audit commit stores the vault's mappings first (log.before_commit);
     when the vault cannot, or the log cannot commit, the log's open batch is dropped, so
@@ -203,5 +210,5 @@ def _close(audit, vdb, finish: bool) -> str:
     return problem
 
 
-def _sigterm(_signum, _frame) -> None:
+def _sigterm(_signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt

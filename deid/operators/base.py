@@ -30,12 +30,12 @@ class _Remove:
 
     _instance = None
 
-    def __new__(cls):  # one instance, also after pickling
+    def __new__(cls) -> _Remove:  # one instance, also after pickling
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[_Remove], tuple[()]]:
         return (_Remove, ())
 
     def __repr__(self) -> str:
@@ -43,6 +43,7 @@ class _Remove:
 
 
 REMOVE = _Remove()
+RemoveType = _Remove   # REMOVE's type, for annotations (str | RemoveType)
 Value = Union[str, bytes, _Remove, None]
 
 
@@ -77,8 +78,10 @@ class OpContext(Protocol):
     DICOM's `clean` also reads `identity`, `text_langs` and `partial_dates`."""
 
     pseudo: Any
-    date_shift_days: tuple[int, int]
     mappings: list[tuple[str, str, str]] | None
+
+    @property
+    def date_shift_days(self) -> tuple[int, int]: ...   # read only (the DICOM walker's is a property)
 
 
 class Operator:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from .base import REMOVE, TEXT_VRS, Operator, OpContext, Target, Value, values
+from .base import REMOVE, TEXT_VRS, OpContext, Operator, Target, Value, values
 from .generalize import OPERATOR as GENERALIZE
 from .shift_date import DATE_VRS
 from .shift_date import OPERATOR as SHIFT_DATE

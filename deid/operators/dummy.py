@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import struct
 
-from .base import Operator, OpContext, Target, Value
+from .base import OpContext, Operator, Target, Value
 from .uid import remap
 
 # Dummy values valid for each VR. None -> zero-filled binary of the VR's width.
@@ -21,7 +21,7 @@ BINARY_WIDTH = {"OB": 2, "OD": 8, "OF": 4, "OL": 4, "OV": 8, "OW": 2, "UN": 2, "
 _PACK = {"US": "<H", "SS": "<h", "UL": "<L", "SL": "<l", "FL": "<f", "FD": "<d", "SV": "<q", "UV": "<Q"}
 
 
-def dummy_value(vr: str):
+def dummy_value(vr: str) -> str | bytes | int | float:
     if vr in DUMMY_TEXT:
         return DUMMY_TEXT[vr]
     if vr in DUMMY_NUMBER:

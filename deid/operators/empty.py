@@ -1,7 +1,7 @@
 """empty (Z): the element stays with a zero-length value (PS3.15 E.1.1)."""
 from __future__ import annotations
 
-from .base import Operator, OpContext, Target, Value
+from .base import OpContext, Operator, Target, Value
 
 
 class Empty(Operator):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from .base import TEXT, CannotApply, Operator, OpContext, Target, Value
+from .base import TEXT, CannotApply, OpContext, Operator, Target, Value
 from .tag import has_han, tag
 
 

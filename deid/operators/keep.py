@@ -1,7 +1,7 @@
 """keep (K): the value stays as it is."""
 from __future__ import annotations
 
-from .base import Operator, OpContext, Target, Value
+from .base import OpContext, Operator, Target, Value
 
 
 class Keep(Operator):

@@ -3,7 +3,7 @@ layout stay (138-0013-8000 -> ***-****-****). The one mask function: `deid check
 masks its excerpts with it too, keeping three characters at each end."""
 from __future__ import annotations
 
-from .base import Operator, OpContext, Target, Value
+from .base import OpContext, Operator, Target, Value
 
 SEPARATORS = " -/.:()（）"
 

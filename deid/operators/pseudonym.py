@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from .base import TEXT, TEXT_VRS, Operator, OpContext, Target, Value
+from .base import TEXT, TEXT_VRS, OpContext, Operator, Target, Value
 
 PATIENT_KEYWORDS = frozenset({"PatientID", "PatientName"})
 

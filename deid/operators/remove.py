@@ -2,7 +2,7 @@
 cell emptied)."""
 from __future__ import annotations
 
-from .base import REMOVE, Operator, OpContext, Target, Value
+from .base import REMOVE, OpContext, Operator, Target, Value
 
 
 class Remove(Operator):

@@ -15,7 +15,7 @@ import datetime as _dt
 import re
 from typing import Any, Mapping
 
-from .base import TEXT, CannotApply, Operator, OperatorError, OpContext, Target, Value, values
+from .base import TEXT, CannotApply, OpContext, Operator, OperatorError, Target, Value, values
 from .tag import tag
 
 DATE_VRS = frozenset({"DA", "DT", "TM"})

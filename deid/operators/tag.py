@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from .. import categories
-from .base import Operator, OpContext, Target, Value
+from .base import OpContext, Operator, Target, Value
 
 HAN = re.compile("[\u4e00-\u9fff]")
 

@@ -2,7 +2,7 @@
 in every file and run under one key, so references between instances hold."""
 from __future__ import annotations
 
-from .base import Operator, OpContext, Target, Value, values
+from .base import OpContext, Operator, Target, Value, values
 
 
 class Uid(Operator):

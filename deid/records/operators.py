@@ -15,8 +15,11 @@ keep        unchanged
 """
 from __future__ import annotations
 
+from typing import cast
+
 from .. import operators
 from ..operators import REMOVE, TEXT, Target
+from ..operators.base import RemoveType
 from ..operators.generalize import generalize
 from ..operators.mask import SEPARATORS, mask
 from ..operators.shift_date import shift_date
@@ -34,10 +37,10 @@ class Operators:
     def __init__(self, pseudo: Pseudonymizer, date_shift_days: tuple[int, int]):
         self.pseudo, self.date_shift_days = pseudo, date_shift_days
 
-    def apply(self, op: str, category: str, value: str, patient_key: str, context: str = ""):
+    def apply(self, op: str, category: str, value: str, patient_key: str, context: str = "") -> str | RemoveType:
         """New value for `value` (a str), or REMOVE. `context`: the surrounding text, so a
         tag is Chinese in Chinese text."""
         if op == "keep" or not value.strip():
             return value
         new = operators.get(op).apply(value, Target(TEXT, category, patient_key, context=context), self)
-        return value if new is None else new
+        return value if new is None else cast("str | RemoveType", new)  # a TEXT value is never bytes

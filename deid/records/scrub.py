@@ -9,10 +9,11 @@ one pseudonym and one offset across records and images under one key.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from typing import Callable, Iterator, NamedTuple, Sequence, cast
 
-from ..categories import REMEMBERED   # values looked for again in free text and later records
+from ..categories import REMEMBERED  # values looked for again in free text and later records
 from ..core import AuditEvent
+from ..operators.base import RemoveType
 from ..policy.records import RecordPolicy, norm_field
 from ..pseudonym import Pseudonymizer
 from ..text.ner import model as name_model
@@ -45,7 +46,7 @@ class Scrubber:
         self.memory: dict[str, dict[str, str]] = {}   # patient key -> value found in free text -> category
         self._categories: dict[str, str | None] = {}   # field name -> category (names repeat every row)
         self._found: dict[str, list[Span]] = {}          # short cell value -> spans (values repeat too)
-        self._applied: dict[tuple, object] = {}            # (operator, category, value) -> new value (KEYLESS)
+        self._applied: dict[tuple, str | RemoveType] = {}     # (operator, category, value) -> new value (KEYLESS)
         self._parts: dict[tuple, tuple] = {}                # (category, value) -> its parts (identity_pattern)
         self._rules: dict[tuple, tuple[str, str]] = {}   # (field name, category) -> operator, audit rule id
 
@@ -72,7 +73,7 @@ class Scrubber:
         return self.fallback_key, ""
 
     def scrub(self, fields: list[Field], key: str | None = None,
-              related: list[Field] = ()) -> tuple[list, list[AuditEvent]]:
+              related: Sequence[Field] = ()) -> tuple[list, list[AuditEvent]]:
         """New values (str, or REMOVE) for `fields`, and one audit event per change.
         `related`: fields of the record this one belongs to (the Patient resource an
         Observation points at), whose identifying values are looked for here too."""
@@ -82,7 +83,8 @@ class Scrubber:
         key = key or pkey
         self.counts["records"] += 1
         known, unknown = None, True   # the record's own values: built when a free-text field needs them
-        out, events = [], []
+        out: list[str | RemoveType] = []
+        events: list[AuditEvent] = []
         for f, cat in zip(fields, cats):
             if cat in NOT_BY_NAME:
                 if self.policy.free_text and len(f.value.strip()) > 1:   # one character holds no identifier
@@ -90,13 +92,15 @@ class Scrubber:
                         remembered = [Field("", "", v, c) for v, c in self.memory.get(key, {}).items()]
                         known, unknown = identity_pattern(list(every) + remembered, self.category, cats,
                                                           self._parts), False
-                    new, evs = self.scrub_text(f.value, f.location, key, pname, known)
-                    out.append(new)
+                    cleaned, evs = self.scrub_text(f.value, f.location, key, pname, known)
+                    out.append(cleaned)
                     events += evs
                 else:
                     out.append(f.value)
                 continue
+            assert cat is not None  # NOT_BY_NAME holds None
             op, rule = self._plan(f.name, cat)
+            new: str | RemoveType
             if cat == "date" and op == "shift-date":
                 new = self._shift_each(f.value, key)  # 2021-03-04至2021-03-10: both dates move
             elif op in KEYLESS:
@@ -109,7 +113,7 @@ class Scrubber:
                 events.append(AuditEvent(f.location, op, cat, rule, self.pseudo.fingerprint(f.value), "by field name"))
         return out, events
 
-    def _keyless(self, op: str, cat: str, value: str):
+    def _keyless(self, op: str, cat: str, value: str) -> str | RemoveType:
         """An operator whose result depends on the value alone, applied once per distinct
         value of a file (a column repeats its cities, ZIP codes and departments)."""
         try:
@@ -155,18 +159,19 @@ class Scrubber:
             cache[text] = self.scrub_text(text, "", self.fallback_key)[0]
         return cache[text]
 
-    def _shift_each(self, value: str, key: str) -> str:
+    def _shift_each(self, value: str, key: str) -> str | RemoveType:
         spans = [sp for sp in self.find(value) if sp.category == "date"]
         if len(spans) < 2:
             return self.ops.apply("shift-date", "date", value, key)
         parts, pos = [], 0
         for sp in spans:
-            parts += [value[pos:sp.start], self.ops.apply("shift-date", "date", value[sp.start:sp.end], key, value)]
+            new = cast(str, self.ops.apply("shift-date", "date", value[sp.start:sp.end], key, value))  # text gives text
+            parts += [value[pos:sp.start], new]
             pos = sp.end
         return "".join(parts) + value[pos:]
 
     def scrub_text(self, text: str, location: str, key: str, patient_name: str = "",
-                   known: tuple[re.Pattern, dict] | None = None) -> tuple[str, list]:
+                   known: tuple[Known, dict[str, str]] | None = None) -> tuple[str, list[AuditEvent]]:
         """Replace every span the recognizers find, and every value this record's own
         fields hold (its patient's name in a note: 'Patient John Smith called');
         offsets in the audit are the input's."""
@@ -195,7 +200,7 @@ class Scrubber:
                 cat = "patient-name"
             op = self.policy.operator_for(cat)
             new = self.ops.apply(op, cat, value, key, context=text)
-            if new is REMOVE:
+            if isinstance(new, RemoveType):  # REMOVE
                 new = ""
             if new == value:
                 continue
@@ -219,8 +224,8 @@ def _same_name(a: str, b: str) -> bool:
     return _squash(a) == _squash(b)
 
 
-def identity_pattern(fields: list[Field], category, cats: list | None = None,
-                     cache: dict | None = None) -> tuple["Known", dict] | None:
+def identity_pattern(fields: list[Field], category: Callable[[Field], str | None], cats: list[str | None] | None = None,
+                     cache: dict[tuple[str, str], tuple] | None = None) -> tuple["Known", dict] | None:
     """A regex for the identifying values this record's own fields hold, as they may be
     written in its free text: whole values, and Latin name parts of 3+ letters written
     as names are (Smith, SMITH; not 'may' for a patient called May). 'SMITH^JOHN' finds
@@ -275,7 +280,7 @@ class Known:
         self.raw, self.low = raw, low      # the forms looked for; their lower case
         self._rx: re.Pattern | None = None
 
-    def finditer(self, text: str):
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
         low = text.lower()
         if not any(t in low for t in self.low):
             return iter(())

@@ -17,9 +17,10 @@ import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
-from ..errors import AuditError
 from ..audit.log import open_readonly, runs, verify
+from ..errors import AuditError
 from .thumbnails import Box, Thumb, device, frame0_box, is_dicom, open_output, thumbnail
 
 MAX_FILES = 2000            # files in the drill-down
@@ -105,7 +106,7 @@ def build_report(audit: Path, out: Path, outputs: Path | None = None) -> ReportR
 
     audit, out = Path(audit), Path(out)
     given = outputs is not None
-    outputs = Path(outputs) if given else default_outputs(audit)
+    outputs = Path(outputs) if outputs is not None else default_outputs(audit)  # `given`
     if outputs is not None and outputs.is_dir():
         root = outputs.resolve()
         if root == out.resolve() or root in out.resolve().parents:
@@ -290,7 +291,7 @@ def _look(db: sqlite3.Connection, data: ReportData, outputs: Path, entry: FileEn
             entry.thumb = _thumb(db, data, entry, fh)
 
 
-def _thumb(db: sqlite3.Connection, data: ReportData, entry: FileEntry, fh) -> Thumb:
+def _thumb(db: sqlite3.Connection, data: ReportData, entry: FileEntry, fh: BinaryIO) -> Thumb:
     if data.thumbnails >= MAX_THUMBNAILS:
         data.thumbnails_left_out += 1
         return Thumb(None, f"no thumbnail: the report holds at most {MAX_THUMBNAILS:,}")

@@ -14,8 +14,8 @@ import json
 import time
 
 from .. import __version__
-from .charts import bar_chart
 from .build import GROUPS, MAX_EVENTS_PER_FILE, FileEntry, ReportData
+from .charts import bar_chart
 
 OPEN_IMAGES = 8   # image files shown open, so their thumbnails are seen without a click
 # widths of the event table's columns: location, action, category, rule_id, fingerprint, detail
@@ -129,7 +129,7 @@ def _count(v: object) -> str:
 def _tiles(data: ReportData) -> str:
     """The numbers to read first."""
     q = data.group_totals["quarantined"]
-    tiles = [("files", sum(data.group_totals.values()), ""),
+    tiles: list[tuple[str, int | str, str]] = [("files", sum(data.group_totals.values()), ""),
              ("written", data.group_totals["redacted"] + data.group_totals["written"], ""),
              ("quarantined", q, " bad" if q else ""), ("events", sum(data.run_events.values()), ""),
              ("pixel boxes redacted", data.boxes, ""), ("runs", len(data.runs), "")]

@@ -120,7 +120,7 @@ def device(fh: BinaryIO) -> tuple[str, str] | None:
     return _text(ds.get("Manufacturer")), _text(ds.get("ManufacturerModelName"))
 
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     s = "" if value is None else str(value)
     return "".join(c for c in s if c.isprintable()).strip()[:64]
 

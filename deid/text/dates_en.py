@@ -147,12 +147,12 @@ def _years(text: str, toks: Tokens, out: list[Span]) -> None:
     end = 0   # matches start at an event word and do not overlap, as a scan of the text would find them
     for t in toks if not EVENT_WORDS.isdisjoint(toks.keys) else ():
         if t.key in EVENT_WORDS and t.start >= end:
-            m = EVENT_YEAR2.match(text, t.start)
-            if m:
-                end = m.end()
+            ym = EVENT_YEAR2.match(text, t.start)
+            if ym:
+                end = ym.end()
                 for g in (1, 2):
-                    if m.group(g) is not None:
-                        add(Span("date", m.start(g), m.end(g), "en:date-year", 1.03))
+                    if ym.group(g) is not None:
+                        add(Span("date", ym.start(g), ym.end(g), "en:date-year", 1.03))
 
 
 def _whole_word(text: str, s: int, e: int) -> bool:

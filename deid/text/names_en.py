@@ -27,8 +27,11 @@ tells. A name found once is found at every other occurrence in the text.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 from . import lexicon as L
 from .tokens import Marks, Tok, is_stop, lexicon_name, sentence_start, unknown_word, unlike_name
+
 
 def re_sentence_end(gap: str) -> bool:
     return any(c in gap for c in ".!?\n")
@@ -132,7 +135,7 @@ class _Evidence(Marks):
             and i + 1 < len(self.toks) and self.gap(i, i + 1, 1) and self.strict(self.toks[i + 1])
 
     # -- walking ------------------------------------------------------------
-    def take_after(self, i: int, first, why: str, more: int = 2) -> int:
+    def take_after(self, i: int, first: Callable[[Tok], bool], why: str, more: int = 2) -> int:
         """Mark the words after cue i: the first by `first`, then up to `more` name-like."""
         j = i + 1
         if j >= len(self.toks) or not self.gap(i, j) or not first(self.toks[j]):
@@ -145,10 +148,11 @@ class _Evidence(Marks):
             self.mark(j, why)
         return n
 
-    def take_before(self, i: int, first, why: str, most: int = 3, more=None) -> None:
+    def take_before(self, i: int, first: Callable[[Tok], bool], why: str, most: int = 3,
+                    more: Callable[[Tok], bool] | None = None) -> None:
         """Mark the word before i by `first`, then up to `most` - 1 name-like words or
         initials before it, within the sentence; a run of initials alone is no name."""
-        j, run = i - 1, []
+        j, run = i - 1, list[int]()
         while j >= 0 and i - j <= most and self.gap(j, j + 1) and not re_sentence_end(
                 self.text[self.toks[j].end:self.toks[j + 1].start]):   # an initial keeps its dot: k. marlow
             ok = first(self.toks[j]) if not run else (more or self.name_like)(self.toks[j])
@@ -280,7 +284,8 @@ class _Evidence(Marks):
         """'sons Aaron and Benedict', 'Sunny, Morgan and Lyle': a list goes on."""
         toks = self.toks
         for i in range(len(toks) - 2):
-            if self.why[i] not in ("relative", "title", "lexicon") or self.why[i + 1] is not None:
+            cue = self.why[i]
+            if cue not in ("relative", "title", "lexicon") or self.why[i + 1] is not None:
                 continue
             j = i + 1
             while j < len(toks):
@@ -290,9 +295,9 @@ class _Evidence(Marks):
                     break
                 if not self.gap(idx - 1, idx, 3) or not self.person(toks[idx]):
                     break
-                if self.why[i] == "lexicon" and not (link and toks[idx].title and L.given_share(toks[idx].key) > 0):
+                if cue == "lexicon" and not (link and toks[idx].title and L.given_share(toks[idx].key) > 0):
                     break  # a name with no cue goes on only as 'Odette and Hal
-                self.mark(idx, self.why[i])
+                self.mark(idx, cue)
                 j = idx + 1
 
     def everywhere(self) -> None:

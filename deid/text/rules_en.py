@@ -1,4 +1,4 @@
-"""English identifier rules, after HIPAA Safe Harbor: names next to a title or label
+r"""English identifier rules, after HIPAA Safe Harbor: names next to a title or label
 (Mr., Dr., Patient:, Name:), MRNs, SSNs (incl. "SS#"), phone and fax numbers, e-mail,
 URLs, IP addresses, street addresses, ZIP codes, dates, ages over 89, and account,
 licence and policy numbers after their labels. Eponyms (Parkinson's disease, Foley
@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from . import lexicon
-from .rule import Rule
+from .rule import Rule, Span
 from .rules_zh import has_digit
 from .validate import real_date, ssn
 
@@ -68,7 +68,9 @@ def _not_a_word(t: str) -> bool:
 
 
 def _age_over_89(t: str) -> bool:
-    return int(re.search(r"\d+", t).group()) >= 90
+    m = re.search(r"\d+", t)
+    assert m is not None  # the rule's group is digits
+    return int(m.group()) >= 90
 
 
 def _ipv4(t: str) -> bool:
@@ -176,7 +178,7 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def is_eponym(text: str, span) -> bool:
+def is_eponym(text: str, span: Span) -> bool:
     """A name span made of an eponym followed by its noun: 'Parkinson's disease'."""
     if span.category != "name" or not span.rule.startswith("en:"):
         return False

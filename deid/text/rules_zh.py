@@ -10,8 +10,9 @@ import re
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterable
 
-from .rule import Rule
+from .rule import Rule, Span
 from .validate import luhn, real_date, resident_id
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -48,7 +49,7 @@ def divisions() -> dict[str, str]:
     return out
 
 
-def trie_pattern(words) -> str:
+def trie_pattern(words: Iterable[str]) -> str:
     """One regex alternation for many literal words, factored by common prefix (Python's
     re tries alternatives one by one; a trie keeps 3,500 place names fast)."""
     trie: dict = {}
@@ -159,17 +160,19 @@ def _compact(t: str) -> bool:
 
 
 def _age_over_89(t: str) -> bool:
-    return int(re.match(r"\d+", t).group()) >= 90
+    m = re.match(r"\d+", t)
+    assert m is not None  # the rule's group is digits
+    return int(m.group()) >= 90
 
 
 DIGITS_15 = re.compile(r"\d{15}")   # what an ID card number holds: a quick scan before the rule's
 
 
-def _r(p: str) -> re.Pattern:
+def _r(p: str) -> re.Pattern[str]:
     return re.compile(p)
 
 
-def _rules():
+def _rules() -> tuple[Rule, ...]:
     places = trie_pattern(set(provinces()) | set(divisions().values()))
     admin = rf"[{HAN}]{{1,7}}?(?:省|自治区|自治州|市|州|盟|地区|区|县|旗)"
     place = (rf"[{HAN}A-Za-z\d]{{1,12}}?(?:路|街道|街|大道|道|巷|胡同|弄|村|镇|乡|社区|小区|花园|公寓|大厦)"
@@ -256,7 +259,7 @@ HAN_ONLY = frozenset({"zh:insurance", "zh:date-hanzi", "zh:month-day", "zh:age-o
 RULES = tuple(replace(r, needs_han=r.id in HAN_ONLY) for r in _rules())
 
 
-def is_distractor(text: str, span) -> bool:
+def is_distractor(text: str, span: Span) -> bool:
     """A name span that is really a clinical word (the surname check alone lets 黄疸 in)."""
     if span.category != "name" or not span.rule.startswith("zh:"):
         return False

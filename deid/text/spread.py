@@ -5,6 +5,7 @@ patient's later records (deid.records.scrub)."""
 from __future__ import annotations
 
 import re
+from typing import Iterable
 
 from ..categories import SPREAD
 from .rule import Span
@@ -25,7 +26,7 @@ def worth(value: str) -> bool:
     return han >= 2 or (han == 0 and len(v) >= 4)
 
 
-def pattern(values) -> re.Pattern | None:
+def pattern(values: Iterable[str]) -> re.Pattern[str] | None:
     """One regex for literal values; Latin and digit values match as whole words."""
     alts = []
     for v in sorted({v.strip() for v in values if worth(v)}, key=len, reverse=True):
@@ -53,7 +54,7 @@ def everywhere(text: str, spans: list[Span]) -> list[Span]:
     return out
 
 
-def occurrences(text: str, values) -> list[tuple[int, int]]:
+def occurrences(text: str, values: Iterable[str]) -> list[tuple[int, int]]:
     """Where `pattern(values)` matches in `text`, found without compiling it (a note's
     values are its own, so a compiled pattern would serve once): every place of each
     value, case-blind, Latin values as whole words, then the leftmost and, at one

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pydicom
-import pytest
 from PIL import Image, ImageDraw, ImageFont
 from typer.testing import CliRunner
 

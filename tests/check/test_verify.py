@@ -4,7 +4,6 @@ log says where (location and category, no value)."""
 from __future__ import annotations
 
 import json
-import random
 
 import pytest
 import yaml

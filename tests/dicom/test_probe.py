@@ -15,7 +15,6 @@ from pydicom.sequence import Sequence
 
 from deid.dicom.deidentify import deidentify_bytes
 from deid.policy.table import DATA, OPTION_COLUMNS
-
 from helpers import make_ds, pipeline, read, to_bytes
 
 TABLE = json.loads((DATA / "confidentiality_profile_attributes.json").read_text("utf-8"))
@@ -67,7 +66,7 @@ def marker_value(n: int, vr: str):
 def build_probe() -> tuple[Dataset, dict[int, object]]:
     ds = make_ds(sop_class="1.2.840.10008.5.1.4.1.1.7")  # Secondary Capture
     planted: dict[int, object] = {}
-    for n, (row, tag, vr) in enumerate(_rows()):
+    for n, (_row, tag, vr) in enumerate(_rows()):
         if vr == "SQ":
             item = Dataset()
             item.CodeValue = f"MK{n:04d}Q"

@@ -7,8 +7,8 @@ from __future__ import annotations
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from helpers import make_ds, pipeline
 from dicom.test_probe import deid
+from helpers import make_ds, pipeline
 
 
 def test_unknown_attributes_go_and_coded_text_that_names_the_patient_is_cleaned():

@@ -7,10 +7,10 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from deid.check.dicom import check_dicom
-from deid.dicom.bits import stray_bits
-from deid.dicom.io import read_file
 from deid.core import Context, Item
+from deid.dicom.bits import stray_bits
 from deid.dicom.handler import DicomHandler
+from deid.dicom.io import read_file
 from deid.policy import build_pipeline
 from deid.pseudonym import Pseudonymizer
 from helpers import make_ds, read, to_bytes

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from deid.audit.log import AuditLog, verify
+from deid.core import Context
 from deid.engine.discover import discover
 from deid.engine.job import Job
 from deid.engine.runner import run
 from deid.engine.sinks import FolderSink
 from deid.engine.writer import atomic_write
-from deid.core import Context
 from deid.policy import load_pipeline
 from deid.pseudonym import Pseudonymizer
 from helpers import make_ds, write

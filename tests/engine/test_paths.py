@@ -9,7 +9,6 @@ import os
 import sqlite3
 
 import pytest
-
 from typer.testing import CliRunner
 
 from deid.cli import app

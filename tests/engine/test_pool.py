@@ -7,11 +7,11 @@ import hashlib
 import time
 
 from deid.audit.log import AuditLog, verify
+from deid.core import Context
 from deid.engine import work as engine_work
 from deid.engine.discover import discover
 from deid.engine.job import Job
 from deid.engine.runner import run
-from deid.core import Context
 from deid.engine.sinks import FolderSink
 from deid.policy import load_pipeline
 from deid.pseudonym import Pseudonymizer

@@ -45,8 +45,14 @@ import pydicom
 from PIL import Image, ImageDraw, ImageFont
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
-from pydicom.uid import (JPEG2000Lossless, JPEGBaseline8Bit, JPEGLSLossless, ExplicitVRLittleEndian, RLELossless,
-                         generate_uid)
+from pydicom.uid import (
+    ExplicitVRLittleEndian,
+    JPEG2000Lossless,
+    JPEGBaseline8Bit,
+    JPEGLSLossless,
+    RLELossless,
+    generate_uid,
+)
 
 KINDS = ("cr-chest", "dx-mono1", "dx-extremity", "cr-hidden", "mg", "ct", "mr", "us", "us-cine", "sc-rgb",
          "cn-dx", "cn-us", "film", "negative")
@@ -512,7 +518,7 @@ class Canvas:
             self.fill((rect[0] - p, rect[1] - p, rect[2] + p, rect[3] + p), st.box_ink, st.box_alpha, frames)
         elif st.box in ("seg", "line"):
             groups: dict = {}
-            for seg, alpha, x, y, *_ in placed:
+            for _seg, alpha, x, y, *_ in placed:
                 key = (x, y) if st.box == "seg" else y
                 if st.box == "line":   # one box per drawn line (same y band)
                     key = min((k for k in groups if abs(k - y) < alpha.shape[0] // 2), default=y)

@@ -13,13 +13,13 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from typer.testing import CliRunner
 
+import deid.vault as vault_mod
 from deid.cli import app
 from deid.core import Context, Item
 from deid.dicom.handler import DicomHandler
+from deid.errors import VaultError
 from deid.policy import load_pipeline
 from deid.pseudonym import Pseudonymizer
-import deid.vault as vault_mod
-from deid.errors import VaultError
 from deid.vault import Vault, open_to_read
 from helpers import KEY, make_ds, read, write
 

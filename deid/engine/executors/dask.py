@@ -22,7 +22,7 @@ import logging
 import os
 from typing import Callable, Iterable, Iterator
 
-from ...handlers import Item, Result
+from ...handlers import Item, Result, Status
 from ..job import Job, Outcome
 from ..work import finish
 from .inline import chunks, run_inline
@@ -87,7 +87,7 @@ class DaskExecutor:
                             submit([it])
                         continue
                     reason = f"worker-died: {type(exc).__name__}"
-                    outcomes = [finish(batch[0], self.job, Result("quarantined", reason=reason, kind="unknown"))]
+                    outcomes = [finish(batch[0], self.job, Result(Status.QUARANTINED, reason=reason, kind="unknown"))]
                 for o in outcomes:
                     take(o)
                 nxt = next(batches, None)

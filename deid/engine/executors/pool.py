@@ -30,7 +30,7 @@ from functools import partial
 from multiprocessing.connection import Connection, wait
 from typing import Callable, Iterable, Iterator
 
-from ...handlers import Item, Result
+from ...handlers import Item, Result, Status
 from ..job import Job, Outcome
 from ..work import finish, safe_prepare
 from .inline import chunks, run_inline
@@ -127,7 +127,7 @@ class Supervisor:
         if rest:
             self._send(slot, rest)
         if blamed is not None:
-            take(finish(blamed, self.job, Result("quarantined", reason=reason, kind="unknown")))
+            take(finish(blamed, self.job, Result(Status.QUARANTINED, reason=reason, kind="unknown")))
 
     def _drain(self, s: _Slot, take: Callable[[Outcome], None], batches: Iterator[list[Item]]) -> None:
         """Every message this worker has sent so far (one wait, many receives)."""

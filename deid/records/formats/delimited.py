@@ -18,8 +18,8 @@ from typing import Iterator
 
 from ...core import AuditEvent
 from ...errors import InputError
-from ..operators import REMOVE
 from ...text.columns import name_column
+from ..operators import REMOVE
 from ..scrub import Field, Scrubber
 from .encoding import decode, encode
 

@@ -3,6 +3,7 @@ or GB18030 (a superset of GBK and GB2312), and write back in the same encoding."
 from __future__ import annotations
 
 import codecs
+from typing import NoReturn
 
 from ...errors import InputError
 
@@ -64,6 +65,6 @@ def _ok(data: bytes, enc: str) -> bool:
     return True
 
 
-def _fail():
+def _fail() -> NoReturn:
     raise InputError("undecodable-text: the file is not UTF-8, UTF-16 (with BOM) or GB18030; "
                      "convert it to UTF-8 first")

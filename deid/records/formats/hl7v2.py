@@ -11,6 +11,7 @@ and whatever separators a message declares there are the ones read and written.
 from __future__ import annotations
 
 import re
+from typing import Iterator
 
 import hl7
 
@@ -43,7 +44,8 @@ def scrub_hl7(data: bytes, scrubber: Scrubber) -> tuple[bytes, list[AuditEvent]]
 
 
 def _messages(text: str) -> list[str]:
-    msgs, cur = [], []
+    msgs: list[str] = []
+    cur: list[str] = []
     for seg in text.split("\r"):
         if not seg.strip():
             continue
@@ -61,17 +63,17 @@ def _messages(text: str) -> list[str]:
 SEGMENT = re.compile(r"^[A-Z][A-Z0-9]{2}$")
 
 
-def _seps(msg) -> dict[str, str]:
+def _seps(msg: hl7.Message) -> dict[str, str]:
     """The message's own delimiters (MSH-1, MSH-2): field, repetition, component,
     subcomponent and escape, e.g. | ~ ^ & \\ by default."""
     s = msg.separators  # '\r' + field + repetition + component + subcomponent
     return {"F": s[1], "R": s[2], "S": s[3], "T": s[4], "E": msg.esc}
 
 
-def _message(msg, n: int, scrubber: Scrubber) -> list[AuditEvent]:
+def _message(msg: hl7.Message, n: int, scrubber: Scrubber) -> list[AuditEvent]:
     seps = _seps(msg)
     key = _patient_key(msg, scrubber, seps)
-    leaves: list[tuple[object, int, Field]] = []
+    leaves: list[tuple[list, int, Field]] = []   # (the hl7 container, index, field)
     for s_i, seg in enumerate(msg):
         name = str(seg[0])
         if not SEGMENT.match(name):
@@ -145,7 +147,7 @@ def _readable(value: str, seps: dict[str, str] = DEFAULT) -> str:
     return " ".join(p for p in value.replace(seps["R"], " ").replace(seps["T"], " ").split(seps["S"]) if p)
 
 
-def _components(field):
+def _components(field: hl7.Field | str) -> Iterator[tuple[str, list, int, str]]:
     """(path, container, index, text) for each leaf of a field: repetition, component,
     subcomponent, as the hl7 package nests them."""
     if isinstance(field, str):
@@ -175,7 +177,7 @@ def _component_category(cat: str | None, path: str) -> str | None:
     return cat
 
 
-def _patient_key(msg, scrubber: Scrubber, seps: dict[str, str] = DEFAULT) -> str | None:
+def _patient_key(msg: hl7.Message, scrubber: Scrubber, seps: dict[str, str] = DEFAULT) -> str | None:
     try:
         pid = msg.segment("PID")
     except KeyError:

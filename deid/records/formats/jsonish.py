@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any, Sequence
 
 from ...core import AuditEvent
 from ...errors import InputError
@@ -74,7 +75,7 @@ def scrub_jsonl(data: bytes, scrubber: Scrubber) -> tuple[bytes, list[AuditEvent
     return encode("\n".join(out), enc), events
 
 
-def _document(doc, path: str, scrubber: Scrubber, events: list) -> object:
+def _document(doc: Any, path: str, scrubber: Scrubber, events: list) -> Any:
     if isinstance(doc, dict) and doc.get("resourceType") == "Bundle":
         patients = _bundle_patients(doc, scrubber)
         resources = []
@@ -97,7 +98,8 @@ def _document(doc, path: str, scrubber: Scrubber, events: list) -> object:
     return _record(doc, path, scrubber, events)
 
 
-def _record(obj, path: str, scrubber: Scrubber, events: list, key: str | None = None, related: list = ()):
+def _record(obj: Any, path: str, scrubber: Scrubber, events: list, key: str | None = None,
+            related: Sequence[Field] = ()) -> Any:
     if key is None and isinstance(obj, dict) and obj.get("resourceType") == "Patient" and _mr_identifier(obj):
         key = "id:" + _mr_identifier(obj)
     holder = [obj]  # so a bare string or number at the top is a field like any other
@@ -122,7 +124,7 @@ def _record(obj, path: str, scrubber: Scrubber, events: list, key: str | None = 
     return holder[0]
 
 
-def _leaves(holder: list, path: str, scrubber: Scrubber):
+def _leaves(holder: list, path: str, scrubber: Scrubber) -> tuple[list[tuple[list, Field]], list]:
     out: list[tuple[list, Field]] = []
     renames: list = []
     obj = holder[0]
@@ -134,7 +136,7 @@ def _leaves(holder: list, path: str, scrubber: Scrubber):
     return out, renames
 
 
-def _collect(node, path: str, keys: list[str], rtype: str, out: list, renames: list, scrubber: Scrubber) -> None:
+def _collect(node: Any, path: str, keys: list[str], rtype: str, out: list, renames: list, scrubber: Scrubber) -> None:
     """Every string or number leaf, with a pointer to where it sits and its field name."""
     items = node.items() if isinstance(node, dict) else enumerate(node)
     for k, v in list(items):
@@ -174,7 +176,7 @@ def _name(names: list[str], rtype: str, known: dict) -> str:
     return names[-1] if names else ""
 
 
-def _hint(node, names: list[str], rtype: str) -> str | None:
+def _hint(node: Any, names: list[str], rtype: str) -> str | None:
     """FHIR: an e-mail in telecom is an e-mail, not a phone; the mother's maiden name
     extension is a name; a resource's logical id and every reference to one are
     pseudonymized alike, so the Bundle still links up."""

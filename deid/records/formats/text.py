@@ -4,8 +4,8 @@ patient's images. Encoding and line endings are kept."""
 from __future__ import annotations
 
 from ...core import AuditEvent
-from .encoding import decode, encode
 from ..scrub import Scrubber
+from .encoding import decode, encode
 
 
 def scrub_text_file(data: bytes, scrubber: Scrubber) -> tuple[bytes, list[AuditEvent]]:
