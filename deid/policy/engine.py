@@ -310,7 +310,7 @@ def _parse_override(i: int, item: object) -> Override:
             tag = _t
     kw = item.get("keyword")
     if kw is not None:
-        from ..dicom.dictionary import tag_for_keyword
+        from ..dicomdict import tag_for_keyword
 
         if tag_for_keyword(kw) is None:
             raise PolicyError(f"dicom.overrides[{i}].keyword {kw!r} is not a DICOM keyword")
