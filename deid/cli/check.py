@@ -32,7 +32,7 @@ def check(
     that cannot be read, a name in a path are findings too), 2 on a usage error: a gate to
     run before an upload (see docs/hooks.md)."""
     from ..check import HIGH
-    from ..check.files import check_paths
+    from ..engine.check import check_paths
     from ..check.scan import is_image
     from ..handlers import Context
     from ..policy import load_pipeline
