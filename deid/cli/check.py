@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
 from ..printable import display
 from . import app
 from .common import FOUND, OK, console, emit, fail
+
+if TYPE_CHECKING:
+    from ..findings import Finding
 
 
 @app.command()
@@ -32,11 +35,11 @@ def check(
     that cannot be read, a name in a path are findings too), 2 on a usage error: a gate to
     run before an upload (see docs/hooks.md)."""
     from ..check import HIGH
-    from ..engine.check import check_paths
     from ..check.scan import is_image
+    from ..engine.check import check_paths
     from ..handlers import Context
+    from ..operators.find import NoKey
     from ..policy import load_pipeline
-    from ..pseudonym import Pseudonymizer
 
     if fmt not in ("text", "json"):
         fail("--format must be text or json")
@@ -46,7 +49,7 @@ def check(
     for p in paths:
         if not p.exists():
             fail(f"{p} does not exist (or is a broken link)")
-    ctx = Context(pipe, Pseudonymizer(b"deid-check-only-no-output-is-written"))
+    ctx = Context(pipe, NoKey())   # finding derives nothing keyed: no key is read or made
     files = unread_images = found = high = 0
     for checked in check_paths(paths, ctx, excerpts=show_excerpts, pixels=pixels, timeout=timeout):
         files += 1
@@ -65,7 +68,7 @@ def check(
     raise typer.Exit(FOUND if (high if fail_on == "high" else found) else OK)
 
 
-def _print(f, fmt: str) -> None:
+def _print(f: Finding, fmt: str) -> None:
     """One finding, one line, never wrapped; names escaped (a file name can hold a newline
     or a terminal escape sequence)."""
     if fmt == "json":
