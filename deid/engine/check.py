@@ -19,7 +19,7 @@ from typing import Iterator
 
 from ..check import Finding, mask
 from ..check.scan import check_bytes
-from ..core import Item
+from ..core import Context, Item
 from ..limits import TimeLimit, time_limit
 from .discover import discover
 from .paths import judge
@@ -37,12 +37,12 @@ class Checked:
     findings: list[Finding] | None   # None: not a kind check reads (an image without --pixels)
 
 
-def check_paths(paths: list[Path], ctx, *, excerpts: bool, pixels: bool, timeout: float) -> Iterator[Checked]:
+def check_paths(paths: list[Path], ctx: Context, *, excerpts: bool, pixels: bool, timeout: float) -> Iterator[Checked]:
     for item in discover(paths):
         yield check_item(item, ctx, excerpts=excerpts, pixels=pixels, timeout=timeout)
 
 
-def check_item(item: Item, ctx, *, excerpts: bool, pixels: bool, timeout: float) -> Checked:
+def check_item(item: Item, ctx: Context, *, excerpts: bool, pixels: bool, timeout: float) -> Checked:
     shown = shown_path(item.relpath, excerpts)
     found = path_findings(item.relpath, shown)
     if item.problem:
