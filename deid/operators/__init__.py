@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from . import clean, dummy, empty, find, generalize, hash, keep, mask, pseudonym, remove, shift_date, tag, uid
-from .base import REMOVE, TEXT, CannotApply, Operator, OperatorError, OpContext, Target
+from .base import REMOVE, TEXT, CannotApply, OpContext, Operator, OperatorError, Target
 
 REGISTRY: dict[str, Operator] = {}
 
