@@ -20,17 +20,8 @@ PKG = REPO / "deid"
 DOC = REPO / "docs" / "architecture.md"
 
 # Imports that break the layers today, as (importer unit, imported unit), or for private
-# names ("private", importing module, "module.name"). All are in code other work owns.
-KNOWN_VIOLATIONS = {
-    # engine/work.py runs the pipeline's `verify:` step through check/verify.py (engine ->
-    # check, and check -> engine back: a cycle). Goes when check and verify run the same
-    # handlers through the engine's inline executor (issue 16, item 3).
-    ("engine", "check"),
-    # policy/engine.py looks keywords up in dicom/dictionary.py (policy -> dicom, and dicom
-    # -> policy back: a cycle). Goes when the data dictionary moves below the policy, or the
-    # policy is handed a keyword resolver.
-    ("policy", "dicom"),
-}
+# names ("private", importing module, "module.name"). None are left.
+KNOWN_VIOLATIONS: set[tuple[str, ...]] = set()
 
 
 def layers() -> list[list[str]]:

@@ -9,25 +9,12 @@ location and the category, never the value; `--show-excerpts` adds a masked exce
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 from ..categories import HIGH
+from ..findings import Finding
 from ..operators.mask import mask as _mask
 from ..pseudonym import is_own_pseudonym
 
 __all__ = ["HIGH", "Finding", "is_own_pseudonym", "mask"]
-
-
-@dataclass(frozen=True)
-class Finding:
-    file: str
-    location: str       # tag path, row[3].联系电话, pixels.frame[0].box[...]
-    category: str       # identity, private-tag, not-deidentified, phone, resident-id, ...
-    rule: str
-    excerpt: str = ""   # masked, only with --show-excerpts
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def mask(value: str) -> str:

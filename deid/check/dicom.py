@@ -7,12 +7,12 @@ from ..dicom import values as V
 from ..dicom.bits import stray_bits
 from ..dicom.deidentify import FREE_TEXT_VRS, IDENTITY_TAGS, Header
 from ..dicom.dictionary import entry
-from ..dicom.io import read_file
+from ..dicom.io import RawFile, read_file
 from ..dicom.raw import Elem, has_pixels
 from ..errors import InputError
 from ..policy.engine import UNKNOWN_KEPT_VRS, SafePrivate, safe_private
-from ..text.recognize import find
 from ..pseudonym import is_own_pseudonym
+from ..text.recognize import find
 from . import Finding, mask
 from .pixels import phi_in_frames, text_in_overlays
 
@@ -61,7 +61,7 @@ def _name(tag: int) -> str:
     return kw or f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
 
 
-def _walk(elems: list[Elem], path: str, cs, rel: str, excerpts: bool, out: list[Finding], top: bool) -> None:
+def _walk(elems: list[Elem], path: str, cs: tuple[str, ...], rel: str, excerpts: bool, out: list[Finding], top: bool) -> None:
     creators = {(e.tag >> 16, e.tag & 0xFF): V.decode(e.value, "LO", cs).strip() for e in elems
                 if e.tag >> 16 & 1 and 0x10 <= e.tag & 0xFFFF <= 0xFF and e.items is None}
     for e in elems:
@@ -109,7 +109,7 @@ def _opaque(e: Elem, top: bool) -> tuple[str, str] | None:
     return ("unknown-tag", "check:unknown-attribute") if text and not is_own_pseudonym(text) else None
 
 
-def _pixels(f, header: Header, rel: str, identity_values: list[str] | None) -> list[Finding]:
+def _pixels(f: RawFile, header: Header, rel: str, identity_values: list[str] | None) -> list[Finding]:
     """Burned-in text whose reading matches identity values (the header's, or the
     original's when deid checks its own output) or a recognizer."""
     from ..pixels import image

@@ -7,19 +7,25 @@ over the image: any legible text in them is a finding, as the Basic Profile remo
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 
 from ..dicom.raw import Elem
 from . import Finding
 
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+    from ..pixels.cleaner import FrameCleaner
+    from ..pixels.detect import Box
+
 OVERLAY_DATA, OVERLAY_ROWS, OVERLAY_COLS = 0x3000, 0x0010, 0x0011
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 LEGIBLE = 0.8          # an overlay box counts as text when read at least this surely
 
 
-def _cleaner(mode: str, identity_values: list[str] | None = None):
+def _cleaner(mode: str, identity_values: list[str] | None = None) -> FrameCleaner:
     from ..dicom.operators import IdentityValues
     from ..pixels.cleaner import FrameCleaner
     from ..policy.pixels import PixelPolicy
@@ -28,11 +34,11 @@ def _cleaner(mode: str, identity_values: list[str] | None = None):
     return FrameCleaner(PixelPolicy(mode=mode, verify=False), mode, identity)
 
 
-def _box(prefix: str, b) -> str:
+def _box(prefix: str, b: Box) -> str:
     return f"{prefix}.box[{b.x0},{b.y0},{b.x1},{b.y1}]"
 
 
-def _phi(cleaner, frame: np.ndarray, ds, photometric: str, rel: str, where: str) -> list[Finding]:
+def _phi(cleaner: FrameCleaner, frame: np.ndarray, ds: Any, photometric: str, rel: str, where: str) -> list[Finding]:
     """Boxes of one frame whose reading is an identifier (identity value or recognizer hit);
     unreadable boxes are not findings here."""
     return [Finding(rel, _box(where, d.box), d.verdict.why, d.verdict.rule_id)
@@ -40,7 +46,7 @@ def _phi(cleaner, frame: np.ndarray, ds, photometric: str, rel: str, where: str)
             if d.verdict.action == "redact" and d.verdict.why not in ("unreadable", "text")]
 
 
-def phi_in_frames(frames: Iterable[np.ndarray], ds, photometric: str, rel: str,
+def phi_in_frames(frames: Iterable[np.ndarray], ds: Any, photometric: str, rel: str,
                   identity_values: list[str] | None = None) -> list[Finding]:
     """Identifiers burned into any frame of a DICOM image."""
     from ..pixels.probes import probes
@@ -127,7 +133,7 @@ def check_image(data: bytes, rel: str) -> list[Finding]:
     return list(out.values()) + _metadata_findings(meta, rel)
 
 
-def _image_views(im) -> list[tuple[np.ndarray, dict]]:
+def _image_views(im: Image) -> list[tuple[np.ndarray, dict[str, Any]]]:
     """Frames to read, each with the window the renderer may add: transparency composited
     over black and over white (dark text on a transparent background vanishes over black);
     deep images as stored, windowed also to their 0.5-99.5 percentile range (one hot pixel
@@ -160,7 +166,7 @@ EXIF_NAMES = {0x010E: "ImageDescription", 0x013B: "Artist", 0x8298: "Copyright",
 MAX_IMAGE_FRAMES = 64
 
 
-def _metadata(im) -> list[tuple[str, str]]:
+def _metadata(im: Image) -> list[tuple[str, str]]:
     """(location, text) of text-valued metadata: PNG tEXt/iTXt/zTXt (keyword and value),
     JPEG COM, XMP, and EXIF with its Exif IFD. Locations never hold a free-text keyword."""
     out: list[tuple[str, str]] = []

@@ -6,31 +6,43 @@ before an upload and the check at the end of a run are the same check.
 """
 from __future__ import annotations
 
+from typing import Any, Callable, Optional
+
+from ..core import Context, Item
 from ..errors import InputError
 from ..limits import STOPS
 from . import Finding
 
+CheckFn = Callable[[bytes, str, Optional[Context], bool, bool, Optional[list[str]]], list[Finding]]
 
-def _dicom(data: bytes, rel: str, ctx, excerpts: bool, pixels: bool,
+
+def _dicom(data: bytes, rel: str, ctx: Context | None, excerpts: bool, pixels: bool,
            identity_values: list[str] | None) -> list[Finding]:
     from .dicom import check_dicom
 
     return check_dicom(data, rel, excerpts, pixels, identity_values)
 
 
-def _records(data: bytes, rel: str, ctx, excerpts: bool, pixels: bool,
-             identity_values: list[str] | None) -> list[Finding]:
-    from .records import check_record
-
-    return check_record(data, rel, ctx)
-
-
-# handler kind (deid/handlers.py) -> its check; a kind `deid run` handles with no check
-# here is a finding (check:no-check-for-kind), never passed unread
-CHECKS = {"dicom": _dicom, "records": _records}
+# handler kind (deid/handlers.py) -> its own check. Any other kind is checked by its
+# handler's `findings(item, ctx, data)` (RecordHandler.findings: the same handler with the
+# "find, don't change" operator set); a kind with neither is a finding
+# (check:no-check-for-kind), never passed unread
+CHECKS: dict[str, CheckFn] = {"dicom": _dicom}
 
 
-def check_bytes(data: bytes, rel: str, ctx, *, excerpts: bool = False, pixels: bool = False,
+def _check(handler: Any, data: bytes, rel: str, ctx: Context | None, excerpts: bool, pixels: bool,
+           identity_values: list[str] | None) -> list[Finding]:
+    check = CHECKS.get(handler.kind)
+    if check is not None:
+        return check(data, rel, ctx, excerpts, pixels, identity_values)
+    findings = getattr(handler, "findings", None)
+    if findings is None:
+        return [Finding(rel, "<file>", "unreadable", "check:no-check-for-kind")]
+    found: list[Finding] = findings(Item("", rel), ctx, data)
+    return found
+
+
+def check_bytes(data: bytes, rel: str, ctx: Context | None, *, excerpts: bool = False, pixels: bool = False,
                 identity_values: list[str] | None = None) -> list[Finding] | None:
     """Findings for one file; None when it is not a kind check reads (or an image and
     pixels are not read). A file that cannot be read is a finding, never skipped."""
@@ -39,10 +51,7 @@ def check_bytes(data: bytes, rel: str, ctx, *, excerpts: bool = False, pixels: b
     try:
         handler = handler_for(rel, data)  # the routing `deid run` uses, so both see the same kinds
         if handler is not None:
-            check = CHECKS.get(handler.kind)
-            if check is None:
-                return [Finding(rel, "<file>", "unreadable", "check:no-check-for-kind")]
-            return check(data, rel, ctx, excerpts, pixels, identity_values)
+            return _check(handler, data, rel, ctx, excerpts, pixels, identity_values)
         if is_image(rel):
             if not pixels:
                 return None

@@ -3,8 +3,7 @@ written. An output with findings is quarantined (reason `verify-failed`), and ea
 finding becomes an audit event (location and category, never the value)."""
 from __future__ import annotations
 
-from ..core import AuditEvent
-from ..core import Context, Result
+from ..core import AuditEvent, Context, Result
 from ..limits import STOPS
 from .scan import check_bytes
 

@@ -13,7 +13,8 @@ import os
 import stat
 
 from ..audit.events import AuditEvent
-from ..handlers import Item, Result, handler_for
+from ..core import Item, Result, Status
+from ..handlers import handler_for
 from ..limits import STOPS, TimeLimit, time_limit
 from .job import Job, Outcome
 from .paths import safe_relpath
@@ -37,17 +38,17 @@ def read_input(path: str) -> bytes:
 def prepare(item: Item, job: Job) -> Result:
     """Read, route and process one item; nothing is written yet."""
     if item.problem:
-        return Result("error", reason=item.problem, kind="input")
+        return Result(Status.ERROR, reason=item.problem, kind="input")
     try:
         data = read_input(item.source)
     except OSError as exc:
-        return Result("error", reason=f"unreadable-file: {type(exc).__name__}", kind="unreadable")
+        return Result(Status.ERROR, reason=f"unreadable-file: {type(exc).__name__}", kind="unreadable")
     handler = handler_for(item.source, data)
     if handler is None:
-        return Result("quarantined", reason="unsupported-type: not a file kind this pipeline handles",
+        return Result(Status.QUARANTINED, reason="unsupported-type: not a file kind this pipeline handles",
                       kind="unsupported")
     res = handler.process(item, job.ctx, data)
-    if res.status == "ok" and res.data is not None and job.ctx.pipeline.verify.enabled:
+    if res.status == Status.OK and res.data is not None and job.ctx.pipeline.verify.enabled:
         from ..check.verify import verify_output  # the pipeline's `verify:` step
 
         res = verify_output(res, data, written_name(item, job, res), job.ctx)  # as it will be written
@@ -62,13 +63,13 @@ def safe_prepare(item: Item, job: Job, max_memory_mb: int = 0) -> Result:
         with time_limit(job.timeout):
             return prepare(item, job)
     except TimeLimit:
-        return Result("quarantined", reason=f"timeout: over {job.timeout:g} s", kind="timeout")
+        return Result(Status.QUARANTINED, reason=f"timeout: over {job.timeout:g} s", kind="timeout")
     except MemoryError:
-        return Result("quarantined", reason=f"out-of-memory: over the {max_memory_mb} MiB worker limit")
+        return Result(Status.QUARANTINED, reason=f"out-of-memory: over the {max_memory_mb} MiB worker limit")
     except STOPS:
         raise
     except BaseException as exc:  # Exception, and a native decoder's panic (pyo3's PanicException)
-        return Result("quarantined", reason=f"internal-error: {type(exc).__name__}")
+        return Result(Status.QUARANTINED, reason=f"internal-error: {type(exc).__name__}")
 
 
 def written_name(item: Item, job: Job, res: Result) -> str:
@@ -86,18 +87,18 @@ def finish(item: Item, job: Job, res: Result) -> Outcome:
     rel = written_name(item, job, res)
     if job.dry_run:
         res.data, res.previews = None, []
-        return Outcome(rel, res.status, res.reason, rel if res.status == "ok" else "", res, item.relpath)
+        return Outcome(rel, res.status, res.reason, rel if res.status == Status.OK else "", res, item.relpath)
     try:
-        if res.status == "ok":
+        if res.status == Status.OK:
             res = _write(job, rel, res)
-        if res.status != "ok":
+        if res.status != Status.OK:
             res = _set_aside(job, rel, item, res)
     except OSError as exc:
         if not out_of_space(exc):
             raise
         return Outcome(rel, "stop", f"disk-full: {type(exc).__name__} writing below the output or "
                        "quarantine folder", "", res.quarantined("disk-full", events=[]), item.relpath)
-    return Outcome(rel, res.status, res.reason, rel if res.status == "ok" else "", res, item.relpath)
+    return Outcome(rel, res.status, res.reason, rel if res.status == Status.OK else "", res, item.relpath)
 
 
 def _write(job: Job, rel: str, res: Result) -> Result:
@@ -124,17 +125,17 @@ def _write(job: Job, rel: str, res: Result) -> Result:
 def _set_aside(job: Job, rel: str, item: Item, res: Result) -> Result:
     """A quarantined input is copied aside (an error's input cannot be); both get a reason
     file. A copy or reason file that fails makes the input an error, still audited."""
-    if res.status == "quarantined":
+    if res.status == Status.QUARANTINED:
         try:
             job.sink.set_aside(rel, item.source)
         except OSError as exc:
             if out_of_space(exc):
                 raise
-            res = res.quarantined(f"{res.reason} (quarantine copy failed: {type(exc).__name__})", status="error")
+            res = res.quarantined(f"{res.reason} (quarantine copy failed: {type(exc).__name__})", status=Status.ERROR)
     try:
         job.sink.quarantine(rel, res.reason, res.details)
     except OSError as exc:
         if out_of_space(exc):
             raise
-        res = res.quarantined(f"{res.reason} (reason file failed: {type(exc).__name__})", status="error")
+        res = res.quarantined(f"{res.reason} (reason file failed: {type(exc).__name__})", status=Status.ERROR)
     return res

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from . import clean, dummy, empty, generalize, hash, keep, mask, pseudonym, remove, shift_date, tag, uid
+from . import clean, dummy, empty, find, generalize, hash, keep, mask, pseudonym, remove, shift_date, tag, uid
 from .base import REMOVE, TEXT, CannotApply, OpContext, Operator, OperatorError, Target
 
 REGISTRY: dict[str, Operator] = {}
@@ -38,6 +38,7 @@ OPERATORS = (
     generalize.OPERATOR,
     mask.OPERATOR,
     tag.OPERATOR,
+    find.OPERATOR,   # no stack: handlers swap it in to find, never named by a pipeline
 )
 for _op in OPERATORS:
     register(_op)

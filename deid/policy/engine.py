@@ -12,6 +12,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import cast
 
 import yaml
 
@@ -20,8 +21,8 @@ from ..errors import PolicyError
 from .decision import Decision
 from .pixels import PixelPolicy, build_pixel_policy
 from .records import RecordPolicy, build_record_policy
-from .verify import VerifyPolicy, build_verify_policy
 from .table import DATA, OPTION_COLUMNS, Row, Table, load_table
+from .verify import VerifyPolicy, build_verify_policy
 
 CODE_ACTIONS = {"X": "remove", "Z": "empty", "D": "dummy", "K": "keep", "U": "uid", "C": "clean"}
 DATE_VRS = frozenset({"DA", "DT", "TM"})
@@ -116,7 +117,7 @@ def resolve_combined(code: str, attr_type: int | None) -> tuple[str, str]:
         for c in ("D", "U", "Z", "X"):
             if c in choices:
                 return c, "type-unknown"
-    want = {1: ("D", "U"), 2: ("Z", "D", "U"), 3: ("X", "Z", "D", "U")}[attr_type]
+    want = {1: ("D", "U"), 2: ("Z", "D", "U"), 3: ("X", "Z", "D", "U")}[cast(int, attr_type)]
     for c in want:
         if c in choices:
             return c, f"type{attr_type}"
@@ -310,14 +311,14 @@ def _parse_override(i: int, item: object) -> Override:
             tag = _t
     kw = item.get("keyword")
     if kw is not None:
-        from ..dicom.dictionary import tag_for_keyword
+        from ..dicomdict import tag_for_keyword
 
         if tag_for_keyword(kw) is None:
             raise PolicyError(f"dicom.overrides[{i}].keyword {kw!r} is not a DICOM keyword")
     vr = item.get("vr")
     if vr is not None and (not isinstance(vr, str) or len(vr) != 2 or not vr.isupper()):
         raise PolicyError(f"dicom.overrides[{i}].vr {vr!r} is not a two-letter VR such as PN")
-    return Override(index=i + 1, action=action, keyword=kw, tag=tag, mask=mask, vr=vr)
+    return Override(index=i + 1, action=cast(str, action), keyword=kw, tag=tag, mask=mask, vr=vr)
 
 
 def build_pipeline(raw: dict, source: str) -> Pipeline:

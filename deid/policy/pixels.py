@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import cast
 
 from ..errors import PolicyError
 
@@ -105,7 +106,7 @@ def build_pixel_policy(raw: object, source: str) -> PixelPolicy:
     dets = tuple(raw.get("detectors", ("ppocr", "border")))
     _check(all(d in DETECTORS for d in dets), source, f"pixels.detectors: choose from {list(DETECTORS)}")
     views = tuple(raw.get("views", DEFAULT_VIEWS))
-    _check(views and all(v in VIEWS for v in views), source, f"pixels.views: choose from {list(VIEWS)}")
+    _check(bool(views) and all(v in VIEWS for v in views), source, f"pixels.views: choose from {list(VIEWS)}")
     words = raw.get("safe_words", list(SAFE_WORDS))
     _check(isinstance(words, list), source, "pixels.safe_words must be a list")
     pats = raw.get("safe_patterns", list(SAFE_PATTERNS))
@@ -119,7 +120,7 @@ def build_pixel_policy(raw: object, source: str) -> PixelPolicy:
     _check(isinstance(us, dict) and set(us) <= {"blank_outside_regions"}, source,
            "pixels.ultrasound takes only blank_outside_regions: true|false")
     limit, by_modality = _max_redacted(raw.get("max_redacted_fraction"), source)
-    nums = {}
+    nums: dict[str, float] = {}
     for key, default, lo, hi in (("keep_min_score", 0.85, 0.0, 1.0), ("read_min_score", 0.6, 0.0, 1.0),
                                  ("padding", 3, 0, 64), ("border_band", 0.15, 0.0, 0.5),
                                  ("long_side", 1280, 320, 4096)):
@@ -127,7 +128,7 @@ def build_pixel_policy(raw: object, source: str) -> PixelPolicy:
         _check(isinstance(v, (int, float)) and not isinstance(v, bool) and lo <= v <= hi, source,
                f"pixels.{key} must be a number from {lo} to {hi}")
         nums[key] = v
-    return PixelPolicy(mode=mode, modes=tuple((str(k).upper(), v) for k, v in modes.items()),
+    return PixelPolicy(mode=cast(str, mode), modes=tuple((str(k).upper(), v) for k, v in modes.items()),
                        safe_words=frozenset(str(w).strip().upper() for w in words),
                        safe_patterns=tuple(pats), detectors=dets, views=views,
                        verify=bool(raw.get("verify", True)), device_regions=bool(raw.get("device_regions", True)),
@@ -144,7 +145,7 @@ def _max_redacted(raw: object, source: str) -> tuple[float, tuple[tuple[str, flo
     turns the guard off."""
     if raw is None:
         return MAX_REDACTED, MAX_REDACTED_BY_MODALITY
-    table = raw if isinstance(raw, dict) else {"default": raw}
+    table = cast("dict[object, float]", raw if isinstance(raw, dict) else {"default": raw})   # checked below
     for k, v in table.items():
         _check(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v <= 1, source,
                f"pixels.max_redacted_fraction.{k} must be a number above 0 and at most 1")

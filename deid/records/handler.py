@@ -1,35 +1,79 @@
 """RecordHandler: patient records by file type -> de-identified bytes, same format and
-encoding, with one audit event per field or span. Pure, like DicomHandler."""
+encoding, with one audit event per field or span. Pure, like DicomHandler.
+
+`findings()` runs the same readers, field map and recognizers with the "find, don't
+change" operator set (deid/operators/find.py) and no key: what `process()` would still
+change, as Findings. `deid check` and the pipeline's `verify:` step call it.
+"""
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from ..core import AuditEvent, Context, FileHandler, Result, Status
+from ..core import AuditEvent, Context, FileHandler, Item, Result, Status
 from ..errors import InputError
+from ..findings import Finding
 
 if TYPE_CHECKING:
+    from ..pseudonym import Pseudonymizer
+    from .operators import Operators
     from .scrub import Scrubber
 
 SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
             ".txt": "text", ".text": "text", ".hl7": "hl7"}
 MAX_BYTES = 512 * 1024 * 1024
+FIND_KEY = "find"   # the fallback patient key's file part in a find run (no fingerprint: there is no key)
 
 
 def record_kind(path: str) -> str | None:
     return SUFFIXES.get(Path(path).suffix.lower())
 
 
+@lru_cache(maxsize=1)
+def _finding_operators() -> type[Operators]:
+    """The record stack's "find, don't change" operator set: `find` stands in for every
+    operator the policy names but `keep`."""
+    from .operators import Operators
+
+    class FindOperators(Operators):
+        def apply(self, op: str, category: str, value: str, patient_key: str, context: str = "") -> Any:
+            return super().apply(op if op == "keep" else "find", category, value, patient_key, context)
+
+    return FindOperators
+
+
 class RecordHandler(FileHandler):
     """Its readers, recognizers and operators are imported on the first record, not with
     the routing table: DICOM-only work never pays for them."""
     kind = "records"
-    operators: type | None = None   # None: records.operators.Operators; `deid check` swaps in its own
 
     def sniff(self, path: str, head: bytes) -> bool:
         return record_kind(path) is not None
 
+    def findings(self, item: Item, ctx: Context, data: bytes | None = None) -> list[Finding]:
+        """What `process()` would still change in this file under `ctx.pipeline`: one
+        Finding (location, category, rule; never a value) per field or span, the file's
+        path included. Nothing is written and no key is used (`ctx.pseudo` is not read).
+        A file that cannot be read is one finding at <file>, its reason's code as rule."""
+        from ..operators.find import NoKey
+
+        if data is None:
+            try:
+                data = Path(item.source).read_bytes()
+            except OSError:
+                return [Finding(item.relpath, "<file>", "unreadable", "unreadable-file")]
+        res = self._scrub(data, FIND_KEY, ctx, item.relpath, NoKey(), _finding_operators())
+        if res.status != Status.OK:
+            return [Finding(item.relpath, "<file>", "unreadable", res.reason.split(":", 1)[0])]
+        return [Finding(item.relpath, ev.location, ev.category, ev.rule_id) for ev in res.events]
+
     def _process(self, data: bytes, fp: str, ctx: Context, relpath: str) -> Result:
+        return self._scrub(data, fp, ctx, relpath, ctx.pseudo, None)
+
+    def _scrub(self, data: bytes, fp: str, ctx: Context, relpath: str, pseudo: Pseudonymizer,
+               operators: type[Operators] | None) -> Result:
+        """`operators`: the operator set (None: the policy's, records.operators.Operators)."""
         from .formats.delimited import scrub_delimited
         from .formats.hl7v2 import scrub_hl7
         from .formats.jsonish import scrub_json, scrub_jsonl
@@ -38,9 +82,9 @@ class RecordHandler(FileHandler):
         from .scrub import Scrubber
 
         kind = record_kind(relpath)
-        scrubber = Scrubber(ctx.pipeline.records, ctx.pseudo, ctx.pipeline.dicom.date_shift_days, "file:" + fp,
-                            self.operators or Operators)
-        if ctx.collect_mappings:
+        scrubber = Scrubber(ctx.pipeline.records, pseudo, ctx.pipeline.dicom.date_shift_days, "file:" + fp,
+                            operators or Operators)
+        if ctx.collect_mappings and operators is None:
             scrubber.ops.mappings = []
         try:
             if kind is None:

@@ -6,6 +6,10 @@ check cannot list. Every file is read under a time limit (a finding when it runs
 and every folder and file name is scanned like `deid run` scans it (a name in a path is
 a finding). Files are named in the findings with each identifying name replaced by
 `[category]`, so the gate's own output does not repeat what it found.
+
+The engine's side of `deid check`: it walks and reads the inputs as `deid run` does
+(discover, read_input, the same path judge) and hands each file's bytes to deid.check,
+which sits below the engine (the pipeline's `verify:` step calls the same check_bytes).
 """
 from __future__ import annotations
 
@@ -13,13 +17,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
 
-from ..core import Item
-from ..engine.discover import discover
-from ..engine.paths import judge
-from ..engine.work import read_input
+from ..check import Finding, mask
+from ..check.scan import check_bytes
+from ..core import Context, Item
 from ..limits import TimeLimit, time_limit
-from . import Finding, mask
-from .scan import check_bytes
+from .discover import discover
+from .paths import judge
+from .work import read_input
 
 PROBLEMS = {"symlink": ("symlink", "check:symlink-not-followed"),
             "unreadable-folder": ("unreadable", "check:unreadable-folder"),
@@ -33,12 +37,12 @@ class Checked:
     findings: list[Finding] | None   # None: not a kind check reads (an image without --pixels)
 
 
-def check_paths(paths: list[Path], ctx, *, excerpts: bool, pixels: bool, timeout: float) -> Iterator[Checked]:
+def check_paths(paths: list[Path], ctx: Context, *, excerpts: bool, pixels: bool, timeout: float) -> Iterator[Checked]:
     for item in discover(paths):
         yield check_item(item, ctx, excerpts=excerpts, pixels=pixels, timeout=timeout)
 
 
-def check_item(item: Item, ctx, *, excerpts: bool, pixels: bool, timeout: float) -> Checked:
+def check_item(item: Item, ctx: Context, *, excerpts: bool, pixels: bool, timeout: float) -> Checked:
     shown = shown_path(item.relpath, excerpts)
     found = path_findings(item.relpath, shown)
     if item.problem:
