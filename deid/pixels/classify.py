@@ -22,7 +22,7 @@ class Verdict:
     why: str              # category or reason code, never the text
 
 
-def classify(mode: str, reading: Reading, pp: PixelPolicy, identity: IdentityMatcher | None) -> Verdict:
+def classify(mode: PixelMode | str, reading: Reading, pp: PixelPolicy, identity: IdentityMatcher | None) -> Verdict:
     if mode == PixelMode.REDACT_ALL_TEXT:
         if reading.score >= pp.keep_min_score and pp.is_safe(reading.text):
             return Verdict(Action.KEEP, "pixels:safe-word", "safe-word")

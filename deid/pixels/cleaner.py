@@ -148,7 +148,7 @@ class FrameCleaner:
 BAND_VIEWS = ("shadows", "highlights")
 
 
-def in_context(decided: list[Decided], mode: str) -> list[Decided]:
+def in_context(decided: list[Decided], mode: PixelMode | str) -> list[Decided]:
     """Boxes kept on their own reading, looked at with the box before them on their line:
     a value after a label that announces PHI (`Sex:` `M`) is redacted, and in
     `redact-all-text` a safe word after any label is not standing alone."""

@@ -51,7 +51,7 @@ def test_core_redacts_text_in_a_plain_image(rgb):
 def test_core_redact_phi_uses_identity_values():
     """redact-phi: a box that reads as one of the identity values goes; the identity values
     come in as plain strings (no header)."""
-    from deid.dicom.operators import IdentityValues   # any IdentityMatcher; this one builds from strings
+    from deid.dicom.operators import IdentityValues  # any IdentityMatcher; this one builds from strings
 
     img, rects = _image(False)
     done = redact_frames(Frames.single(img), PixelPolicy(mode="redact-phi"), "redact-phi", Pseudonymizer(b"k" * 32),
@@ -66,3 +66,20 @@ def test_frames_shape_is_checked():
         Frames(np.zeros((4, 4), np.uint8), RenderHints())
     with pytest.raises(ValueError):
         Frames(np.zeros((1, 4, 4, 2), np.uint8), RenderHints())
+
+
+def test_enums_are_stored_as_the_strings_they_replace():
+    """Audit output stays byte-identical: JSON, str(), format() and SQLite see the plain value."""
+    import json
+    import sqlite3
+
+    from deid.core import AuditEvent, Status
+    from deid.policy.pixels import MODES
+
+    assert [m.value for m in PixelMode] == list(MODES)
+    for member, plain in ((Action.REDACT, "redact"), (PixelMode.REDACT_PHI, "redact-phi"), (Status.OK, "ok")):
+        assert member == plain and str(member) == plain and f"{member}" == plain and hash(member) == hash(plain)
+        event, same = AuditEvent("x", member, "c", "r"), AuditEvent("x", plain, "c", "r")
+        assert json.dumps(event.as_dict()) == json.dumps(same.as_dict())
+        db = sqlite3.connect(":memory:")
+        assert db.execute("select ?, typeof(?)", (member, member)).fetchone() == (plain, "text")
