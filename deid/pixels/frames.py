@@ -62,7 +62,7 @@ class RenderHints:
         def _int(key: str) -> int:
             try:
                 return int(get(key, 0) or 0)
-            except (TypeError, ValueError):
+            except Exception:  # informational only: a value deid cannot read is "not declared"
                 return 0
 
         palette = None

@@ -57,10 +57,8 @@ def to_rgb(frame: np.ndarray, ds: HintsLike, photometric: str = "") -> np.ndarra
     if frame.ndim == 3:
         return frame
     hints = RenderHints.from_mapping(ds, photometric)
-    if hints.photometric == "PALETTE COLOR":
+    if hints.photometric == "PALETTE COLOR" and hints.palette is not None:
         try:
-            if hints.palette is None:
-                raise ValueError("no palette")
             return np.asarray(hints.palette(frame))
         except Exception:  # a palette deid cannot apply: the indices are still searched as grey
             return None
