@@ -34,18 +34,45 @@ class AuditEvent(NamedTuple):
         return self._asdict()
 
 
-class Status(str, Enum):
-    """How an item ended. A str: it compares, hashes, prints and is stored (JSON, SQLite)
-    exactly as the plain strings it replaces."""
+class StrEnum(str, Enum):
+    """An enum of strings that compares, hashes, prints and is stored (JSON, SQLite)
+    exactly as the plain strings it replaces: audit output stays byte-identical."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+
+class Status(StrEnum):
+    """How an item ended."""
     OK = "ok"
     QUARANTINED = "quarantined"   # not written; the input is copied aside with a reason
     ERROR = "error"               # not written and not even copied aside (a FIFO, a link, unreadable)
 
-    def __str__(self) -> str:
-        return self.value
 
-    def __format__(self, spec: str) -> str:
-        return format(self.value, spec)
+class PixelMode(StrEnum):
+    """What the pixel stage does with burned-in text (`pixels.mode` / `pixels.modes` of a pipeline)."""
+    REDACT_ALL_TEXT = "redact-all-text"   # every text box except safe words read with confidence
+    REDACT_PHI = "redact-phi"             # boxes that read as PHI, and every box that cannot be read
+    REGIONS_ONLY = "regions-only"         # only device region rules and ultrasound regions; no OCR
+    OFF = "off"
+
+    @property
+    def finds_text(self) -> bool:
+        """A mode that looks for text (runs the detectors) and sets BurnedInAnnotation NO."""
+        return self in (PixelMode.REDACT_ALL_TEXT, PixelMode.REDACT_PHI)
+
+
+class Action(StrEnum):
+    """Audit actions chosen by code (not by a policy operator: those are the names in the
+    operators registry, deid/operators, and stay data)."""
+    KEEP = "keep"          # a text box left as it is (a safe word, no PHI)
+    REDACT = "redact"      # pixels filled over (a text box, a device region, outside US regions)
+    CLEAN = "clean"        # a value or the unused pixel bits cleaned
+    MEASURE = "measure"    # a measurement recorded (the share of a frame redacted)
+    RENAME = "rename"      # the output named from the header, not the input path
 
 
 @dataclass(frozen=True)

@@ -112,8 +112,8 @@ def _opaque(e: Elem, top: bool) -> tuple[str, str] | None:
 def _pixels(f: RawFile, header: Header, rel: str, identity_values: list[str] | None) -> list[Finding]:
     """Burned-in text whose reading matches identity values (the header's, or the
     original's when deid checks its own output) or a recognizer."""
-    from ..pixels import image
+    from ..dicom.pixels import decode
 
-    px = image.decode(f)
+    px = decode(f)
     return phi_in_frames(px.frames, px.ds, px.photometric, rel,
                          identity_values if identity_values is not None else header.pixel_identity_values())

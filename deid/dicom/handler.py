@@ -3,13 +3,17 @@ pixels when the pipeline cleans them), with one audit event per action. Pure."""
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from ..core import AuditEvent, Context, FileHandler, Result, Status
+from ..core import Action, AuditEvent, Context, FileHandler, Result, Status
 from ..errors import InputError, QuarantineError
 from .bits import clear_stray_bits
 from .deidentify import T_PATIENT_ID, T_SOP_INSTANCE, T_STUDY_UID, Header, deidentify
 from .io import looks_like_dicom, read_file, verify_readable, write_file
-from .raw import has_pixels
+from .raw import RawFile, has_pixels
+
+if TYPE_CHECKING:
+    from ..pixels.outcome import PixelOutcome
 
 
 class DicomHandler(FileHandler):
@@ -31,7 +35,7 @@ class DicomHandler(FileHandler):
             if not ctx.pipeline.dicom.keep_overlays:  # overlays hidden in unused pixel bits go with the others
                 stray = clear_stray_bits(f)
                 if stray:
-                    events.append(AuditEvent("PixelData", "clean", "graphics", "deid:unused-pixel-bits", "",
+                    events.append(AuditEvent("PixelData", Action.CLEAN, "graphics", "deid:unused-pixel-bits", "",
                                              f"samples={stray}"))
             out = write_file(f)
             verify_readable(out)
@@ -49,19 +53,20 @@ class DicomHandler(FileHandler):
                  safe_name(after.text(T_SOP_INSTANCE)) + ".dcm"]
         renamed = path_names_patient(relpath, path_tokens(header))
         if renamed:
-            events.append(AuditEvent("<path>", "rename", "identity", "deid:path-identity", "",
+            events.append(AuditEvent("<path>", Action.RENAME, "identity", "deid:path-identity", "",
                                      "input path held a patient identity value"))
         return Result(Status.OK, data=out, events=events, input_fingerprint=fp, name_hint="/".join(parts),
                       renamed=renamed, previews=px.previews, mappings=maps or [],
                       counts={"elements": stats.changed, "dates_shifted": stats.dates_shifted, **px.counts})
 
 
-def _clean_pixels(f, header: Header, ctx: Context):
-    """The pixel stage, imported only for files with pixels under a pipeline that cleans them:
-    header-only work never pays for numpy, OpenCV or the OCR models."""
+def _clean_pixels(f: RawFile, header: Header, ctx: Context) -> PixelOutcome:
+    """The pixel stage (its DICOM adapter, dicom/pixels.py), imported only for files with
+    pixels under a pipeline that cleans them: header-only work never pays for numpy, OpenCV
+    or the OCR models."""
     pp = ctx.pipeline.pixels
     if pp.active and has_pixels(f.elems):
-        from ..pixels.stage import clean_pixels
+        from .pixels import clean_pixels
 
         return clean_pixels(f, header, pp, ctx.pseudo, ctx.preview)
     from ..pixels.outcome import PixelOutcome

@@ -8,11 +8,12 @@ from typing import Callable
 
 import numpy as np
 
-from ..dicom.operators import IdentityValues
+from ..core import Action, PixelMode
 from ..errors import InputError
 from ..policy.pixels import PixelPolicy
 from .classify import Verdict, classify
-from .detect import SINGLE, BorderDetector, Box, PPOCRDetector, TesseractDetector, beside, merge
+from .detect import SINGLE, BorderDetector, Box, PPOCRDetector, Rect, TesseractDetector, TextDetector, beside, merge
+from .frames import HintsLike, IdentityMatcher
 from .labels import is_label, is_phi_label
 from .recognize import Reading, Recognizer
 from .render import views
@@ -44,8 +45,8 @@ class Decided:
         return Decided(self.box, verdict, self.reading, self.view)
 
 
-def detectors(pp: PixelPolicy) -> list:
-    out = []
+def detectors(pp: PixelPolicy) -> list[TextDetector]:
+    out: list[TextDetector] = []
     for name in pp.detectors:
         if name == "ppocr":
             out.append(PPOCRDetector(long_side=pp.long_side))
@@ -61,16 +62,17 @@ def detectors(pp: PixelPolicy) -> list:
 class FrameCleaner:
     """Detection, classification and redaction of frames for one file."""
 
-    def __init__(self, pp: PixelPolicy, mode: str, identity: IdentityValues | None):
-        self.pp, self.mode, self.identity = pp, mode, identity
-        self.detectors = detectors(pp) if mode in ("redact-all-text", "redact-phi") else []
+    def __init__(self, pp: PixelPolicy, mode: PixelMode | str, identity: IdentityMatcher | None):
+        self.pp, self.mode, self.identity = pp, PixelMode(mode), identity
+        self.detectors = detectors(pp) if self.mode.finds_text else []
         self.recognizer = Recognizer()
 
-    def find(self, frame: np.ndarray, ds, photometric: str, ref: np.ndarray | None = None,
-             skip: Callable[[Box], bool] | None = None, dismissed: set | None = None,
+    def find(self, frame: np.ndarray, ds: HintsLike, photometric: str = "", ref: np.ndarray | None = None,
+             skip: Callable[[Box], bool] | None = None, dismissed: set[Rect] | None = None,
              rois: list[Box] | None = None) -> list[Decided]:
         """Text boxes of a frame with their verdicts. A box read and found not to be text
-        is added to `dismissed`.
+        is added to `dismissed`. `ds`: RenderHints, or DICOM keywords to read them from
+        (then `photometric` says the interpretation).
         The verify pass passes `ref` (render with the input frame's range), `skip`
         (boxes it need not read) and `rois` (the redacted boxes: only text touching them
         is looked for)."""
@@ -101,8 +103,8 @@ class FrameCleaner:
                 # border detector's, and what a window, stretch or chroma view shows of
                 # anatomy in high contrast) must read as text
                 confirm = b.source.startswith("border") or vname != "display"
-                if not confirm and self.mode == "redact-all-text" and not self.pp.could_be_safe(b.width, b.height):
-                    decided.append(Decided(b, Verdict("redact", "pixels:redact-all-text", "text"), None, vname,
+                if not confirm and self.mode == PixelMode.REDACT_ALL_TEXT and not self.pp.could_be_safe(b.width, b.height):
+                    decided.append(Decided(b, Verdict(Action.REDACT, "pixels:redact-all-text", "text"), None, vname,
                                            view[b.y0:b.y1, b.x0:b.x1].copy(), self.recognizer))
                     continue  # redacted whatever it reads as: read only if asked
                 # a lone component is a short value when it sits beside a line (never beside
@@ -146,17 +148,17 @@ class FrameCleaner:
 BAND_VIEWS = ("shadows", "highlights")
 
 
-def in_context(decided: list[Decided], mode: str) -> list[Decided]:
+def in_context(decided: list[Decided], mode: PixelMode | str) -> list[Decided]:
     """Boxes kept on their own reading, looked at with the box before them on their line:
     a value after a label that announces PHI (`Sex:` `M`) is redacted, and in
     `redact-all-text` a safe word after any label is not standing alone."""
     out = []
     for d in decided:
-        if d.verdict.action == "keep":
+        if d.verdict.action == Action.KEEP:
             label = _left_neighbour(d, decided)
             if label is not None and (is_phi_label(label.reading.text)
-                                      or (mode == "redact-all-text" and is_label(label.reading.text))):
-                d = d.with_verdict(Verdict("redact", "pixels:label-value", "label-value"))
+                                      or (mode == PixelMode.REDACT_ALL_TEXT and is_label(label.reading.text))):
+                d = d.with_verdict(Verdict(Action.REDACT, "pixels:label-value", "label-value"))
         out.append(d)
     return out
 

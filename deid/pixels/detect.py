@@ -16,6 +16,8 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+Rect = tuple[int, int, int, int]   # x0, y0, x1, y1 (exclusive)
+
 
 @dataclass(frozen=True)
 class Box:
@@ -95,7 +97,8 @@ class PPOCRDetector:
         seg = (prob > self.thresh).astype(np.uint8)
         seg = cv2.dilate(seg, np.ones((2, 2), np.uint8))
         contours, _ = cv2.findContours(seg, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
-        boxes, glyphs = [], []
+        boxes: list[Box] = []
+        glyphs: list[Box] = []
         for c in contours:
             (cx, cy), (bw, bh), ang = cv2.minAreaRect(c)
             if min(bw, bh) < 2:

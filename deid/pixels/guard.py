@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import AuditEvent
+from ..core import Action, AuditEvent
 from ..errors import QuarantineError
 from .detect import Box
 
@@ -20,7 +20,7 @@ def coverage(boxes: list[Box], w: int, h: int) -> float:
     return float(mask.mean())
 
 
-def guard(per_frame: list[list[Box]], w: int, h: int, limit: float, modality: str, outside,
+def guard(per_frame: list[list[Box]], w: int, h: int, limit: float, modality: str, outside: np.ndarray | None,
           events: list[AuditEvent]) -> AuditEvent:
     """The over-redaction guard: the share of each frame its text boxes cover (device
     region rules and blanking outside ultrasound regions are declared by policy and
@@ -37,15 +37,15 @@ def guard(per_frame: list[list[Box]], w: int, h: int, limit: float, modality: st
             worst, worst_i = seen[text], i
         rules = max(rules, coverage([b for b in boxes if b.source.startswith("region:")], w, h))
     blank = float(outside.mean()) if outside is not None else 0.0
-    event = AuditEvent("pixels", "measure", "pixels", "pixels:redacted-fraction", "",
+    event = AuditEvent("pixels", Action.MEASURE, "pixels", "pixels:redacted-fraction", "",
                        f"text={worst:.4f};frame={worst_i};limit={limit:g};regions={rules:.4f};"
                        f"outside-regions={blank:.4f}")
     if worst > limit:
-        boxes = sorted({b.as_tuple() for b in per_frame[worst_i] if not b.source.startswith("region:")})
+        rects = sorted({b.as_tuple() for b in per_frame[worst_i] if not b.source.startswith("region:")})
         raise QuarantineError(
             f"over-redaction: text boxes would cover {worst:.1%} of frame {worst_i}, over the "
             f"{limit:.0%} limit for {modality.strip() or 'this modality'} (pixels.max_redacted_fraction)",
             events=events + [event],
             details={"frame": worst_i, "fraction": round(worst, 4), "limit": limit,
-                     "boxes": [list(b) for b in boxes[:500]], "boxes_total": len(boxes)})
+                     "boxes": [list(r) for r in rects[:500]], "boxes_total": len(rects)})
     return event

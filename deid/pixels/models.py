@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from ..util import packaged_file, threads
 
@@ -28,7 +29,7 @@ def model_path(kind: str) -> Path:
 
 
 @lru_cache(maxsize=None)
-def session(kind: str):
+def session(kind: str) -> Any:
     """One onnxruntime session per model per process, memory arena on."""
     import onnxruntime as ort
 

@@ -9,11 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import yaml
 
 from ..errors import PolicyError
 from .detect import Box
+
+if TYPE_CHECKING:
+    import numpy as np
 
 DATA = Path(__file__).resolve().parent / "data" / "device_regions.yaml"
 
@@ -56,7 +60,8 @@ def load_rules(path: str | None = None) -> tuple[Rule, ...]:
                 rects = tuple(tuple(int(v) for v in rect) for rect in r["rects"])
                 if not rects or any(len(rc) != 4 for rc in rects):
                     raise ValueError
-                rules.append(Rule(id=str(r["id"]), rects=rects, modality=str(r.get("modality", "")),
+                rects4 = cast(tuple[tuple[int, int, int, int], ...], rects)
+                rules.append(Rule(id=str(r["id"]), rects=rects4, modality=str(r.get("modality", "")),
                                   manufacturer=str(r.get("manufacturer", "")), model=str(r.get("model", "")),
                                   rows=int(r.get("rows", 0)), columns=int(r.get("columns", 0)),
                                   exclude_image_type=tuple(r.get("exclude_image_type") or ())))
@@ -79,7 +84,7 @@ def device_boxes(h: dict, w: int, hgt: int, rules_file: str | None = None) -> li
     return [b for b in out if b.area]
 
 
-def outside_regions(regions: list[tuple[int, int, int, int]], w: int, h: int):
+def outside_regions(regions: list[tuple[int, int, int, int]], w: int, h: int) -> np.ndarray | None:
     """Mask (H x W bool) of the pixels outside every ultrasound region; None when there
     are no usable regions (then nothing is blanked on this ground)."""
     import numpy as np

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .frames import HintsLike, RenderHints
+
 STRETCH_BELOW = 0.5     # add `stretch` when p1..p99 fills less than this share of min..max
 FLAT = 0.05             # add `shadows`/`highlights` when this share of the frame is ...
 FLAT_SPAN = 0.02        # ... within this share of p1..p99 from its dark / bright end
@@ -48,35 +50,30 @@ def _scale(a: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return np.clip(scaled, 0, 255).astype(np.uint8)
 
 
-def _first(value) -> float | None:
-    if value is None:
-        return None
-    try:
-        return float(value[0]) if hasattr(value, "__len__") and not isinstance(value, str) else float(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-
-
-def to_rgb(frame: np.ndarray, ds, photometric: str) -> np.ndarray | None:
+def to_rgb(frame: np.ndarray, ds: HintsLike, photometric: str = "") -> np.ndarray | None:
     """The frame as colour when it is one: RGB as stored, palette colour through its LUT;
-    None for greyscale."""
+    None for greyscale. `ds`: RenderHints, or DICOM keywords to read them from (then
+    `photometric` says the interpretation)."""
     if frame.ndim == 3:
         return frame
-    if photometric == "PALETTE COLOR":
+    hints = RenderHints.from_mapping(ds, photometric)
+    if hints.photometric == "PALETTE COLOR" and hints.palette is not None:
         try:
-            from pydicom.pixels import apply_color_lut
-
-            return np.asarray(apply_color_lut(frame, ds))
+            return np.asarray(hints.palette(frame))
         except Exception:  # a palette deid cannot apply: the indices are still searched as grey
             return None
     return None
 
 
-def views(frame: np.ndarray, ds, photometric: str, wanted: tuple[str, ...],
+def views(frame: np.ndarray, ds: HintsLike, photometric: str, wanted: tuple[str, ...],
           ref: np.ndarray | None = None) -> list[tuple[str, np.ndarray]]:
-    rgb = to_rgb(frame, ds, photometric)
+    """The views of `wanted` that show something new (module docstring). `ds`: RenderHints
+    (`photometric` then unused), or DICOM keywords to read them from."""
+    hints = RenderHints.from_mapping(ds, photometric)
+    photometric = hints.photometric
+    rgb = to_rgb(frame, hints)
     if rgb is not None:
-        rgb_ref = None if ref is None else to_rgb(ref, ds, photometric)
+        rgb_ref = None if ref is None else to_rgb(ref, hints)
         out = _colour_views(rgb, rgb_ref, wanted)
     else:
         display = minmax(frame, ref)
@@ -84,7 +81,7 @@ def views(frame: np.ndarray, ds, photometric: str, wanted: tuple[str, ...],
             display = 255 - display
         out = [("display", display)]
         if "window" in wanted:
-            win = _window(frame, ds, photometric, ref)
+            win = _window(frame, hints, ref)
             if win is not None and not np.array_equal(win, display):
                 out.append(("window", win))
         extra = []
@@ -143,14 +140,14 @@ def _ends(frame: np.ndarray, ref: np.ndarray | None) -> list[tuple[str, np.ndarr
     return out
 
 
-def _window(frame: np.ndarray, ds, photometric: str, ref: np.ndarray | None = None) -> np.ndarray | None:
+def _window(frame: np.ndarray, hints: RenderHints, ref: np.ndarray | None = None) -> np.ndarray | None:
     """The first VOI window, applied after the modality rescale; None when there is none
     or when it spans (nearly) the whole range, where it would repeat the display view."""
-    center, width = _first(ds.get("WindowCenter")), _first(ds.get("WindowWidth"))
+    center, width = hints.window_center, hints.window_width
     if center is None or not width or width <= 1:
         return None
-    slope = _first(ds.get("RescaleSlope")) or 1.0
-    intercept = _first(ds.get("RescaleIntercept")) or 0.0
+    slope = hints.rescale_slope or 1.0
+    intercept = hints.rescale_intercept or 0.0
     lo = center - 0.5 - (width - 1) / 2
     v = frame.astype(np.float32) * slope + intercept
     r = (frame if ref is None else ref)
@@ -159,4 +156,4 @@ def _window(frame: np.ndarray, ds, photometric: str, ref: np.ndarray | None = No
     if lo <= vmin + 0.05 * (vmax - vmin) and lo + width >= vmax - 0.05 * (vmax - vmin):
         return None
     win = np.clip((v - lo) * (255.0 / (width - 1)), 0, 255).astype(np.uint8)
-    return 255 - win if photometric == "MONOCHROME1" else win
+    return 255 - win if hints.photometric == "MONOCHROME1" else win

@@ -1,56 +1,32 @@
-"""Burned-in text removal for one DICOM file: render -> detect -> classify -> redact ->
-verify -> encode. Pure: returns audit events and preview images, writes nothing.
+"""Burned-in text removal for a stack of frames: detect -> classify -> redact -> verify ->
+guard. Format-free and pure: it takes frames (any numpy image: a decoded DICOM, a PNG, a
+PDF page, a WSI tile) with their render hints and the identity values to look for, and
+returns the redacted frames, audit events and preview images; it writes nothing.
 
-Runs after the header step, on the same RawFile, with the *input* header (identity
-values to look for, device signature). Redaction is in stored-pixel space, on every
-frame; pixel data that needs no change is left byte-identical.
+Redaction is in stored-value space, on every frame. Reading and writing a file format
+(decode, BurnedInAnnotation, re-encode) and what a header says about where text is
+(device region rules, ultrasound regions) are the adapter's: deid/dicom/pixels.py for DICOM.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+
 import numpy as np
 
-from ..core import AuditEvent
-from ..dicom.deidentify import Header
-from ..dicom.operators import IdentityValues
-from ..dicom.raw import RawFile, has_pixels
+from ..core import Action, AuditEvent, PixelMode
 from ..errors import InputError
 from ..policy.pixels import PixelPolicy
 from ..pseudonym import Pseudonymizer
-from . import image
 from .cleaner import Decided, FrameCleaner
-from .detect import Box
+from .detect import Box, Rect
+from .frames import Frames, IdentityMatcher, RenderHints
 from .guard import guard
-from .outcome import PixelOutcome
 from .probes import Probe, probes
 from .recognize import Reading
-from .regions import device_boxes, outside_regions
 from .render import minmax, to_rgb, views
 
-T_US_REGIONS = 0x00186011
 MAX_PREVIEW_FRAMES = 16
-
-
-def header_info(h: Header) -> dict:
-    info = {kw: h.text(tag).strip() for kw, tag in (("Modality", 0x00080060), ("Manufacturer", 0x00080070),
-                                                     ("ManufacturerModelName", 0x00081090),
-                                                     ("ImageType", 0x00080008))}
-    for kw, tag in (("Rows", 0x00280010), ("Columns", 0x00280011)):
-        el = h.by_tag.get(tag)
-        info[kw] = int.from_bytes(el.value[:2], "little") if el is not None and el.length >= 2 else 0
-    return info
-
-
-def us_regions(f: RawFile) -> list[tuple[int, int, int, int]]:
-    """RegionLocationMinX0/MinY0/MaxX1/MaxY1 of each SequenceOfUltrasoundRegions item."""
-    seq = next((e for e in f.elems if e.tag == T_US_REGIONS and e.items is not None), None)
-    out = []
-    for item in seq.items if seq else []:
-        vals = {e.tag: int.from_bytes(e.value[:4], "little") for e in item
-                if e.tag in (0x00186018, 0x0018601A, 0x0018601C, 0x0018601E) and e.length >= 4}
-        if len(vals) == 4:
-            out.append((vals[0x00186018], vals[0x0018601A], vals[0x0018601C], vals[0x0018601E]))
-    return out
 
 
 def _score(d: Decided) -> str:
@@ -70,7 +46,7 @@ def _fill(frame: np.ndarray, out: np.ndarray, b: Box) -> None:
     out[b.y0:b.y1, b.x0:b.x1] = np.asarray(value).astype(out.dtype)
 
 
-def _box_event(i: int, b: Box, action: str, category: str, rule_id: str, detail: str,
+def _box_event(i: int, b: Box, action: Action, category: str, rule_id: str, detail: str,
                pseudo: Pseudonymizer, text: str = "") -> AuditEvent:
     """One audit event per box per frame; the recognized text only as its keyed fingerprint."""
     return AuditEvent(f"pixels.frame[{i}].box[{b.x0},{b.y0},{b.x1},{b.y1}]", action, category, rule_id,
@@ -87,90 +63,82 @@ class Searched:
     """A probe (probes.py) and what was found in it: boxes redacted in all its frames."""
     probe: Probe
     decided: list[Decided]
-    dismissed: set = field(default_factory=set)     # boxes read and found not to be text
+    dismissed: set[Rect] = field(default_factory=set)   # boxes read and found not to be text
     boxes: list[Box] = field(default_factory=list)  # padded, redacted
     kept: list[Box] = field(default_factory=list)   # safe words, as detected
 
 
-def clean_pixels(f: RawFile, before: Header, pp: PixelPolicy, pseudo: Pseudonymizer,
-                 preview: bool = False) -> PixelOutcome:
-    out = PixelOutcome()
-    info = header_info(before)
-    mode = pp.mode_for(info["Modality"])
-    if mode == "off" or not has_pixels(f.elems):
-        return out
-    h, w = info["Rows"], info["Columns"]
-    identity = IdentityValues(before.pixel_identity_values()) if mode == "redact-phi" else None
-    cleaner = FrameCleaner(pp, mode, identity)
-    rule_boxes = device_boxes(info, w, h) if pp.device_regions else []
-    outside = outside_regions(us_regions(f), w, h) if pp.blank_outside_us_regions else None
-    if not cleaner.detectors and not rule_boxes and outside is None:
-        return out  # regions-only and no rule applies: nothing to decode
-    px = image.decode(f)
-    frames = px.frames
-    n = frames.shape[0]
-    if frames.shape[1:3] != (h, w):
-        raise InputError("pixels-undecodable: decoded frame size does not match Rows/Columns")
+@dataclass
+class Redacted:
+    """What the pixel core did to a stack of frames."""
+    frames: np.ndarray                 # the output frames (a copy of the input's)
+    changed: bool                      # any pixel differs from the input
+    events: list[AuditEvent]           # one per box per frame, region, verify find, and the guard's measure
+    counts: dict[str, int]             # text/redacted/kept/region boxes, frames, pixels_changed
+    per_frame: list[list[Box]]         # redacted boxes of each frame (previews, the report)
 
-    redacted = frames.copy()
+
+def redact_frames(frames: Frames, pp: PixelPolicy, mode: PixelMode | str, pseudo: Pseudonymizer,
+                  identity: IdentityMatcher | None = None, *, rule_boxes: Sequence[Box] = (),
+                  outside: np.ndarray | None = None, modality: str = "",
+                  cleaner: FrameCleaner | None = None) -> Redacted:
+    """Find the text in every frame, decide which boxes are PHI (by `mode`: `identity` is
+    what redact-phi looks for), redact them and the `rule_boxes` (device regions) in
+    every frame, blank the `outside` mask (H x W bool), verify the output and hold it to
+    the over-redaction limit of `modality` (pp.redaction_limit). Raises QuarantineError
+    (over-redaction) or InputError (verify-failed). Format-free: the caller decodes the
+    frames and stores the result."""
+    cleaner = cleaner if cleaner is not None else FrameCleaner(pp, mode, identity)
+    array, hints = frames.array, frames.hints
+    n, h, w = frames.count, frames.rows, frames.columns
+    redacted = array.copy()
+    events: list[AuditEvent] = []
     counts = {"text_boxes": 0, "redacted_boxes": 0, "kept_boxes": 0, "region_boxes": 0}
     searched = []
-    for p in (probes(frames) if cleaner.detectors else []):
+    for p in (probes(array) if cleaner.detectors else []):
         st = Searched(p, [])
-        st.decided = cleaner.find(p.image, px.ds, px.photometric, dismissed=st.dismissed)
+        st.decided = cleaner.find(p.image, hints, dismissed=st.dismissed)
         for d in st.decided:
             b = _pad(d.box, pp, w, h)
-            if d.verdict.action == "redact":
+            redact = d.verdict.action == Action.REDACT
+            if redact:
                 st.boxes.append(b)
             else:
                 st.kept.append(d.box)
             for i in p.targets:
                 counts["text_boxes"] += 1
-                counts["redacted_boxes" if d.verdict.action == "redact" else "kept_boxes"] += 1
-                out.events.append(_box_event(i, b, d.verdict.action, "burned-in-text", d.verdict.rule_id,
-                                             _detail(d, p, d.verdict.why), pseudo, _text(d)))
-                if d.verdict.action == "redact":
-                    _fill(frames[i], redacted[i], b)
+                counts["redacted_boxes" if redact else "kept_boxes"] += 1
+                events.append(_box_event(i, b, d.verdict.action, "burned-in-text", d.verdict.rule_id,
+                                         _detail(d, p, d.verdict.why), pseudo, _text(d)))
+                if redact:
+                    _fill(array[i], redacted[i], b)
         searched.append(st)
     for i in range(n):
         for b in rule_boxes:
             counts["region_boxes"] += 1
-            _fill(frames[i], redacted[i], b)
-            out.events.append(_box_event(i, b, "redact", "device-region", f"pixels:{b.source}", "rule", pseudo))
+            _fill(array[i], redacted[i], b)
+            events.append(_box_event(i, b, Action.REDACT, "device-region", f"pixels:{b.source}", "rule", pseudo))
         if outside is not None:
-            redacted[i][outside] = frames[i].min(axis=(0, 1)) if frames.ndim == 4 else frames[i].min()
-            out.events.append(AuditEvent(f"pixels.frame[{i}].outside-us-regions", "redact", "device-region",
-                                         "pixels:region:us-outside-regions", "", f"pixels={int(outside.sum())}"))
+            redacted[i][outside] = array[i].min(axis=(0, 1)) if array.ndim == 4 else array[i].min()
+            events.append(AuditEvent(f"pixels.frame[{i}].outside-us-regions", Action.REDACT, "device-region",
+                                     "pixels:region:us-outside-regions", "", f"pixels={int(outside.sum())}"))
 
     if pp.verify and cleaner.detectors:
-        for st, extra in verify(cleaner, frames, redacted, px, searched, rule_boxes):
+        for st, extra in verify(cleaner, array, redacted, hints, searched, list(rule_boxes)):
             for d, b in extra:
                 for i in st.probe.targets:
                     counts["redacted_boxes"] += 1
-                    out.events.append(_box_event(i, b, "redact", "burned-in-text", "pixels:verify",
-                                                 _detail(d, st.probe, "found-on-output"), pseudo, _text(d)))
+                    events.append(_box_event(i, b, Action.REDACT, "burned-in-text", "pixels:verify",
+                                             _detail(d, st.probe, "found-on-output"), pseudo, _text(d)))
     per_frame: list[list[Box]] = [list(rule_boxes) for _ in range(n)]
     for st in searched:
         for i in st.probe.targets:
             per_frame[i] += st.boxes
-    out.events.append(guard(per_frame, w, h, pp.redaction_limit(info["Modality"]), info["Modality"],
-                            outside, out.events))
-    changed = not np.array_equal(redacted, frames)
-    cleaned = mode in ("redact-all-text", "redact-phi")
-    if changed and frames.dtype.kind == "f":
-        # scanned, and text was found; there is no encoder for Float Pixel Data here, and
-        # the file must not go out with the text in it
-        raise InputError("pixels-float-unsupported: text found in Float Pixel Data, which deid cannot re-encode")
-    if changed:
-        image.encode(f, px, redacted, burned_in_no=cleaned)
-    elif cleaned:
-        image.set_burned_in_no(f)
+    events.append(guard(per_frame, w, h, pp.redaction_limit(modality), modality, outside, events))
+    changed = not np.array_equal(redacted, array)
     counts["frames"] = n
     counts["pixels_changed"] = int(changed)
-    out.counts = counts
-    if preview:
-        out.previews = previews(redacted, px, per_frame)
-    return out
+    return Redacted(redacted, changed, events, counts, per_frame)
 
 
 def _detail(d: Decided, p: Probe, why: str) -> str:
@@ -183,8 +151,9 @@ def _text(d: Decided) -> str:
     return d.reading.text if d.was_read else ""
 
 
-def verify(cleaner: FrameCleaner, frames: np.ndarray, redacted: np.ndarray, px: image.Pixels,
-           searched: list[Searched], rule_boxes: list[Box], passes: int = 3):
+def verify(cleaner: FrameCleaner, frames: np.ndarray, redacted: np.ndarray, hints: RenderHints,
+           searched: list[Searched], rule_boxes: list[Box],
+           passes: int = 3) -> Iterator[tuple[Searched, list[tuple[Decided, Box]]]]:
     """Detect again on the output. Text found there that must go and is not inside a
     redacted box is redacted too (in every frame of its probe), and the output checked
     again, up to `passes` times; text still there after that quarantines the file. The
@@ -204,19 +173,19 @@ def verify(cleaner: FrameCleaner, frames: np.ndarray, redacted: np.ndarray, px: 
         rois = st.boxes + rule_boxes
         if not rois:
             continue  # nothing changed here: the first pass saw these very pixels
-        found: list = []
+        found: list[tuple[Decided, Box]] = []
         for _ in range(passes):
             after = st.probe.render(redacted)
 
-            def settled(b: Box, after: np.ndarray = after) -> bool:
+            def settled(b: Box, after: np.ndarray = after, st: Searched = st) -> bool:
                 changed = _changed(st.probe.image, after, b)
                 return (changed >= 0.6  # inside what was already redacted
                         or (changed == 0 and any(b.overlap(Box(*t, "")) >= 0.9 * b.area for t in st.dismissed))
                         or any(b.overlap(k) >= 0.6 * b.area for k in st.kept))
 
-            decided = cleaner.find(after, px.ds, px.photometric, ref=st.probe.image, skip=settled, rois=rois)
+            decided = cleaner.find(after, hints, ref=st.probe.image, skip=settled, rois=rois)
             extra = [(d, _pad(d.box, cleaner.pp, w, h)) for d in decided
-                     if d.verdict.action == "redact"
+                     if d.verdict.action == Action.REDACT
                      and not (d.box.source.startswith("border") and not _legible(d.reading))]
             if not extra:
                 break
@@ -248,18 +217,18 @@ def _legible(r: Reading) -> bool:
     return r.score >= 0.8 and len(r.text.replace(" ", "")) >= 2
 
 
-def previews(redacted: np.ndarray, px: image.Pixels, per_frame: list[list[Box]]) -> list[tuple[str, bytes]]:
+def previews(redacted: np.ndarray, hints: RenderHints, per_frame: list[list[Box]]) -> list[tuple[str, bytes]]:
     """PNG of each changed output frame (up to 16), redacted boxes outlined in red; colour
     frames in colour (a grey preview would hide coloured text that is still there)."""
     import cv2
 
     out = []
     for i in range(min(redacted.shape[0], MAX_PREVIEW_FRAMES)):
-        rgb = to_rgb(redacted[i], px.ds, px.photometric)
+        rgb = to_rgb(redacted[i], hints)
         if rgb is not None:
             bgr = cv2.cvtColor(minmax(rgb) if rgb.dtype != np.uint8 else rgb, cv2.COLOR_RGB2BGR)
         else:
-            bgr = cv2.cvtColor(views(redacted[i], px.ds, px.photometric, ("display",))[0][1], cv2.COLOR_GRAY2BGR)
+            bgr = cv2.cvtColor(views(redacted[i], hints, hints.photometric, ("display",))[0][1], cv2.COLOR_GRAY2BGR)
         for b in per_frame[i]:
             cv2.rectangle(bgr, (b.x0, b.y0), (b.x1 - 1, b.y1 - 1), (0, 0, 255), 2)
         ok, png = cv2.imencode(".png", bgr)

@@ -27,13 +27,13 @@ def real_loop(tmp_path, monkeypatch):
     """Let pydicom's loop happen: no JP2 box check here or in child processes."""
     import os
 
-    from deid.pixels import image
+    from deid.dicom import pixels
 
-    monkeypatch.setattr(image, "check_jp2_boxes", lambda fragment: None)
+    monkeypatch.setattr(pixels, "check_jp2_boxes", lambda fragment: None)
     hook = tmp_path / "hook"
     hook.mkdir()
-    (hook / "sitecustomize.py").write_text("import deid.pixels.image as _image\n"
-                                           "_image.check_jp2_boxes = lambda fragment: None\n")
+    (hook / "sitecustomize.py").write_text("import deid.dicom.pixels as _pixels\n"
+                                           "_pixels.check_jp2_boxes = lambda fragment: None\n")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")])))
 
 

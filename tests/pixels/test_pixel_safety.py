@@ -318,7 +318,7 @@ def test_a_jp2_box_that_cannot_move_on_is_refused_before_decoding(tmp_path):
             " Context(load_pipeline('chest-xray'), Pseudonymizer(b'k' * 32)), 'x.dcm'); print(r.reason)")
     out = subprocess.run([sys.executable, "-c", code, str(src)], capture_output=True, text=True, timeout=120)
     assert out.stdout.startswith("pixels-undecodable: JPEG 2000 frame with a box of invalid length"), out.stderr
-    from deid.pixels.image import check_jp2_boxes
+    from deid.dicom.pixels import check_jp2_boxes
 
     ftyp = b"\x00\x00\x00\x14ftypjp2 " + b"\x00" * 8
     check_jp2_boxes(b"\x00\x00\x00\x0cjP  \r\n\x87\n" + ftyp + b"\x00\x00\x00\x08jp2c")  # a good one passes
