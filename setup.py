@@ -1,6 +1,7 @@
 """Ship the top-level pipelines/ folder inside the package (deid/pipelines/ in every wheel),
 so that an installed deid runs its shipped pipelines with no checkout around it; a source
 checkout reads the same files from pipelines/ (deid/policy/__init__.py)."""
+
 import shutil
 from pathlib import Path
 

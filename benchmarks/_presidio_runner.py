@@ -11,6 +11,7 @@ the NLP engine (so only pattern recognizers and the header deny-list can fire), 
 Writes WORKDIR/<n>.npy (the redacted pixel array, or nothing on failure) and prints one
 JSON line per file: {"file": ..., "seconds": ..., "error": ...}.
 """
+
 import json
 import sys
 import time
@@ -28,8 +29,9 @@ def engine(work: Path) -> DicomImageRedactorEngine:
     model = work / "spacy-blank-en"
     if not model.exists():
         spacy.blank("en").to_disk(model)
-    nlp = NlpEngineProvider(nlp_configuration={
-        "nlp_engine_name": "spacy", "models": [{"lang_code": "en", "model_name": str(model)}]}).create_engine()
+    nlp = NlpEngineProvider(
+        nlp_configuration={"nlp_engine_name": "spacy", "models": [{"lang_code": "en", "model_name": str(model)}]}
+    ).create_engine()
     analyzer = AnalyzerEngine(nlp_engine=nlp, supported_languages=["en"])
     return DicomImageRedactorEngine(image_analyzer_engine=ImageAnalyzerEngine(analyzer_engine=analyzer))
 

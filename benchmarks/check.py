@@ -7,6 +7,7 @@ the header-only dicom-basic pipeline with and without it, median of 5 alternatin
 
     python benchmarks/check.py [--files 1000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,15 +34,23 @@ def main() -> None:
     out = WORK / "out"
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
-    subprocess.run([sys.executable, "-m", "deid.cli", "run", str(data), "--out", str(out), "-q"], env=env,
-                   check=False, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "deid.cli", "run", str(data), "--out", str(out), "-q"],
+        env=env,
+        check=False,
+        stdout=subprocess.DEVNULL,
+    )
     print(f"\n{args.files} de-identified 64x64 CT files, {os.cpu_count()} CPUs\n")
     print("| check | s | files/s | exit |")
     print("| --- | ---: | ---: | ---: |")
     for label, extra in (("headers", []), ("headers + pixels (OCR)", ["--pixels"])):
         t = time.perf_counter()
-        r = subprocess.run([sys.executable, "-m", "deid.cli", "check", str(out), *extra], env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        r = subprocess.run(
+            [sys.executable, "-m", "deid.cli", "check", str(out), *extra],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         s = time.perf_counter() - t
         print(f"| {label} | {s:.1f} | {args.files / s:,.0f} | {r.returncode} |")
     verify_cost(data, env, args.files)
@@ -63,13 +72,29 @@ def verify_cost(data: Path, env: dict, n: int, repeats: int = 5) -> None:
         for verify in labels:
             out = WORK / f"run-{verify}-{i}"
             t = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "deid.cli", "run", str(data), "--out", str(out), "-q",
-                            "-p", str(WORK / f"verify-{verify}.yaml")], env=env, check=True,
-                           stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "deid.cli",
+                    "run",
+                    str(data),
+                    "--out",
+                    str(out),
+                    "-q",
+                    "-p",
+                    str(WORK / f"verify-{verify}.yaml"),
+                ],
+                env=env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
             runs[verify].append(time.perf_counter() - t)
     med = {v: statistics.median(r) for v, r in runs.items()}
-    print(f"\n`deid run` on the same {n} files, header-only dicom-basic, default workers, "
-          f"median of {repeats} alternating runs\n")
+    print(
+        f"\n`deid run` on the same {n} files, header-only dicom-basic, default workers, "
+        f"median of {repeats} alternating runs\n"
+    )
     print("| run | s | files/s | runs (s) |")
     print("| --- | ---: | ---: | --- |")
     for v, label in labels.items():

@@ -8,6 +8,7 @@ reports medians. Wall time includes interpreter start-up, as a user running a CL
 
     python benchmarks/header_throughput.py [--files 300] [--repeat 3] [--write-docs]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -145,17 +146,22 @@ def install(tool: Tool) -> None:
     if not marker.exists():
         shutil.rmtree(venv, ignore_errors=True)
         print(f"installing {tool.package} into {venv} ...", file=sys.stderr)
-        for cmd in ([sys.executable, "-m", "venv", str(venv)],
-                    [str(venv_python(tool)), "-m", "pip", "install", "-q", tool.package or ""]):
+        for cmd in (
+            [sys.executable, "-m", "venv", str(venv)],
+            [str(venv_python(tool)), "-m", "pip", "install", "-q", tool.package or ""],
+        ):
             r = subprocess.run(cmd, capture_output=True, text=True)
             if r.returncode:
                 tail = (r.stderr or r.stdout).strip().splitlines() or ["(no output)"]
                 tool.status = f"failed: install: {tail[-1][:160]}"
                 return
         marker.touch()
-    r = subprocess.run([str(venv_python(tool)), "-c",
-                        f"import importlib.metadata as m; print(m.version({tool.package!r}))"],
-                       capture_output=True, text=True, cwd=WORK)
+    r = subprocess.run(
+        [str(venv_python(tool)), "-c", f"import importlib.metadata as m; print(m.version({tool.package!r}))"],
+        capture_output=True,
+        text=True,
+        cwd=WORK,
+    )
     tool.version = r.stdout.strip() or "?"
 
 
@@ -176,15 +182,36 @@ def command(tool: Tool, out: Path) -> list[str]:
     """The new-user default invocation of each tool, input DATA and output folder `out`."""
     bin_ = venv_python(tool).parent
     if tool.name.startswith("deid"):
-        cmd = [sys.executable, "-m", "deid.cli", "run", str(DATA), "--out", str(out), "-q",
-               "--pipeline", str(header_only_pipeline()), "--audit", str(out.parent / f"{out.name}.audit.sqlite")]
+        cmd = [
+            sys.executable,
+            "-m",
+            "deid.cli",
+            "run",
+            str(DATA),
+            "--out",
+            str(out),
+            "-q",
+            "--pipeline",
+            str(header_only_pipeline()),
+            "--audit",
+            str(out.parent / f"{out.name}.audit.sqlite"),
+        ]
         return cmd + (["--workers", "2"] if tool.name.endswith("workers 2") else ["--workers", "1"])
     if tool.name == "dicognito":
         return [str(bin_ / "python"), "-m", "dicognito", "--quiet", "--output-directory", str(out), str(DATA)]
     if tool.name == "pydicom-deid":  # default recipe; writes <outfolder>/<basename>, folder must exist
         out.mkdir(parents=True)
-        return [str(bin_ / "deid"), "--quiet", "--outfolder", str(out), "identifiers", "--action", "all",
-                "--input", str(DATA)]
+        return [
+            str(bin_ / "deid"),
+            "--quiet",
+            "--outfolder",
+            str(out),
+            "identifiers",
+            "--action",
+            "all",
+            "--input",
+            str(DATA),
+        ]
     if tool.name == "dicom-anonymizer":  # output folder must exist, else it exits 0 having done nothing
         out.mkdir(parents=True)
         return [str(bin_ / "dicom-anonymizer"), str(DATA), str(out)]
@@ -238,10 +265,24 @@ def run_once(tool: Tool, k: int, n: int, digest: str) -> None:
 
 
 def machine() -> dict[str, str]:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
-    return {"nproc": str(os.cpu_count()), "cpu": cpu, "platform": platform.platform(),
-            "python": platform.python_version()}
+    cpu = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor(),
+        )
+        if Path("/proc/cpuinfo").exists()
+        else ""
+    )
+    return {
+        "nproc": str(os.cpu_count()),
+        "cpu": cpu,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
 
 
 def ratio(a: float | None, b: float | None) -> float | None:
@@ -256,16 +297,37 @@ def summarise(tools: list[Tool], n: int, repeat: int, data_mb: float) -> dict:
     vs_fastest, vs_copy = ratio(fastest, deid), ratio(deid, t["pydicom copy (floor)"])
     scaling = ratio(deid, t["deid --workers 2"])
     targets = {
-        "single process >= 2x the fastest other tool (their time / deid time)": (vs_fastest, vs_fastest is not None and vs_fastest >= 2),
-        "single process within 2x of the bare pydicom copy (deid time / copy time)": (vs_copy, vs_copy is not None and vs_copy <= 2),
-        "--workers 2 >= 1.7x single process (single time / workers-2 time)": (scaling, scaling is not None and scaling >= 1.7),
+        "single process >= 2x the fastest other tool (their time / deid time)": (
+            vs_fastest,
+            vs_fastest is not None and vs_fastest >= 2,
+        ),
+        "single process within 2x of the bare pydicom copy (deid time / copy time)": (
+            vs_copy,
+            vs_copy is not None and vs_copy <= 2,
+        ),
+        "--workers 2 >= 1.7x single process (single time / workers-2 time)": (
+            scaling,
+            scaling is not None and scaling >= 1.7,
+        ),
     }
-    return {"date": dt.date.today().isoformat(), "machine": machine(), "files": n, "repeat": repeat,
-            "data_mb": round(data_mb, 1),
-            "tools": [{**asdict(x), "median_s": x.median, "median_cpu_s": statistics.median(x.cpu) if x.cpu else None,
-                       "files_per_s": n / x.median if x.median else None,
-                       "speedup_vs_deid": ratio(x.median, deid)} for x in tools],
-            "targets": {k: {"value": v, "met": met} for k, (v, met) in targets.items()}}
+    return {
+        "date": dt.date.today().isoformat(),
+        "machine": machine(),
+        "files": n,
+        "repeat": repeat,
+        "data_mb": round(data_mb, 1),
+        "tools": [
+            {
+                **asdict(x),
+                "median_s": x.median,
+                "median_cpu_s": statistics.median(x.cpu) if x.cpu else None,
+                "files_per_s": n / x.median if x.median else None,
+                "speedup_vs_deid": ratio(x.median, deid),
+            }
+            for x in tools
+        ],
+        "targets": {k: {"value": v, "met": met} for k, (v, met) in targets.items()},
+    }
 
 
 def fmt(x: float | None, spec: str = ".2f", suffix: str = "") -> str:
@@ -274,19 +336,24 @@ def fmt(x: float | None, spec: str = ".2f", suffix: str = "") -> str:
 
 def markdown(res: dict) -> str:
     m = res["machine"]
-    lines = [f"Measured {res['date']} on {m['cpu']} ({m['nproc']} CPUs), {m['platform']}, Python {m['python']}.",
-             f"Data: {res['files']} synthetic files, {res['data_mb']} MB (90 % 64x64 CT slices, 10 % 1024x1024 "
-             f"16-bit CR). Figures are medians of {res['repeat']} runs per tool, all measured in the same run "
-             "on the same folder.", "",
-             "| tool | version | median s | files/s | runs (s) | CPU s | tool time / deid time | notes |",
-             "| --- | --- | ---: | ---: | --- | ---: | ---: | --- |"]
+    lines = [
+        f"Measured {res['date']} on {m['cpu']} ({m['nproc']} CPUs), {m['platform']}, Python {m['python']}.",
+        f"Data: {res['files']} synthetic files, {res['data_mb']} MB (90 % 64x64 CT slices, 10 % 1024x1024 "
+        f"16-bit CR). Figures are medians of {res['repeat']} runs per tool, all measured in the same run "
+        "on the same folder.",
+        "",
+        "| tool | version | median s | files/s | runs (s) | CPU s | tool time / deid time | notes |",
+        "| --- | --- | ---: | ---: | --- | ---: | ---: | --- |",
+    ]
     for x in res["tools"]:
         if x["status"] != "ok":
             lines.append(f"| {x['name']} | {x['version'] or '-'} | - | - | - | - | - | {x['status']} |")
             continue
         runs = ", ".join(f"{s:.2f}" for s in x["times"])
-        lines.append(f"| {x['name']} | {x['version']} | {x['median_s']:.2f} | {x['files_per_s']:.0f} | {runs} | "
-                     f"{x['median_cpu_s']:.2f} | {fmt(x['speedup_vs_deid'], '.2f', 'x')} | {'; '.join(x['notes']) or '-'} |")
+        lines.append(
+            f"| {x['name']} | {x['version']} | {x['median_s']:.2f} | {x['files_per_s']:.0f} | {runs} | "
+            f"{x['median_cpu_s']:.2f} | {fmt(x['speedup_vs_deid'], '.2f', 'x')} | {'; '.join(x['notes']) or '-'} |"
+        )
     lines += ["", "| target | measured | met |", "| --- | ---: | --- |"]
     for name, t in res["targets"].items():
         lines.append(f"| {name} | {fmt(t['value'], '.2f', 'x')} | {'yes' if t['met'] else '**no**'} |")
@@ -312,15 +379,21 @@ def main() -> None:
     digest = tree_digest(DATA)
     data_mb = sum(p.stat().st_size for p in DATA.iterdir()) / 1e6
     from deid import __version__ as ours  # noqa: PLC0415 (main environment's deid, this project)
+
     git = ["git", "-C", str(ROOT)]  # which commit of deid was measured, "+" if deid/ has local edits
     rev = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     dirty = subprocess.run([*git, "status", "--porcelain", "deid"], capture_output=True, text=True).stdout.strip()
     ours += f" ({rev}{'+' if dirty else ''})" if rev else ""
     import pydicom  # noqa: PLC0415
 
-    tools = [Tool("deid", None, ours), Tool("deid --workers 2", None, ours),
-             Tool("dicognito", "dicognito"), Tool("pydicom-deid", "deid"),
-             Tool("dicom-anonymizer", "dicom-anonymizer"), Tool("pydicom copy (floor)", None, pydicom.__version__)]
+    tools = [
+        Tool("deid", None, ours),
+        Tool("deid --workers 2", None, ours),
+        Tool("dicognito", "dicognito"),
+        Tool("pydicom-deid", "deid"),
+        Tool("dicom-anonymizer", "dicom-anonymizer"),
+        Tool("pydicom copy (floor)", None, pydicom.__version__),
+    ]
     for tool in tools:
         if tool.package:
             install(tool)

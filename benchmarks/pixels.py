@@ -22,6 +22,7 @@ run: the speed-up is a ratio measured under the same load.
 
     python benchmarks/pixels.py [--n 8] [--size 2048] [--repeat 3] [--skip-presidio] [--baseline REV]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,19 +37,22 @@ from pathlib import Path
 
 os.environ.setdefault("DEID_OCR_THREADS", "1")
 ROOT = Path(__file__).resolve().parent.parent
-TREE = Path(os.environ.get("DEID_BENCH_TREE", ROOT))   # whose deid is timed (--baseline)
+TREE = Path(os.environ.get("DEID_BENCH_TREE", ROOT))  # whose deid is timed (--baseline)
 # this file is named pixels.py, like the tests' package: keep its folder off the path
-sys.path = [str(TREE), str(ROOT), str(ROOT / "tests")] + [p for p in sys.path
-                                                           if Path(p or ".").resolve() != ROOT / "benchmarks"]
+sys.path = [str(TREE), str(ROOT), str(ROOT / "tests")] + [
+    p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"
+]
 
 import numpy as np  # noqa: E402
 import pydicom  # noqa: E402
 
 WORK = ROOT / "benchmarks" / ".work" / "pixels"
 SHARED = ROOT.parent / "shared" / "data" / "external" / "presidio"
-REAL = {"CR chest (presidio 0_ORIGINAL)": ("0_ORIGINAL_compressed.dcm", "sample_data/0_ORIGINAL.dcm"),
-        "CT (presidio 2_ORIGINAL)": ("2_ORIGINAL.dcm", "sample_data/2_ORIGINAL.dcm"),
-        "RGB PET, no text (negative control)": ("RGB_ORIGINAL.dcm", None)}
+REAL = {
+    "CR chest (presidio 0_ORIGINAL)": ("0_ORIGINAL_compressed.dcm", "sample_data/0_ORIGINAL.dcm"),
+    "CT (presidio 2_ORIGINAL)": ("2_ORIGINAL.dcm", "sample_data/2_ORIGINAL.dcm"),
+    "RGB PET, no text (negative control)": ("RGB_ORIGINAL.dcm", None),
+}
 
 
 def _header_bench():
@@ -86,13 +90,20 @@ def run_presidio(files: list[Path]) -> tuple[list[np.ndarray | None], list[float
         return [None] * len(files), [], tool.status
     out = WORK / "presidio-out"
     env = {**os.environ, "OMP_THREAD_LIMIT": "1", "HF_HUB_OFFLINE": "1"}
-    r = subprocess.run([str(hb.venv_python(tool)), str(ROOT / "benchmarks" / "_presidio_runner.py"), str(out)]
-                       + [str(f) for f in files], capture_output=True, text=True, env=env)
+    r = subprocess.run(
+        [str(hb.venv_python(tool)), str(ROOT / "benchmarks" / "_presidio_runner.py"), str(out)]
+        + [str(f) for f in files],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     rows = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
     if len(rows) != len(files):
         return [None] * len(files), [], f"failed: {(r.stderr.strip().splitlines() or ['?'])[-1][:120]}"
-    outs = [np.load(out / f"{n}.npy") if not row["error"] and (out / f"{n}.npy").exists() else None
-            for n, row in enumerate(rows)]
+    outs = [
+        np.load(out / f"{n}.npy") if not row["error"] and (out / f"{n}.npy").exists() else None
+        for n, row in enumerate(rows)
+    ]
     errors = sorted({row["error"] for row in rows if row["error"]})
     return outs, [row["seconds"] for row in rows], tool.version + (f" (errors: {', '.join(errors)})" if errors else "")
 
@@ -105,8 +116,10 @@ def cases(n: int) -> dict[str, list[Path]]:
     out: dict[str, list[Path]] = {"CT 512x512": [], "US RGB 30-frame cine": []}
     folder = WORK / "cases"
     folder.mkdir(parents=True, exist_ok=True)
-    for label, kind, want in (("CT 512x512", "ct", lambda c: c.rows == c.cols == 512),
-                              ("US RGB 30-frame cine", "us-cine", lambda c: c.frames == 30)):
+    for label, kind, want in (
+        ("CT 512x512", "ct", lambda c: c.rows == c.cols == 512),
+        ("US RGB 30-frame cine", "us-cine", lambda c: c.frames == 30),
+    ):
         seed = 0
         while len(out[label]) < n and seed < 2000:
             f = folder / f"{kind}-{seed:05d}.dcm"
@@ -143,16 +156,24 @@ def baseline_tree(rev: str) -> Path:
     """A checkout of `rev` (git worktree) to time against."""
     dest = WORK.parent / f"baseline-{rev}"
     if not (dest / "deid").is_dir():
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--force", "--detach", str(dest), rev],
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--force", "--detach", str(dest), rev],
+            check=True,
+            capture_output=True,
+        )
     return dest
 
 
 def time_in(tree: Path, files: list[Path], repeat: int) -> list[float]:
     """time_deid() run by `tree`'s deid, in a child process."""
     env = {**os.environ, "DEID_BENCH_TREE": str(tree), "PYTHONPATH": str(tree)}
-    r = subprocess.run([sys.executable, __file__, "--repeat", str(repeat), "--time-only"] + [str(f) for f in files],
-                       capture_output=True, text=True, env=env, check=True)
+    r = subprocess.run(
+        [sys.executable, __file__, "--repeat", str(repeat), "--time-only"] + [str(f) for f in files],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
@@ -186,10 +207,13 @@ def score_synthetic(truths, befores, afters) -> dict:
         inside = np.zeros(before.shape, bool)
         for ln in s.lines:
             x0, y0, x1, y1 = ln.box
-            inside[max(0, y0 - 12):y1 + 12, max(0, x0 - 12):x1 + 12] = True
+            inside[max(0, y0 - 12) : y1 + 12, max(0, x0 - 12) : x1 + 12] = True
         coll.append(float((changed & ~inside).mean()))
-    return {"recall": hit / max(1, total), "collateral": statistics.median(coll) if coll else None,
-            "failed": sum(a is None for a in afters)}
+    return {
+        "recall": hit / max(1, total),
+        "collateral": statistics.median(coll) if coll else None,
+        "failed": sum(a is None for a in afters),
+    }
 
 
 def score_real(gt_key: str | None, before: np.ndarray, after: np.ndarray | None) -> dict:
@@ -209,7 +233,7 @@ def score_real(gt_key: str | None, before: np.ndarray, after: np.ndarray | None)
         box = gray[y0:y1, x0:x1]
         ink = np.abs(box - np.median(box)) > 0.2 * span
         covered += bool(ink.any()) and changed[y0:y1, x0:x1][ink].mean() >= 0.9
-        inside[max(0, y0 - 12):y1 + 12, max(0, x0 - 12):x1 + 12] = True
+        inside[max(0, y0 - 12) : y1 + 12, max(0, x0 - 12) : x1 + 12] = True
     return {"words": f"{covered}/{len(words)}" if words else "-", "collateral": float((changed & ~inside).mean())}
 
 
@@ -221,7 +245,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--cases", type=int, default=3, help="files per case for the s/image table")
     ap.add_argument("--baseline", help="git revision to time the CR files against, in the same run")
-    ap.add_argument("--time-only", nargs="*", help=argparse.SUPPRESS)   # the child of --baseline
+    ap.add_argument("--time-only", nargs="*", help=argparse.SUPPRESS)  # the child of --baseline
     args = ap.parse_args()
     if args.time_only is not None:
         print(json.dumps(time_deid([Path(f) for f in args.time_only], args.repeat)))
@@ -238,10 +262,15 @@ def main() -> None:
         got = fn(files + real)
         outs, secs = got[0], got[1]
         note = got[2] if len(got) > 2 else ""
-        results[name] = {"note": note, "synthetic": score_synthetic(truths, befores, outs[:len(files)]),
-                         "s_per_image": statistics.median(secs[:len(files)]) if secs else None,
-                         "real": [score_real(gt, b, a) for (gt, b, a) in
-                                  zip([g for _n, g in REAL.values()], befores[len(files):], outs[len(files):])]}
+        results[name] = {
+            "note": note,
+            "synthetic": score_synthetic(truths, befores, outs[: len(files)]),
+            "s_per_image": statistics.median(secs[: len(files)]) if secs else None,
+            "real": [
+                score_real(gt, b, a)
+                for (gt, b, a) in zip([g for _n, g in REAL.values()], befores[len(files) :], outs[len(files) :])
+            ],
+        }
     print(f"\n{args.n} synthetic {args.size}x{args.size} 12-bit RLE chest X-rays; 1 thread per tool\n")
     print("| tool | PHI line recall | median collateral | median s/image | failed |")
     print("| --- | ---: | ---: | ---: | ---: |")
@@ -251,13 +280,17 @@ def main() -> None:
         sec = f"{r['s_per_image']:.2f}" if r["s_per_image"] is not None else "-"
         print(f"| {name} {r['note']} | {s['recall']:.3f} | {col} | {sec} | {s['failed']} |")
     if len(results) == 2 and all(r["s_per_image"] for r in results.values()):
-        print(f"\npresidio / deid seconds per image: "
-              f"{results['presidio-image-redactor']['s_per_image'] / results['deid']['s_per_image']:.1f}x")
-    print(f"\ndeid seconds per image by case (chest-xray pipeline, 1 thread, median of {args.repeat} runs per "
-          "file, then the median over files)\n")
+        print(
+            f"\npresidio / deid seconds per image: "
+            f"{results['presidio-image-redactor']['s_per_image'] / results['deid']['s_per_image']:.1f}x"
+        )
+    print(
+        f"\ndeid seconds per image by case (chest-xray pipeline, 1 thread, median of {args.repeat} runs per "
+        "file, then the median over files)\n"
+    )
     print("| case | files | median s/image | per file |")
     print("| --- | ---: | ---: | --- |")
-    by_case = {f"CR {args.size}x{args.size} (synthetic chest, 12-bit RLE)": files[:args.cases], **cases(args.cases)}
+    by_case = {f"CR {args.size}x{args.size} (synthetic chest, 12-bit RLE)": files[: args.cases], **cases(args.cases)}
     for label, fs in by_case.items():
         secs = time_deid(fs, args.repeat)
         print(f"| {label} | {len(fs)} | {statistics.median(secs):.2f} | {', '.join(f'{x:.2f}' for x in secs)} |")
@@ -266,8 +299,10 @@ def main() -> None:
         for f in files:  # alternate file by file, so both see the same load
             mine += time_in(ROOT, [f], args.repeat)
             base += time_in(tree, [f], args.repeat)
-        print(f"\nCR {args.size}x{args.size}, this tree against {args.baseline} (alternating, 1 thread, median of "
-              f"{args.repeat} runs per file)\n")
+        print(
+            f"\nCR {args.size}x{args.size}, this tree against {args.baseline} (alternating, 1 thread, median of "
+            f"{args.repeat} runs per file)\n"
+        )
         print("| deid | median s/image | per file |")
         print("| --- | ---: | --- |")
         for label, secs in (("this tree", mine), (args.baseline, base)):

@@ -13,6 +13,7 @@ A file missing from OUT was quarantined: its reason comes from OUT.quarantine/*.
         [--png DIR]        side-by-side before / after / changed PNGs per case and pipeline
         [--kinds a,b]      only these kinds   [--seed0 S]   first seed
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,7 +45,7 @@ def _deid_cmd() -> list[str]:
 def _key(path: Path) -> Path:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
-        fh.write(secrets.token_hex(32).encode("ascii") + b"\n")   # 32 random bytes, hex
+        fh.write(secrets.token_hex(32).encode("ascii") + b"\n")  # 32 random bytes, hex
     return path
 
 
@@ -77,20 +78,53 @@ def score_one(c: R.Case, in_path: Path, out_dir: Path, qdir: Path):
         try:
             ds_out = pydicom.dcmread(out_path)
             after = R.stored_pixels(ds_out)
-        except Exception as exc:   # an unreadable output is a finding of its own
-            return S.score_image(c.tokens, before, None, name=c.name, kind=c.kind, status="error",
-                                 reason=f"output unreadable: {type(exc).__name__}: {exc}"), (ds_in, None, 0), before, None
-        b, a, extra, pi = S.to_comparable(before, str(ds_in.PhotometricInterpretation), after,
-                                          str(ds_out.PhotometricInterpretation), int(ds_in.BitsStored))
+        except Exception as exc:  # an unreadable output is a finding of its own
+            return (
+                S.score_image(
+                    c.tokens,
+                    before,
+                    None,
+                    name=c.name,
+                    kind=c.kind,
+                    status="error",
+                    reason=f"output unreadable: {type(exc).__name__}: {exc}",
+                ),
+                (ds_in, None, 0),
+                before,
+                None,
+            )
+        b, a, extra, pi = S.to_comparable(
+            before,
+            str(ds_in.PhotometricInterpretation),
+            after,
+            str(ds_out.PhotometricInterpretation),
+            int(ds_in.BitsStored),
+        )
         tol = _tol(ds_in, ds_out) + extra
         sc = S.score_image(c.tokens, b, a, name=c.name, kind=c.kind, tol=tol)
         return sc, (ds_in, pi, tol), b, a
     if reason_file.exists():
         reason = json.loads(reason_file.read_text()).get("reason", "?")
-        return S.score_image(c.tokens, before, None, name=c.name, kind=c.kind, status="quarantined",
-                             reason=reason), (ds_in, None, 0), before, None
-    return S.score_image(c.tokens, before, None, name=c.name, kind=c.kind, status="missing",
-                         reason="no output and no quarantine record"), (ds_in, None, 0), before, None
+        return (
+            S.score_image(c.tokens, before, None, name=c.name, kind=c.kind, status="quarantined", reason=reason),
+            (ds_in, None, 0),
+            before,
+            None,
+        )
+    return (
+        S.score_image(
+            c.tokens,
+            before,
+            None,
+            name=c.name,
+            kind=c.kind,
+            status="missing",
+            reason="no output and no quarantine record",
+        ),
+        (ds_in, None, 0),
+        before,
+        None,
+    )
 
 
 def _panel(arr, photometric, window, rescale):
@@ -101,7 +135,7 @@ def write_png(path: Path, c: R.Case, sc: S.ImageScore, info, before, after) -> N
     ds_in, pi, tol = info
     pi = pi or str(ds_in.PhotometricInterpretation)
     f = 0
-    if before.shape[0] > 1 and after is not None and after.shape == before.shape:   # the worst frame
+    if before.shape[0] > 1 and after is not None and after.shape == before.shape:  # the worst frame
         ch = S.changed_mask(before, after, tol).reshape(before.shape[0], -1).mean(axis=1)
         f = int(np.argmax(ch)) if ch.max() > 0.15 else 0
     win, resc = _window(ds_in), _rescale(ds_in)
@@ -124,7 +158,7 @@ def write_png(path: Path, c: R.Case, sc: S.ImageScore, info, before, after) -> N
     panels = [left]
     if after is not None and after.shape == before.shape:
         right = _panel(after[f], pi, win, resc)
-        ch = S.changed_mask(before[f:f + 1], after[f:f + 1], tol)[0]
+        ch = S.changed_mask(before[f : f + 1], after[f : f + 1], tol)[0]
         diff = (right.astype(np.float32) * 0.35).astype(np.uint8)
         diff[ch] = (255, 0, 255)
         panels += [right, diff]
@@ -133,10 +167,16 @@ def write_png(path: Path, c: R.Case, sc: S.ImageScore, info, before, after) -> N
     img = np.hstack([np.pad(p, ((0, 0), (0, 6), (0, 0))) for p in panels])
     bar = np.zeros((28, img.shape[1], 3), np.uint8)
     phi = [ts for ts in sc.tokens if ts.phi]
-    txt = (f"{c.name} f{f} {c.modality} {c.rows}x{c.cols}x{c.frames} {c.photometric} | {sc.status}"
-           + (f": {sc.reason[:90]}" if sc.reason else "")
-           + (f" | PHI covered {sum(t.covered for t in phi)}/{len(phi)} coll {100 * sc.collateral:.2f}%"
-              f" changed {100 * sc.changed_frac:.1f}%" if sc.status == "ok" else ""))
+    txt = (
+        f"{c.name} f{f} {c.modality} {c.rows}x{c.cols}x{c.frames} {c.photometric} | {sc.status}"
+        + (f": {sc.reason[:90]}" if sc.reason else "")
+        + (
+            f" | PHI covered {sum(t.covered for t in phi)}/{len(phi)} coll {100 * sc.collateral:.2f}%"
+            f" changed {100 * sc.changed_frac:.1f}%"
+            if sc.status == "ok"
+            else ""
+        )
+    )
     cv2.putText(bar, txt, (6, 19), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
     path.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(path), np.vstack([bar, img])[..., ::-1])
@@ -170,8 +210,10 @@ def main(argv=None) -> int:
     gen_s = time.time() - t0
     (work / "truth.json").write_text(json.dumps([c.summary() for c in cases], ensure_ascii=False, indent=1))
     key = _key(work / "key")
-    print(f"generated {len(cases)} cases ({', '.join(sorted({c.kind for c in cases}))}) in {gen_s:.1f}s -> {src}",
-          file=sys.stderr)
+    print(
+        f"generated {len(cases)} cases ({', '.join(sorted({c.kind for c in cases}))}) in {gen_s:.1f}s -> {src}",
+        file=sys.stderr,
+    )
     results = {}
     try:
         for p in pipelines:
@@ -182,8 +224,19 @@ def main(argv=None) -> int:
                 shutil.rmtree(d, ignore_errors=True)
             for f in (out.with_name(out.name + ".audit.sqlite"),):
                 f.unlink(missing_ok=True)
-            cmd = _deid_cmd() + ["run", str(src), "--out", str(out), "--pipeline", p, "--key-file", str(key), "-q",
-                                 "--workers", str(args.workers)]
+            cmd = _deid_cmd() + [
+                "run",
+                str(src),
+                "--out",
+                str(out),
+                "--pipeline",
+                p,
+                "--key-file",
+                str(key),
+                "-q",
+                "--workers",
+                str(args.workers),
+            ]
             print("running: " + " ".join(cmd[-11:]), file=sys.stderr)
             t1 = time.time()
             proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -200,15 +253,39 @@ def main(argv=None) -> int:
             agg = S.aggregate(scores)
             results[p] = agg
             print()
-            print(S.markdown(agg, f"pipeline {p}: {len(cases)} images, seeds {args.seed0}..{args.seed0 + args.n - 1}",
-                             wall / max(1, len(cases))))
+            print(
+                S.markdown(
+                    agg,
+                    f"pipeline {p}: {len(cases)} images, seeds {args.seed0}..{args.seed0 + args.n - 1}",
+                    wall / max(1, len(cases)),
+                )
+            )
             if args.json:
                 print(json.dumps(agg, default=str, ensure_ascii=False, indent=1))
-            (work / f"results-{safe_p}.json").write_text(json.dumps(
-                {"aggregate": agg, "images": [{"name": s.name, "kind": s.kind, "status": s.status, "reason": s.reason,
-                                               "collateral": s.collateral, "changed_frac": s.changed_frac,
-                                               "tokens": [t.__dict__ for t in s.tokens]} for s in scores],
-                 "wall_seconds": wall, "deid_stdout": proc.stdout[-4000:]}, default=str, ensure_ascii=False, indent=1))
+            (work / f"results-{safe_p}.json").write_text(
+                json.dumps(
+                    {
+                        "aggregate": agg,
+                        "images": [
+                            {
+                                "name": s.name,
+                                "kind": s.kind,
+                                "status": s.status,
+                                "reason": s.reason,
+                                "collateral": s.collateral,
+                                "changed_frac": s.changed_frac,
+                                "tokens": [t.__dict__ for t in s.tokens],
+                            }
+                            for s in scores
+                        ],
+                        "wall_seconds": wall,
+                        "deid_stdout": proc.stdout[-4000:],
+                    },
+                    default=str,
+                    ensure_ascii=False,
+                    indent=1,
+                )
+            )
     finally:
         if args.out is None:
             shutil.rmtree(work, ignore_errors=True)

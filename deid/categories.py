@@ -22,6 +22,7 @@ Columns:
              a shifted date or a generalized address looks like any other)
 This module imports nothing from deid: every layer may read it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -74,12 +75,12 @@ CATEGORIES: tuple[Category, ...] = (
     C("fhir-id", "low", "pseudonym", checked=False),
     C("fhir-reference", "low", "pseudonym", checked=False),
     # DICOM decisions (policy.engine) and `deid check` findings
-    C("identity", H),            # an identity attribute, a path or file-meta value
+    C("identity", H),  # an identity attribute, a path or file-meta value
     C("uid", "low"),
-    C("graphics", "low"),        # overlays and curves
-    C("private", "low"),         # a private element the policy decided
-    C("overlay-text", H),        # text read in an overlay plane
-    C("unreadable", H),          # a file check cannot read: it may hold anything
+    C("graphics", "low"),  # overlays and curves
+    C("private", "low"),  # a private element the policy decided
+    C("overlay-text", H),  # text read in an overlay plane
+    C("unreadable", H),  # a file check cannot read: it may hold anything
     C("symlink", H),
     C("undecodable-name", H),
     C("icon-image", H),

@@ -6,6 +6,7 @@ pseudonymizer are named for type checkers only), so every package may import it.
 Handlers are pure and picklable: no printing, no audit writes, no global state. That is
 what lets the same code run in-process, in a process pool, or on Dask.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -23,12 +24,13 @@ class AuditEvent(NamedTuple):
 
     A NamedTuple: immutable, and cheap to pickle (events cross from workers to the driver,
     tens of them per file). Also importable as deid.audit.events.AuditEvent."""
-    location: str        # tag path, e.g. "RequestAttributesSequence[0].RequestedProcedureDescription"
-    action: str          # remove, empty, dummy, keep, clean, uid, shift-date, pseudonym, ...
-    category: str        # identity, date, uid, private, graphics, age, marker, file
-    rule_id: str         # e.g. "ps3.15:basic:(0010,0010)", "override:1"
+
+    location: str  # tag path, e.g. "RequestAttributesSequence[0].RequestedProcedureDescription"
+    action: str  # remove, empty, dummy, keep, clean, uid, shift-date, pseudonym, ...
+    category: str  # identity, date, uid, private, graphics, age, marker, file
+    rule_id: str  # e.g. "ps3.15:basic:(0010,0010)", "override:1"
     fingerprint: str = ""  # HMAC of the old value (see Pseudonymizer.fingerprint)
-    detail: str = ""     # never a value: counts, VRs, reasons chosen by code
+    detail: str = ""  # never a value: counts, VRs, reasons chosen by code
 
     def as_dict(self) -> dict:
         return self._asdict()
@@ -47,16 +49,18 @@ class StrEnum(str, Enum):
 
 class Status(StrEnum):
     """How an item ended."""
+
     OK = "ok"
-    QUARANTINED = "quarantined"   # not written; the input is copied aside with a reason
-    ERROR = "error"               # not written and not even copied aside (a FIFO, a link, unreadable)
+    QUARANTINED = "quarantined"  # not written; the input is copied aside with a reason
+    ERROR = "error"  # not written and not even copied aside (a FIFO, a link, unreadable)
 
 
 class PixelMode(StrEnum):
     """What the pixel stage does with burned-in text (`pixels.mode` / `pixels.modes` of a pipeline)."""
-    REDACT_ALL_TEXT = "redact-all-text"   # every text box except safe words read with confidence
-    REDACT_PHI = "redact-phi"             # boxes that read as PHI, and every box that cannot be read
-    REGIONS_ONLY = "regions-only"         # only device region rules and ultrasound regions; no OCR
+
+    REDACT_ALL_TEXT = "redact-all-text"  # every text box except safe words read with confidence
+    REDACT_PHI = "redact-phi"  # boxes that read as PHI, and every box that cannot be read
+    REGIONS_ONLY = "regions-only"  # only device region rules and ultrasound regions; no OCR
     OFF = "off"
 
     @property
@@ -68,55 +72,64 @@ class PixelMode(StrEnum):
 class Action(StrEnum):
     """Audit actions chosen by code (not by a policy operator: those are the names in the
     operators registry, deid/operators, and stay data)."""
-    KEEP = "keep"          # a text box left as it is (a safe word, no PHI)
-    REDACT = "redact"      # pixels filled over (a text box, a device region, outside US regions)
-    CLEAN = "clean"        # a value or the unused pixel bits cleaned
-    MEASURE = "measure"    # a measurement recorded (the share of a frame redacted)
-    RENAME = "rename"      # the output named from the header, not the input path
+
+    KEEP = "keep"  # a text box left as it is (a safe word, no PHI)
+    REDACT = "redact"  # pixels filled over (a text box, a device region, outside US regions)
+    CLEAN = "clean"  # a value or the unused pixel bits cleaned
+    MEASURE = "measure"  # a measurement recorded (the share of a frame redacted)
+    RENAME = "rename"  # the output named from the header, not the input path
 
 
 @dataclass(frozen=True)
 class Item:
-    source: str          # absolute input path
-    relpath: str         # the input's path relative to its root (as found: it may name the patient)
-    problem: str = ""    # why it cannot be read at all (a FIFO, a link, an unreadable folder): an error
+    source: str  # absolute input path
+    relpath: str  # the input's path relative to its root (as found: it may name the patient)
+    problem: str = ""  # why it cannot be read at all (a FIFO, a link, an unreadable folder): an error
 
 
 @dataclass(frozen=True)
 class Context:
     pipeline: Pipeline
     pseudo: Pseudonymizer
-    preview: bool = False            # render PNG previews of redacted frames (--preview)
-    collect_mappings: bool = False   # fill Result.mappings for the vault (--vault); off: nothing collected
+    preview: bool = False  # render PNG previews of redacted frames (--preview)
+    collect_mappings: bool = False  # fill Result.mappings for the vault (--vault); off: nothing collected
 
 
 @dataclass
 class Result:
-    status: Status                   # ok, quarantined or error (a plain string is taken as its Status)
-    data: bytes | None = None        # output bytes when ok
-    reason: str = ""                 # short code + class name when quarantined; never a value
+    status: Status  # ok, quarantined or error (a plain string is taken as its Status)
+    data: bytes | None = None  # output bytes when ok
+    reason: str = ""  # short code + class name when quarantined; never a value
     events: list[AuditEvent] = field(default_factory=list)
     input_fingerprint: str = ""
     counts: dict[str, int] = field(default_factory=dict)
     kind: str = "dicom"
-    name_hint: str = ""              # output name for --naming pseudonymized
-    renamed: bool = False            # the input path held a header identity value: use name_hint
+    name_hint: str = ""  # output name for --naming pseudonymized
+    renamed: bool = False  # the input path held a header identity value: use name_hint
     previews: list[tuple[str, bytes]] = field(default_factory=list)  # (suffix, PNG) of output frames
     # (kind, original, pseudonym) for the vault, only when ctx.collect_mappings: never logged or audited
     mappings: list[tuple[str, str, str]] = field(default_factory=list)
-    details: dict = field(default_factory=dict)   # for the reason file when quarantined; never a value
+    details: dict = field(default_factory=dict)  # for the reason file when quarantined; never a value
 
     def __post_init__(self) -> None:
         self.status = Status(self.status)
 
-    def quarantined(self, reason: str, events: list[AuditEvent] | None = None,
-                    status: Status | str = Status.QUARANTINED) -> Result:
+    def quarantined(
+        self, reason: str, events: list[AuditEvent] | None = None, status: Status | str = Status.QUARANTINED
+    ) -> Result:
         """This item, quarantined after all (a failed write or verify), or an error (a failed
         copy aside): it keeps its input fingerprint, kind and new name (so the audit never
         names a path that named the patient); output bytes, previews and vault mappings go."""
-        return Result(Status(status), reason=reason, events=self.events if events is None else events,
-                      input_fingerprint=self.input_fingerprint, kind=self.kind, name_hint=self.name_hint,
-                      renamed=self.renamed, details=self.details)
+        return Result(
+            Status(status),
+            reason=reason,
+            events=self.events if events is None else events,
+            input_fingerprint=self.input_fingerprint,
+            kind=self.kind,
+            name_hint=self.name_hint,
+            renamed=self.renamed,
+            details=self.details,
+        )
 
 
 class Handler(Protocol):
@@ -126,6 +139,7 @@ class Handler(Protocol):
     first: routing must not trust a suffix alone where the content can say); `process`
     de-identifies it. `data`: the file's bytes when the caller already read them (read
     once, route, process)."""
+
     kind: str
 
     def sniff(self, path: str, head: bytes) -> bool: ...
@@ -136,6 +150,7 @@ class Handler(Protocol):
 class FileHandler:
     """A Handler of whole files: reads the file (unless given its bytes), fingerprints it
     with the key, and hands both to `_process(data, fingerprint, ctx, relpath)`."""
+
     kind = ""
 
     def sniff(self, path: str, head: bytes) -> bool:  # pragma: no cover

@@ -9,6 +9,7 @@ handlers), more than de-identifying a hundred headers, so the data module is
 loaded on its own from pydicom's install folder. If that ever fails (a
 zipped or frozen install), the ordinary `pydicom.datadict` import is used.
 """
+
 from __future__ import annotations
 
 import importlib.util

@@ -2,6 +2,7 @@
 something identifying. Bottom layer (no deid imports): the handlers return Findings
 (RecordHandler.findings), `deid check` and the pipeline's `verify:` step report them.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -11,10 +12,10 @@ from typing import Any
 @dataclass(frozen=True)
 class Finding:
     file: str
-    location: str       # tag path, row[3].联系电话, pixels.frame[0].box[...]
-    category: str       # identity, private-tag, not-deidentified, phone, resident-id, ...
+    location: str  # tag path, row[3].联系电话, pixels.frame[0].box[...]
+    category: str  # identity, private-tag, not-deidentified, phone, resident-id, ...
     rule: str
-    excerpt: str = ""   # masked, only with --show-excerpts
+    excerpt: str = ""  # masked, only with --show-excerpts
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

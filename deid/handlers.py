@@ -5,6 +5,7 @@ in HANDLERS.
 The shared types (Item, Context, Result, Status, Handler) live in deid.core; they are
 named here too for code that imported them from this module.
 """
+
 from __future__ import annotations
 
 from .core import AuditEvent, Context, FileHandler, Handler, Item, Result, Status
@@ -12,8 +13,8 @@ from .dicom.handler import DicomHandler
 from .records.handler import RecordHandler
 
 HANDLERS: list[type[Handler]] = [
-    DicomHandler,    # by content (preamble or first tag), or a .dcm/.dicom name
-    RecordHandler,   # patient records by suffix (.csv, .tsv, .json, .jsonl, .txt, .hl7)
+    DicomHandler,  # by content (preamble or first tag), or a .dcm/.dicom name
+    RecordHandler,  # patient records by suffix (.csv, .tsv, .json, .jsonl, .txt, .hl7)
 ]
 
 _instances: dict[type, Handler] = {}
@@ -31,5 +32,16 @@ def handler_for(path: str, head: bytes) -> Handler | None:
     return None
 
 
-__all__ = ["AuditEvent", "Context", "DicomHandler", "FileHandler", "HANDLERS", "Handler", "Item", "RecordHandler",
-           "Result", "Status", "handler_for"]
+__all__ = [
+    "AuditEvent",
+    "Context",
+    "DicomHandler",
+    "FileHandler",
+    "HANDLERS",
+    "Handler",
+    "Item",
+    "RecordHandler",
+    "Result",
+    "Status",
+    "handler_for",
+]

@@ -7,6 +7,7 @@ other thread (a Dask worker's) it is an exception set on that thread. Neither st
 native code that never returns to Python: the local pool's supervisor kills such a
 worker (engine/executors/pool.py), which is why `--engine local` is the default.
 """
+
 from __future__ import annotations
 
 import ctypes

@@ -5,6 +5,7 @@ rewrites the terminal, a newline that forges a log line, a bidi override that sh
 name backwards, or bytes that are not UTF-8. `deid audit show`, `deid check` and the
 run summary print names through `display`.
 """
+
 from __future__ import annotations
 
 

@@ -7,6 +7,7 @@ when asked for (`deid key new`): a mistyped --key-file must never start a new ke
 which would change every pseudonym. A key file others can read, or a key with less
 than 128 bits of material, is refused.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -22,10 +23,13 @@ from pathlib import Path
 from .errors import KeyError_
 
 MIN_KEY_BITS = 128
-MIN_DISTINCT = 8          # a random key of 128 bits or more never has fewer distinct symbols
+MIN_DISTINCT = 8  # a random key of 128 bits or more never has fewer distinct symbols
 # the alphabets a key is usually written in, smallest first: bits per symbol of each
-ALPHABETS = ((set(string.hexdigits), 4.0), (set(string.ascii_letters + string.digits + "+/=-_"), 6.0),
-             (set(string.printable) - set(string.whitespace), math.log2(94)))
+ALPHABETS = (
+    (set(string.hexdigits), 4.0),
+    (set(string.ascii_letters + string.digits + "+/=-_"), 6.0),
+    (set(string.printable) - set(string.whitespace), math.log2(94)),
+)
 MAKE_ONE = "make one with `deid key new`"
 
 # deid's own pseudonyms: P- (patients, DICOM values), N- (other people), H- (hashes and
@@ -70,8 +74,10 @@ def key_bits(key: bytes) -> float:
 def decode_key(text: bytes, where: str) -> bytes:
     key = text.strip()
     if key_bits(key) < MIN_KEY_BITS:
-        raise KeyError_(f"the key from {where} has less than {MIN_KEY_BITS} bits of key material (too short, or "
-                        f"too regular); {MAKE_ONE}")
+        raise KeyError_(
+            f"the key from {where} has less than {MIN_KEY_BITS} bits of key material (too short, or "
+            f"too regular); {MAKE_ONE}"
+        )
     return key
 
 
@@ -82,12 +88,16 @@ def read_key_file(path: Path, what: str = "key file") -> bytes:
         if not path.is_file():
             raise KeyError_(f"{what} {path} is not a file")
         if st.st_mode & 0o077:
-            raise KeyError_(f"{what} {path} can be read by other users (mode {st.st_mode & 0o777:o}): "
-                            f"run `chmod 600 {path}`, and make a new key if others may have read it")
+            raise KeyError_(
+                f"{what} {path} can be read by other users (mode {st.st_mode & 0o777:o}): "
+                f"run `chmod 600 {path}`, and make a new key if others may have read it"
+            )
         return decode_key(path.read_bytes(), str(path))
     except FileNotFoundError:
-        raise KeyError_(f"{what} {path} does not exist; {MAKE_ONE} --key-file {path} if this is the first "
-                        "run (a new key gives new pseudonyms)") from None
+        raise KeyError_(
+            f"{what} {path} does not exist; {MAKE_ONE} --key-file {path} if this is the first "
+            "run (a new key gives new pseudonyms)"
+        ) from None
     except OSError as exc:
         raise KeyError_(f"cannot read {what} {path}: {exc.strerror or type(exc).__name__}") from None
 
@@ -113,11 +123,14 @@ def create_key_file(path: Path) -> bytes:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        raise KeyError_(f"{path} exists: a new key there would change every pseudonym; remove it first if "
-                        "that is what you want") from None
+        raise KeyError_(
+            f"{path} exists: a new key there would change every pseudonym; remove it first if that is what you want"
+        ) from None
     except OSError as exc:
-        raise KeyError_(f"cannot create key file {path}: {exc.strerror or type(exc).__name__}; choose a "
-                        "folder you can write, e.g. under your home") from None
+        raise KeyError_(
+            f"cannot create key file {path}: {exc.strerror or type(exc).__name__}; choose a "
+            "folder you can write, e.g. under your home"
+        ) from None
     with os.fdopen(fd, "wb") as fh:
         fh.write(key + b"\n")
     return key
@@ -184,7 +197,7 @@ class Pseudonymizer:
         return FilePseudonymizer(self.secret)
 
 
-MEMO_LIMIT = 50_000   # HMACs remembered per file (a bound, not a cache size to tune)
+MEMO_LIMIT = 50_000  # HMACs remembered per file (a bound, not a cache size to tune)
 
 
 class FilePseudonymizer(Pseudonymizer):
@@ -193,7 +206,7 @@ class FilePseudonymizer(Pseudonymizer):
     computed once. The values are held only while the file is worked on: it is made
     per file and dropped with it, never shared."""
 
-    _memo: dict[tuple[str, str | bytes], bytes]   # set in __init__ (the base is frozen)
+    _memo: dict[tuple[str, str | bytes], bytes]  # set in __init__ (the base is frozen)
 
     def __init__(self, secret: bytes):
         super().__init__(secret)
@@ -208,4 +221,3 @@ class FilePseudonymizer(Pseudonymizer):
                 memo.clear()
             mac = memo[k] = _mac(self.secret, namespace, value)
             return mac
-

@@ -1,5 +1,6 @@
 """What a SQLite error means, as one word: the audit log and the vault each turn it into
 a message that says what to do (SQLite's own messages hold no value, but say little)."""
+
 from __future__ import annotations
 
 import sqlite3

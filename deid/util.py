@@ -1,6 +1,7 @@
 """Bottom-layer helpers that any package may use: atomic file writes, the thread count
 for model sessions, and model files shipped inside wheels (found, checked, never
 downloaded). Nothing here imports a deid module but deid.errors."""
+
 from __future__ import annotations
 
 import hashlib

@@ -11,6 +11,7 @@ HKDF-SHA256 with distinct labels and a per-vault random salt; a key check value 
 makes a wrong key fail before any lookup. Losing the vault key makes the vault
 unreadable, by design (docs/vault.md).
 """
+
 from __future__ import annotations
 
 import csv
@@ -35,7 +36,7 @@ from .errors import VaultError
 from .pseudonym import Pseudonymizer, create_key_file, decode_key, read_key_file
 from .sqlite_errors import kind as sqlite_kind
 
-Mapping = tuple[str, str, str]            # (kind, original, pseudonym)
+Mapping = tuple[str, str, str]  # (kind, original, pseudonym)
 KINDS = ("patient-id", "uid", "accession")
 FORMAT = "deid-vault/2"
 ENV = "DEID_VAULT_KEY"
@@ -82,10 +83,12 @@ class _Keys:
 
     @classmethod
     def derive(cls, secret: bytes, salt: bytes) -> "_Keys":
-        return cls(AESGCM(_derive(secret, salt, "encrypt")),
-                   hmac.new(_derive(secret, salt, "index"), digestmod=hashlib.sha256),
-                   hmac.new(_derive(secret, salt, "row"), digestmod=hashlib.sha256),
-                   _derive(secret, salt, "key-check"))
+        return cls(
+            AESGCM(_derive(secret, salt, "encrypt")),
+            hmac.new(_derive(secret, salt, "index"), digestmod=hashlib.sha256),
+            hmac.new(_derive(secret, salt, "row"), digestmod=hashlib.sha256),
+            _derive(secret, salt, "key-check"),
+        )
 
     def ix(self, kind: str, value: str) -> bytes:
         h = self.index.copy()
@@ -107,8 +110,10 @@ def _problem(path: Path, exc: sqlite3.Error, doing: str) -> str:
     """What a SQLite error means for the vault, in words; SQLite's own messages hold no value."""
     what = sqlite_kind(exc)
     if what == "busy":
-        return (f"vault {path} is in use by another process (a deid run holds its vault until it ends): "
-                "wait for that run to end; a second run at the same time needs a vault of its own")
+        return (
+            f"vault {path} is in use by another process (a deid run holds its vault until it ends): "
+            "wait for that run to end; a second run at the same time needs a vault of its own"
+        )
     if what == "not-a-db":
         return f"{path} is not a deid vault ({FORMAT})"
     return f"vault {path}: cannot {doing} ({type(exc).__name__}: {exc})"
@@ -119,8 +124,8 @@ class Vault:
     and locked until close(), so a second run on it fails at once; else read-only. Rows added
     are committed by commit() or close(), in batches."""
 
-    MAX_SEEN = 65536     # mappings of recent files remembered, so repeats skip the crypto
-    BUSY_SECONDS = 2.0   # how long opening waits for another process to let go of the file
+    MAX_SEEN = 65536  # mappings of recent files remembered, so repeats skip the crypto
+    BUSY_SECONDS = 2.0  # how long opening waits for another process to let go of the file
 
     def __init__(self, path: Path, secret: bytes, *, pseudonym_key_id: str | None = None):
         self.path = Path(path)
@@ -168,8 +173,9 @@ class Vault:
         if not self.writing:
             if Path(f"{self.path}-journal").exists():
                 self._roll_back()
-            return sqlite3.connect(f"file:{quote(str(self.path))}?mode=ro", uri=True,
-                                   timeout=self.BUSY_SECONDS, isolation_level=None)
+            return sqlite3.connect(
+                f"file:{quote(str(self.path))}?mode=ro", uri=True, timeout=self.BUSY_SECONDS, isolation_level=None
+            )
         db = sqlite3.connect(str(self.path), timeout=self.BUSY_SECONDS, isolation_level=None)
         self.db = db  # closed by _abandon if locking fails
         db.execute("PRAGMA locking_mode=EXCLUSIVE")
@@ -186,8 +192,10 @@ class Vault:
             finally:
                 db.close()
         except sqlite3.Error:
-            raise VaultError(f"vault {self.path}: an interrupted run left an unfinished write (its -journal "
-                             "file); run this once where its folder is writable, so SQLite can undo it") from None
+            raise VaultError(
+                f"vault {self.path}: an interrupted run left an unfinished write (its -journal "
+                "file); run this once where its folder is writable, so SQLite can undo it"
+            ) from None
 
     def _init(self, secret: bytes, pseudonym_key_id: str) -> None:
         self._inited = True
@@ -196,9 +204,15 @@ class Vault:
         assert self.db is not None  # _connect'ed
         for statement in SCHEMA:
             self.db.execute(statement)
-        self.db.executemany("INSERT INTO meta VALUES (?,?)",
-                            [("format", FORMAT), ("salt", salt), ("check", _Keys.derive(secret, salt).check),
-                             ("pseudonym-key", pseudonym_key_id)])
+        self.db.executemany(
+            "INSERT INTO meta VALUES (?,?)",
+            [
+                ("format", FORMAT),
+                ("salt", salt),
+                ("check", _Keys.derive(secret, salt).check),
+                ("pseudonym-key", pseudonym_key_id),
+            ],
+        )
 
     def _check(self, meta: dict, secret: bytes, pseudonym_key_id: str | None) -> _Keys:
         if meta.get("format") != FORMAT or not isinstance(meta.get("salt"), bytes):
@@ -237,8 +251,9 @@ class Vault:
                 continue
             ix, rix = self.keys.ix(kind, original), self.keys.ix(kind, pseudonym)
             nonce = secrets.token_bytes(12)
-            box = nonce + self.keys.enc.encrypt(nonce, json.dumps([original, pseudonym]).encode("ascii"),
-                                                _ad(kind, rid, ix, rix))
+            box = nonce + self.keys.enc.encrypt(
+                nonce, json.dumps([original, pseudonym]).encode("ascii"), _ad(kind, rid, ix, rix)
+            )
             rows.append((rid, ix, rix, kind, box))
         if not rows:
             return
@@ -259,8 +274,10 @@ class Vault:
             with self._sql("store mappings"):
                 yield
         except VaultError as exc:
-            self._failed = (f"{exc}; the run stopped: inputs whose mappings were not stored do not count as "
-                            "done, so the same command, run again once the vault can be written, redoes them")
+            self._failed = (
+                f"{exc}; the run stopped: inputs whose mappings were not stored do not count as "
+                "done, so the same command, run again once the vault can be written, redoes them"
+            )
             raise VaultError(self._failed) from None
 
     def commit(self) -> None:
@@ -308,16 +325,19 @@ class Vault:
         with self._sql("read it"):
             yield from self.db.execute(sql, args)
 
-    def lookup(self, *, original: str | None = None, pseudonym: str | None = None,
-               kind: str | None = None) -> list[Mapping]:
+    def lookup(
+        self, *, original: str | None = None, pseudonym: str | None = None, kind: str | None = None
+    ) -> list[Mapping]:
         """Every mapping whose original (or pseudonym) is this value, of one kind or of any;
         each decrypted row must hold the value asked for, else the vault was altered."""
         value, col, side = (original, "ix", 1) if original is not None else (pseudonym, "rix", 2)
         value = (value or "").strip()
         found = []
         for k in (kind,) if kind else KINDS:
-            for row in self._select(f"SELECT id, ix, rix, box FROM mappings WHERE {col}=? AND kind=? ORDER BY id",
-                                    (self.keys.ix(k, value), k)):
+            for row in self._select(
+                f"SELECT id, ix, rix, box FROM mappings WHERE {col}=? AND kind=? ORDER BY id",
+                (self.keys.ix(k, value), k),
+            ):
                 mapping = self._open(k, *row)
                 if mapping[side] != value:
                     raise self._integrity()
@@ -337,8 +357,9 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def open_for_run(vault: Path | None, key_file: Path | None, pseudonym_key: bytes,
-                 out_dir: Path, inputs: Iterable[Path] = ()) -> tuple[Vault, str]:
+def open_for_run(
+    vault: Path | None, key_file: Path | None, pseudonym_key: bytes, out_dir: Path, inputs: Iterable[Path] = ()
+) -> tuple[Vault, str]:
     """The vault a run writes, and where its key came from; refuses a vault key that is the
     pseudonym key (one leaked file would then undo both), a vault made under another
     pseudonym key, and a vault or key inside the output or an input. A key file made here
@@ -358,14 +379,15 @@ def open_for_run(vault: Path | None, key_file: Path | None, pseudonym_key: bytes
     secret, where = load_vault_key(key_file, create=True)
     try:
         if hmac.compare_digest(secret, pseudonym_key):
-            raise VaultError("the vault key is the pseudonym key: use a separate key (--vault-key-file or "
-                             f"{ENV}), so the pseudonym key alone can never reverse the pseudonyms")
+            raise VaultError(
+                "the vault key is the pseudonym key: use a separate key (--vault-key-file or "
+                f"{ENV}), so the pseudonym key alone can never reverse the pseudonyms"
+            )
         return Vault(vault, secret, pseudonym_key_id=Pseudonymizer(pseudonym_key).key_id), where
     except BaseException:
         # a key made here goes again, unless a vault is there now: another run that named the
         # same new key file may have read it and built its vault under it
-        if (where.startswith("created") and key_file is not None
-                and not (vault.is_file() and vault.stat().st_size > 0)):
+        if where.startswith("created") and key_file is not None and not (vault.is_file() and vault.stat().st_size > 0):
             key_file.unlink(missing_ok=True)
         raise
 

@@ -5,6 +5,7 @@ project was born from; a Chinese discharge note; and, for the English patient of
 DICOM samples (same MRN, so deid links them), visit lines (JSONL), an ADT message
 (HL7 v2) and a FHIR Bundle. Every value comes from faker with a fixed seed.
 """
+
 from __future__ import annotations
 
 import csv
@@ -45,7 +46,20 @@ def generate_records(out: Path, p1: dict, p2: dict, seed: int) -> dict:
     files: dict = {}
 
     # newborn register: baby, birth date, sex, parents, phone, address (GB18030)
-    rows = [["住院号", "新生儿姓名", "性别", "出生日期", "母亲姓名", "母亲身份证号", "父亲姓名", "联系电话", "家庭住址", "备注"]]
+    rows = [
+        [
+            "住院号",
+            "新生儿姓名",
+            "性别",
+            "出生日期",
+            "母亲姓名",
+            "母亲身份证号",
+            "父亲姓名",
+            "联系电话",
+            "家庭住址",
+            "备注",
+        ]
+    ]
     planted: list[str] = []
     for i in range(6):
         mother, father, baby = zh.name_female(), zh.name_male(), zh.name()
@@ -53,8 +67,20 @@ def generate_records(out: Path, p1: dict, p2: dict, seed: int) -> dict:
         phone, addr = zh.phone_number(), zh.address().split(" ")[0]
         mrn = p2["id"] if i == 0 else zh.bothify("ZY########")
         note = f"母亲{mother}产后恢复良好，新生儿轻度黄疸，家属电话{phone[:3]} {phone[3:7]} {phone[7:]}"
-        rows.append([mrn, baby, rng.choice("男女"), zh.date_between("-60d", "today").isoformat(), mother, mid,
-                     father, phone, addr, note])
+        rows.append(
+            [
+                mrn,
+                baby,
+                rng.choice("男女"),
+                zh.date_between("-60d", "today").isoformat(),
+                mother,
+                mid,
+                father,
+                phone,
+                addr,
+                note,
+            ]
+        )
         planted += [mrn, baby, mother, father, mid, phone, addr]
     (folder / "newborn_register.csv").write_bytes(_csv(rows).encode("gb18030"))
     files["records/newborn_register.csv"] = {"charset": "GB18030", "expect": "ok", "identifiers": _labelled(planted)}
@@ -75,42 +101,79 @@ def generate_records(out: Path, p1: dict, p2: dict, seed: int) -> dict:
     hanzi = p2["hanzi"]
     doctor = zh.name()
     phone = zh.phone_number()
-    note = (f"出院记录\n患者{hanzi}，男，住院号：{p2['id']}，身份证号{p2['other_id']}。\n"
-            f"于{p2['mr_date_cn']}因头痛入院，行头颅MR平扫，排除新疆出血热及川崎病。\n"
-            f"{hanzi}今日出院，家属电话{phone}，主治医师：{doctor}。\n")
+    note = (
+        f"出院记录\n患者{hanzi}，男，住院号：{p2['id']}，身份证号{p2['other_id']}。\n"
+        f"于{p2['mr_date_cn']}因头痛入院，行头颅MR平扫，排除新疆出血热及川崎病。\n"
+        f"{hanzi}今日出院，家属电话{phone}，主治医师：{doctor}。\n"
+    )
     (folder / "discharge_note_zh.txt").write_text(note, "utf-8")
-    files["records/discharge_note_zh.txt"] = {"charset": "UTF-8", "expect": "ok",
-                                             "identifiers": _labelled([hanzi, p2["id"], p2["other_id"], phone,
-                                                                       doctor])}
+    files["records/discharge_note_zh.txt"] = {
+        "charset": "UTF-8",
+        "expect": "ok",
+        "identifiers": _labelled([hanzi, p2["id"], p2["other_id"], phone, doctor]),
+    }
 
     # the English DICOM patient: visits (JSONL), an ADT message (HL7 v2), a FHIR Bundle
     family, given, mrn = p1["family"], p1["given"], p1["id"]
     phone = f"({rng.randint(201, 989)}) {rng.randint(200, 999)}-{rng.randint(1000, 9999)}"
     email = en.email()
     street = en.street_address()
-    visits = [{"mrn": mrn, "patient": {"name": f"{given} {family}", "dob": p1["birth_iso"]},
-               "visit_date": "2023-02-14", "note": f"{given} {family} seen for cough; call {phone}."},
-              {"mrn": mrn, "patient": {"name": f"{given} {family}", "dob": p1["birth_iso"]},
-               "visit_date": "2023-03-01", "note": f"Follow-up, 93 y/o. Email {email}. Parkinson's disease stable."}]
+    visits = [
+        {
+            "mrn": mrn,
+            "patient": {"name": f"{given} {family}", "dob": p1["birth_iso"]},
+            "visit_date": "2023-02-14",
+            "note": f"{given} {family} seen for cough; call {phone}.",
+        },
+        {
+            "mrn": mrn,
+            "patient": {"name": f"{given} {family}", "dob": p1["birth_iso"]},
+            "visit_date": "2023-03-01",
+            "note": f"Follow-up, 93 y/o. Email {email}. Parkinson's disease stable.",
+        },
+    ]
     (folder / "visits.jsonl").write_text("".join(json.dumps(v) + "\n" for v in visits), "utf-8")
-    hl7 = (f"MSH|^~\\&|HIS|HOSP|DEID|RESEARCH|20230214093000||ADT^A01|MSG0001|P|2.5\r"
-           f"PID|1||{mrn}^^^HOSP^MR||{family.upper()}^{given.upper()}||{p1['birth']}|{p1['sex']}|||"
-           f"{street}^^Springfield^IL^62701||{phone}\r"
-           f"NK1|1|{en.last_name().upper()}^{en.first_name().upper()}|SON\r"
-           f"NTE|1||Patient {given} {family} called from {phone} about results.\r")
+    hl7 = (
+        f"MSH|^~\\&|HIS|HOSP|DEID|RESEARCH|20230214093000||ADT^A01|MSG0001|P|2.5\r"
+        f"PID|1||{mrn}^^^HOSP^MR||{family.upper()}^{given.upper()}||{p1['birth']}|{p1['sex']}|||"
+        f"{street}^^Springfield^IL^62701||{phone}\r"
+        f"NK1|1|{en.last_name().upper()}^{en.first_name().upper()}|SON\r"
+        f"NTE|1||Patient {given} {family} called from {phone} about results.\r"
+    )
     (folder / "adt_a01.hl7").write_bytes(hl7.encode("utf-8"))
-    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
-        {"resource": {"resourceType": "Patient", "id": "pat-1",
-                      "identifier": [{"system": "urn:oid:2.16.840.1.113883.19.5", "value": mrn}],
-                      "name": [{"family": family, "given": [given]}],
-                      "telecom": [{"system": "phone", "value": phone}, {"system": "email", "value": email}],
-                      "gender": "female" if p1["sex"] == "F" else "male", "birthDate": p1["birth_iso"],
-                      "address": [{"line": [street], "city": "Springfield", "state": "IL", "postalCode": "62701"}]}},
-        {"resource": {"resourceType": "Observation", "id": "obs-1", "status": "final",
-                      "subject": {"reference": "Patient/pat-1"}, "effectiveDateTime": "2023-02-14",
-                      "valueString": f"Chest X-ray reviewed with {given} {family}."}}]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {
+                "resource": {
+                    "resourceType": "Patient",
+                    "id": "pat-1",
+                    "identifier": [{"system": "urn:oid:2.16.840.1.113883.19.5", "value": mrn}],
+                    "name": [{"family": family, "given": [given]}],
+                    "telecom": [{"system": "phone", "value": phone}, {"system": "email", "value": email}],
+                    "gender": "female" if p1["sex"] == "F" else "male",
+                    "birthDate": p1["birth_iso"],
+                    "address": [{"line": [street], "city": "Springfield", "state": "IL", "postalCode": "62701"}],
+                }
+            },
+            {
+                "resource": {
+                    "resourceType": "Observation",
+                    "id": "obs-1",
+                    "status": "final",
+                    "subject": {"reference": "Patient/pat-1"},
+                    "effectiveDateTime": "2023-02-14",
+                    "valueString": f"Chest X-ray reviewed with {given} {family}.",
+                }
+            },
+        ],
+    }
     (folder / "patient_bundle.json").write_text(json.dumps(bundle, indent=2) + "\n", "utf-8")
     for name in ("visits.jsonl", "adt_a01.hl7", "patient_bundle.json"):
-        files[f"records/{name}"] = {"charset": "UTF-8", "expect": "ok",
-                                    "identifiers": _labelled([family, given, mrn, phone, email, street])}
+        files[f"records/{name}"] = {
+            "charset": "UTF-8",
+            "expect": "ok",
+            "identifiers": _labelled([family, given, mrn, phone, email, street]),
+        }
     return files

@@ -1,4 +1,5 @@
 """Shared fixtures. Every value here is synthetic."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,5 +18,3 @@ def _isolated_key(monkeypatch, tmp_path_factory):
 @pytest.fixture
 def pseudo() -> Pseudonymizer:
     return Pseudonymizer(KEY)
-
-

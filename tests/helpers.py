@@ -1,4 +1,5 @@
 """Builders shared by tests. Every value here is synthetic."""
+
 from __future__ import annotations
 
 import io
@@ -11,17 +12,19 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 from deid.policy import build_pipeline
 
 REPO = Path(__file__).resolve().parent.parent
-PRESIDIO = REPO / "tests" / "data" / "presidio"   # MIT, see its SOURCE.md
+PRESIDIO = REPO / "tests" / "data" / "presidio"  # MIT, see its SOURCE.md
 KEY = b"test-key-0123456789abcdef-0123456789"
 
 
 def pipeline(options=(), overrides=(), **dicom):
-    return build_pipeline({"name": "test", "dicom": {"options": list(options), "overrides": list(overrides),
-                                                     **dicom}}, "test")
+    return build_pipeline(
+        {"name": "test", "dicom": {"options": list(options), "overrides": list(overrides), **dicom}}, "test"
+    )
 
 
-def make_ds(patient_id="PID-1001", name="DOE^JANE", study_uid=None, sop_uid=None,
-            sop_class="1.2.840.10008.5.1.4.1.1.2", **extra) -> Dataset:
+def make_ds(
+    patient_id="PID-1001", name="DOE^JANE", study_uid=None, sop_uid=None, sop_class="1.2.840.10008.5.1.4.1.1.2", **extra
+) -> Dataset:
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
@@ -82,8 +85,9 @@ def deidentify_samples(root: Path) -> Path:
     for part in ("dicom", "records"):
         shutil.copytree(REPO / "sample_data" / part, src / part)
     out = root / "out"
-    res = CliRunner().invoke(app, ["run", str(src), "--out", str(out), "-p", "records", "-q"],
-                             env={"DEID_KEY": KEY.decode()})  # never the user's key, at any fixture scope
+    res = CliRunner().invoke(
+        app, ["run", str(src), "--out", str(out), "-p", "records", "-q"], env={"DEID_KEY": KEY.decode()}
+    )  # never the user's key, at any fixture scope
     assert res.exit_code == 0, res.output
     return out
 

@@ -1,4 +1,5 @@
 """End to end through the CLI: exit codes, quarantine, atomic output, audit, and no PHI anywhere."""
+
 from __future__ import annotations
 
 import logging
@@ -16,17 +17,33 @@ from helpers import make_ds, write
 
 runner = CliRunner()
 # Planted identifying values: none may appear in output, audit, logs or CLI output.
-PLANTED = ["QUIXOTE^ALONSO", "QUIXOTE", "ALONSO", "MRN-77123", "19410213", "ACC-55421", "La Mancha General",
-           "SANCHO^PANZA", "Calle Mayor 12", "555-0142-77"]
+PLANTED = [
+    "QUIXOTE^ALONSO",
+    "QUIXOTE",
+    "ALONSO",
+    "MRN-77123",
+    "19410213",
+    "ACC-55421",
+    "La Mancha General",
+    "SANCHO^PANZA",
+    "Calle Mayor 12",
+    "555-0142-77",
+]
 
 
 def _input(tmp_path: Path) -> Path:
     src = tmp_path / "in"
-    ds = make_ds(patient_id="MRN-77123", name="QUIXOTE^ALONSO", PatientBirthDate="19410213",
-                 AccessionNumber="ACC-55421", InstitutionName="La Mancha General",
-                 ReferringPhysicianName="SANCHO^PANZA", PatientAddress="Calle Mayor 12",
-                 PatientTelephoneNumbers="555-0142-77",
-                 StudyDescription="CT for QUIXOTE ALONSO born 19410213")
+    ds = make_ds(
+        patient_id="MRN-77123",
+        name="QUIXOTE^ALONSO",
+        PatientBirthDate="19410213",
+        AccessionNumber="ACC-55421",
+        InstitutionName="La Mancha General",
+        ReferringPhysicianName="SANCHO^PANZA",
+        PatientAddress="Calle Mayor 12",
+        PatientTelephoneNumbers="555-0142-77",
+        StudyDescription="CT for QUIXOTE ALONSO born 19410213",
+    )
     item = Dataset()
     item.RequestedProcedureDescription = "Quixote head CT"
     item.RequestingPhysician = "SANCHO^PANZA"
@@ -95,8 +112,12 @@ def test_exit_zero_when_all_clean_and_two_inputs_land_under_their_names(tmp_path
 def test_usage_errors_exit_2(tmp_path):
     write(make_ds(), tmp_path / "in" / "x.dcm")
     assert runner.invoke(app, ["run", str(tmp_path / "in"), "--out", str(tmp_path / "in" / "o")]).exit_code == 2
-    assert runner.invoke(app, ["run", str(tmp_path / "in"), "--out", str(tmp_path / "o"),
-                               "-p", "no-such-pipeline"]).exit_code == 2
+    assert (
+        runner.invoke(
+            app, ["run", str(tmp_path / "in"), "--out", str(tmp_path / "o"), "-p", "no-such-pipeline"]
+        ).exit_code
+        == 2
+    )
     bad = tmp_path / "bad.yaml"
     bad.write_text("dicom:\n  options: [retain_everything]\n")
     res = runner.invoke(app, ["policy", "validate", str(bad)])

@@ -2,6 +2,7 @@
 
 The batch never aborts; each quarantined file has a reason.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,9 +20,21 @@ from deid.records.handler import record_kind
 TEST_FILES = Path(os.path.dirname(pydicom.__file__)) / "data" / "test_files"
 
 
-KNOWN_REASONS = {"not-dicom", "unreadable", "truncated", "unreadable-element", "not-composite", "unsupported-type",
-                 "write-failed", "verify-failed", "internal-error", "pixels-undecodable", "pixels-encode-failed",
-                 "pixels-float-unsupported", "over-redaction"}
+KNOWN_REASONS = {
+    "not-dicom",
+    "unreadable",
+    "truncated",
+    "unreadable-element",
+    "not-composite",
+    "unsupported-type",
+    "write-failed",
+    "verify-failed",
+    "internal-error",
+    "pixels-undecodable",
+    "pixels-encode-failed",
+    "pixels-float-unsupported",
+    "over-redaction",
+}
 
 
 def _run(tmp_path, pixels: str):
@@ -29,9 +42,27 @@ def _run(tmp_path, pixels: str):
     out, audit = tmp_path / "out", tmp_path / "audit.sqlite"
     pipe = tmp_path / "pipe.yaml"
     pipe.write_text("name: corpus\ndicom: {profile: basic}\npixels: {mode: %s}\n" % pixels)
-    proc = subprocess.run([sys.executable, "-m", "deid.cli", "run", str(TEST_FILES), "--out", str(out),
-                           "--audit", str(audit), "-q", "--workers", "2", "--pipeline", str(pipe)],
-                          capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "deid.cli",
+            "run",
+            str(TEST_FILES),
+            "--out",
+            str(out),
+            "--audit",
+            str(audit),
+            "-q",
+            "--workers",
+            "2",
+            "--pipeline",
+            str(pipe),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     return proc, out
 
 

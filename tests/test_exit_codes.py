@@ -2,6 +2,7 @@
 one line (never a traceback, never exit 1, which means "some inputs quarantined"); an
 internal error has its own code (4) and prints no value; a run whose accounting does not
 balance exits 4; machine output is never wrapped, and `run --format json` is one object."""
+
 from __future__ import annotations
 
 import json
@@ -33,19 +34,33 @@ def _one_line_error(res, code=2):
     return lines[0]
 
 
-@pytest.mark.parametrize("case", ["key-file-is-a-folder", "out-is-a-file", "out-parent-not-a-folder",
-                                  "quarantine-not-a-folder", "vault-folder-cannot-be-made"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "key-file-is-a-folder",
+        "out-is-a-file",
+        "out-parent-not-a-folder",
+        "quarantine-not-a-folder",
+        "vault-folder-cannot-be-made",
+    ],
+)
 def test_configuration_errors_are_exit_2_with_one_line(tmp_path, case):
     src = _src(tmp_path)
     (tmp_path / "a-file").write_text("x")
     (tmp_path / "keys").mkdir()
     out = str(tmp_path / "out")
-    extra = {"key-file-is-a-folder": ["--key-file", str(tmp_path / "keys")],
-             "out-is-a-file": [],
-             "out-parent-not-a-folder": [],
-             "quarantine-not-a-folder": [],
-             "vault-folder-cannot-be-made": ["--vault", str(tmp_path / "a-file" / "v.sqlite"),
-                                             "--vault-key-file", str(tmp_path / "v.key")]}[case]
+    extra = {
+        "key-file-is-a-folder": ["--key-file", str(tmp_path / "keys")],
+        "out-is-a-file": [],
+        "out-parent-not-a-folder": [],
+        "quarantine-not-a-folder": [],
+        "vault-folder-cannot-be-made": [
+            "--vault",
+            str(tmp_path / "a-file" / "v.sqlite"),
+            "--vault-key-file",
+            str(tmp_path / "v.key"),
+        ],
+    }[case]
     if case == "out-is-a-file":
         out = str(tmp_path / "a-file")
     if case == "out-parent-not-a-folder":
@@ -57,7 +72,7 @@ def test_configuration_errors_are_exit_2_with_one_line(tmp_path, case):
 
 def test_an_internal_error_is_exit_4_and_prints_no_value(tmp_path, monkeypatch):
     def boom(_s, _o):
-        raise RuntimeError("QUIXOTE^ALONSO MRN-77123")   # an exception message may quote a value
+        raise RuntimeError("QUIXOTE^ALONSO MRN-77123")  # an exception message may quote a value
 
     monkeypatch.setattr(engine_runner, "_count", boom)
     res = runner.invoke(app, ["run", _src(tmp_path), "--out", str(tmp_path / "out"), "-q", "--engine", "inline"])
@@ -75,8 +90,9 @@ def test_accounting_that_does_not_balance_is_exit_4(tmp_path, monkeypatch):
 
     write(make_ds(), tmp_path / "in" / "y.dcm")
     monkeypatch.setattr(AuditLog, "record", lose_one)
-    res = runner.invoke(app, ["run", _src(tmp_path), "--out", str(tmp_path / "out"), "-q", "--engine", "inline",
-                              "--format", "json"])
+    res = runner.invoke(
+        app, ["run", _src(tmp_path), "--out", str(tmp_path / "out"), "-q", "--engine", "inline", "--format", "json"]
+    )
     assert res.exit_code == 4, res.output
     summary = json.loads(res.stdout)
     assert summary["accounting"]["balanced"] is False
@@ -84,8 +100,14 @@ def test_accounting_that_does_not_balance_is_exit_4(tmp_path, monkeypatch):
 
 
 def _piped(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "deid.cli", *args], capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "DEID_KEY": KEY.decode(), "COLUMNS": "80"}, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "deid.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "DEID_KEY": KEY.decode(), "COLUMNS": "80"},
+        **kw,
+    )
 
 
 def test_machine_output_is_never_wrapped_and_json_is_one_object(tmp_path):

@@ -7,6 +7,7 @@ accounted for (written + quarantined + errors = inputs, the audit log agreeing),
 audit chain verifies, `deid check` passes every written output, and `deid check` on the
 mutants themselves ends with findings, never an error. Seeded: a failure reproduces.
 About a minute on two CPUs."""
+
 from __future__ import annotations
 
 import json
@@ -26,10 +27,27 @@ from helpers import KEY, REPO, jp2_box_length_zero, make_ds, to_bytes
 
 SEED = 15
 PER_SOURCE = 10
-PYDICOM = Path(pydicom.data.__file__).parent / "test_files"   # shipped in pydicom's wheel: nothing is downloaded
-SOURCES = ["CT_small", "MR_small", "MR_small_implicit", "MR_small_bigendian", "JPEG2000", "MR_small_jp2klossless",
-           "MR_small_RLE", "MR_small_jpeg_ls_lossless", "JPEG-lossy", "SC_rgb_small_odd", "rtplan", "rtstruct",
-           "image_dfl", "nested_priv_SQ", "UN_sequence", "test-SR", "rtdose_1frame", "ExplVR_BigEnd"]
+PYDICOM = Path(pydicom.data.__file__).parent / "test_files"  # shipped in pydicom's wheel: nothing is downloaded
+SOURCES = [
+    "CT_small",
+    "MR_small",
+    "MR_small_implicit",
+    "MR_small_bigendian",
+    "JPEG2000",
+    "MR_small_jp2klossless",
+    "MR_small_RLE",
+    "MR_small_jpeg_ls_lossless",
+    "JPEG-lossy",
+    "SC_rgb_small_odd",
+    "rtplan",
+    "rtstruct",
+    "image_dfl",
+    "nested_priv_SQ",
+    "UN_sequence",
+    "test-SR",
+    "rtdose_1frame",
+    "ExplVR_BigEnd",
+]
 SHORT_VRS = b"AE|AS|AT|CS|DA|DS|DT|FL|FD|IS|LO|LT|PN|SH|SL|SS|ST|TM|UI|UL|US"
 LONG_VRS = b"OB|OD|OF|OL|OV|OW|SQ|UC|UN|UR|UT"
 HEADER = re.compile(rb"[\x00-\xff]{4}(" + SHORT_VRS + b"|" + LONG_VRS + b")", re.S)
@@ -44,17 +62,17 @@ def _flip(rng: random.Random, data: bytes) -> bytes:
 
 
 def _truncate(rng: random.Random, data: bytes) -> bytes:
-    return data[:rng.randrange(1, len(data))]
+    return data[: rng.randrange(1, len(data))]
 
 
 def _length(rng: random.Random, data: bytes) -> bytes:
     """One element's length field set to 0, all ones, a little off, or huge."""
-    heads = [m.start() for m in HEADER.finditer(data, 132) if data[m.start() + 4:m.start() + 6].isalpha()]
+    heads = [m.start() for m in HEADER.finditer(data, 132) if data[m.start() + 4 : m.start() + 6].isalpha()]
     if not heads:
         return _flip(rng, data)
     at = rng.choice(heads)
     b = bytearray(data)
-    if bytes(b[at + 4:at + 6]) in LONG_VRS.split(b"|"):
+    if bytes(b[at + 4 : at + 6]) in LONG_VRS.split(b"|"):
         old = struct.unpack_from("<I", b, at + 8)[0]
         struct.pack_into("<I", b, at + 8, rng.choice([0, 0xFFFFFFFF, old + 2, max(0, old - 2), 0x7FFFFFF0]))
     else:
@@ -91,8 +109,13 @@ def _corpus(folder: Path) -> int:
 
 
 def _deid(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "deid.cli", *args], capture_output=True, text=True, timeout=900,
-                          env={**os.environ, "DEID_KEY": KEY.decode()})
+    return subprocess.run(
+        [sys.executable, "-m", "deid.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "DEID_KEY": KEY.decode()},
+    )
 
 
 @pytest.mark.slow
@@ -106,7 +129,7 @@ def test_fuzzed_inputs_never_crash_hang_or_leak_from_the_batch(tmp_path):
     s = json.loads(res.stdout)
     assert s["accounting"] == {"balanced": True, "problems": []}
     assert s["inputs"] == n == s["written"] + s["quarantined"] + s["errors"]
-    assert s["written"] >= 20 and s["quarantined"] >= 20           # the mutants did both
+    assert s["written"] >= 20 and s["quarantined"] >= 20  # the mutants did both
     assert "jp2-box-length-zero.dcm" in (tmp_path / "out.quarantine" / "REASONS.jsonl").read_text()
     assert verify(tmp_path / "out.audit.sqlite") == []
     gate = _deid("check", str(out), "--timeout", "20")

@@ -24,6 +24,7 @@ and faker as well as on deid: after an intended change (or a new pin), regenerat
 
 and review `git diff tests/golden/` like any other change. Every value is synthetic.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -55,27 +56,59 @@ EVENT_COLS = ("item", "location", "action", "category", "rule_id", "fingerprint"
 # transfer syntax family, no meta / big endian / deflated, sequences (private, nested,
 # UN), broken files, a DICOMDIR and files under folders named like IDs, non-DICOM files.
 CORPUS = (
-    "CT_small.dcm", "MR_small.dcm", "MR_small_implicit.dcm", "MR_small_bigendian.dcm", "MR_small_expb.dcm",
-    "MR_small_RLE.dcm", "MR_small_jp2klossless.dcm", "MR_small_jpeg_ls_lossless.dcm", "MR_small_padded.dcm",
-    "MR_truncated.dcm", "ExplVR_BigEnd.dcm", "ExplVR_BigEndNoMeta.dcm", "JPEG-lossy.dcm", "JPEG2000.dcm",
-    "JPGExtended.dcm", "SC_rgb_small_odd.dcm", "SC_rgb_rle_2frame.dcm", "UN_sequence.dcm", "badVR.dcm",
-    "empty_charset_LEI.dcm", "image_dfl.dcm", "meta_missing_tsyntax.dcm", "nested_priv_SQ.dcm", "priv_SQ.dcm",
-    "no_meta.dcm", "reportsi.dcm", "rtplan.dcm", "rtplan_truncated.dcm", "rtstruct.dcm", "test-SR.dcm",
-    "waveform_ecg.dcm", "examples_overlay.dcm", "test_PN.json", "test1.json", "README.txt", "zipMR.gz",
-    "dicomdirtests/DICOMDIR", "dicomdirtests/98892001/CT2N/6293", "dicomdirtests/77654033/CR1/6154",
+    "CT_small.dcm",
+    "MR_small.dcm",
+    "MR_small_implicit.dcm",
+    "MR_small_bigendian.dcm",
+    "MR_small_expb.dcm",
+    "MR_small_RLE.dcm",
+    "MR_small_jp2klossless.dcm",
+    "MR_small_jpeg_ls_lossless.dcm",
+    "MR_small_padded.dcm",
+    "MR_truncated.dcm",
+    "ExplVR_BigEnd.dcm",
+    "ExplVR_BigEndNoMeta.dcm",
+    "JPEG-lossy.dcm",
+    "JPEG2000.dcm",
+    "JPGExtended.dcm",
+    "SC_rgb_small_odd.dcm",
+    "SC_rgb_rle_2frame.dcm",
+    "UN_sequence.dcm",
+    "badVR.dcm",
+    "empty_charset_LEI.dcm",
+    "image_dfl.dcm",
+    "meta_missing_tsyntax.dcm",
+    "nested_priv_SQ.dcm",
+    "priv_SQ.dcm",
+    "no_meta.dcm",
+    "reportsi.dcm",
+    "rtplan.dcm",
+    "rtplan_truncated.dcm",
+    "rtstruct.dcm",
+    "test-SR.dcm",
+    "waveform_ecg.dcm",
+    "examples_overlay.dcm",
+    "test_PN.json",
+    "test1.json",
+    "README.txt",
+    "zipMR.gz",
+    "dicomdirtests/DICOMDIR",
+    "dicomdirtests/98892001/CT2N/6293",
+    "dicomdirtests/77654033/CR1/6154",
     "dicomdirtests/TINY_ALPHA/PT000000/ST000000/SE000000/IM000000",
 )
 # burned-in text cases of tests/pixels/realistic.py, the small ones: (kind, seed)
 PIXEL_CASES = (("ct", 5), ("us", 7), ("sc-rgb", 9), ("cn-us", 11), ("negative", 100))
 US_CASES = (("us", 7), ("cn-us", 11))
-NOTES = 6   # per language, from tests/records/synth.py
+NOTES = 6  # per language, from tests/records/synth.py
 
 
 # -- inputs ---------------------------------------------------------------------------
 def _sample_data(src: Path) -> None:
     """The data of sample_data/ (not its generator scripts and README, which may change freely)."""
-    shutil.copytree(REPO / "sample_data", src, ignore=shutil.ignore_patterns("*.py", "*.md", "__pycache__"),
-                    dirs_exist_ok=True)
+    shutil.copytree(
+        REPO / "sample_data", src, ignore=shutil.ignore_patterns("*.py", "*.md", "__pycache__"), dirs_exist_ok=True
+    )
 
 
 def _corpus(src: Path) -> None:
@@ -94,6 +127,7 @@ def _pixels(cases: tuple[tuple[str, int], ...]) -> Callable[[Path], None]:
         for kind, seed in cases:
             c = case(seed, kind)
             c.write(src / f"{c.name}.dcm")
+
     return build
 
 
@@ -115,8 +149,9 @@ def _records(src: Path) -> None:
     all_notes = notes("zh", NOTES, seed=1000) + notes("en", NOTES, seed=2000)
     for i, n in enumerate(all_notes):
         (src / f"note_{n.lang}_{i:02d}.txt").write_text(n.text, "utf-8")
-    (src / "notes.jsonl").write_text("".join(json.dumps({"lang": n.lang, "note": n.text}, ensure_ascii=False) + "\n"
-                                             for n in all_notes), "utf-8")
+    (src / "notes.jsonl").write_text(
+        "".join(json.dumps({"lang": n.lang, "note": n.text}, ensure_ascii=False) + "\n" for n in all_notes), "utf-8"
+    )
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["row", "lang", "note"])
@@ -165,9 +200,11 @@ def run_set(name: str, tmp: Path) -> tuple[dict, list[str]]:
     src, out = tmp / "in", tmp / "out"
     src.mkdir(parents=True)
     build(src)
-    res = CliRunner().invoke(app, ["run", str(src), "--out", str(out), "-q", "--format", "json",
-                                   *(a.replace("<tmp>", str(tmp)) for a in args)],
-                             env={"DEID_KEY": KEY.decode(), "XDG_CONFIG_HOME": str(tmp / "xdg")})
+    res = CliRunner().invoke(
+        app,
+        ["run", str(src), "--out", str(out), "-q", "--format", "json", *(a.replace("<tmp>", str(tmp)) for a in args)],
+        env={"DEID_KEY": KEY.decode(), "XDG_CONFIG_HOME": str(tmp / "xdg")},
+    )
     assert res.exit_code in (0, 1), f"{name}: exit {res.exit_code}\n{res.output[-3000:]}"
     summary = json.loads(res.stdout.strip().splitlines()[-1])
     for k in VARYING_SUMMARY:
@@ -181,8 +218,7 @@ def run_set(name: str, tmp: Path) -> tuple[dict, list[str]]:
     rows.sort(key=lambda r: r[0])  # by item, stable: each item's events keep their order
     events = [_norm(json.dumps(list(r), ensure_ascii=False), tmp) for r in rows]
     files = {**_digests(out, "out/"), **_digests(tmp / "out.quarantine", "quarantine/")}
-    got = {"set": name, "args": args, "exit_code": res.exit_code, "summary": summary, "runs": runs,
-           "files": files}
+    got = {"set": name, "args": args, "exit_code": res.exit_code, "summary": summary, "runs": runs, "files": files}
     return json.loads(_norm(json.dumps(got, ensure_ascii=False, sort_keys=True), tmp)), events
 
 
@@ -210,8 +246,10 @@ def first_difference(name: str, got: dict, events: list[str]) -> str:
     problems = []
     for key in ("exit_code", "summary", "runs"):
         if got[key] != want[key]:
-            problems.append(f"{key}: recorded {json.dumps(want[key], ensure_ascii=False)}\n"
-                            f"{' ' * len(key)}  now      {json.dumps(got[key], ensure_ascii=False)}")
+            problems.append(
+                f"{key}: recorded {json.dumps(want[key], ensure_ascii=False)}\n"
+                f"{' ' * len(key)}  now      {json.dumps(got[key], ensure_ascii=False)}"
+            )
     gf, wf = got["files"], want["files"]
     for rel in sorted(set(gf) | set(wf)):
         if rel not in gf:
@@ -224,8 +262,10 @@ def first_difference(name: str, got: dict, events: list[str]) -> str:
             break
     if events != want_events:
         diff = list(difflib.unified_diff(want_events, events, "recorded", "now", n=1, lineterm=""))
-        problems.append(f"audit events differ ({len(want_events)} recorded, {len(events)} now); first lines of "
-                        "the diff:\n" + "\n".join(diff[:20]))
+        problems.append(
+            f"audit events differ ({len(want_events)} recorded, {len(events)} now); first lines of "
+            "the diff:\n" + "\n".join(diff[:20])
+        )
     return "\n".join(problems)
 
 
@@ -239,8 +279,9 @@ def test_golden(name, tmp_path):
         pytest.fail(f"no golden data for {name}: record it (see this module's docstring)")
     got, events = run_set(name, tmp_path)
     problem = first_difference(name, got, events)
-    assert not problem, (f"golden set {name!r} changed (if intended, regenerate: "
-                         f"python3 tests/test_golden.py --record):\n{problem}")
+    assert not problem, (
+        f"golden set {name!r} changed (if intended, regenerate: python3 tests/test_golden.py --record):\n{problem}"
+    )
 
 
 def main(argv: list[str]) -> int:

@@ -1,5 +1,6 @@
 """deid/handlers.py is a list of kinds routed by sniff(): a toy kind is one class plus one
 registry line, and the DICOM and record kinds route as before (content first)."""
+
 from __future__ import annotations
 
 import pytest
@@ -28,10 +29,10 @@ def with_toy(monkeypatch):
 
 def test_routing_by_content_then_name():
     dcm = to_bytes(make_ds())
-    assert isinstance(registry.handler_for("scan.bin", dcm), DicomHandler)      # preamble, any name
+    assert isinstance(registry.handler_for("scan.bin", dcm), DicomHandler)  # preamble, any name
     assert isinstance(registry.handler_for("broken.dcm", b"junk"), DicomHandler)  # a .dcm that is not
     assert isinstance(registry.handler_for("notes.csv", b"a,b\n"), RecordHandler)
-    assert isinstance(registry.handler_for("notes.json", dcm), DicomHandler)    # content before suffix
+    assert isinstance(registry.handler_for("notes.json", dcm), DicomHandler)  # content before suffix
     assert registry.handler_for("photo.xyz", b"TOY1") is None
 
 

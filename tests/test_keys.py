@@ -1,5 +1,6 @@
 """The pseudonym key: made only by `deid key new`, never because a path was mistyped;
 a key file others can read, or a key with less than 128 bits of material, is refused."""
+
 from __future__ import annotations
 
 import stat

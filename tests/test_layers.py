@@ -8,6 +8,7 @@ deid/dicom/handler.py is `dicom.handler`, deid/dicom/raw.py is `dicom`, deid/cor
 `core`, deid/__init__.py is `deid`. Known exceptions are listed in KNOWN_VIOLATIONS, each
 with what removes it; delete an entry when its fix lands (the test says when one is stale).
 """
+
 from __future__ import annotations
 
 import ast
@@ -72,9 +73,9 @@ def imports(modules: dict[str, Path]) -> list[tuple[str, str, str, int]]:
                     continue
                 for a in node.names:
                     sub = f"{target}.{a.name}"
-                    if sub in modules:   # `from . import lexicon`: a module
+                    if sub in modules:  # `from . import lexicon`: a module
                         out.append((mod, sub, "", node.lineno))
-                    else:                # `from .engine import Pipeline`: a name in a module
+                    else:  # `from .engine import Pipeline`: a name in a module
                         out.append((mod, target, a.name, node.lineno))
     return out
 
@@ -111,9 +112,11 @@ def test_every_module_is_in_a_layer():
 
 def test_imports_go_down_the_layers():
     rank, _modules_, edges, _private = _graph()
-    up = [f"{a} (layer {rank[a]}) -> {b} (layer {rank[b]}): {w[0]}"
-          for (a, b), w in sorted(edges.items())
-          if a in rank and b in rank and rank[a] < rank[b] and (a, b) not in KNOWN_VIOLATIONS]
+    up = [
+        f"{a} (layer {rank[a]}) -> {b} (layer {rank[b]}): {w[0]}"
+        for (a, b), w in sorted(edges.items())
+        if a in rank and b in rank and rank[a] < rank[b] and (a, b) not in KNOWN_VIOLATIONS
+    ]
     assert not up, "imports that go up a layer (docs/architecture.md, 'Seams and layers'):\n" + "\n".join(up)
 
 
@@ -121,7 +124,7 @@ def test_no_import_cycles_between_packages():
     """With the known exceptions left out, the graph of top-level units is acyclic."""
     _rank, _m, edges, _private = _graph()
     graph: dict[str, set[str]] = {}
-    for (a, b) in edges:
+    for a, b in edges:
         if (a, b) not in KNOWN_VIOLATIONS:
             graph.setdefault(a, set()).add(b)
     state: dict[str, int] = {}
@@ -132,7 +135,7 @@ def test_no_import_cycles_between_packages():
         stack.append(u)
         for v in sorted(graph.get(u, ())):
             if state.get(v) == 1:
-                return stack[stack.index(v):] + [v]
+                return stack[stack.index(v) :] + [v]
             if v not in state:
                 cycle = visit(v)
                 if cycle:
@@ -144,8 +147,12 @@ def test_no_import_cycles_between_packages():
     for u in sorted(graph):
         if u not in state:
             cycle = visit(u)
-            assert not cycle, "import cycle: " + " -> ".join(cycle) + "\n" + "\n".join(
-                edges[(x, y)][0] for x, y in zip(cycle, cycle[1:]))
+            assert not cycle, (
+                "import cycle: "
+                + " -> ".join(cycle)
+                + "\n"
+                + "\n".join(edges[(x, y)][0] for x, y in zip(cycle, cycle[1:]))
+            )
 
 
 def test_no_private_names_across_packages():

@@ -2,6 +2,7 @@
 class (below) plus one registry line, and a pipeline may name it in both stacks; a
 pipeline naming an unknown operator, or giving one a bad parameter, is a configuration
 error (exit 2, one line). Every value is synthetic."""
+
 from __future__ import annotations
 
 import pytest
@@ -30,8 +31,8 @@ class Reverse(Operator):
 
 @pytest.fixture
 def toy(monkeypatch):
-    monkeypatch.setattr(operators, "REGISTRY", dict(operators.REGISTRY))   # undone after the test
-    operators.register(Reverse())   # the one registry line
+    monkeypatch.setattr(operators, "REGISTRY", dict(operators.REGISTRY))  # undone after the test
+    operators.register(Reverse())  # the one registry line
 
 
 def _run(pipe, name: str, data: bytes):
@@ -46,34 +47,48 @@ def test_a_toy_operator_is_used_by_the_records_stack(toy):
     res = _run(pipe, "contacts.csv", "姓名,联系电话,诊断\n张三,13800138000,高血压\n".encode())
     row = res.data.decode().splitlines()[1].split(",")
     assert row[1] == "00083100831" and row[2] == "高血压"
-    assert [(e.location, e.action, e.category) for e in res.events if e.category == "phone"] == \
-        [("row[1].联系电话", "reverse", "phone")]
+    assert [(e.location, e.action, e.category) for e in res.events if e.category == "phone"] == [
+        ("row[1].联系电话", "reverse", "phone")
+    ]
 
 
 def test_a_toy_operator_is_used_by_the_dicom_stack(toy):
-    pipe = build_pipeline({"name": "toy", "dicom": {"overrides": [
-        {"keyword": "StudyDescription", "action": "reverse"}]}}, "toy")
+    pipe = build_pipeline(
+        {"name": "toy", "dicom": {"overrides": [{"keyword": "StudyDescription", "action": "reverse"}]}}, "toy"
+    )
     res = _run(pipe, "x.dcm", to_bytes(make_ds(StudyDescription="CHEST PA")))
     assert read(res.data).StudyDescription == "AP TSEHC"
     assert [e.action for e in res.events if e.location == "StudyDescription"] == ["reverse"]
 
 
 def test_the_registry_lists_each_stacks_operators():
-    assert operators.names("dicom") == ("remove", "empty", "dummy", "keep", "clean", "uid", "shift-date",
-                                        "pseudonym", "hash", "generalize")
-    assert set(operators.names("records")) == {"pseudonym", "mask", "tag", "shift-date", "generalize", "remove",
-                                               "keep"}
+    assert operators.names("dicom") == (
+        "remove",
+        "empty",
+        "dummy",
+        "keep",
+        "clean",
+        "uid",
+        "shift-date",
+        "pseudonym",
+        "hash",
+        "generalize",
+    )
+    assert set(operators.names("records")) == {"pseudonym", "mask", "tag", "shift-date", "generalize", "remove", "keep"}
     with pytest.raises(ValueError):
         operators.register(type("Dup", (Operator,), {"name": "mask"})())
 
 
-@pytest.mark.parametrize("raw, says", [
-    ({"records": {"operators": {"phone": "reverse"}}}, "records.operators.phone: 'reverse' is not one of"),
-    ({"records": {"operators": {"phone": "dummy"}}}, "records.operators.phone: 'dummy' is not one of"),
-    ({"dicom": {"overrides": [{"keyword": "PatientName", "action": "mask"}]}}, "'mask' is not one of"),
-    ({"dicom": {"overrides": [{"keyword": "PatientName", "action": ["keep"]}]}}, "['keep'] is not one of"),
-    ({"dicom": {"date_shift_days": [5, 1]}}, "dicom.date_shift_days must be [min, max] whole days"),
-])
+@pytest.mark.parametrize(
+    "raw, says",
+    [
+        ({"records": {"operators": {"phone": "reverse"}}}, "records.operators.phone: 'reverse' is not one of"),
+        ({"records": {"operators": {"phone": "dummy"}}}, "records.operators.phone: 'dummy' is not one of"),
+        ({"dicom": {"overrides": [{"keyword": "PatientName", "action": "mask"}]}}, "'mask' is not one of"),
+        ({"dicom": {"overrides": [{"keyword": "PatientName", "action": ["keep"]}]}}, "['keep'] is not one of"),
+        ({"dicom": {"date_shift_days": [5, 1]}}, "dicom.date_shift_days must be [min, max] whole days"),
+    ],
+)
 def test_an_unknown_operator_or_bad_parameter_is_a_policy_error(raw, says):
     with pytest.raises(PolicyError) as err:
         build_pipeline({"name": "bad", **raw}, "bad.yaml")

@@ -1,6 +1,7 @@
 """What a fresh machine gets: the pipelines ship inside the package (a wheel carries them;
 .ci/run installs one in a fresh virtual environment and runs it), and the README's two
 commands need nothing outside the clone."""
+
 from __future__ import annotations
 
 import re
@@ -20,8 +21,13 @@ def test_pipelines_are_package_data(tmp_path):
     assert set(shipped_pipelines()) == {n[:-5] for n in source}
     assert load_pipeline().name == DEFAULT_PIPELINE
     # what a wheel build puts into the package (.ci/run also builds and runs a real wheel)
-    subprocess.run([sys.executable, "setup.py", "-q", "build_py", "-d", str(tmp_path)], cwd=REPO, check=True,
-                   capture_output=True, timeout=600)
+    subprocess.run(
+        [sys.executable, "setup.py", "-q", "build_py", "-d", str(tmp_path)],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     assert {p.name for p in (tmp_path / "deid" / "pipelines").iterdir()} == source
 
 

@@ -1,4 +1,5 @@
 """Keyed derivations are plain HMAC-SHA256, so an auditor can recompute them with any library."""
+
 from __future__ import annotations
 
 import hashlib
@@ -27,7 +28,7 @@ def test_precomputed_pads_match_hmac_for_every_key_length():
 def test_a_files_pseudonymizer_derives_the_same_values_from_its_memo():
     p = Pseudonymizer(b"k" * 32)
     f = p.per_file()
-    for _ in range(2):   # the second round comes from the memo
+    for _ in range(2):  # the second round comes from the memo
         assert f.fingerprint("DOE^JANE") == p.fingerprint("DOE^JANE")
         assert f.pseudonym("id:123") == p.pseudonym("id:123")
         assert f.date_offset("id:123", -30, 30) == p.date_offset("id:123", -30, 30)

@@ -1,4 +1,5 @@
 """The README's main job: bundled sample data, both pipelines, no planted value survives."""
+
 from __future__ import annotations
 
 import json
@@ -33,7 +34,9 @@ def test_sample_data_main_job_is_clean(tmp_path, pipe):
     out = tmp_path / "out"
     res = runner.invoke(app, ["run", str(SAMPLE / "dicom"), "--out", str(out), "-p", pipe])
     assert res.exit_code == 0, res.output
-    expected = {k[len("dicom/"):] for k, v in MANIFEST["files"].items() if v["expect"] == "ok" and k.startswith("dicom/")}
+    expected = {
+        k[len("dicom/") :] for k, v in MANIFEST["files"].items() if v["expect"] == "ok" and k.startswith("dicom/")
+    }
     written = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
     assert written == expected
     needles = _needles()
@@ -57,7 +60,7 @@ def _burned_in_text_removed(out: Path) -> None:
         if "burned_in" not in f:
             continue
         before = pydicom.dcmread(SAMPLE / rel).pixel_array
-        after = pydicom.dcmread(out / rel[len("dicom/"):]).pixel_array
+        after = pydicom.dcmread(out / rel[len("dicom/") :]).pixel_array
         for line in f["burned_in"]:
             x0, y0, x1, y1 = line["box"]
             box_in, box_out = before[y0:y1, x0:x1], after[y0:y1, x0:x1]
@@ -74,8 +77,9 @@ def test_sample_broken_inputs_are_quarantined(tmp_path):
     res = runner.invoke(app, ["run", str(SAMPLE / "broken"), "--out", str(tmp_path / "o"), "-q"])
     assert res.exit_code == 1
     assert not any(p.is_file() for p in (tmp_path / "o").rglob("*"))
-    reasons = sorted(json.loads(p.read_text())["reason"].split(":")[0]
-                     for p in (tmp_path / "o.quarantine").glob("*.reason.json"))
+    reasons = sorted(
+        json.loads(p.read_text())["reason"].split(":")[0] for p in (tmp_path / "o.quarantine").glob("*.reason.json")
+    )
     assert reasons == ["not-dicom", "truncated"]
 
 

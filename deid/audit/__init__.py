@@ -1,4 +1,5 @@
 """Audit trail: what was removed, where, by which rule; fingerprints, never values. See docs/audit.md."""
+
 from .events import AuditEvent
 from .log import AuditLog, FileRecord, iter_events, runs, verify
 

@@ -6,6 +6,7 @@ finished run also stores its event count and head hash, so a deleted tail is
 found too. No column ever holds an identifying value: locations are tag paths,
 values are keyed fingerprints.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -25,8 +26,19 @@ from .events import AuditEvent
 
 GENESIS = "0" * 64
 EVENT_COLS = ("seq", "run_id", "item", "location", "action", "category", "rule_id", "fingerprint", "detail")
-RUN_COLS = ("run_id", "started", "finished", "pipeline", "policy_hash", "versions", "key_id",
-            "files_ok", "files_quarantined", "event_count", "head_hash")
+RUN_COLS = (
+    "run_id",
+    "started",
+    "finished",
+    "pipeline",
+    "policy_hash",
+    "versions",
+    "key_id",
+    "files_ok",
+    "files_quarantined",
+    "event_count",
+    "head_hash",
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -57,12 +69,12 @@ def _hash(prev: str, row: Iterable) -> str:
 @dataclass
 class FileRecord:
     item: str
-    status: str          # "ok" | "quarantined" | "error" (not written and not copied aside)
-    fingerprint: str     # keyed fingerprint of the input bytes
-    detail: str          # output relpath, or the reason it was not written
+    status: str  # "ok" | "quarantined" | "error" (not written and not copied aside)
+    fingerprint: str  # keyed fingerprint of the input bytes
+    detail: str  # output relpath, or the reason it was not written
 
 
-FILE_ACTIONS = {"ok": "write", "quarantined": "quarantine", "error": "error"}   # status -> file row action
+FILE_ACTIONS = {"ok": "write", "quarantined": "quarantine", "error": "error"}  # status -> file row action
 
 
 class AuditFull(AuditError):
@@ -72,15 +84,15 @@ class AuditFull(AuditError):
 def _problem(path: Path, exc: sqlite3.Error, doing: str) -> AuditError:
     what = sqlite_kind(exc)
     if what == "busy":
-        return AuditError(f"audit log {path} is locked by another process (a program holding it open for "
-                          "writing, e.g. an sqlite3 shell in a transaction): close it, then run again")
+        return AuditError(
+            f"audit log {path} is locked by another process (a program holding it open for "
+            "writing, e.g. an sqlite3 shell in a transaction): close it, then run again"
+        )
     if what == "full":
-        return AuditFull(f"audit log {path}: the disk is full; free space, then run the same command again "
-                         "to resume")
+        return AuditFull(f"audit log {path}: the disk is full; free space, then run the same command again to resume")
     if what == "not-a-db":
         return AuditError(f"{path} is not a deid audit log (SQLite with an events table)")
-    return AuditError(f"audit log {path}: cannot {doing} ({what}: {type(exc).__name__}); check the file and "
-                      "its folder")
+    return AuditError(f"audit log {path}: cannot {doing} ({what}: {type(exc).__name__}); check the file and its folder")
 
 
 @contextmanager
@@ -95,7 +107,7 @@ def _sql(path: Path, doing: str) -> Iterator[None]:
 class AuditLog:
     """Append-only writer. Use one per process that writes (the engine's driver)."""
 
-    BUSY_SECONDS = 2.0    # how long a write waits for another process to let go of the file
+    BUSY_SECONDS = 2.0  # how long a write waits for another process to let go of the file
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -113,7 +125,7 @@ class AuditLog:
             self.db.close()
             raise
         self.seq: int
-        self.head: str   # the last row's hash
+        self.head: str  # the last row's hash
         self.seq, self.head = (row[0], row[1]) if row else (0, GENESIS)
         self.run_id = ""
         self.run_events = 0
@@ -121,17 +133,16 @@ class AuditLog:
         self._uncommitted = 0
         self._last_commit = time.monotonic()
 
-    def start_run(self, pipeline: str, policy_hash: str, versions: dict, key_id: str,
-                  signature: str = "") -> str:
+    def start_run(self, pipeline: str, policy_hash: str, versions: dict, key_id: str, signature: str = "") -> str:
         """`signature`: keyed fingerprint of (policy, key, inputs, output), for resume."""
         self.run_id = uuid.uuid4().hex
         self.run_events = 0
         self.counts = {"ok": 0, "quarantined": 0, "error": 0}
         with _sql(self.path, "start a run in it"):
-            self.db.execute("INSERT INTO runs (run_id, started, pipeline, policy_hash, versions, key_id) "
-                            "VALUES (?,?,?,?,?,?)",
-                            (self.run_id, time.time(), pipeline, policy_hash,
-                             json.dumps(versions, sort_keys=True), key_id))
+            self.db.execute(
+                "INSERT INTO runs (run_id, started, pipeline, policy_hash, versions, key_id) VALUES (?,?,?,?,?,?)",
+                (self.run_id, time.time(), pipeline, policy_hash, json.dumps(versions, sort_keys=True), key_id),
+            )
             if signature:
                 self.db.execute("INSERT INTO run_inputs VALUES (?,?)", (self.run_id, signature))
             self.db.commit()
@@ -140,8 +151,11 @@ class AuditLog:
     def unfinished(self, signature: str) -> list[str]:
         """Runs with this signature since its last finished one, all interrupted: the
         work a resumed run continues (oldest first); [] when the last one finished."""
-        rows = self.db.execute("SELECT r.run_id, r.finished FROM runs r JOIN run_inputs i USING (run_id) "
-                               "WHERE i.signature=? ORDER BY r.started", (signature,)).fetchall()
+        rows = self.db.execute(
+            "SELECT r.run_id, r.finished FROM runs r JOIN run_inputs i USING (run_id) "
+            "WHERE i.signature=? ORDER BY r.started",
+            (signature,),
+        ).fetchall()
         out: list[str] = []
         for run_id, finished in rows:
             out = [] if finished is not None else out + [run_id]
@@ -154,8 +168,8 @@ class AuditLog:
             out.update(self.db.execute("SELECT path_fp, status FROM done WHERE run_id=?", (rid,)).fetchall())
         return out
 
-    COMMIT_EVERY = 256        # files per transaction, at most
-    COMMIT_SECONDS = 1.0      # ... or this long since the last commit
+    COMMIT_EVERY = 256  # files per transaction, at most
+    COMMIT_SECONDS = 1.0  # ... or this long since the last commit
 
     def record(self, file: FileRecord, events: list[AuditEvent], path_fp: str = "") -> None:
         """One file's events plus its file row (and its resume mark). Rows are committed
@@ -197,33 +211,45 @@ class AuditLog:
 
     def finish_run(self) -> None:
         self.commit()
-        row = self.db.execute("SELECT run_id, started, pipeline, policy_hash, versions, key_id "
-                              "FROM runs WHERE run_id=?", (self.run_id,)).fetchone()
+        row = self.db.execute(
+            "SELECT run_id, started, pipeline, policy_hash, versions, key_id FROM runs WHERE run_id=?", (self.run_id,)
+        ).fetchone()
         finished = time.time()
         vals = dict(zip(("run_id", "started", "pipeline", "policy_hash", "versions", "key_id"), row))
-        vals.update(finished=finished, files_ok=self.counts.get("ok", 0),  # not written: quarantined or errors
-                    files_quarantined=self.counts.get("quarantined", 0) + self.counts.get("error", 0),
-                    event_count=self.run_events, head_hash=self.head)
+        vals.update(
+            finished=finished,
+            files_ok=self.counts.get("ok", 0),  # not written: quarantined or errors
+            files_quarantined=self.counts.get("quarantined", 0) + self.counts.get("error", 0),
+            event_count=self.run_events,
+            head_hash=self.head,
+        )
         rh = _hash(GENESIS, [vals[c] for c in RUN_COLS])
         with _sql(self.path, "write to it"), self.db:
-            self.db.execute("UPDATE runs SET finished=?, files_ok=?, files_quarantined=?, event_count=?, "
-                            "head_hash=?, row_hash=? WHERE run_id=?",
-                            (finished, vals["files_ok"], vals["files_quarantined"], self.run_events,
-                             self.head, rh, self.run_id))
+            self.db.execute(
+                "UPDATE runs SET finished=?, files_ok=?, files_quarantined=?, event_count=?, "
+                "head_hash=?, row_hash=? WHERE run_id=?",
+                (finished, vals["files_ok"], vals["files_quarantined"], self.run_events, self.head, rh, self.run_id),
+            )
 
     def file_rows(self) -> dict[str, tuple[int, int]]:
         """This run's file rows as recorded (committed or not): action -> (rows, rows
         without a reason); what the accounting check compares with what the run counted."""
         with _sql(self.path, "read it"):
-            return {a: (n, blank) for a, n, blank in self.db.execute(
-                "SELECT action, COUNT(*), SUM(detail='') FROM events WHERE run_id=? AND location='<file>' "
-                "GROUP BY action", (self.run_id,))}
+            return {
+                a: (n, blank)
+                for a, n, blank in self.db.execute(
+                    "SELECT action, COUNT(*), SUM(detail='') FROM events WHERE run_id=? AND location='<file>' "
+                    "GROUP BY action",
+                    (self.run_id,),
+                )
+            }
 
     def outputs(self) -> Iterator[str]:
         """The output paths this run recorded as written."""
         with _sql(self.path, "read it"):
-            rows = self.db.execute("SELECT detail FROM events WHERE run_id=? AND location='<file>' AND "
-                                   "action='write'", (self.run_id,))
+            rows = self.db.execute(
+                "SELECT detail FROM events WHERE run_id=? AND location='<file>' AND action='write'", (self.run_id,)
+            )
             yield from (r[0] for r in rows)
 
     def close(self) -> None:
@@ -292,8 +318,9 @@ def verify(path: str | Path) -> list[str]:
             problems.append(f"run {vals['run_id']}: run row edited")
         n, head = per_run.get(vals["run_id"], (0, GENESIS))
         if n != vals["event_count"] or (n and head != vals["head_hash"]):
-            problems.append(f"run {vals['run_id']}: has {n} events, recorded {vals['event_count']} "
-                            "(rows deleted or added)")
+            problems.append(
+                f"run {vals['run_id']}: has {n} events, recorded {vals['event_count']} (rows deleted or added)"
+            )
     db.close()
     return problems
 

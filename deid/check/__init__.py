@@ -7,6 +7,7 @@ matches identity values or the recognizers (optional), and patient records (fiel
 free text that the record pipeline would still change). A finding names the file, the
 location and the category, never the value; `--show-excerpts` adds a masked excerpt.
 """
+
 from __future__ import annotations
 
 from ..categories import HIGH

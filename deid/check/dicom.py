@@ -1,4 +1,5 @@
 """`deid check` for DICOM: the header at every depth, and optionally the pixels."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -23,12 +24,15 @@ CODE_TAGS = frozenset({0x00080100, 0x00080102, 0x00080103, 0x00080119, 0x0008012
 # content check cannot read, a finding wherever it holds anything but deid's dummy (zero
 # bytes): an icon is an image (a name can be burned in), a document is text in a format
 # check does not parse (a PDF). deid run removes the icon and replaces the document.
-OPAQUE = {0x00880200: ("icon-image", "check:icon-image"),
-          0x00420011: ("encapsulated-document", "check:encapsulated-document")}
+OPAQUE = {
+    0x00880200: ("icon-image", "check:icon-image"),
+    0x00420011: ("encapsulated-document", "check:encapsulated-document"),
+}
 
 
-def check_dicom(data: bytes, rel: str, excerpts: bool = False, pixels: bool = False,
-                identity_values: list[str] | None = None) -> list[Finding]:
+def check_dicom(
+    data: bytes, rel: str, excerpts: bool = False, pixels: bool = False, identity_values: list[str] | None = None
+) -> list[Finding]:
     """Header findings; with `pixels`, also burned-in identifiers and text in overlays.
     `identity_values`: what to look for in the pixels (default: this header's identity)."""
     f = read_file(data)
@@ -61,9 +65,14 @@ def _name(tag: int) -> str:
     return kw or f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
 
 
-def _walk(elems: list[Elem], path: str, cs: tuple[str, ...], rel: str, excerpts: bool, out: list[Finding], top: bool) -> None:
-    creators = {(e.tag >> 16, e.tag & 0xFF): V.decode(e.value, "LO", cs).strip() for e in elems
-                if e.tag >> 16 & 1 and 0x10 <= e.tag & 0xFFFF <= 0xFF and e.items is None}
+def _walk(
+    elems: list[Elem], path: str, cs: tuple[str, ...], rel: str, excerpts: bool, out: list[Finding], top: bool
+) -> None:
+    creators = {
+        (e.tag >> 16, e.tag & 0xFF): V.decode(e.value, "LO", cs).strip()
+        for e in elems
+        if e.tag >> 16 & 1 and 0x10 <= e.tag & 0xFFFF <= 0xFF and e.items is None
+    }
     for e in elems:
         loc = f"{path}{_name(e.tag)}"
         group, elem = e.tag >> 16, e.tag & 0xFFFF
@@ -89,8 +98,15 @@ def _walk(elems: list[Elem], path: str, cs: tuple[str, ...], rel: str, excerpts:
             out.append(Finding(rel, loc, "identity", "check:identity-attribute", mask(text) if excerpts else ""))
             continue
         for sp in _spans(text):
-            out.append(Finding(rel, f"{loc}[{sp.start}:{sp.end}]", sp.category, f"recognizer:{sp.rule}",
-                               mask(text[sp.start:sp.end]) if excerpts else ""))
+            out.append(
+                Finding(
+                    rel,
+                    f"{loc}[{sp.start}:{sp.end}]",
+                    sp.category,
+                    f"recognizer:{sp.rule}",
+                    mask(text[sp.start : sp.end]) if excerpts else "",
+                )
+            )
 
 
 def _opaque(e: Elem, top: bool) -> tuple[str, str] | None:
@@ -115,5 +131,10 @@ def _pixels(f: RawFile, header: Header, rel: str, identity_values: list[str] | N
     from ..dicom.pixels import decode
 
     px = decode(f)
-    return phi_in_frames(px.frames, px.ds, px.photometric, rel,
-                         identity_values if identity_values is not None else header.pixel_identity_values())
+    return phi_in_frames(
+        px.frames,
+        px.ds,
+        px.photometric,
+        rel,
+        identity_values if identity_values is not None else header.pixel_identity_values(),
+    )

@@ -5,6 +5,7 @@ Frames and images use the `redact-phi` classification (text matching identity va
 a recognizer is a finding; unreadable boxes are not). Overlay planes are graphics drawn
 over the image: any legible text in them is a finding, as the Basic Profile removes them.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterable
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 OVERLAY_DATA, OVERLAY_ROWS, OVERLAY_COLS = 0x3000, 0x0010, 0x0011
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-LEGIBLE = 0.8          # an overlay box counts as text when read at least this surely
+LEGIBLE = 0.8  # an overlay box counts as text when read at least this surely
 
 
 def _cleaner(mode: str, identity_values: list[str] | None = None) -> FrameCleaner:
@@ -41,19 +42,23 @@ def _box(prefix: str, b: Box) -> str:
 def _phi(cleaner: FrameCleaner, frame: np.ndarray, ds: Any, photometric: str, rel: str, where: str) -> list[Finding]:
     """Boxes of one frame whose reading is an identifier (identity value or recognizer hit);
     unreadable boxes are not findings here."""
-    return [Finding(rel, _box(where, d.box), d.verdict.why, d.verdict.rule_id)
-            for d in cleaner.find(frame, ds, photometric)
-            if d.verdict.action == "redact" and d.verdict.why not in ("unreadable", "text")]
+    return [
+        Finding(rel, _box(where, d.box), d.verdict.why, d.verdict.rule_id)
+        for d in cleaner.find(frame, ds, photometric)
+        if d.verdict.action == "redact" and d.verdict.why not in ("unreadable", "text")
+    ]
 
 
-def phi_in_frames(frames: Iterable[np.ndarray], ds: Any, photometric: str, rel: str,
-                  identity_values: list[str] | None = None) -> list[Finding]:
+def phi_in_frames(
+    frames: Iterable[np.ndarray], ds: Any, photometric: str, rel: str, identity_values: list[str] | None = None
+) -> list[Finding]:
     """Identifiers burned into any frame of a DICOM image."""
     from ..pixels.probes import probes
 
     cleaner = _cleaner("redact-phi", identity_values)
-    return [f for p in probes(np.asarray(frames)) for f in _phi(cleaner, p.image, ds, photometric, rel,
-                                                                 f"pixels.{p.name}")]
+    return [
+        f for p in probes(np.asarray(frames)) for f in _phi(cleaner, p.image, ds, photometric, rel, f"pixels.{p.name}")
+    ]
 
 
 def overlay_planes(elems: list[Elem]) -> list[tuple[int, np.ndarray]]:
@@ -80,7 +85,7 @@ def overlay_planes(elems: list[Elem]) -> list[tuple[int, np.ndarray]]:
         if len(bits) * 8 < n:
             continue
         frames = len(bits) * 8 // n
-        plane = np.unpackbits(np.frombuffer(bits, np.uint8), bitorder="little")[:n * frames]
+        plane = np.unpackbits(np.frombuffer(bits, np.uint8), bitorder="little")[: n * frames]
         out.append((g, (plane.reshape(frames, rows, cols) * 255).astype(np.uint8)))
     return out
 
@@ -101,8 +106,11 @@ def text_in_overlays(elems: list[Elem], rel: str) -> list[Finding]:
                 continue
             for d in cleaner.find(p.image, {}, "MONOCHROME2"):
                 if d.verdict.action == "redact" and d.reading.score >= LEGIBLE and d.reading.text.strip():
-                    out.append(Finding(rel, _box(f"overlay({g:04X},3000).{p.name}", d.box), "overlay-text",
-                                       "check:overlay-text"))
+                    out.append(
+                        Finding(
+                            rel, _box(f"overlay({g:04X},3000).{p.name}", d.box), "overlay-text", "check:overlay-text"
+                        )
+                    )
     return out
 
 
@@ -144,8 +152,10 @@ def _image_views(im: Image) -> list[tuple[np.ndarray, dict[str, Any]]]:
         im = im.convert("RGBA" if im.mode == "PA" or "transparency" in im.info else "RGB")
     if im.mode in ("LA", "RGBA", "La", "RGBa"):
         rgba = im.convert("RGBA")
-        return [(np.asarray(Image.alpha_composite(Image.new("RGBA", im.size, bg), rgba).convert("RGB")), {})
-                for bg in ((0, 0, 0, 255), (255, 255, 255, 255))]
+        return [
+            (np.asarray(Image.alpha_composite(Image.new("RGBA", im.size, bg), rgba).convert("RGB")), {})
+            for bg in ((0, 0, 0, 255), (255, 255, 255, 255))
+        ]
     if im.mode in ("1", "L", "RGB"):
         return [(np.asarray(im.convert("L" if im.mode == "1" else im.mode)), {})]
     if im.mode in ("CMYK", "YCbCr", "LAB", "HSV"):
@@ -158,11 +168,37 @@ def _image_views(im: Image) -> list[tuple[np.ndarray, dict[str, Any]]]:
 PERSON_KEYS = frozenset({"author", "artist", "xpauthor", "cameraownername", "ownername"})
 # PNG's registered keywords (PNG spec 11.3.4.2) and Pillow's JPEG/XMP keys: safe to name in a
 # location; any other keyword is free text (it may itself be a name) and is named by position
-KNOWN_KEYS = frozenset({"Title", "Author", "Description", "Copyright", "Creation Time", "Software", "Disclaimer",
-                        "Warning", "Source", "Comment", "comment", "xmp", "XML:com.adobe.xmp"})
-EXIF_NAMES = {0x010E: "ImageDescription", 0x013B: "Artist", 0x8298: "Copyright", 0x9C9B: "XPTitle",
-              0x9C9C: "XPComment", 0x9C9D: "XPAuthor", 0x9C9E: "XPKeywords", 0x9C9F: "XPSubject",
-              0x9286: "UserComment", 0xA430: "CameraOwnerName", 0x010F: "Make", 0x0110: "Model"}
+KNOWN_KEYS = frozenset(
+    {
+        "Title",
+        "Author",
+        "Description",
+        "Copyright",
+        "Creation Time",
+        "Software",
+        "Disclaimer",
+        "Warning",
+        "Source",
+        "Comment",
+        "comment",
+        "xmp",
+        "XML:com.adobe.xmp",
+    }
+)
+EXIF_NAMES = {
+    0x010E: "ImageDescription",
+    0x013B: "Artist",
+    0x8298: "Copyright",
+    0x9C9B: "XPTitle",
+    0x9C9C: "XPComment",
+    0x9C9D: "XPAuthor",
+    0x9C9E: "XPKeywords",
+    0x9C9F: "XPSubject",
+    0x9286: "UserComment",
+    0xA430: "CameraOwnerName",
+    0x010F: "Make",
+    0x0110: "Model",
+}
 MAX_IMAGE_FRAMES = 64
 
 

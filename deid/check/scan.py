@@ -4,6 +4,7 @@ preamble or first tag, records by suffix), plus plain images when pixels are rea
 Shared by the `deid check` command and by `deid run`'s own verify step, so the gate
 before an upload and the check at the end of a run are the same check.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable, Optional
@@ -16,8 +17,9 @@ from . import Finding
 CheckFn = Callable[[bytes, str, Optional[Context], bool, bool, Optional[list[str]]], list[Finding]]
 
 
-def _dicom(data: bytes, rel: str, ctx: Context | None, excerpts: bool, pixels: bool,
-           identity_values: list[str] | None) -> list[Finding]:
+def _dicom(
+    data: bytes, rel: str, ctx: Context | None, excerpts: bool, pixels: bool, identity_values: list[str] | None
+) -> list[Finding]:
     from .dicom import check_dicom
 
     return check_dicom(data, rel, excerpts, pixels, identity_values)
@@ -30,8 +32,15 @@ def _dicom(data: bytes, rel: str, ctx: Context | None, excerpts: bool, pixels: b
 CHECKS: dict[str, CheckFn] = {"dicom": _dicom}
 
 
-def _check(handler: Any, data: bytes, rel: str, ctx: Context | None, excerpts: bool, pixels: bool,
-           identity_values: list[str] | None) -> list[Finding]:
+def _check(
+    handler: Any,
+    data: bytes,
+    rel: str,
+    ctx: Context | None,
+    excerpts: bool,
+    pixels: bool,
+    identity_values: list[str] | None,
+) -> list[Finding]:
     check = CHECKS.get(handler.kind)
     if check is not None:
         return check(data, rel, ctx, excerpts, pixels, identity_values)
@@ -42,8 +51,15 @@ def _check(handler: Any, data: bytes, rel: str, ctx: Context | None, excerpts: b
     return found
 
 
-def check_bytes(data: bytes, rel: str, ctx: Context | None, *, excerpts: bool = False, pixels: bool = False,
-                identity_values: list[str] | None = None) -> list[Finding] | None:
+def check_bytes(
+    data: bytes,
+    rel: str,
+    ctx: Context | None,
+    *,
+    excerpts: bool = False,
+    pixels: bool = False,
+    identity_values: list[str] | None = None,
+) -> list[Finding] | None:
     """Findings for one file; None when it is not a kind check reads (or an image and
     pixels are not read). A file that cannot be read is a finding, never skipped."""
     from ..handlers import handler_for

@@ -1,6 +1,7 @@
 """`verify:` in a pipeline: `deid run` checks each output with `deid check` before it is
 written. An output with findings is quarantined (reason `verify-failed`), and each
 finding becomes an audit event (location and category, never the value)."""
+
 from __future__ import annotations
 
 from ..core import AuditEvent, Context, Result
@@ -35,7 +36,8 @@ def verify_output(res: Result, source: bytes, relpath: str, ctx: Context) -> Res
     hits = [f for f in found or () if vp.counts(f.category, f.location)]
     if not hits:
         return res
-    events = res.events + [AuditEvent(f.location, "verify-failed", f.category, f.rule, "", "found on the output")
-                           for f in hits]
+    events = res.events + [
+        AuditEvent(f.location, "verify-failed", f.category, f.rule, "", "found on the output") for f in hits
+    ]
     cats = ", ".join(sorted({f.category for f in hits}))
     return res.quarantined(f"verify-failed: {len(hits)} findings on the output ({cats})", events)

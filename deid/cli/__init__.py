@@ -2,6 +2,7 @@
 
 Exit codes are in common.py (and in `deid --help`).
 """
+
 from __future__ import annotations
 
 from .common import EXIT_CODES, typer_app

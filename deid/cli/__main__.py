@@ -1,4 +1,5 @@
 """`python -m deid.cli`."""
+
 from . import main
 
 main()

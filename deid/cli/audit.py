@@ -1,4 +1,5 @@
 """`deid audit verify|show|export|report`: read an audit log."""
+
 from __future__ import annotations
 
 import csv
@@ -31,9 +32,11 @@ def audit_verify(file: Path) -> None:
 
 
 @audit_app.command("show")
-def audit_show(file: Path, item: Optional[str] = typer.Option(None, "--file", help="Only this input (its path "
-                                                             "as the audit names it)."),
-               limit: int = typer.Option(200, "--limit")) -> None:
+def audit_show(
+    file: Path,
+    item: Optional[str] = typer.Option(None, "--file", help="Only this input (its path as the audit names it)."),
+    limit: int = typer.Option(200, "--limit"),
+) -> None:
     """Runs, then events (location, action, rule, fingerprint), one tab-separated line each.
     Every field is printed with control characters escaped: an edited log (or a name) may
     hold a terminal escape sequence."""
@@ -43,8 +46,12 @@ def audit_show(file: Path, item: Optional[str] = typer.Option(None, "--file", he
     for c in ("run_id", "pipeline", "files_ok", "files_quarantined", "event_count"):
         t.add_column(c)
     for r in runs(file):
-        t.add_row(*(display(str(r[c]))[:12 if c == "run_id" else None] for c in ("run_id", "pipeline", "files_ok",
-                                                                                   "files_quarantined", "event_count")))
+        t.add_row(
+            *(
+                display(str(r[c]))[: 12 if c == "run_id" else None]
+                for c in ("run_id", "pipeline", "files_ok", "files_quarantined", "event_count")
+            )
+        )
     out.print(t, markup=False)
     emit("\t".join(SHOWN))
     for n, e in enumerate(iter_events(file, item)):
@@ -55,8 +62,11 @@ def audit_show(file: Path, item: Optional[str] = typer.Option(None, "--file", he
 
 
 @audit_app.command("export")
-def audit_export(file: Path, fmt: str = typer.Option("jsonl", "--format", help="jsonl or csv"),
-                 dest: Optional[Path] = typer.Option(None, "--output", help="Default: stdout.")) -> None:
+def audit_export(
+    file: Path,
+    fmt: str = typer.Option("jsonl", "--format", help="jsonl or csv"),
+    dest: Optional[Path] = typer.Option(None, "--output", help="Default: stdout."),
+) -> None:
     """Export every event as JSON lines or CSV (values as stored; a file, not a terminal view)."""
     from ..audit.log import EVENT_COLS, iter_events
 
@@ -78,25 +88,35 @@ def audit_export(file: Path, fmt: str = typer.Option("jsonl", "--format", help="
 
 
 @audit_app.command("report")
-def audit_report(file: Path = typer.Argument(..., help="Audit log, e.g. <out>.audit.sqlite."),
-                 dest: Path = typer.Option(..., "--out", "-o", help="HTML file to write (one self-contained file)."),
-                 outputs: Optional[Path] = typer.Option(None, "--outputs", help="The run's output folder, for "
-                                                        "thumbnails of the de-identified images and the device "
-                                                        "chart (default: the audit path less .audit.sqlite).")) -> None:
+def audit_report(
+    file: Path = typer.Argument(..., help="Audit log, e.g. <out>.audit.sqlite."),
+    dest: Path = typer.Option(..., "--out", "-o", help="HTML file to write (one self-contained file)."),
+    outputs: Optional[Path] = typer.Option(
+        None,
+        "--outputs",
+        help="The run's output folder, for "
+        "thumbnails of the de-identified images and the device "
+        "chart (default: the audit path less .audit.sqlite).",
+    ),
+) -> None:
     """One self-contained HTML report: runs, hash chain, counts, quarantine reasons, files, output
     thumbnails. Exit 1 when the hash chain check fails (the report is still written)."""
     from ..report.build import build_report
 
     res = build_report(file, dest, outputs)
     if not res.outputs_used:
-        console.print("no thumbnails: the output folder was not found (--outputs DIR), or the audit log does "
-                      "not verify", markup=False)
+        console.print(
+            "no thumbnails: the output folder was not found (--outputs DIR), or the audit log does not verify",
+            markup=False,
+        )
     elif res.outputs_unverified:
-        console.print(f"{res.outputs_unverified} written files not opened: the file found is not the one the run "
-                      "wrote (its digest differs, or none was recorded)", markup=False)
+        console.print(
+            f"{res.outputs_unverified} written files not opened: the file found is not the one the run "
+            "wrote (its digest differs, or none was recorded)",
+            markup=False,
+        )
     if not res.chain_ok:
         console.print("FAIL the audit hash chain does not verify: see the report", markup=False)
     left = f", {res.files - res.files_listed} not listed" if res.files > res.files_listed else ""
-    out.print(f"report: {display(str(res.path))} ({res.files} files{left}, {res.thumbnails} thumbnails)",
-              markup=False)
+    out.print(f"report: {display(str(res.path))} ({res.files} files{left}, {res.thumbnails} thumbnails)", markup=False)
     raise typer.Exit(OK if res.chain_ok else FOUND)

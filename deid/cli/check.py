@@ -1,5 +1,6 @@
 """`deid check`: the gate before an upload. Exit 0 nothing found, 1 something found (or
 something check could not read), 2 usage error."""
+
 from __future__ import annotations
 
 import json
@@ -21,15 +22,24 @@ def check(
     paths: List[Path] = typer.Argument(..., help="Files or folders to scan (recursive); nothing is written."),
     pipeline: Optional[str] = typer.Option(None, "--pipeline", "-p", help="Field map and recognizers for records."),
     fmt: str = typer.Option("text", "--format", help="text (tab-separated) or json (one finding per line)."),
-    pixels: bool = typer.Option(False, "--pixels/--no-pixels", help="Also OCR image pixels for burned-in "
-                                "identifiers (slower)."),
-    show_excerpts: bool = typer.Option(False, "--show-excerpts", help="Add a masked excerpt (1380****678) of what "
-                                       "was found; off by default, as excerpts are partial values."),
-    fail_on: str = typer.Option("any", "--fail-on", help="any: exit 1 on any finding; high: only on direct "
-                                "identifiers (names, IDs, phones, e-mails, addresses, identity attributes, "
-                                "links, files check cannot read)."),
-    timeout: float = typer.Option(900, "--timeout", min=0, help="Seconds one file may take; a file that runs "
-                                  "out is a finding (0 = no limit)."),
+    pixels: bool = typer.Option(
+        False, "--pixels/--no-pixels", help="Also OCR image pixels for burned-in identifiers (slower)."
+    ),
+    show_excerpts: bool = typer.Option(
+        False,
+        "--show-excerpts",
+        help="Add a masked excerpt (1380****678) of what was found; off by default, as excerpts are partial values.",
+    ),
+    fail_on: str = typer.Option(
+        "any",
+        "--fail-on",
+        help="any: exit 1 on any finding; high: only on direct "
+        "identifiers (names, IDs, phones, e-mails, addresses, identity attributes, "
+        "links, files check cannot read).",
+    ),
+    timeout: float = typer.Option(
+        900, "--timeout", min=0, help="Seconds one file may take; a file that runs out is a finding (0 = no limit)."
+    ),
 ) -> None:
     """Exit 0 when nothing identifying is found, 1 when something is (a link, a file or folder
     that cannot be read, a name in a path are findings too), 2 on a usage error: a gate to
@@ -49,7 +59,7 @@ def check(
     for p in paths:
         if not p.exists():
             fail(f"{p} does not exist (or is a broken link)")
-    ctx = Context(pipe, NoKey())   # finding derives nothing keyed: no key is read or made
+    ctx = Context(pipe, NoKey())  # finding derives nothing keyed: no key is read or made
     files = unread_images = found = high = 0
     for checked in check_paths(paths, ctx, excerpts=show_excerpts, pixels=pixels, timeout=timeout):
         files += 1
@@ -62,9 +72,11 @@ def check(
             _print(f, fmt)
     if not files:
         fail(f"no files found in {', '.join(map(str, paths))}: nothing was checked")
-    console.print(f"deid check: {files} files, {found} findings ({high} direct identifiers)"
-                  + (f"; {unread_images} PNG/JPEG images not read (add --pixels)" if unread_images else ""),
-                  markup=False)
+    console.print(
+        f"deid check: {files} files, {found} findings ({high} direct identifiers)"
+        + (f"; {unread_images} PNG/JPEG images not read (add --pixels)" if unread_images else ""),
+        markup=False,
+    )
     raise typer.Exit(FOUND if (high if fail_on == "high" else found) else OK)
 
 

@@ -10,6 +10,7 @@ Exit codes (`deid --help`, README, docs/operations.md):
     same command again to resume
   4 internal error: a bug in deid, including a run whose accounting does not balance
 """
+
 from __future__ import annotations
 
 import logging
@@ -31,9 +32,11 @@ except ImportError:  # an older typer runs on click itself
 from ..printable import display
 
 OK, FOUND, USAGE, INTERRUPTED, INTERNAL = 0, 1, 2, 3, 4
-EXIT_CODES = ("Exit codes: 0 clean; 1 some inputs quarantined or not read / check found something; "
-              "2 usage or configuration error; 3 interrupted or stopped (disk full): rerun to resume; "
-              "4 internal error (a bug, or a run whose accounting does not balance).")
+EXIT_CODES = (
+    "Exit codes: 0 clean; 1 some inputs quarantined or not read / check found something; "
+    "2 usage or configuration error; 3 interrupted or stopped (disk full): rerun to resume; "
+    "4 internal error (a bug, or a run whose accounting does not balance)."
+)
 
 # machine-readable output is never wrapped: soft_wrap, and a wide console when not a terminal
 console = Console(stderr=True, soft_wrap=True, highlight=False, width=None if sys.stderr.isatty() else 10_000)
@@ -66,8 +69,15 @@ class DeidGroup(TyperGroup):
     def invoke(self, ctx: Any) -> Any:  # a click.Context: click's or typer's own (see TyperException)
         try:
             return super().invoke(ctx)
-        except (typer.Exit, typer.Abort, TyperException, click.exceptions.Exit, click.ClickException, click.Abort,
-                SystemExit):
+        except (
+            typer.Exit,
+            typer.Abort,
+            TyperException,
+            click.exceptions.Exit,
+            click.ClickException,
+            click.Abort,
+            SystemExit,
+        ):
             raise
         except DeidError as exc:
             fail(str(exc))
@@ -80,8 +90,11 @@ class DeidGroup(TyperGroup):
         except BaseException as exc:  # Exception, and a native library's panic (a BaseException)
             if os.environ.get("DEID_DEBUG"):
                 raise
-            fail(f"internal error ({type(exc).__name__}): a bug in deid. Run again with DEID_DEBUG=1 to see the "
-                 "traceback (it may show values from the data), and report it", INTERNAL)
+            fail(
+                f"internal error ({type(exc).__name__}): a bug in deid. Run again with DEID_DEBUG=1 to see the "
+                "traceback (it may show values from the data), and report it",
+                INTERNAL,
+            )
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -113,5 +126,11 @@ def set_log_level(level: str) -> None:
 
 def typer_app(help: str) -> typer.Typer:
     """A command group with plain help (never truncated) and exit codes as above."""
-    return typer.Typer(cls=DeidGroup, no_args_is_help=True, add_completion=False, rich_markup_mode=None,
-                       pretty_exceptions_enable=False, help=help)
+    return typer.Typer(
+        cls=DeidGroup,
+        no_args_is_help=True,
+        add_completion=False,
+        rich_markup_mode=None,
+        pretty_exceptions_enable=False,
+        help=help,
+    )

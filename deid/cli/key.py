@@ -1,5 +1,6 @@
 """`deid key new`: the one way a key is made. A run never makes one: a mistyped
 --key-file must fail, not start a new key that changes every pseudonym."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,8 +14,11 @@ from .common import out
 
 
 @key_app.command("new")
-def key_new(key_file: Optional[Path] = typer.Option(None, "--key-file", help="Where to write it (default: "
-                                                    "~/.config/deid/key). Never over an existing file.")) -> None:
+def key_new(
+    key_file: Optional[Path] = typer.Option(
+        None, "--key-file", help="Where to write it (default: ~/.config/deid/key). Never over an existing file."
+    ),
+) -> None:
     """Make a new secret key (256 bits, mode 0600). Keep it and reuse it: the same key gives the
     same pseudonyms, UIDs and date offsets in every run; a new key gives new ones."""
     from ..pseudonym import Pseudonymizer, create_key_file, default_key_path

@@ -1,4 +1,5 @@
 """`deid policy show|validate`: what a pipeline does, rule by rule."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,10 @@ from .common import emit, out
 
 
 @policy_app.command("show")
-def policy_show(pipeline: Optional[str] = typer.Option(None, "--pipeline", "-p"),
-                as_json: bool = typer.Option(False, "--json", help="Machine-readable rows.")) -> None:
+def policy_show(
+    pipeline: Optional[str] = typer.Option(None, "--pipeline", "-p"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable rows."),
+) -> None:
     """The effective rule for every Table E.1-1 row, and where it came from."""
     from ..policy import load_pipeline
 
@@ -39,5 +42,6 @@ def policy_validate(file: Path) -> None:
     from ..policy import load_pipeline
 
     pipe = load_pipeline(file)
-    out.print(f"ok: {pipe.name}: options {list(pipe.dicom.options)}, {len(pipe.dicom.overrides)} overrides",
-              markup=False)
+    out.print(
+        f"ok: {pipe.name}: options {list(pipe.dicom.options)}, {len(pipe.dicom.overrides)} overrides", markup=False
+    )

@@ -2,6 +2,7 @@
 a scheduler's log), then a summary on stdout, as text for people or one JSON object for
 scripts (`--format json`), and the exit code. Both carry the accounting line: inputs =
 written + quarantined + errors (+ done by an earlier run, + left for a resumed one)."""
+
 from __future__ import annotations
 
 import json
@@ -51,24 +52,57 @@ def show(rep: RunConfig, s: Summary, counted: int, problems: list[str]) -> None:
     """The summary of a run, on stdout."""
     total, left, line = balance(s, counted)
     if rep.fmt == "json":
-        emit(json.dumps({
-            "pipeline": rep.pipeline.name, "inputs": total,
-            "written": s.ok, "quarantined": s.quarantined, "errors": s.errors, "done_earlier": s.skipped,
-            "done_earlier_not_written": s.skipped_quarantined, "left": left, "reasons": s.reasons,
-            "elements_changed": s.elements, "dates_shifted": s.dates_shifted,
-            "pixel_boxes_redacted": s.redacted_boxes, "seconds": round(s.seconds, 3),
-            "interrupted": s.interrupted, "stop_reason": s.stop_reason,
-            "accounting": {"balanced": not problems, "problems": problems},
-            "output": str(rep.out), "audit": str(rep.audit), "quarantine": str(rep.quarantine),
-            "vault": str(rep.vault) if rep.vault else None, "exit_code": exit_code(s, problems)},
-            ensure_ascii=True))
+        emit(
+            json.dumps(
+                {
+                    "pipeline": rep.pipeline.name,
+                    "inputs": total,
+                    "written": s.ok,
+                    "quarantined": s.quarantined,
+                    "errors": s.errors,
+                    "done_earlier": s.skipped,
+                    "done_earlier_not_written": s.skipped_quarantined,
+                    "left": left,
+                    "reasons": s.reasons,
+                    "elements_changed": s.elements,
+                    "dates_shifted": s.dates_shifted,
+                    "pixel_boxes_redacted": s.redacted_boxes,
+                    "seconds": round(s.seconds, 3),
+                    "interrupted": s.interrupted,
+                    "stop_reason": s.stop_reason,
+                    "accounting": {"balanced": not problems, "problems": problems},
+                    "output": str(rep.out),
+                    "audit": str(rep.audit),
+                    "quarantine": str(rep.quarantine),
+                    "vault": str(rep.vault) if rep.vault else None,
+                    "exit_code": exit_code(s, problems),
+                },
+                ensure_ascii=True,
+            )
+        )
         return
     t = Table(title=f"deid run · pipeline {rep.pipeline.name}")
-    for col in ("files", "ok", "quarantined", "errors", "elements changed", "dates shifted", "pixel boxes redacted",
-                "seconds"):
+    for col in (
+        "files",
+        "ok",
+        "quarantined",
+        "errors",
+        "elements changed",
+        "dates shifted",
+        "pixel boxes redacted",
+        "seconds",
+    ):
         t.add_column(col, justify="right")
-    t.add_row(str(s.files), str(s.ok), str(s.quarantined), str(s.errors), str(s.elements), str(s.dates_shifted),
-              str(s.redacted_boxes), f"{s.seconds:.2f}")
+    t.add_row(
+        str(s.files),
+        str(s.ok),
+        str(s.quarantined),
+        str(s.errors),
+        str(s.elements),
+        str(s.dates_shifted),
+        str(s.redacted_boxes),
+        f"{s.seconds:.2f}",
+    )
     out.print(t)
     for text in _lines(rep, s, line, problems):
         emit(text)
@@ -78,8 +112,9 @@ def _lines(rep: RunConfig, s: Summary, line: str, problems: list[str]) -> list[s
     say = [line + ("" if problems else " (balanced)")]
     say += [f"not written ({code}): {n}" for code, n in sorted(s.reasons.items())]
     if s.skipped:
-        say.append(f"skipped (done by the interrupted run): {s.skipped}, of which not written there: "
-                   f"{s.skipped_quarantined}")
+        say.append(
+            f"skipped (done by the interrupted run): {s.skipped}, of which not written there: {s.skipped_quarantined}"
+        )
     say.append(f"output: {display(str(rep.out))}\naudit: {display(str(rep.audit))}")
     if s.quarantined or s.errors or s.skipped_quarantined:
         say.append(f"quarantine: {display(str(rep.quarantine))} (reasons in REASONS.jsonl)")
@@ -96,9 +131,19 @@ def _lines(rep: RunConfig, s: Summary, line: str, problems: list[str]) -> list[s
 
 def show_dry_run(rep: RunConfig, s: Summary, counted: int, problems: list[str]) -> None:
     if rep.fmt == "json":
-        emit(json.dumps({"dry_run": True, "would_write": s.ok, "would_quarantine": s.quarantined,
-                         "errors": s.errors, "actions": s.actions, "kinds": s.kinds,
-                         "accounting": {"balanced": not problems, "problems": problems}}))
+        emit(
+            json.dumps(
+                {
+                    "dry_run": True,
+                    "would_write": s.ok,
+                    "would_quarantine": s.quarantined,
+                    "errors": s.errors,
+                    "actions": s.actions,
+                    "kinds": s.kinds,
+                    "accounting": {"balanced": not problems, "problems": problems},
+                }
+            )
+        )
         return
     t = Table(title="deid run --dry-run · nothing was written")
     t.add_column("would do")
@@ -122,8 +167,16 @@ def progress(total: int, quiet: bool) -> Iterator[Callable[[object], None]]:
     """A step function to call per finished input: a bar on a terminal, a plain line every
     30 s otherwise (a batch scheduler's log), nothing with -q."""
     show_bar = not quiet and console.is_terminal
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), _Rate(),
-                  TimeElapsedColumn(), TimeRemainingColumn(), console=console, disable=not show_bar) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        _Rate(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not show_bar,
+    ) as bar:
         task = bar.add_task("de-identifying", total=max(0, total))
         lines = _PlainProgress(max(0, total)) if not quiet and not show_bar else None
 
@@ -131,6 +184,7 @@ def progress(total: int, quiet: bool) -> Iterator[Callable[[object], None]]:
             bar.advance(task)
             if lines:
                 lines.step()
+
         yield step
 
 

@@ -1,4 +1,5 @@
 """`deid vault lookup|export`: the honest broker's side of the vault."""
+
 from __future__ import annotations
 
 import sys
@@ -16,10 +17,15 @@ from .common import FOUND, console, fail, out
 def vault_lookup(
     file: Path = typer.Argument(..., help="The vault (deid run --vault)."),
     vault_key_file: Optional[Path] = typer.Option(None, "--vault-key-file", help="Else DEID_VAULT_KEY."),
-    pseudonym: Optional[str] = typer.Option(None, "--pseudonym", help="Print the original of this pseudonym "
-                                            "('-': read it from stdin)."),
-    original: Optional[str] = typer.Option(None, "--original", help="Print the pseudonym of this original "
-                                           "('-': read it from stdin, so it is not in `ps` or the shell history)."),
+    pseudonym: Optional[str] = typer.Option(
+        None, "--pseudonym", help="Print the original of this pseudonym ('-': read it from stdin)."
+    ),
+    original: Optional[str] = typer.Option(
+        None,
+        "--original",
+        help="Print the pseudonym of this original "
+        "('-': read it from stdin, so it is not in `ps` or the shell history).",
+    ),
     kind: Optional[str] = typer.Option(None, "--kind", help="patient-id, uid or accession (default: any)."),
 ) -> None:
     """Print the other side of a mapping, one per line. Exit 0 found, 1 not found, 2 no vault
@@ -59,8 +65,12 @@ def _stdin_value() -> str:
 def vault_export(
     file: Path = typer.Argument(..., help="The vault (deid run --vault)."),
     vault_key_file: Optional[Path] = typer.Option(None, "--vault-key-file", help="Else DEID_VAULT_KEY."),
-    fmt: str = typer.Option("midi-b", "--format", help="midi-b: uid_mapping.csv and patid_mapping.csv (id_old,"
-                            "id_new); csv: vault_mapping.csv (kind,id_old,id_new)."),
+    fmt: str = typer.Option(
+        "midi-b",
+        "--format",
+        help="midi-b: uid_mapping.csv and patid_mapping.csv (id_old,"
+        "id_new); csv: vault_mapping.csv (kind,id_old,id_new).",
+    ),
     dest: Path = typer.Option(..., "--out", help="Folder for the CSV files (mode 0600: they hold originals)."),
 ) -> None:
     """Write the vault's mappings as CSV, for an honest broker or the MIDI-B validation script."""

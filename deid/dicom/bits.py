@@ -9,6 +9,7 @@ extension for signed ones, so every reader (masking or not) sees the same values
 The common layout (16 bits allocated, 9 to 15 stored, High Bit = Bits Stored - 1) is
 checked without numpy: the high byte of each pixel must be one of the canonical values.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -39,8 +40,7 @@ class Layout:
 
 def _us(by: dict[int, Elem], tag: int, default: int = 0) -> int:
     el = by.get(tag)
-    return int.from_bytes(el.value[:2], "little") if el is not None and el.items is None and el.length >= 2 \
-        else default
+    return int.from_bytes(el.value[:2], "little") if el is not None and el.items is None and el.length >= 2 else default
 
 
 def layout(f: RawFile) -> tuple[Layout, Elem] | None:
@@ -101,8 +101,10 @@ def _canonical(lay: Layout, data: bytes) -> tuple[np.ndarray, np.ndarray]:
     ones = (1 << lay.allocated) - 1
     mask = ((1 << lay.stored) - 1) << lay.low
     if lay.low and (arr & (ones ^ mask)).any():
-        raise InputError("pixels-unused-bits: bits outside Bits Stored are set where High Bit is not "
-                         "Bits Stored - 1; deid cannot rewrite this layout")
+        raise InputError(
+            "pixels-unused-bits: bits outside Bits Stored are set where High Bit is not "
+            "Bits Stored - 1; deid cannot rewrite this layout"
+        )
     value = arr & mask
     if lay.signed and not lay.low:
         sign = (value >> (lay.stored - 1)) & 1
@@ -117,6 +119,6 @@ def clear_stray_bits(f: RawFile) -> int:
         return 0
     px, arr, canon = found
     new = canon.tobytes()
-    new += px.value[len(new):]  # an odd trailing pad byte stays as it was
+    new += px.value[len(new) :]  # an odd trailing pad byte stays as it was
     f.elems = [Elem.new(PIXEL_DATA, px.vr, new) if e is px else e for e in f.elems]
     return int((arr != canon).sum())

@@ -4,6 +4,7 @@ Works on raw elements (raw.py): a kept element is never decoded and is written
 back as the same bytes; only values that change are decoded and re-encoded.
 Pixel Data bytes are never touched here.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -26,16 +27,38 @@ from .raw import VRS, Elem, RawFile
 if TYPE_CHECKING:
     from ..policy.records import RecordPolicy
 
-VAULT_KINDS = {"PatientID": "patient-id", "AccessionNumber": "accession"}   # + every remapped UID
+VAULT_KINDS = {"PatientID": "patient-id", "AccessionNumber": "accession"}  # + every remapped UID
 IDENTITY_KEYWORDS = (
-    "PatientName", "OtherPatientNames", "PatientID", "OtherPatientIDs", "PatientBirthName",
-    "PatientMotherBirthName", "AccessionNumber", "InstitutionName", "InstitutionAddress",
-    "ReferringPhysicianName", "PerformingPhysicianName", "OperatorsName", "PatientAddress",
-    "PatientTelephoneNumbers", "PhysiciansOfRecord", "NameOfPhysiciansReadingStudy",
-    "RequestingPhysician", "StationName", "InstitutionalDepartmentName", "StudyID",
-    "MilitaryRank", "BranchOfService", "MedicalRecordLocator", "ResponsiblePerson",
-    "AdmissionID", "IssuerOfPatientID", "RequestedProcedureID", "ScheduledProcedureStepID",
-    "PerformedProcedureStepID", "FillerOrderNumberImagingServiceRequest",
+    "PatientName",
+    "OtherPatientNames",
+    "PatientID",
+    "OtherPatientIDs",
+    "PatientBirthName",
+    "PatientMotherBirthName",
+    "AccessionNumber",
+    "InstitutionName",
+    "InstitutionAddress",
+    "ReferringPhysicianName",
+    "PerformingPhysicianName",
+    "OperatorsName",
+    "PatientAddress",
+    "PatientTelephoneNumbers",
+    "PhysiciansOfRecord",
+    "NameOfPhysiciansReadingStudy",
+    "RequestingPhysician",
+    "StationName",
+    "InstitutionalDepartmentName",
+    "StudyID",
+    "MilitaryRank",
+    "BranchOfService",
+    "MedicalRecordLocator",
+    "ResponsiblePerson",
+    "AdmissionID",
+    "IssuerOfPatientID",
+    "RequestedProcedureID",
+    "ScheduledProcedureStepID",
+    "PerformedProcedureStepID",
+    "FillerOrderNumberImagingServiceRequest",
     "PlacerOrderNumberImagingServiceRequest",
 )
 IDENTITY_TAGS = tuple(t for t in (tag_for_keyword(kw) for kw in IDENTITY_KEYWORDS) if t is not None)
@@ -112,8 +135,8 @@ class Walker:
     events: list[AuditEvent] = field(default_factory=list)
     stats: Stats = field(default_factory=Stats)
     _identity: ops.IdentityValues | None = None
-    mappings: list[tuple[str, str, str]] | None = None   # (kind, original, new) for the vault; None: off
-    text_langs: tuple[str, ...] = ("zh", "en")          # the records policy's recognizers, for free text
+    mappings: list[tuple[str, str, str]] | None = None  # (kind, original, new) for the vault; None: off
+    text_langs: tuple[str, ...] = ("zh", "en")  # the records policy's recognizers, for free text
     partial_dates: bool = False
 
     @property
@@ -139,8 +162,9 @@ class Walker:
         self.events.append(AuditEvent(loc, action, d.category, d.rule_id, fp, detail))
 
     # -- walk ----------------------------------------------------------------
-    def walk(self, elems: list[Elem], prefix: str = "", top: bool = True, mode: str = "",
-             inherited: tuple[str, ...] = ()) -> list[Elem]:
+    def walk(
+        self, elems: list[Elem], prefix: str = "", top: bool = True, mode: str = "", inherited: tuple[str, ...] = ()
+    ) -> list[Elem]:
         """Decide every element of a data set; returns the elements that stay.
 
         mode "clean": inside a sequence the policy cleans (Clean Structured Content /
@@ -158,8 +182,12 @@ class Walker:
             if elem == 0 and group != 0x0002:
                 continue  # group lengths are dropped (they would be wrong after changes)
             if group == 0x0000:  # command set: never part of a stored object (PS3.10 7.1)
-                self._event(prefix + f"(0000,{elem:04X})", Decision("remove", "deid:command-group"),
-                            "remove", self._fp(el, el.vr, cs))
+                self._event(
+                    prefix + f"(0000,{elem:04X})",
+                    Decision("remove", "deid:command-group"),
+                    "remove",
+                    self._fp(el, el.vr, cs),
+                )
                 continue
             if group & 1:
                 if 0x0010 <= elem <= 0x00FF:
@@ -169,8 +197,9 @@ class Walker:
                 block = (group << 16) | (elem >> 8)
                 vr = el.vr
                 loc = f"{prefix}({group:04X},{elem:04X})"
-                d = (self.policy.override_for(tag, vr, "")
-                     or self.policy.private_action(group, creators.get(block, ""), elem & 0xFF, vr))
+                d = self.policy.override_for(tag, vr, "") or self.policy.private_action(
+                    group, creators.get(block, ""), elem & 0xFF, vr
+                )
                 if d.action == "keep":
                     kept_blocks.add(block)
                     if el.items is not None:
@@ -198,8 +227,9 @@ class Walker:
         el.items = [self.walk(item, f"{loc}[{i}].", False, mode, cs) for i, item in enumerate(el.items or ())]
 
     # -- one element -----------------------------------------------------------
-    def apply(self, out: list[Elem], el: Elem, vr: str, keyword: str, loc: str, d: Decision,
-              mode: str, cs: tuple[str, ...]) -> None:
+    def apply(
+        self, out: list[Elem], el: Elem, vr: str, keyword: str, loc: str, d: Decision, mode: str, cs: tuple[str, ...]
+    ) -> None:
         a = d.action
         if a == "keep":
             if el.items is not None:
@@ -244,8 +274,9 @@ class Walker:
         """For the operators (deid.operators.OpContext), with pseudo and mappings."""
         return self.policy.date_shift_days
 
-    def _new_value(self, el: Elem, vr: str, keyword: str, loc: str, d: Decision, fp: str,
-                   cs: tuple[str, ...]) -> bytes | _Delete | None:
+    def _new_value(
+        self, el: Elem, vr: str, keyword: str, loc: str, d: Decision, fp: str, cs: tuple[str, ...]
+    ) -> bytes | _Delete | None:
         """The new stored bytes; None keeps the element as it is; _DELETE removes it.
         The operator (deid.operators) makes the value; the walker records what happened:
         one event for a change (the operator's name, or `empty` with the reason when the
@@ -300,15 +331,21 @@ _DELETE = _Delete()
 # File meta kept: version, SOP class/instance (rewritten), transfer syntax, implementation UID.
 FILE_META_KEEP = frozenset({0x00020001, 0x00020002, 0x00020003, 0x00020010, 0x00020012})
 T_MARKERS = {
-    "PatientIdentityRemoved": (0x00120062, "CS"), "DeidentificationMethod": (0x00120063, "LO"),
+    "PatientIdentityRemoved": (0x00120062, "CS"),
+    "DeidentificationMethod": (0x00120063, "LO"),
     "LongitudinalTemporalInformationModified": (0x00280303, "CS"),
 }
 T_METHOD_CODES = 0x00120064
 
 
-def deidentify(f: RawFile, policy: DicomPolicy, pseudo: Pseudonymizer, pipeline_name: str,
-               mappings: list[tuple[str, str, str]] | None = None,
-               text: RecordPolicy | None = None) -> tuple[list[AuditEvent], Stats, Header]:
+def deidentify(
+    f: RawFile,
+    policy: DicomPolicy,
+    pseudo: Pseudonymizer,
+    pipeline_name: str,
+    mappings: list[tuple[str, str, str]] | None = None,
+    text: RecordPolicy | None = None,
+) -> tuple[list[AuditEvent], Stats, Header]:
     """De-identify the data set of `f` in place (header only) and add the PS3.15 markers.
     `mappings`: a list to receive (kind, original, new) for the vault; None collects nothing.
     `text`: the pipeline's records policy, whose languages and partial-date switch the
@@ -320,8 +357,11 @@ def deidentify(f: RawFile, policy: DicomPolicy, pseudo: Pseudonymizer, pipeline_
     f.elems = walker.walk(f.elems)
     for e in f.meta:  # file meta is rebuilt from an allowlist on write (io.write_file)
         if e.tag not in FILE_META_KEEP and e.tag != 0x00020000:  # AE titles, private info, ...
-            walker.events.append(AuditEvent(f"file_meta.({e.tag >> 16:04X},{e.tag & 0xFFFF:04X})", "remove",
-                                            "identity", "deid:file-meta", ""))
+            walker.events.append(
+                AuditEvent(
+                    f"file_meta.({e.tag >> 16:04X},{e.tag & 0xFFFF:04X})", "remove", "identity", "deid:file-meta", ""
+                )
+            )
     add_markers(f, policy, pipeline_name, walker.stats)
     return walker.events, walker.stats, header
 
@@ -334,23 +374,30 @@ def add_markers(f: RawFile, policy: DicomPolicy, pipeline_name: str, stats: Stat
         temporal = "UNMODIFIED"
     else:
         temporal = "MODIFIED" if stats.dates_shifted else "REMOVED"
-    texts = {"PatientIdentityRemoved": "YES",
-             "DeidentificationMethod": f"deid {__version__} {pipeline_name}"[:64],
-             "LongitudinalTemporalInformationModified": temporal}
+    texts = {
+        "PatientIdentityRemoved": "YES",
+        "DeidentificationMethod": f"deid {__version__} {pipeline_name}"[:64],
+        "LongitudinalTemporalInformationModified": temporal,
+    }
     new = [Elem.new(tag, vr, V.encode(texts[kw], vr, ())) for kw, (tag, vr) in T_MARKERS.items()]
     items = []
     for name in ["basic"] + [o for o in policy.options if o in OPTION_CODES]:
         value, meaning = OPTION_CODES[name]
-        items.append([Elem.new(0x00080100, "SH", V.encode(value, "SH", ())),
-                      Elem.new(0x00080102, "SH", V.encode("DCM", "SH", ())),
-                      Elem.new(0x00080104, "LO", V.encode(meaning, "LO", ()))])
+        items.append(
+            [
+                Elem.new(0x00080100, "SH", V.encode(value, "SH", ())),
+                Elem.new(0x00080102, "SH", V.encode("DCM", "SH", ())),
+                Elem.new(0x00080104, "LO", V.encode(meaning, "LO", ())),
+            ]
+        )
     new.append(Elem.sequence(T_METHOD_CODES, items))
     replaced = {e.tag for e in new}
     f.elems = sorted([e for e in f.elems if e.tag not in replaced] + new, key=lambda e: e.tag)
 
 
-def deidentify_bytes(data: bytes, policy: DicomPolicy, pseudo: Pseudonymizer,
-                     pipeline_name: str) -> tuple[bytes, list[AuditEvent]]:
+def deidentify_bytes(
+    data: bytes, policy: DicomPolicy, pseudo: Pseudonymizer, pipeline_name: str
+) -> tuple[bytes, list[AuditEvent]]:
     """Whole-file convenience: input bytes -> de-identified Part 10 bytes and audit events."""
     from .io import read_file, verify_readable, write_file
 

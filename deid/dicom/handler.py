@@ -1,5 +1,6 @@
 """DicomHandler: a DICOM Part 10 file -> de-identified bytes (header, then burned-in
 pixels when the pipeline cleans them), with one audit event per action. Pure."""
+
 from __future__ import annotations
 
 import re
@@ -28,20 +29,25 @@ class DicomHandler(FileHandler):
         try:
             f = read_file(data)
             maps: list[tuple[str, str, str]] | None = [] if ctx.collect_mappings else None
-            events, stats, header = deidentify(f, ctx.pipeline.dicom, ctx.pseudo, ctx.pipeline.name, maps,
-                                               ctx.pipeline.records)
+            events, stats, header = deidentify(
+                f, ctx.pipeline.dicom, ctx.pseudo, ctx.pipeline.name, maps, ctx.pipeline.records
+            )
             px = _clean_pixels(f, header, ctx)
             events += px.events
             if not ctx.pipeline.dicom.keep_overlays:  # overlays hidden in unused pixel bits go with the others
                 stray = clear_stray_bits(f)
                 if stray:
-                    events.append(AuditEvent("PixelData", Action.CLEAN, "graphics", "deid:unused-pixel-bits", "",
-                                             f"samples={stray}"))
+                    events.append(
+                        AuditEvent(
+                            "PixelData", Action.CLEAN, "graphics", "deid:unused-pixel-bits", "", f"samples={stray}"
+                        )
+                    )
             out = write_file(f)
             verify_readable(out)
         except QuarantineError as exc:
-            return Result(Status.QUARANTINED, reason=str(exc), input_fingerprint=fp, events=exc.events,
-                          details=exc.details)
+            return Result(
+                Status.QUARANTINED, reason=str(exc), input_fingerprint=fp, events=exc.events, details=exc.details
+            )
         except InputError as exc:
             return Result(Status.QUARANTINED, reason=str(exc), input_fingerprint=fp)
         except RecursionError:
@@ -49,15 +55,34 @@ class DicomHandler(FileHandler):
         except Exception as exc:  # fail closed on anything unexpected, without its message
             return Result(Status.QUARANTINED, reason=f"internal-error: {type(exc).__name__}", input_fingerprint=fp)
         after = Header(f.elems)
-        parts = [safe_name(after.text(T_PATIENT_ID) or "P-UNKNOWN"), safe_name(after.text(T_STUDY_UID) or "study"),
-                 safe_name(after.text(T_SOP_INSTANCE)) + ".dcm"]
+        parts = [
+            safe_name(after.text(T_PATIENT_ID) or "P-UNKNOWN"),
+            safe_name(after.text(T_STUDY_UID) or "study"),
+            safe_name(after.text(T_SOP_INSTANCE)) + ".dcm",
+        ]
         renamed = path_names_patient(relpath, path_tokens(header))
         if renamed:
-            events.append(AuditEvent("<path>", Action.RENAME, "identity", "deid:path-identity", "",
-                                     "input path held a patient identity value"))
-        return Result(Status.OK, data=out, events=events, input_fingerprint=fp, name_hint="/".join(parts),
-                      renamed=renamed, previews=px.previews, mappings=maps or [],
-                      counts={"elements": stats.changed, "dates_shifted": stats.dates_shifted, **px.counts})
+            events.append(
+                AuditEvent(
+                    "<path>",
+                    Action.RENAME,
+                    "identity",
+                    "deid:path-identity",
+                    "",
+                    "input path held a patient identity value",
+                )
+            )
+        return Result(
+            Status.OK,
+            data=out,
+            events=events,
+            input_fingerprint=fp,
+            name_hint="/".join(parts),
+            renamed=renamed,
+            previews=px.previews,
+            mappings=maps or [],
+            counts={"elements": stats.changed, "dates_shifted": stats.dates_shifted, **px.counts},
+        )
 
 
 def _clean_pixels(f: RawFile, header: Header, ctx: Context) -> PixelOutcome:

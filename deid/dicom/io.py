@@ -8,6 +8,7 @@ little endian (PS3.5 A.2), which every reader accepts.
 
 Reasons are short codes chosen here, never a parser's messages, which can quote values.
 """
+
 from __future__ import annotations
 
 import io
@@ -117,8 +118,19 @@ def normalise(data: bytes) -> bytes:
             raise
         except InvalidDicomError:
             raise InputError("not-dicom: parser rejected the file") from None
-        except (EOFError, struct.error, OSError, ValueError, KeyError, TypeError, IndexError,
-                NotImplementedError, AttributeError, OverflowError, zlib.error) as exc:
+        except (
+            EOFError,
+            struct.error,
+            OSError,
+            ValueError,
+            KeyError,
+            TypeError,
+            IndexError,
+            NotImplementedError,
+            AttributeError,
+            OverflowError,
+            zlib.error,
+        ) as exc:
             raise InputError(f"unreadable: {type(exc).__name__} while parsing") from None
     out = buf.getvalue()
     if out[128:132] != b"DICM":
@@ -177,11 +189,13 @@ def write_file(f: RawFile) -> bytes:
     if sop_class is None or sop_instance is None or not sop_instance.value.strip(b"\x00 "):
         raise InputError("write-failed: no SOPClassUID/SOPInstanceUID left after de-identification")
     version = next((e for e in f.meta if e.tag == META_VERSION), None)
-    meta = [version or Elem.new(META_VERSION, "OB", b"\x00\x01"),
-            Elem.new(META_SOP_CLASS, "UI", sop_class.value),
-            Elem.new(META_SOP_INSTANCE, "UI", sop_instance.value),
-            Elem.new(META_TS, "UI", uid_bytes(f.transfer_syntax)),
-            Elem.new(META_IMPL, "UI", uid_bytes(IMPLEMENTATION_CLASS_UID))]
+    meta = [
+        version or Elem.new(META_VERSION, "OB", b"\x00\x01"),
+        Elem.new(META_SOP_CLASS, "UI", sop_class.value),
+        Elem.new(META_SOP_INSTANCE, "UI", sop_instance.value),
+        Elem.new(META_TS, "UI", uid_bytes(f.transfer_syntax)),
+        Elem.new(META_IMPL, "UI", uid_bytes(IMPLEMENTATION_CLASS_UID)),
+    ]
     return write_part10(meta, f.elems, f.explicit)
 
 

@@ -5,6 +5,7 @@ The value operators themselves (dummy, uid, shift-date, pseudonym, generalize, c
 ...) are in deid.operators, one file each, shared with the records stack; the names
 below stay importable from here.
 """
+
 from __future__ import annotations
 
 import re
@@ -15,8 +16,22 @@ from ..operators.dummy import BINARY_WIDTH, DUMMY_NUMBER, DUMMY_TEXT, dummy_valu
 from ..operators.generalize import generalize_age
 from ..operators.shift_date import shift_da, shift_dt, shift_value
 
-__all__ = ["BINARY_WIDTH", "DUMMY_NUMBER", "DUMMY_TEXT", "MASK", "TEXT_VRS", "IdentityValues", "clean_text",
-           "date_forms", "dummy_value", "generalize_age", "name_tokens", "shift_da", "shift_dt", "shift_value"]
+__all__ = [
+    "BINARY_WIDTH",
+    "DUMMY_NUMBER",
+    "DUMMY_TEXT",
+    "MASK",
+    "TEXT_VRS",
+    "IdentityValues",
+    "clean_text",
+    "date_forms",
+    "dummy_value",
+    "generalize_age",
+    "name_tokens",
+    "shift_da",
+    "shift_dt",
+    "shift_value",
+]
 
 
 def date_forms(da: str) -> list[str]:
@@ -26,8 +41,17 @@ def date_forms(da: str) -> list[str]:
     if len(da) != 8 or not da.isdigit():
         return []
     y, m, d = da[:4], da[4:6], da[6:]
-    return [da, f"{y}-{m}-{d}", f"{d}.{m}.{y}", f"{m}.{d}.{y}", f"{m}/{d}/{y}", f"{d}/{m}/{y}",
-            f"{y}/{m}/{d}", f"{y}.{m}.{d}", f"{y}年{int(m)}月{int(d)}日"]
+    return [
+        da,
+        f"{y}-{m}-{d}",
+        f"{d}.{m}.{y}",
+        f"{m}.{d}.{y}",
+        f"{m}/{d}/{y}",
+        f"{d}/{m}/{y}",
+        f"{y}/{m}/{d}",
+        f"{y}.{m}.{d}",
+        f"{y}年{int(m)}月{int(d)}日",
+    ]
 
 
 def name_tokens(values: list[str]) -> set[str]:
@@ -83,5 +107,6 @@ class IdentityValues:
             alts.append("|".join(re.escape(t) for t in sorted(other_tokens, key=len, reverse=True)))
         self.pattern = re.compile("|".join(alts), re.IGNORECASE) if alts else None
         # alphanumerics only, upper case: for OCR text, which loses spaces and punctuation
-        self.squashed = frozenset(sq for sq in ("".join(c for c in t.upper() if c.isalnum()) for t in tokens)
-                                  if len(sq) >= 4)
+        self.squashed = frozenset(
+            sq for sq in ("".join(c for c in t.upper() if c.isalnum()) for t in tokens) if len(sq) >= 4
+        )

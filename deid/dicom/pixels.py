@@ -11,6 +11,7 @@ near-lossless -> JPEG-LS Lossless) or, for JPEG Baseline/Extended/Lossless, expl
 little endian. Lossy Image Compression attributes are kept as they were: the image
 *was* lossy-compressed once, and re-storing it losslessly does not undo that.
 """
+
 from __future__ import annotations
 
 import io
@@ -35,17 +36,16 @@ RLE = "1.2.840.10008.1.2.5"
 J2K_LOSSLESS, J2K = "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91"
 JLS_LOSSLESS, JLS_NEAR = "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81"
 # syntax of the input -> syntax of a redacted output
-TARGET = {RLE: RLE, J2K_LOSSLESS: J2K_LOSSLESS, J2K: J2K_LOSSLESS, JLS_LOSSLESS: JLS_LOSSLESS,
-          JLS_NEAR: JLS_LOSSLESS}
+TARGET = {RLE: RLE, J2K_LOSSLESS: J2K_LOSSLESS, J2K: J2K_LOSSLESS, JLS_LOSSLESS: JLS_LOSSLESS, JLS_NEAR: JLS_LOSSLESS}
 T_BURNED_IN = 0x00280301
 T_US_REGIONS = 0x00186011
 
 
 @dataclass
 class Pixels:
-    ds: Any                    # pydicom Dataset of the Image Pixel attributes
-    frames: np.ndarray         # (n, rows, cols) or (n, rows, cols, 3), stored values
-    photometric: str           # of `frames` (YBR inputs are decoded to RGB)
+    ds: Any  # pydicom Dataset of the Image Pixel attributes
+    frames: np.ndarray  # (n, rows, cols) or (n, rows, cols, 3), stored values
+    photometric: str  # of `frames` (YBR inputs are decoded to RGB)
     transfer_syntax: str
 
     @property
@@ -59,12 +59,14 @@ class Pixels:
 
 
 def _subset(f: RawFile) -> list[Elem]:
-    return [e for e in f.elems if e.tag >> 16 == 0x0028 or e.tag in (0x00080016, 0x00080018, PIXEL_DATA)
-            or e.tag in FLOAT_PIXEL_DATA]
+    return [
+        e
+        for e in f.elems
+        if e.tag >> 16 == 0x0028 or e.tag in (0x00080016, 0x00080018, PIXEL_DATA) or e.tag in FLOAT_PIXEL_DATA
+    ]
 
 
-J2K_SYNTAXES = (J2K_LOSSLESS, J2K, "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202",
-                "1.2.840.10008.1.2.4.203")
+J2K_SYNTAXES = (J2K_LOSSLESS, J2K, "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203")
 JP2_SIGNATURE = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
 
 
@@ -77,11 +79,11 @@ def check_jp2_boxes(fragment: bytes) -> None:
         return
     offset = len(JP2_SIGNATURE)
     while offset + 8 <= len(fragment):
-        length = int.from_bytes(fragment[offset:offset + 4], "big")
-        if fragment[offset + 4:offset + 8] == b"jp2c":
+        length = int.from_bytes(fragment[offset : offset + 4], "big")
+        if fragment[offset + 4 : offset + 8] == b"jp2c":
             return
         if length == 1 and offset + 16 <= len(fragment):  # XLBox: the length in the next 8 bytes
-            length = int.from_bytes(fragment[offset + 8:offset + 16], "big")
+            length = int.from_bytes(fragment[offset + 8 : offset + 16], "big")
         if length < 8:
             raise InputError("pixels-undecodable: JPEG 2000 frame with a box of invalid length")
         offset += length
@@ -93,10 +95,10 @@ def _first_fragments(pixel_data: bytes, limit: int = 4096) -> list[bytes]:
     out: list[bytes] = []
     pos = 0
     while pos + 8 <= len(pixel_data) and len(out) <= limit:
-        tag, length = pixel_data[pos:pos + 4], int.from_bytes(pixel_data[pos + 4:pos + 8], "little")
+        tag, length = pixel_data[pos : pos + 4], int.from_bytes(pixel_data[pos + 4 : pos + 8], "little")
         if tag != b"\xfe\xff\x00\xe0":  # not an Item: the sequence delimiter, or damage
             break
-        out.append(pixel_data[pos + 8:pos + 8 + length])
+        out.append(pixel_data[pos + 8 : pos + 8 + length])
         pos += 8 + length
     return out[1:]
 
@@ -133,8 +135,7 @@ def encode(f: RawFile, px: Pixels, frames: np.ndarray, burned_in_no: bool) -> st
     import pydicom
 
     ds = px.ds
-    target = TARGET.get(px.transfer_syntax, px.transfer_syntax if px.transfer_syntax in UNCOMPRESSED
-                        else EXPLICIT_LE)
+    target = TARGET.get(px.transfer_syntax, px.transfer_syntax if px.transfer_syntax in UNCOMPRESSED else EXPLICIT_LE)
     ds.PhotometricInterpretation = px.photometric
     if px.color:
         ds.PlanarConfiguration = 0
@@ -171,8 +172,7 @@ def _store_native(ds: Any, arr: np.ndarray) -> None:
         data = pack_bits(arr)
     else:
         signed = int(ds.get("PixelRepresentation", 0)) == 1
-        dtype = {8: "i1" if signed else "u1", 16: "<i2" if signed else "<u2",
-                 32: "<i4" if signed else "<u4"}.get(bits)
+        dtype = {8: "i1" if signed else "u1", 16: "<i2" if signed else "<u2", 32: "<i4" if signed else "<u4"}.get(bits)
         if dtype is None:
             raise InputError(f"pixels-encode-failed: BitsAllocated {bits} not supported")
         data = arr.astype(dtype).tobytes()
@@ -184,8 +184,9 @@ def _store_native(ds: Any, arr: np.ndarray) -> None:
 
 def set_burned_in_no(f: RawFile) -> None:
     """Burned In Annotation = NO, on a file whose pixels needed no change (byte-identical)."""
-    f.elems = sorted([e for e in f.elems if e.tag != T_BURNED_IN] + [Elem.new(T_BURNED_IN, "CS", b"NO")],
-                     key=lambda e: e.tag)
+    f.elems = sorted(
+        [e for e in f.elems if e.tag != T_BURNED_IN] + [Elem.new(T_BURNED_IN, "CS", b"NO")], key=lambda e: e.tag
+    )
 
 
 def _name(uid: str) -> str:
@@ -199,9 +200,15 @@ def _name(uid: str) -> str:
 
 def header_info(h: Header) -> dict[str, Any]:
     """The device signature device region rules key on (pixels/regions.py), and the size."""
-    info: dict[str, Any] = {kw: h.text(tag).strip() for kw, tag in (
-        ("Modality", 0x00080060), ("Manufacturer", 0x00080070), ("ManufacturerModelName", 0x00081090),
-        ("ImageType", 0x00080008))}
+    info: dict[str, Any] = {
+        kw: h.text(tag).strip()
+        for kw, tag in (
+            ("Modality", 0x00080060),
+            ("Manufacturer", 0x00080070),
+            ("ManufacturerModelName", 0x00081090),
+            ("ImageType", 0x00080008),
+        )
+    }
     for kw, tag in (("Rows", 0x00280010), ("Columns", 0x00280011)):
         el = h.by_tag.get(tag)
         info[kw] = int.from_bytes(el.value[:2], "little") if el is not None and el.length >= 2 else 0
@@ -213,15 +220,19 @@ def us_regions(f: RawFile) -> list[tuple[int, int, int, int]]:
     seq = next((e for e in f.elems if e.tag == T_US_REGIONS and e.items is not None), None)
     out = []
     for item in (seq.items or []) if seq else []:
-        vals = {e.tag: int.from_bytes(e.value[:4], "little") for e in item
-                if e.tag in (0x00186018, 0x0018601A, 0x0018601C, 0x0018601E) and e.length >= 4}
+        vals = {
+            e.tag: int.from_bytes(e.value[:4], "little")
+            for e in item
+            if e.tag in (0x00186018, 0x0018601A, 0x0018601C, 0x0018601E) and e.length >= 4
+        }
         if len(vals) == 4:
             out.append((vals[0x00186018], vals[0x0018601A], vals[0x0018601C], vals[0x0018601E]))
     return out
 
 
-def clean_pixels(f: RawFile, before: Header, pp: PixelPolicy, pseudo: Pseudonymizer,
-                 preview: bool = False) -> PixelOutcome:
+def clean_pixels(
+    f: RawFile, before: Header, pp: PixelPolicy, pseudo: Pseudonymizer, preview: bool = False
+) -> PixelOutcome:
     """Burned-in text removal for one DICOM file, after the header step, on the same
     RawFile, with the *input* header (identity values to look for, device signature).
     Pixel data that needs no change is left byte-identical."""
@@ -246,8 +257,17 @@ def clean_pixels(f: RawFile, before: Header, pp: PixelPolicy, pseudo: Pseudonymi
     if px.frames.shape[1:3] != (h, w):
         raise InputError("pixels-undecodable: decoded frame size does not match Rows/Columns")
     frames = Frames(px.frames, px.hints)
-    done = redact_frames(frames, pp, mode, pseudo, identity, rule_boxes=rule_boxes, outside=outside,
-                         modality=info["Modality"], cleaner=cleaner)
+    done = redact_frames(
+        frames,
+        pp,
+        mode,
+        pseudo,
+        identity,
+        rule_boxes=rule_boxes,
+        outside=outside,
+        modality=info["Modality"],
+        cleaner=cleaner,
+    )
     out.events = done.events
     if done.changed and px.frames.dtype.kind == "f":
         # scanned, and text was found; there is no encoder for Float Pixel Data here, and

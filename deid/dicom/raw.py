@@ -12,6 +12,7 @@ that is not a VR, a misplaced delimiter) raises InputError; the handler then
 quarantines the file. Big-endian and deflated files are normalised to
 explicit VR little endian by the caller (io.py) before they reach here.
 """
+
 from __future__ import annotations
 
 from struct import Struct
@@ -20,9 +21,44 @@ from typing import Callable, Union
 from ..errors import InputError
 from .dictionary import entry
 
-VRS = frozenset({"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL", "IS", "LO", "LT", "OB", "OD", "OF",
-                 "OL", "OV", "OW", "PN", "SH", "SL", "SQ", "SS", "ST", "SV", "TM", "UC", "UI", "UL", "UN",
-                 "UR", "US", "UT", "UV"})
+VRS = frozenset(
+    {
+        "AE",
+        "AS",
+        "AT",
+        "CS",
+        "DA",
+        "DS",
+        "DT",
+        "FD",
+        "FL",
+        "IS",
+        "LO",
+        "LT",
+        "OB",
+        "OD",
+        "OF",
+        "OL",
+        "OV",
+        "OW",
+        "PN",
+        "SH",
+        "SL",
+        "SQ",
+        "SS",
+        "ST",
+        "SV",
+        "TM",
+        "UC",
+        "UI",
+        "UL",
+        "UN",
+        "UR",
+        "US",
+        "UT",
+        "UV",
+    }
+)
 LONG_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "UC", "UN", "UR", "UT", "SV", "UV"})
 _VRB = {vr.encode("ascii"): vr for vr in VRS}
 ITEM, ITEM_DELIM, SEQ_DELIM = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
@@ -39,7 +75,7 @@ _HH2s2xL = Struct("<HH2s2xL")
 _L = Struct("<L")
 _H = Struct("<H")
 
-Buf = Union[bytes, bytearray, memoryview]   # what elements are parsed from and point into
+Buf = Union[bytes, bytearray, memoryview]  # what elements are parsed from and point into
 
 
 class Elem:
@@ -51,8 +87,18 @@ class Elem:
 
     __slots__ = ("tag", "vr", "buf", "start", "vstart", "end", "explicit", "items", "encap")
 
-    def __init__(self, tag: int, vr: str, buf: Buf, start: int, vstart: int, end: int, explicit: bool,
-                 items: list[list["Elem"]] | None = None, encap: bool = False):
+    def __init__(
+        self,
+        tag: int,
+        vr: str,
+        buf: Buf,
+        start: int,
+        vstart: int,
+        end: int,
+        explicit: bool,
+        items: list[list["Elem"]] | None = None,
+        encap: bool = False,
+    ):
         self.tag, self.vr, self.buf = tag, vr, buf
         self.start, self.vstart, self.end = start, vstart, end
         self.explicit, self.items, self.encap = explicit, items, encap
@@ -67,7 +113,7 @@ class Elem:
 
     @property
     def value(self) -> bytes:
-        return bytes(self.buf[self.vstart:self.end])
+        return bytes(self.buf[self.vstart : self.end])
 
     @property
     def length(self) -> int:
@@ -77,11 +123,12 @@ class Elem:
 # -- reading ---------------------------------------------------------------------------
 def _looks_explicit(buf: Buf, pos: int) -> bool:
     """First element of a data set whose encoding is not known (an SQ stored as UN)."""
-    return bytes(buf[pos + 4:pos + 6]) in _VRB
+    return bytes(buf[pos + 4 : pos + 6]) in _VRB
 
 
-def parse_dataset(buf: Buf, pos: int, end: int | None, explicit: bool, depth: int = 0,
-                  top: bool = False) -> tuple[list[Elem], int]:
+def parse_dataset(
+    buf: Buf, pos: int, end: int | None, explicit: bool, depth: int = 0, top: bool = False
+) -> tuple[list[Elem], int]:
     """Elements from `pos` up to `end` (a defined length) or, with end=None, up to and
     including an Item Delimitation Item. Returns (elements, position after them)."""
     if depth > MAX_DEPTH:
@@ -143,8 +190,9 @@ def parse_dataset(buf: Buf, pos: int, end: int | None, explicit: bool, depth: in
     return elems, pos
 
 
-def _parse_items(buf: Buf, pos: int, end: int | None, explicit: bool | None, depth: int,
-                 limit: int) -> tuple[list[list[Elem]], int]:
+def _parse_items(
+    buf: Buf, pos: int, end: int | None, explicit: bool | None, depth: int, limit: int
+) -> tuple[list[list[Elem]], int]:
     """Items of a sequence; `explicit` None means 'detect per item' (SQ stored as UN)."""
     items: list[list[Elem]] = []
     stop = limit if end is None else end
@@ -231,7 +279,7 @@ def parse_part10(data: bytes, transfer_syntax_ok: Callable[[str], bool]) -> RawF
 
 
 def _meta_element_size(data: bytes, pos: int) -> int:
-    vrb = bytes(data[pos + 4:pos + 6])
+    vrb = bytes(data[pos + 4 : pos + 6])
     vr = _VRB.get(vrb)
     if vr is None:
         raise InputError("unreadable: invalid file meta element")
@@ -275,13 +323,13 @@ def encode(elems: list[Elem], explicit: bool, out: list) -> None:
                 out.append(_ITEM_END)
             out.append(_SEQ_END)
         elif el.start >= 0 and el.explicit == explicit:
-            out.append(el.buf[el.start:el.end])
+            out.append(el.buf[el.start : el.end])
         elif el.encap:
             out.append(header(el.tag, el.vr, UNDEFINED, explicit))
-            out.append(el.buf[el.vstart:el.end])
+            out.append(el.buf[el.vstart : el.end])
         else:
             out.append(header(el.tag, el.vr, el.end - el.vstart, explicit))
-            out.append(el.buf[el.vstart:el.end])
+            out.append(el.buf[el.vstart : el.end])
 
 
 def write_part10(meta: list[Elem], elems: list[Elem], explicit: bool) -> bytes:

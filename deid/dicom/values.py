@@ -5,6 +5,7 @@ are decoded with the data set's Specific Character Set by pydicom's charset
 module (GB18030, UTF-8, ISO 2022 with escape sequences, ...), imported only
 when such a value is met.
 """
+
 from __future__ import annotations
 
 import struct

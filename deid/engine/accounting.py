@@ -5,6 +5,7 @@ reason for every input not written; every output it records as written is there.
 A run whose books do not balance has lost track of an input: deid says so and exits
 with its internal-error code (4), whatever else happened.
 """
+
 from __future__ import annotations
 
 from ..audit.log import AuditLog
@@ -21,8 +22,9 @@ def check(summary: Summary, log: AuditLog, sink: Sink | None) -> list[str]:
     s = summary
     problems = []
     if s.files != s.ok + s.quarantined + s.errors:
-        problems.append(f"{s.files} inputs counted, but {s.ok} written + {s.quarantined} quarantined + "
-                        f"{s.errors} errors")
+        problems.append(
+            f"{s.files} inputs counted, but {s.ok} written + {s.quarantined} quarantined + {s.errors} errors"
+        )
     if not s.interrupted and s.seen != s.files:
         problems.append(f"{s.seen} inputs taken on, {s.files} accounted for")
     rows = log.file_rows()

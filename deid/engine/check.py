@@ -11,6 +11,7 @@ The engine's side of `deid check`: it walks and reads the inputs as `deid run` d
 (discover, read_input, the same path judge) and hands each file's bytes to deid.check,
 which sits below the engine (the pipeline's `verify:` step calls the same check_bytes).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -25,16 +26,18 @@ from .discover import discover
 from .paths import judge
 from .work import read_input
 
-PROBLEMS = {"symlink": ("symlink", "check:symlink-not-followed"),
-            "unreadable-folder": ("unreadable", "check:unreadable-folder"),
-            "not-a-regular-file": ("unreadable", "check:not-a-regular-file"),
-            "unreadable-file": ("unreadable", "check:unreadable-file")}
+PROBLEMS = {
+    "symlink": ("symlink", "check:symlink-not-followed"),
+    "unreadable-folder": ("unreadable", "check:unreadable-folder"),
+    "not-a-regular-file": ("unreadable", "check:not-a-regular-file"),
+    "unreadable-file": ("unreadable", "check:unreadable-file"),
+}
 
 
 @dataclass(frozen=True)
 class Checked:
-    shown: str                       # the path as findings name it
-    findings: list[Finding] | None   # None: not a kind check reads (an image without --pixels)
+    shown: str  # the path as findings name it
+    findings: list[Finding] | None  # None: not a kind check reads (an image without --pixels)
 
 
 def check_paths(paths: list[Path], ctx: Context, *, excerpts: bool, pixels: bool, timeout: float) -> Iterator[Checked]:
@@ -78,5 +81,8 @@ def _shown(part: str, last: bool, excerpts: bool) -> str:
 def path_findings(relpath: str, shown: str) -> list[Finding]:
     """One finding per folder or file name that may identify someone."""
     parts = relpath.split("/")
-    return [Finding(shown, f"<path>[{i}]", judge(p, i == len(parts) - 1), "check:path-name")
-            for i, p in enumerate(parts) if judge(p, i == len(parts) - 1)]
+    return [
+        Finding(shown, f"<path>[{i}]", judge(p, i == len(parts) - 1), "check:path-name")
+        for i, p in enumerate(parts)
+        if judge(p, i == len(parts) - 1)
+    ]

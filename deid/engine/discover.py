@@ -7,6 +7,7 @@ it may point anywhere, or round in a loop), a FIFO, socket or device, a folder t
 cannot be listed. The walk keeps no list of the tree in memory beyond a stack of
 folders, and goes as deep as the tree does (no recursion).
 """
+
 from __future__ import annotations
 
 import os
@@ -75,8 +76,12 @@ def _walk(root: Path, base: str) -> Iterator[Item]:
         stack.extend(reversed(folders))
 
 
-KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
-         (stat.S_ISBLK, "a block device"))
+KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
 
 
 def _not_regular(mode: int) -> str:

@@ -6,6 +6,7 @@ long as it runs, and writes into it which run it is (process id, host, start tim
 the second run is refused at once, saying which run holds it. The kernel drops the lock
 when its holder dies, however it dies, so a killed run never leaves a stale lock.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -43,8 +44,12 @@ def _hold(path: Path) -> Iterator[None]:
     fd = _acquire(lp, path)
     try:
         os.ftruncate(fd, 0)
-        os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                                 "started": time.strftime("%Y-%m-%d %H:%M:%S")}).encode("ascii"))
+        os.write(
+            fd,
+            json.dumps(
+                {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+            ).encode("ascii"),
+        )
         yield
     finally:
         try:
@@ -68,8 +73,10 @@ def _acquire(lp: Path, path: Path) -> int:
         except BlockingIOError:
             holder = _holder(fd)
             os.close(fd)
-            raise Busy(f"{path} is in use by another deid run ({holder}); wait for it to end, or choose "
-                       "another output folder and audit log") from None
+            raise Busy(
+                f"{path} is in use by another deid run ({holder}); wait for it to end, or choose "
+                "another output folder and audit log"
+            ) from None
         try:
             same = os.fstat(fd).st_ino == os.stat(lp).st_ino
         except FileNotFoundError:

@@ -9,6 +9,7 @@ name) or control characters. The same name gives the same keyed name in every ru
 the same key. (A path that holds the header's own identity values is renamed whole by
 the handler: Result.renamed.)
 """
+
 from __future__ import annotations
 
 import re
@@ -40,7 +41,9 @@ def judge(part: str, last: bool = False) -> str:
         return ""
     from ..text.recognize import find
 
-    if own_pseudonyms(stem) == [(0, len(stem))]:   # a P-/N-/H- name only: 12 bare digits are no name of deid's   # deid's own keyed name (H-89470668FE9B): its digits are no ID
+    if (
+        own_pseudonyms(stem) == [(0, len(stem))]
+    ):  # a P-/N-/H- name only: 12 bare digits are no name of deid's   # deid's own keyed name (H-89470668FE9B): its digits are no ID
         return ""
     spans = find(SEPARATORS.sub(" ", stem))
     return spans[0].category if spans else ""

@@ -6,6 +6,7 @@ never cross processes; only outcomes and audit events come back to the driver, t
 audit writer, which records each input as written, quarantined or an error, with its
 reason.
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,22 +31,22 @@ class RunStopped(DeidError):
 
 @dataclass
 class Summary:
-    seen: int = 0                       # inputs this run took on (those the interrupted run finished aside)
-    files: int = 0                      # ... of which it accounted for: ok + quarantined + errors
+    seen: int = 0  # inputs this run took on (those the interrupted run finished aside)
+    files: int = 0  # ... of which it accounted for: ok + quarantined + errors
     ok: int = 0
     quarantined: int = 0
-    errors: int = 0                     # not written and not copied aside (a FIFO, a link, unreadable)
+    errors: int = 0  # not written and not copied aside (a FIFO, a link, unreadable)
     elements: int = 0
     dates_shifted: int = 0
     redacted_boxes: int = 0
     seconds: float = 0.0
     reasons: dict[str, int] = field(default_factory=dict)
-    skipped: int = 0                    # done by the interrupted run this one resumes
-    skipped_quarantined: int = 0        # ... of which not written there
-    actions: dict[str, int] = field(default_factory=dict)   # audit action -> count (for --dry-run)
-    kinds: dict[str, int] = field(default_factory=dict)     # dicom / records / ... -> files
+    skipped: int = 0  # done by the interrupted run this one resumes
+    skipped_quarantined: int = 0  # ... of which not written there
+    actions: dict[str, int] = field(default_factory=dict)  # audit action -> count (for --dry-run)
+    kinds: dict[str, int] = field(default_factory=dict)  # dicom / records / ... -> files
     interrupted: bool = False
-    stop_reason: str = ""               # why the run stopped early, when not Ctrl-C / SIGTERM
+    stop_reason: str = ""  # why the run stopped early, when not Ctrl-C / SIGTERM
 
 
 def path_fp(job: Job, relpath: str) -> str:
@@ -53,11 +54,19 @@ def path_fp(job: Job, relpath: str) -> str:
     return job.ctx.pseudo.fingerprint("path:" + relpath)
 
 
-def run(items: Iterable[Item], job: Job, audit: AuditLog, workers: int = 1,
-        progress: Callable[[Outcome], None] | None = None, skip: Mapping[str, str] | None = None,
-        timeout: float | None = None, max_memory_mb: int = 0, engine: Engine | str = Engine.LOCAL,
-        scheduler: str | None = None,
-        mappings: Callable[[list[tuple[str, str, str]]], None] | None = None) -> Summary:
+def run(
+    items: Iterable[Item],
+    job: Job,
+    audit: AuditLog,
+    workers: int = 1,
+    progress: Callable[[Outcome], None] | None = None,
+    skip: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+    max_memory_mb: int = 0,
+    engine: Engine | str = Engine.LOCAL,
+    scheduler: str | None = None,
+    mappings: Callable[[list[tuple[str, str, str]]], None] | None = None,
+) -> Summary:
     """Process every item not in `skip` (path fingerprints of inputs an interrupted run
     finished); record each in the audit log as it completes. engine "inline": in this
     process; "local": a supervised pool of `workers` processes (executors/pool.py) with an
@@ -71,8 +80,13 @@ def run(items: Iterable[Item], job: Job, audit: AuditLog, workers: int = 1,
     t0 = time.perf_counter()
     s = Summary()
     executor = make_executor(engine, job, Limits(workers, max_memory_mb, scheduler))
-    log.info("run: engine %s, %d workers, time limit %g s, %d inputs done earlier", Engine(engine).value,
-             workers, job.timeout, len(skip or ()))
+    log.info(
+        "run: engine %s, %d workers, time limit %g s, %d inputs done earlier",
+        Engine(engine).value,
+        workers,
+        job.timeout,
+        len(skip or ()),
+    )
 
     def todo() -> Iterator[Item]:
         for it in items:
@@ -103,8 +117,11 @@ def run(items: Iterable[Item], job: Job, audit: AuditLog, workers: int = 1,
         if mappings is not None and o.status == "ok" and r.mappings and not job.dry_run:
             mappings(r.mappings)
         r.mappings = []
-        audit.record(FileRecord(o.item, o.status, r.input_fingerprint, detail), r.events,
-                     path_fp(job, o.source) if o.source else "")
+        audit.record(
+            FileRecord(o.item, o.status, r.input_fingerprint, detail),
+            r.events,
+            path_fp(job, o.source) if o.source else "",
+        )
         _count(s, o)
         if progress:
             progress(o)
@@ -116,8 +133,16 @@ def run(items: Iterable[Item], job: Job, audit: AuditLog, workers: int = 1,
     except (RunStopped, AuditError) as exc:
         s.interrupted, s.stop_reason = True, str(exc)
     s.seconds = time.perf_counter() - t0
-    log.info("run: %d inputs accounted for (%d written, %d quarantined, %d errors), %d skipped%s, %.1f s",
-             s.files, s.ok, s.quarantined, s.errors, s.skipped, ", interrupted" if s.interrupted else "", s.seconds)
+    log.info(
+        "run: %d inputs accounted for (%d written, %d quarantined, %d errors), %d skipped%s, %.1f s",
+        s.files,
+        s.ok,
+        s.quarantined,
+        s.errors,
+        s.skipped,
+        ", interrupted" if s.interrupted else "",
+        s.seconds,
+    )
     return s
 
 

@@ -3,6 +3,7 @@ audit log, open the vault, start (or resume) a run in the audit log, run every i
 the chosen executor with SIGTERM as Ctrl-C, check the accounting, close the log and the
 vault, and remove temp files. What to print and which exit code is the caller's.
 """
+
 from __future__ import annotations
 
 import logging
@@ -33,8 +34,8 @@ Progress = Callable[[int], ContextManager[Callable[[Outcome], None]]]
 @dataclass
 class RunResult:
     summary: Summary
-    counted: int                                        # inputs the counting walk found
-    problems: list[str] = field(default_factory=list)   # accounting: [] when the books balance
+    counted: int  # inputs the counting walk found
+    problems: list[str] = field(default_factory=list)  # accounting: [] when the books balance
     dry_run: bool = False
 
 
@@ -61,16 +62,33 @@ def execute(cfg: RunConfig, progress: Progress = no_progress, say: Callable[[str
         return _run(cfg, counted, progress, say)
 
 
-def _items(cfg: RunConfig, job: Job, audit: AuditLog, total: int, progress: Progress, skip: Mapping[str, str] | None = None,
-           mappings: Callable[[list[tuple[str, str, str]]], None] | None = None) -> Summary:
+def _items(
+    cfg: RunConfig,
+    job: Job,
+    audit: AuditLog,
+    total: int,
+    progress: Progress,
+    skip: Mapping[str, str] | None = None,
+    mappings: Callable[[list[tuple[str, str, str]]], None] | None = None,
+) -> Summary:
     """The engine over every input, with a progress display."""
     from .discover import discover
     from .runner import run
 
     with progress(total - len(skip or ())) as step:
-        return run(discover(list(cfg.inputs)), job, audit, workers=cfg.limits.workers, progress=step, skip=skip,
-                   timeout=cfg.timeout, max_memory_mb=cfg.limits.max_memory_mb, engine=cfg.engine,
-                   scheduler=cfg.limits.scheduler, mappings=mappings)
+        return run(
+            discover(list(cfg.inputs)),
+            job,
+            audit,
+            workers=cfg.limits.workers,
+            progress=step,
+            skip=skip,
+            timeout=cfg.timeout,
+            max_memory_mb=cfg.limits.max_memory_mb,
+            engine=cfg.engine,
+            scheduler=cfg.limits.scheduler,
+            mappings=mappings,
+        )
 
 
 def _run(cfg: RunConfig, counted: int, progress: Progress, say: Callable[[str], None]) -> RunResult:
@@ -86,8 +104,11 @@ def _run(cfg: RunConfig, counted: int, progress: Progress, say: Callable[[str], 
         if vdb is not None:
             vdb.close()
         raise
-    job = Job(Context(cfg.pipeline, Pseudonymizer(cfg.secret), cfg.preview is not None,
-                      collect_mappings=vdb is not None), sink, cfg.naming)
+    job = Job(
+        Context(cfg.pipeline, Pseudonymizer(cfg.secret), cfg.preview is not None, collect_mappings=vdb is not None),
+        sink,
+        cfg.naming,
+    )
     previous = signal.signal(signal.SIGTERM, _sigterm)  # a batch scheduler's stop: as Ctrl-C
     error, summary, problems = None, None, []
     try:
@@ -107,8 +128,9 @@ def _run(cfg: RunConfig, counted: int, progress: Progress, say: Callable[[str], 
     return RunResult(summary, counted, problems)
 
 
-def _start(cfg: RunConfig, sink: Sink, vdb: Vault | None,
-           say: Callable[[str], None]) -> tuple[AuditLog, Mapping[str, str]]:
+def _start(
+    cfg: RunConfig, sink: Sink, vdb: Vault | None, say: Callable[[str], None]
+) -> tuple[AuditLog, Mapping[str, str]]:
     """The sink's folders checked, the audit log open and a run started in it; (log, the
     path fingerprints an interrupted run of the same command finished)."""
     from ..audit.log import AuditLog
@@ -127,8 +149,10 @@ def _start(cfg: RunConfig, sink: Sink, vdb: Vault | None,
             skip = sink.resume_index(audit.done_paths(earlier))
             removed = sink.remove_partials()
             log.info("resuming: %d inputs done earlier, %d temp files removed", len(skip), removed)
-            say(f"resuming an interrupted run: {len(skip)} inputs already done are skipped"
-                + (f", {removed} temp files removed" if removed else ""))
+            say(
+                f"resuming an interrupted run: {len(skip)} inputs already done are skipped"
+                + (f", {removed} temp files removed" if removed else "")
+            )
         audit.start_run(cfg.pipeline.name, cfg.pipeline.policy_hash, versions(), pseudo.key_id, signature)
     except BaseException:
         audit.abandon()
@@ -141,8 +165,13 @@ def resume_signature(cfg: RunConfig, sink: Sink, pseudo: Pseudonymizer, vdb: Vau
     holds no path): pipeline, naming, destination, vault, inputs. The vault is part of
     what a resume continues: with it, without it or another one, start over."""
     vault_part = "vault:" + str(vdb.path.resolve()) if vdb is not None else "no-vault"
-    return pseudo.fingerprint("run:" + "\0".join([cfg.pipeline.policy_hash, cfg.naming.value, sink.where, vault_part]
-                                                 + sorted(str(p.resolve()) for p in cfg.inputs)))
+    return pseudo.fingerprint(
+        "run:"
+        + "\0".join(
+            [cfg.pipeline.policy_hash, cfg.naming.value, sink.where, vault_part]
+            + sorted(str(p.resolve()) for p in cfg.inputs)
+        )
+    )
 
 
 def _dry_run(cfg: RunConfig, counted: int, progress: Progress) -> RunResult:
@@ -183,8 +212,10 @@ def _open_vault(cfg: RunConfig, say: Callable[[str], None]) -> Vault:
 
     vdb, where = open_for_run(cfg.vault, cfg.vault_key_file, cfg.secret, cfg.out, cfg.inputs)
     if where.startswith("created"):
-        say(f"new vault key: {display(where[8:])} (mode 0600). Keep it apart from the pseudonym key: "
-            "without it the vault can never be read.")
+        say(
+            f"new vault key: {display(where[8:])} (mode 0600). Keep it apart from the pseudonym key: "
+            "without it the vault can never be read."
+        )
     return vdb
 
 

@@ -6,6 +6,7 @@ the handler's new name. An input ends in exactly one of: written, quarantined (c
 aside with a reason), error (not copied: a FIFO, a link, an unreadable file or folder,
 a failed copy; its reason is still written) or a stop of the whole run (disk full).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -45,8 +46,9 @@ def prepare(item: Item, job: Job) -> Result:
         return Result(Status.ERROR, reason=f"unreadable-file: {type(exc).__name__}", kind="unreadable")
     handler = handler_for(item.source, data)
     if handler is None:
-        return Result(Status.QUARANTINED, reason="unsupported-type: not a file kind this pipeline handles",
-                      kind="unsupported")
+        return Result(
+            Status.QUARANTINED, reason="unsupported-type: not a file kind this pipeline handles", kind="unsupported"
+        )
     res = handler.process(item, job.ctx, data)
     if res.status == Status.OK and res.data is not None and job.ctx.pipeline.verify.enabled:
         from ..check.verify import verify_output  # the pipeline's `verify:` step
@@ -96,8 +98,14 @@ def finish(item: Item, job: Job, res: Result) -> Outcome:
     except OSError as exc:
         if not out_of_space(exc):
             raise
-        return Outcome(rel, "stop", f"disk-full: {type(exc).__name__} writing below the output or "
-                       "quarantine folder", "", res.quarantined("disk-full", events=[]), item.relpath)
+        return Outcome(
+            rel,
+            "stop",
+            f"disk-full: {type(exc).__name__} writing below the output or quarantine folder",
+            "",
+            res.quarantined("disk-full", events=[]),
+            item.relpath,
+        )
     return Outcome(rel, res.status, res.reason, rel if res.status == Status.OK else "", res, item.relpath)
 
 
@@ -112,8 +120,16 @@ def _write(job: Job, rel: str, res: Result) -> Result:
         job.sink.put(rel, res.data)
         # the output's digest (of de-identified bytes, not a value): lets the report and
         # an auditor tell the file this run wrote from anything later found at its path
-        res.events.append(AuditEvent("<output>", "digest", "file", "engine:output-digest", "",
-                                     "sha256=" + hashlib.sha256(res.data).hexdigest()))
+        res.events.append(
+            AuditEvent(
+                "<output>",
+                "digest",
+                "file",
+                "engine:output-digest",
+                "",
+                "sha256=" + hashlib.sha256(res.data).hexdigest(),
+            )
+        )
     except OSError as exc:
         if out_of_space(exc):
             raise

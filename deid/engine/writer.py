@@ -1,5 +1,6 @@
 """Atomic output and a private quarantine: a crash never leaves a half-written file that
 looks done, and what is set aside (raw inputs) is readable by the run's user only."""
+
 from __future__ import annotations
 
 import errno
@@ -13,7 +14,7 @@ from typing import Iterator
 
 from ..util import atomic_open, atomic_write, make_dirs  # noqa: F401  (named here too: moved to the bottom layer)
 
-PRIVATE_DIR = 0o700     # the quarantine holds raw inputs: folders 0700, files 0600 (mkstemp's mode)
+PRIVATE_DIR = 0o700  # the quarantine holds raw inputs: folders 0700, files 0600 (mkstemp's mode)
 
 
 def quarantine_path(qdir: Path, relpath: str) -> Path:
@@ -34,9 +35,11 @@ def copy_aside(dest: Path, source: str) -> None:
 def write_reason(dest: Path, reason: str, details: dict | None = None) -> None:
     """<name>.reason.json beside the quarantined input: the reason, and `details` such as
     the boxes an over-redaction would have filled (never a value)."""
-    atomic_write(dest.with_name(dest.name + ".reason.json"),
-                 json.dumps({"reason": reason, **({"details": details} if details else {})},
-                            ensure_ascii=True).encode("ascii"), dir_mode=PRIVATE_DIR)
+    atomic_write(
+        dest.with_name(dest.name + ".reason.json"),
+        json.dumps({"reason": reason, **({"details": details} if details else {})}, ensure_ascii=True).encode("ascii"),
+        dir_mode=PRIVATE_DIR,
+    )
 
 
 def append_reason(path: Path, item: str, reason: str, status: str) -> None:
@@ -45,8 +48,12 @@ def append_reason(path: Path, item: str, reason: str, status: str) -> None:
     make_dirs(path.parent, PRIVATE_DIR)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     with os.fdopen(fd, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps({"item": item, "reason": reason, "code": reason.split(":", 1)[0], "status": status},
-                            ensure_ascii=False) + "\n")
+        fh.write(
+            json.dumps(
+                {"item": item, "reason": reason, "code": reason.split(":", 1)[0], "status": status}, ensure_ascii=False
+            )
+            + "\n"
+        )
 
 
 def out_of_space(exc: BaseException) -> bool:

@@ -6,6 +6,7 @@ Adding an operator is its file (a subclass of base.Operator with a `name`, the
 `stacks` a pipeline may name it in, `validate` and `apply`) plus one line in
 OPERATORS below (or `register(...)` from a plug-in).
 """
+
 from __future__ import annotations
 
 from typing import Any, Mapping
@@ -38,7 +39,7 @@ OPERATORS = (
     generalize.OPERATOR,
     mask.OPERATOR,
     tag.OPERATOR,
-    find.OPERATOR,   # no stack: handlers swap it in to find, never named by a pipeline
+    find.OPERATOR,  # no stack: handlers swap it in to find, never named by a pipeline
 )
 for _op in OPERATORS:
     register(_op)
@@ -63,5 +64,17 @@ def validate(name: object, stack: str, params: Mapping[str, Any] | None = None) 
     return op
 
 
-__all__ = ["REGISTRY", "REMOVE", "TEXT", "CannotApply", "Operator", "OperatorError", "OpContext", "Target",
-           "get", "names", "register", "validate"]
+__all__ = [
+    "REGISTRY",
+    "REMOVE",
+    "TEXT",
+    "CannotApply",
+    "Operator",
+    "OperatorError",
+    "OpContext",
+    "Target",
+    "get",
+    "names",
+    "register",
+    "validate",
+]

@@ -15,12 +15,13 @@ and raises CannotApply(reason) when the value has no safe form under this operat
 audit says why. Records never see CannotApply: for TEXT an operator falls back to the
 category tag itself, as it always has.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Mapping, Protocol, Union
 
-TEXT = "text"          # at.form of a records value (a field or a span of free text)
+TEXT = "text"  # at.form of a records value (a field or a span of free text)
 # DICOM VRs whose values are text a person may have typed (pseudonyms and clean apply)
 TEXT_VRS = frozenset({"LO", "LT", "SH", "ST", "UT", "UC", "PN", "CS", "AE", "UR"})
 
@@ -43,7 +44,7 @@ class _Remove:
 
 
 REMOVE = _Remove()
-RemoveType = _Remove   # REMOVE's type, for annotations (str | RemoveType)
+RemoveType = _Remove  # REMOVE's type, for annotations (str | RemoveType)
 Value = Union[str, bytes, _Remove, None]
 
 
@@ -64,12 +65,12 @@ class CannotApply(Exception):
 class Target:
     """What an operator knows about the one value it changes."""
 
-    form: str                 # TEXT (records) or the DICOM VR ("DA", "AS", "PN", "UI", ...)
+    form: str  # TEXT (records) or the DICOM VR ("DA", "AS", "PN", "UI", ...)
     category: str = "identity"
-    patient_key: str = ""     # drives the patient's pseudonym and date offset
-    keyword: str = ""         # DICOM: the attribute keyword, else its tag (pseudonym namespaces)
-    context: str = ""         # records: the text around a span (a tag is Chinese in Chinese text)
-    note: str = ""            # set by apply(): the detail the audit event carries (age>89, spans=3)
+    patient_key: str = ""  # drives the patient's pseudonym and date offset
+    keyword: str = ""  # DICOM: the attribute keyword, else its tag (pseudonym namespaces)
+    context: str = ""  # records: the text around a span (a tag is Chinese in Chinese text)
+    note: str = ""  # set by apply(): the detail the audit event carries (age>89, spans=3)
 
 
 class OpContext(Protocol):
@@ -81,14 +82,14 @@ class OpContext(Protocol):
     mappings: list[tuple[str, str, str]] | None
 
     @property
-    def date_shift_days(self) -> tuple[int, int]: ...   # read only (the DICOM walker's is a property)
+    def date_shift_days(self) -> tuple[int, int]: ...  # read only (the DICOM walker's is a property)
 
 
 class Operator:
     """Base class: an operator that takes no parameters and leaves values alone."""
 
     name: str = ""
-    stacks: frozenset[str] = frozenset({"dicom", "records"})   # where a pipeline may name it
+    stacks: frozenset[str] = frozenset({"dicom", "records"})  # where a pipeline may name it
 
     def validate(self, params: Mapping[str, Any]) -> None:
         """Raise OperatorError for a parameter this operator does not take or cannot use."""

@@ -3,6 +3,7 @@ identity values and every identifier the recognizers find (deid.text: the stack
 records and `deid check` use), each cut replaced by [REMOVED]; a date is shifted
 (shift-date), an age generalized (generalize); names, codes and anything not text
 cannot be cleaned into something safe and are removed."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -53,8 +54,9 @@ class Clean(Operator):
 OPERATOR = Clean()
 
 
-def clean_text(text: str, identity: Any, langs: tuple[str, ...] = ("zh", "en"),
-               partial_dates: bool = False) -> tuple[str, int]:
+def clean_text(
+    text: str, identity: Any, langs: tuple[str, ...] = ("zh", "en"), partial_dates: bool = False
+) -> tuple[str, int]:
     """Cut header identity values (`identity.pattern`) and every identifier the
     recognizers find out of free text.
 

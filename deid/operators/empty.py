@@ -1,4 +1,5 @@
 """empty (Z): the element stays with a zero-length value (PS3.15 E.1.1)."""
+
 from __future__ import annotations
 
 from .base import OpContext, Operator, Target, Value

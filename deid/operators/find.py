@@ -12,6 +12,7 @@ generalized address or year like any other).
 NoKey is the pseudonymizer of such a run: it fingerprints nothing (the findings carry no
 fingerprint) and anything that would need a key raises, so finding needs no key at all.
 """
+
 from __future__ import annotations
 
 from ..categories import NOT_CHECKED
@@ -21,13 +22,13 @@ from .base import OpContext, Operator, Target, Value
 
 class Find(Operator):
     name = "find"
-    stacks: frozenset[str] = frozenset()   # not one a pipeline may name
+    stacks: frozenset[str] = frozenset()  # not one a pipeline may name
 
     def apply(self, value: str, at: Target, ctx: OpContext) -> Value:
         v = value.strip()
         if not v or at.category in NOT_CHECKED or is_own_pseudonym(v, prefix=True):
             return None
-        return ""   # a change, so the stack records where; the output of a find run is never written
+        return ""  # a change, so the stack records where; the output of a find run is never written
 
 
 OPERATOR = Find()

@@ -6,6 +6,7 @@ form: DICOM AS 095Y -> 090Y (an AS must stay an AS: three digits and a unit), re
 address into its province and city (Chinese) or [ADDRESS] (English). In DICOM only an
 age can be generalized: anything else, or an age that is not an AS, is emptied.
 """
+
 from __future__ import annotations
 
 import re
@@ -75,7 +76,7 @@ def _province_city(v: str) -> str:
     out, rest = "", v
     for p in provinces():
         if rest.startswith(p):
-            out, rest = p, rest[len(p):]
+            out, rest = p, rest[len(p) :]
             break
     for code, name in _prefectures():
         if rest.startswith(name):

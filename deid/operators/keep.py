@@ -1,4 +1,5 @@
 """keep (K): the value stays as it is."""
+
 from __future__ import annotations
 
 from .base import OpContext, Operator, Target, Value

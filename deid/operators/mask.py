@@ -1,6 +1,7 @@
 """mask (records): every character but separators becomes '*', so the length and the
 layout stay (138-0013-8000 -> ***-****-****). The one mask function: `deid check`
 masks its excerpts with it too, keeping three characters at each end."""
+
 from __future__ import annotations
 
 from .base import OpContext, Operator, Target, Value
@@ -14,8 +15,8 @@ def mask(value: str, keep: str = "", head: int = 0, tail: int = 0, char: str = "
     n = len(value)
     if n <= head + tail:
         head = tail = 0
-    middle = "".join(c if c in keep else char for c in value[head:n - tail])
-    return value[:head] + middle + value[n - tail:]
+    middle = "".join(c if c in keep else char for c in value[head : n - tail])
+    return value[:head] + middle + value[n - tail :]
 
 
 class Mask(Operator):

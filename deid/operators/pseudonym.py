@@ -10,6 +10,7 @@ P- (DICOM) or H- (records) of the value, namespaced by the attribute or the cate
 The prefixes make a pseudonym impossible to mistake for a real name
 (deid.pseudonym.is_own_pseudonym).
 """
+
 from __future__ import annotations
 
 import re
@@ -21,7 +22,7 @@ PATIENT_KEYWORDS = frozenset({"PatientID", "PatientName"})
 
 class Pseudonym(Operator):
     name = "pseudonym"
-    prefix = "P-"        # of a DICOM value that is not the patient's own identity
+    prefix = "P-"  # of a DICOM value that is not the patient's own identity
 
     def refuse(self, at: Target) -> str | None:
         if at.form != TEXT and (at.form not in TEXT_VRS or at.form == "UR"):
@@ -53,8 +54,7 @@ def record_pseudonym(value: str, at: Target, ctx: OpContext) -> str:
     if category == "patient-name":
         return pseudo.pseudonym(at.patient_key or "name:" + re.sub(r"\s+", " ", value).strip().upper())
     if category == "name":
-        return pseudo.pseudonym(re.sub(r"\s+", " ", value).strip().upper(), prefix="N-",
-                                namespace="person-name")[:12]
+        return pseudo.pseudonym(re.sub(r"\s+", " ", value).strip().upper(), prefix="N-", namespace="person-name")[:12]
     return pseudo.pseudonym(value.strip(), prefix="H-", namespace=f"value:{category}")
 
 

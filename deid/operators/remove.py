@@ -1,5 +1,6 @@
 """remove (X): the element is deleted; a record field is dropped (JSON key removed, CSV
 cell emptied)."""
+
 from __future__ import annotations
 
 from .base import REMOVE, OpContext, Operator, Target, Value

@@ -9,6 +9,7 @@ valid) but must be a time. Records: YYYYMMDD, an HL7 TS (date and time), 2021-03
 zero-padded). A value that is not a full date in a form deid knows is emptied (DICOM,
 the audit says unreadable-date) or tagged [DATE]/[日期] (records).
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -29,8 +30,13 @@ class ShiftDate(Operator):
         if set(params) - {"days"}:
             raise OperatorError(f"shift-date takes only 'days' (got {sorted(params)})")
         days = params.get("days", [-1095, -1])
-        if (not isinstance(days, list) or len(days) != 2 or not all(isinstance(x, int) for x in days)
-                or days[0] > days[1] or days[0] <= -36500):
+        if (
+            not isinstance(days, list)
+            or len(days) != 2
+            or not all(isinstance(x, int) for x in days)
+            or days[0] > days[1]
+            or days[0] <= -36500
+        ):
             raise OperatorError("must be [min, max] whole days, min <= max")
 
     def refuse(self, at: Target) -> str | None:
@@ -101,7 +107,7 @@ def shift_value(vr: str, value: str, days: int) -> str | None:
 # -- dates as records write them -------------------------------------------------
 _DATE_FORMS = [
     (re.compile(r"^(\d{4})(\d{2})(\d{2})$"), "{y:04d}{m:02d}{d:02d}"),
-    (re.compile(r"^(\d{4})(\d{2})(\d{2})(\d{2}[\d.+-]*)$"), "ts"),         # HL7 TS: date and time
+    (re.compile(r"^(\d{4})(\d{2})(\d{2})(\d{2}[\d.+-]*)$"), "ts"),  # HL7 TS: date and time
     (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(.*)$"), None),
     (re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})(.*)$"), None),
     (re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})(.*)$"), None),

@@ -1,6 +1,7 @@
 """tag (records): the value -> its category's label ([姓名], [身份证号] in Chinese text;
 [NAME], [PHONE] otherwise; deid.categories). Also what other operators write for a value
 they cannot read (a date in no form deid knows)."""
+
 from __future__ import annotations
 
 import re

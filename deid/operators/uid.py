@@ -1,5 +1,6 @@
 """uid (U): every UID of the value -> its keyed remap 2.25.<int> (PS3.5 B.2), the same
 in every file and run under one key, so references between instances hold."""
+
 from __future__ import annotations
 
 from .base import OpContext, Operator, Target, Value, values

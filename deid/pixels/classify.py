@@ -3,6 +3,7 @@
 A misread can only cause over-redaction, never a leak: a box is kept only when it is
 read with confidence *and* the mode says its text may stay.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,9 +18,9 @@ from .recognize import Reading
 
 @dataclass(frozen=True)
 class Verdict:
-    action: Action        # redact | keep
+    action: Action  # redact | keep
     rule_id: str
-    why: str              # category or reason code, never the text
+    why: str  # category or reason code, never the text
 
 
 def classify(mode: PixelMode | str, reading: Reading, pp: PixelPolicy, identity: IdentityMatcher | None) -> Verdict:

@@ -2,6 +2,7 @@
 decision needs, classify by mode, then look at each kept box with its neighbour on the
 line. Used by the pixel stage (deid run), verify, and `deid check`.
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -24,9 +25,16 @@ class Decided:
     verdict no reading can change (a line too long to be a safe word, in redact-all-text)
     is read only if a neighbour's verdict or a check needs its text."""
 
-    def __init__(self, box: Box, verdict: Verdict, reading: Reading | None, view: str = "display",
-                 crop: np.ndarray | None = None, recognizer: Recognizer | None = None):
-        self.box, self.verdict, self.view = box, verdict, view      # view: where it was found (render.py)
+    def __init__(
+        self,
+        box: Box,
+        verdict: Verdict,
+        reading: Reading | None,
+        view: str = "display",
+        crop: np.ndarray | None = None,
+        recognizer: Recognizer | None = None,
+    ):
+        self.box, self.verdict, self.view = box, verdict, view  # view: where it was found (render.py)
         self._reading, self._crop, self._recognizer = reading, crop, recognizer
 
     @property
@@ -67,9 +75,16 @@ class FrameCleaner:
         self.detectors = detectors(pp) if self.mode.finds_text else []
         self.recognizer = Recognizer()
 
-    def find(self, frame: np.ndarray, ds: HintsLike, photometric: str = "", ref: np.ndarray | None = None,
-             skip: Callable[[Box], bool] | None = None, dismissed: set[Rect] | None = None,
-             rois: list[Box] | None = None) -> list[Decided]:
+    def find(
+        self,
+        frame: np.ndarray,
+        ds: HintsLike,
+        photometric: str = "",
+        ref: np.ndarray | None = None,
+        skip: Callable[[Box], bool] | None = None,
+        dismissed: set[Rect] | None = None,
+        rois: list[Box] | None = None,
+    ) -> list[Decided]:
         """Text boxes of a frame with their verdicts. A box read and found not to be text
         is added to `dismissed`. `ds`: RenderHints, or DICOM keywords to read them from
         (then `photometric` says the interpretation).
@@ -86,14 +101,16 @@ class FrameCleaner:
                 raw = [b for b in raw if any(b.overlap(r) for r in near)]
             model = [b for b in raw if not b.source.startswith("border")]
             # a border box mostly inside a model box is the same text: read it once
-            extra = [b for b in raw if b.source.startswith("border")
-                     and not any(b.overlap(m) >= 0.5 * b.area for m in model)]
+            extra = [
+                b for b in raw if b.source.startswith("border") and not any(b.overlap(m) >= 0.5 * b.area for m in model)
+            ]
             # lines first, then lone components: one beside a line read as text is part of
             # it. Lone components are never chained into lines here (noise along an edge
             # would chain across the frame); each is read on its own.
             lines = merge([b for b in extra if b.source != SINGLE])
-            singles = [b for b in extra if b.source == SINGLE
-                       and not any(b.overlap(ln) >= 0.5 * b.area for ln in lines)]
+            singles = [
+                b for b in extra if b.source == SINGLE and not any(b.overlap(ln) >= 0.5 * b.area for ln in lines)
+            ]
             for b in merge(model) + lines + singles:
                 if any(b.overlap(d.box) >= 0.8 * b.area for d in decided):
                     continue  # already decided from an earlier view
@@ -103,14 +120,27 @@ class FrameCleaner:
                 # border detector's, and what a window, stretch or chroma view shows of
                 # anatomy in high contrast) must read as text
                 confirm = b.source.startswith("border") or vname != "display"
-                if not confirm and self.mode == PixelMode.REDACT_ALL_TEXT and not self.pp.could_be_safe(b.width, b.height):
-                    decided.append(Decided(b, Verdict(Action.REDACT, "pixels:redact-all-text", "text"), None, vname,
-                                           view[b.y0:b.y1, b.x0:b.x1].copy(), self.recognizer))
+                if (
+                    not confirm
+                    and self.mode == PixelMode.REDACT_ALL_TEXT
+                    and not self.pp.could_be_safe(b.width, b.height)
+                ):
+                    decided.append(
+                        Decided(
+                            b,
+                            Verdict(Action.REDACT, "pixels:redact-all-text", "text"),
+                            None,
+                            vname,
+                            view[b.y0 : b.y1, b.x0 : b.x1].copy(),
+                            self.recognizer,
+                        )
+                    )
                     continue  # redacted whatever it reads as: read only if asked
                 # a lone component is a short value when it sits beside a line (never beside
                 # another lone component: they would vouch for each other along an edge)
-                single = b.source == SINGLE and not (b.width <= 2.5 * b.height and any(
-                    beside(b, d.box) for d in decided if d.box.source != SINGLE))
+                single = b.source == SINGLE and not (
+                    b.width <= 2.5 * b.height and any(beside(b, d.box) for d in decided if d.box.source != SINGLE)
+                )
                 if single and b.width < 0.9 * b.height:
                     # it would need two characters (_text_like): too narrow to hold them
                     if dismissed is not None:
@@ -123,7 +153,6 @@ class FrameCleaner:
                     continue  # structure in the border band that does not read as text
                 decided.append(Decided(b, classify(self.mode, reading, self.pp, self.identity), reading, vname))
         return in_context(decided, self.mode)
-
 
     def _detectors_for(self, vname: str, near: list[Box] | None, shape: tuple[int, ...]) -> list:
         """Every detector, but only the border detector (when there is one) where it sees
@@ -138,8 +167,13 @@ class FrameCleaner:
             return band
         if near is not None:
             h, w = shape[:2]
-            inner = Box(int(w * self.pp.border_band), int(h * self.pp.border_band),
-                        w - int(w * self.pp.border_band), h - int(h * self.pp.border_band), "")
+            inner = Box(
+                int(w * self.pp.border_band),
+                int(h * self.pp.border_band),
+                w - int(w * self.pp.border_band),
+                h - int(h * self.pp.border_band),
+                "",
+            )
             if all(not r.clip(w, h).overlap(inner) for r in near):
                 return band
         return self.detectors
@@ -156,8 +190,9 @@ def in_context(decided: list[Decided], mode: PixelMode | str) -> list[Decided]:
     for d in decided:
         if d.verdict.action == Action.KEEP:
             label = _left_neighbour(d, decided)
-            if label is not None and (is_phi_label(label.reading.text)
-                                      or (mode == PixelMode.REDACT_ALL_TEXT and is_label(label.reading.text))):
+            if label is not None and (
+                is_phi_label(label.reading.text) or (mode == PixelMode.REDACT_ALL_TEXT and is_label(label.reading.text))
+            ):
                 d = d.with_verdict(Verdict(Action.REDACT, "pixels:label-value", "label-value"))
         out.append(d)
     return out
@@ -165,8 +200,11 @@ def in_context(decided: list[Decided], mode: PixelMode | str) -> list[Decided]:
 
 def _left_neighbour(d: Decided, decided: list[Decided]) -> Decided | None:
     """The nearest box ending left of `d` on its line, at most 3 heights away."""
-    near = [o for o in decided if o is not d and o.box.x1 <= d.box.x0 + 0.25 * d.box.width
-            and o.box.x0 < d.box.x0 and beside(o.box, d.box)]
+    near = [
+        o
+        for o in decided
+        if o is not d and o.box.x1 <= d.box.x0 + 0.25 * d.box.width and o.box.x0 < d.box.x0 and beside(o.box, d.box)
+    ]
     return max(near, key=lambda o: o.box.x1, default=None)
 
 

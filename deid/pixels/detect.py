@@ -7,6 +7,7 @@ low-contrast corner text. Over anatomy the OpenCV one would fire on ribs and wir
 so it never looks there. Both sit behind `TextDetector`, as does the optional
 Tesseract backend.
 """
+
 from __future__ import annotations
 
 import math
@@ -16,16 +17,16 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-Rect = tuple[int, int, int, int]   # x0, y0, x1, y1 (exclusive)
+Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive)
 
 
 @dataclass(frozen=True)
 class Box:
     x0: int
     y0: int
-    x1: int               # exclusive
-    y1: int               # exclusive
-    source: str           # detector name, or "region:<rule id>"
+    x1: int  # exclusive
+    y1: int  # exclusive
+    source: str  # detector name, or "region:<rule id>"
     score: float = 1.0
 
     @property
@@ -76,8 +77,7 @@ class PPOCRDetector:
 
     name = "ppocr"
 
-    def __init__(self, long_side: int = 1280, thresh: float = 0.3, box_thresh: float = 0.5,
-                 unclip: float = 1.5):
+    def __init__(self, long_side: int = 1280, thresh: float = 0.3, box_thresh: float = 0.5, unclip: float = 1.5):
         self.long_side, self.thresh, self.box_thresh, self.unclip = long_side, thresh, box_thresh, unclip
 
     def detect(self, view: np.ndarray, rois: list[Box] | None = None) -> list[Box]:
@@ -106,7 +106,7 @@ class PPOCRDetector:
             x0, y0, cw, ch = cv2.boundingRect(c)
             mask = np.zeros((ch, cw), np.uint8)
             cv2.fillPoly(mask, [c - (x0, y0)], 1)
-            score = float(cv2.mean(prob[y0:y0 + ch, x0:x0 + cw], mask)[0])
+            score = float(cv2.mean(prob[y0 : y0 + ch, x0 : x0 + cw], mask)[0])
             if score < self.box_thresh:
                 continue
             tilt = abs(ang) % 90
@@ -116,8 +116,14 @@ class PPOCRDetector:
             pts = cv2.boxPoints(((cx, cy), (bw + 2 * d, bh + 2 * d), ang))
             bx0, by0 = pts.min(axis=0)
             bx1, by1 = pts.max(axis=0)
-            box = Box(int(math.floor(bx0 * sx)), int(math.floor(by0 * sy)), int(math.ceil(bx1 * sx)),
-                      int(math.ceil(by1 * sy)), self.name, round(score, 3)).clip(w, h)
+            box = Box(
+                int(math.floor(bx0 * sx)),
+                int(math.floor(by0 * sy)),
+                int(math.ceil(bx1 * sx)),
+                int(math.ceil(by1 * sy)),
+                self.name,
+                round(score, 3),
+            ).clip(w, h)
             if not _plausible_line(box, w, h):
                 continue
             (glyphs if score < GLYPH_BOX_THRESH and _glyph_shaped(box) else boxes).append(box)
@@ -179,8 +185,12 @@ class BorderDetector:
         ix0, iy0, ix1, iy1 = inner
         # the band as four strips, each reaching 1 px into the inner region so that a
         # component crossing into it still touches it (and is dropped); half the pixels
-        strips = [(0, 0, w, min(h, iy0 + 1)), (0, max(0, iy1 - 1), w, h),
-                  (0, iy0, min(w, ix0 + 1), iy1), (max(0, ix1 - 1), iy0, w, iy1)]
+        strips = [
+            (0, 0, w, min(h, iy0 + 1)),
+            (0, max(0, iy1 - 1), w, h),
+            (0, iy0, min(w, ix0 + 1), iy1),
+            (max(0, ix1 - 1), iy0, w, iy1),
+        ]
         if rois is not None:  # only strips a region of interest reaches
             strips = [st for st in strips if any(r.pad(max(r.height, 8)).overlap(Box(*st, "")) for r in rois)]
         boxes: list[Box] = []
@@ -191,10 +201,10 @@ class BorderDetector:
             # opening or closing by a k x k square reads): the same values as the whole
             # view's, for half the work
             cx0, cy0 = max(0, sx0 - k), max(0, sy0 - k)
-            crop = view[cy0:min(h, sy1 + k), cx0:min(w, sx1 + k)]
+            crop = view[cy0 : min(h, sy1 + k), cx0 : min(w, sx1 + k)]
             local = (ix0 - sx0, iy0 - sy0, ix1 - sx0, iy1 - sy0)
             for op in (cv2.MORPH_TOPHAT, cv2.MORPH_BLACKHAT):
-                strip = cv2.morphologyEx(crop, op, kernel)[sy0 - cy0:sy1 - cy0, sx0 - cx0:sx1 - cx0]
+                strip = cv2.morphologyEx(crop, op, kernel)[sy0 - cy0 : sy1 - cy0, sx0 - cx0 : sx1 - cx0]
                 binary = (strip >= self._threshold(strip)).astype(np.uint8)
                 for b in self._lines(binary, k, local):
                     boxes.append(Box(b.x0 + sx0, b.y0 + sy0, b.x1 + sx0, b.y1 + sy0, b.source, b.score))
@@ -220,8 +230,9 @@ class BorderDetector:
         x, y, cw, ch, area = (stats[:, j].astype(np.int64) for j in range(5))
         touches_inner = (x < ix1) & (x + cw > ix0) & (y < iy1) & (y + ch > iy0)
         fill = area / np.maximum(1, cw * ch)
-        keep = (~touches_inner & (ch >= 5) & (ch <= 3 * k) & (cw <= 3 * k) & (area >= 6)
-                & (fill >= 0.08) & (fill <= 0.85))
+        keep = (
+            ~touches_inner & (ch >= 5) & (ch <= 3 * k) & (cw <= 3 * k) & (area >= 6) & (fill >= 0.08) & (fill <= 0.85)
+        )
         keep[0] = False
         idx = np.nonzero(keep)[0]
         if not len(idx):
@@ -233,8 +244,12 @@ class BorderDetector:
             # anatomy gives isolated blobs ("border-single": kept only when read surely)
             hs = sorted(line.heights)
             med = hs[len(hs) // 2]
-            is_line = (len(hs) >= 3 and hs[-1] <= 1.8 * med and line.y1 - line.y0 <= 1.5 * med
-                       and sum(0.6 * med <= v for v in hs) >= 0.7 * len(hs))
+            is_line = (
+                len(hs) >= 3
+                and hs[-1] <= 1.8 * med
+                and line.y1 - line.y0 <= 1.5 * med
+                and sum(0.6 * med <= v for v in hs) >= 0.7 * len(hs)
+            )
             out.append(Box(line.x0, line.y0, line.x1, line.y1, self.name if is_line else SINGLE).clip(w, h))
         return out
 
@@ -261,8 +276,9 @@ class TesseractDetector:
         with tempfile.TemporaryDirectory() as tmp:
             png = f"{tmp}/frame.png"
             cv2.imwrite(png, view)
-            proc = subprocess.run(["tesseract", png, "stdout", "-l", self.langs, "tsv"], capture_output=True,
-                                  timeout=120, check=False)
+            proc = subprocess.run(
+                ["tesseract", png, "stdout", "-l", self.langs, "tsv"], capture_output=True, timeout=120, check=False
+            )
         if proc.returncode != 0:
             raise RuntimeError("tesseract failed")
         boxes = []
@@ -280,6 +296,7 @@ SINGLE = "border-single"
 @dataclass
 class Line:
     """Boxes joined into one line of text (see group_lines)."""
+
     x0: int
     y0: int
     x1: int

@@ -3,6 +3,7 @@ to look for. Nothing here knows a file format: the DICOM adapter (deid/dicom/pix
 builds these from a DICOM file, a PNG/JPEG, PDF page or WSI tile reader can build them
 from its own metadata.
 """
+
 from __future__ import annotations
 
 import re
@@ -12,12 +13,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
-Palette = Callable[[np.ndarray], np.ndarray]   # palette indices (rows, cols) -> RGB (rows, cols, 3)
+Palette = Callable[[np.ndarray], np.ndarray]  # palette indices (rows, cols) -> RGB (rows, cols, 3)
 
 
 class IdentityMatcher(Protocol):
     """Identity values compiled for matching (deid.dicom.operators.IdentityValues is one):
     `pattern` finds them as words, `squashed` holds them upper case, alphanumerics only."""
+
     pattern: re.Pattern[str] | None
     squashed: frozenset[str]
 
@@ -42,6 +44,7 @@ class RenderHints:
     palette      indices -> RGB for PALETTE COLOR; None: the indices are searched as grey
     bits_stored, signed: the value range the source declares (0: not declared)
     """
+
     photometric: str = "MONOCHROME2"
     window_center: float | None = None
     window_width: float | None = None
@@ -67,14 +70,22 @@ class RenderHints:
 
         palette = None
         if photometric == "PALETTE COLOR":
+
             def palette(frame: np.ndarray) -> np.ndarray:
                 from pydicom.pixels import apply_color_lut
 
                 return np.asarray(apply_color_lut(frame, attrs))
-        return cls(photometric=photometric, window_center=_first(get("WindowCenter")),
-                   window_width=_first(get("WindowWidth")), rescale_slope=_first(get("RescaleSlope")),
-                   rescale_intercept=_first(get("RescaleIntercept")), bits_stored=_int("BitsStored"),
-                   signed=_int("PixelRepresentation") == 1, palette=palette)
+
+        return cls(
+            photometric=photometric,
+            window_center=_first(get("WindowCenter")),
+            window_width=_first(get("WindowWidth")),
+            rescale_slope=_first(get("RescaleSlope")),
+            rescale_intercept=_first(get("RescaleIntercept")),
+            bits_stored=_int("BitsStored"),
+            signed=_int("PixelRepresentation") == 1,
+            palette=palette,
+        )
 
 
 # what views() and FrameCleaner.find() take: hints, or DICOM keywords to read them from
@@ -86,6 +97,7 @@ HintsLike = RenderHints | Mapping[str, Any] | Any
 class Frames:
     """Frames of one image as stored: (frames, rows, cols) grey or palette indices, or
     (frames, rows, cols, 3) colour, any integer or float dtype; and how to show them."""
+
     array: np.ndarray
     hints: RenderHints
 

@@ -7,6 +7,7 @@ score is low, which must never hide a box from redaction. Each file is checked
 against its SHA-256 before it is loaded: a different model is an error, not a guess.
 Nothing is downloaded, ever.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache

@@ -10,6 +10,7 @@ one frame only is still removed everywhere it could be. Known limit: light text 
 on a changing, equally light background in few frames keeps little contrast in the
 maximum (docs/pixels.md).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -17,13 +18,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MAX_DISTINCT = 2        # up to this many distinct frames, each is searched as it is
+MAX_DISTINCT = 2  # up to this many distinct frames, each is searched as it is
 
 
 @dataclass
 class Probe:
     """One image searched for text, and the frames its boxes are redacted in."""
-    name: str                 # "frame[3]", "frames-max", "frames-min" (audit detail)
+
+    name: str  # "frame[3]", "frames-max", "frames-min" (audit detail)
     image: np.ndarray
     targets: list[int]
 

@@ -4,6 +4,7 @@ Used only to decide whether a box may be *kept* (a safe word such as L, R, PA) o
 whether it matches PHI; never to decide that a box is absent. Every box is returned
 with its text and a confidence, however low.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -17,13 +18,13 @@ from .detect import Box
 
 HEIGHT = 48
 MAX_WIDTH = 1600
-MIN_WIDTH = 96      # short crops are padded to this width (cost grows with width)
+MIN_WIDTH = 96  # short crops are padded to this width (cost grows with width)
 
 
 @dataclass(frozen=True)
 class Reading:
     text: str
-    score: float          # mean probability of the emitted characters; 0.0 for none
+    score: float  # mean probability of the emitted characters; 0.0 for none
 
 
 @lru_cache(maxsize=1)
@@ -44,7 +45,7 @@ class Recognizer:
 
     def read(self, view: np.ndarray, box: Box) -> Reading:
         """Read the box; a tall narrow box (a rotated stamp) is also read turned both ways."""
-        return self.read_crop(view[box.y0:box.y1, box.x0:box.x1])
+        return self.read_crop(view[box.y0 : box.y1, box.x0 : box.x1])
 
     def read_crop(self, crop: np.ndarray) -> Reading:
         """Read a box already cut out of its view."""

@@ -4,6 +4,7 @@ Device rules are data (data/device_regions.yaml, plus a site file named by the
 pipeline). Ultrasound: SequenceOfUltrasoundRegions (0018,6011) says where the
 image data is; with `ultrasound.blank_outside_regions` everything else is blanked.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -61,10 +62,18 @@ def load_rules(path: str | None = None) -> tuple[Rule, ...]:
                 if not rects or any(len(rc) != 4 for rc in rects):
                     raise ValueError
                 rects4 = cast(tuple[tuple[int, int, int, int], ...], rects)
-                rules.append(Rule(id=str(r["id"]), rects=rects4, modality=str(r.get("modality", "")),
-                                  manufacturer=str(r.get("manufacturer", "")), model=str(r.get("model", "")),
-                                  rows=int(r.get("rows", 0)), columns=int(r.get("columns", 0)),
-                                  exclude_image_type=tuple(r.get("exclude_image_type") or ())))
+                rules.append(
+                    Rule(
+                        id=str(r["id"]),
+                        rects=rects4,
+                        modality=str(r.get("modality", "")),
+                        manufacturer=str(r.get("manufacturer", "")),
+                        model=str(r.get("model", "")),
+                        rows=int(r.get("rows", 0)),
+                        columns=int(r.get("columns", 0)),
+                        exclude_image_type=tuple(r.get("exclude_image_type") or ()),
+                    )
+                )
             except (KeyError, TypeError, ValueError):
                 raise PolicyError(f"{f}: rules[{i}] needs id and rects: [[x0, y0, x1, y1], ...]") from None
     return tuple(rules)
@@ -79,8 +88,9 @@ def device_boxes(h: dict, w: int, hgt: int, rules_file: str | None = None) -> li
     for rule in load_rules(rules_file):
         if rule.matches(h):
             for x0, y0, x1, y1 in rule.rects:
-                out.append(Box(_edge(x0, w), _edge(y0, hgt), _edge(x1, w), _edge(y1, hgt),
-                               f"region:{rule.id}").clip(w, hgt))
+                out.append(
+                    Box(_edge(x0, w), _edge(y0, hgt), _edge(x1, w), _edge(y1, hgt), f"region:{rule.id}").clip(w, hgt)
+                )
     return [b for b in out if b.area]
 
 
@@ -91,5 +101,5 @@ def outside_regions(regions: list[tuple[int, int, int, int]], w: int, h: int) ->
 
     keep = np.zeros((h, w), bool)
     for x0, y0, x1, y1 in regions:
-        keep[max(0, y0):min(h, y1 + 1), max(0, x0):min(w, x1 + 1)] = True  # Max X1/Y1 are inclusive
+        keep[max(0, y0) : min(h, y1 + 1), max(0, x0) : min(w, x1 + 1)] = True  # Max X1/Y1 are inclusive
     return ~keep if keep.any() else None

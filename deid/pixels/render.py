@@ -24,18 +24,19 @@ detector pass.
 `ref`: render with the value range of another frame (the verify pass renders the output
 with the input's range, so pixels that redaction left alone look exactly as they did).
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 from .frames import HintsLike, RenderHints
 
-STRETCH_BELOW = 0.5     # add `stretch` when p1..p99 fills less than this share of min..max
-FLAT = 0.05             # add `shadows`/`highlights` when this share of the frame is ...
-FLAT_SPAN = 0.02        # ... within this share of p1..p99 from its dark / bright end
-END_SPAN = 0.1          # those views show this share of p1..p99
-CHROMA_MIN = 16         # add `color` views when a chroma channel spans this many levels
-SAMPLE = 4              # percentiles from every 4th pixel in each direction
+STRETCH_BELOW = 0.5  # add `stretch` when p1..p99 fills less than this share of min..max
+FLAT = 0.05  # add `shadows`/`highlights` when this share of the frame is ...
+FLAT_SPAN = 0.02  # ... within this share of p1..p99 from its dark / bright end
+END_SPAN = 0.1  # those views show this share of p1..p99
+CHROMA_MIN = 16  # add `color` views when a chroma channel spans this many levels
+SAMPLE = 4  # percentiles from every 4th pixel in each direction
 
 
 def minmax(a: np.ndarray, ref: np.ndarray | None = None) -> np.ndarray:
@@ -65,8 +66,9 @@ def to_rgb(frame: np.ndarray, ds: HintsLike, photometric: str = "") -> np.ndarra
     return None
 
 
-def views(frame: np.ndarray, ds: HintsLike, photometric: str, wanted: tuple[str, ...],
-          ref: np.ndarray | None = None) -> list[tuple[str, np.ndarray]]:
+def views(
+    frame: np.ndarray, ds: HintsLike, photometric: str, wanted: tuple[str, ...], ref: np.ndarray | None = None
+) -> list[tuple[str, np.ndarray]]:
     """The views of `wanted` that show something new (module docstring). `ds`: RenderHints
     (`photometric` then unused), or DICOM keywords to read them from."""
     hints = RenderHints.from_mapping(ds, photometric)
@@ -102,7 +104,7 @@ def _colour_views(rgb: np.ndarray, ref: np.ndarray | None, wanted: tuple[str, ..
     luma_ref = luma if ref is None else r @ np.array([0.299, 0.587, 0.114], np.float32)
     out = [("display", _scale(luma, float(luma_ref.min()), float(luma_ref.max())))]
     if "color" in wanted:
-        unit = 255.0 / max(1.0, float(r.max()))   # chroma measured in 8-bit levels
+        unit = 255.0 / max(1.0, float(r.max()))  # chroma measured in 8-bit levels
         for name, coef in (("cb", (-0.1687, -0.3313, 0.5)), ("cr", (0.5, -0.4187, -0.0813))):
             c = f @ np.array(coef, np.float32)
             cref = c if ref is None else r @ np.array(coef, np.float32)
@@ -150,7 +152,7 @@ def _window(frame: np.ndarray, hints: RenderHints, ref: np.ndarray | None = None
     intercept = hints.rescale_intercept or 0.0
     lo = center - 0.5 - (width - 1) / 2
     v = frame.astype(np.float32) * slope + intercept
-    r = (frame if ref is None else ref)
+    r = frame if ref is None else ref
     vmin, vmax = float(r.min()) * slope + intercept, float(r.max()) * slope + intercept
     vmin, vmax = min(vmin, vmax), max(vmin, vmax)
     if lo <= vmin + 0.05 * (vmax - vmin) and lo + width >= vmax - 0.05 * (vmax - vmin):

@@ -7,6 +7,7 @@ Redaction is in stored-value space, on every frame. Reading and writing a file f
 (decode, BurnedInAnnotation, re-encode) and what a header says about where text is
 (device region rules, ultrasound regions) are the adapter's: deid/dicom/pixels.py for DICOM.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
@@ -40,17 +41,24 @@ def _fill(frame: np.ndarray, out: np.ndarray, b: Box) -> None:
     h, w = frame.shape[:2]
     x0, y0, x1, y1 = max(0, b.x0 - 3), max(0, b.y0 - 3), min(w, b.x1 + 3), min(h, b.y1 + 3)
     ring = np.ones((y1 - y0, x1 - x0), bool)
-    ring[b.y0 - y0:b.y1 - y0, b.x0 - x0:b.x1 - x0] = False
+    ring[b.y0 - y0 : b.y1 - y0, b.x0 - x0 : b.x1 - x0] = False
     region = frame[y0:y1, x0:x1]
     value = np.median(region[ring], axis=0) if ring.any() else region.min(axis=(0, 1))
-    out[b.y0:b.y1, b.x0:b.x1] = np.asarray(value).astype(out.dtype)
+    out[b.y0 : b.y1, b.x0 : b.x1] = np.asarray(value).astype(out.dtype)
 
 
-def _box_event(i: int, b: Box, action: Action, category: str, rule_id: str, detail: str,
-               pseudo: Pseudonymizer, text: str = "") -> AuditEvent:
+def _box_event(
+    i: int, b: Box, action: Action, category: str, rule_id: str, detail: str, pseudo: Pseudonymizer, text: str = ""
+) -> AuditEvent:
     """One audit event per box per frame; the recognized text only as its keyed fingerprint."""
-    return AuditEvent(f"pixels.frame[{i}].box[{b.x0},{b.y0},{b.x1},{b.y1}]", action, category, rule_id,
-                      pseudo.fingerprint(text) if text else "", detail)
+    return AuditEvent(
+        f"pixels.frame[{i}].box[{b.x0},{b.y0},{b.x1},{b.y1}]",
+        action,
+        category,
+        rule_id,
+        pseudo.fingerprint(text) if text else "",
+        detail,
+    )
 
 
 def _pad(b: Box, pp: PixelPolicy, w: int, h: int) -> Box:
@@ -61,27 +69,37 @@ def _pad(b: Box, pp: PixelPolicy, w: int, h: int) -> Box:
 @dataclass
 class Searched:
     """A probe (probes.py) and what was found in it: boxes redacted in all its frames."""
+
     probe: Probe
     decided: list[Decided]
-    dismissed: set[Rect] = field(default_factory=set)   # boxes read and found not to be text
+    dismissed: set[Rect] = field(default_factory=set)  # boxes read and found not to be text
     boxes: list[Box] = field(default_factory=list)  # padded, redacted
-    kept: list[Box] = field(default_factory=list)   # safe words, as detected
+    kept: list[Box] = field(default_factory=list)  # safe words, as detected
 
 
 @dataclass
 class Redacted:
     """What the pixel core did to a stack of frames."""
-    frames: np.ndarray                 # the output frames (a copy of the input's)
-    changed: bool                      # any pixel differs from the input
-    events: list[AuditEvent]           # one per box per frame, region, verify find, and the guard's measure
-    counts: dict[str, int]             # text/redacted/kept/region boxes, frames, pixels_changed
-    per_frame: list[list[Box]]         # redacted boxes of each frame (previews, the report)
+
+    frames: np.ndarray  # the output frames (a copy of the input's)
+    changed: bool  # any pixel differs from the input
+    events: list[AuditEvent]  # one per box per frame, region, verify find, and the guard's measure
+    counts: dict[str, int]  # text/redacted/kept/region boxes, frames, pixels_changed
+    per_frame: list[list[Box]]  # redacted boxes of each frame (previews, the report)
 
 
-def redact_frames(frames: Frames, pp: PixelPolicy, mode: PixelMode | str, pseudo: Pseudonymizer,
-                  identity: IdentityMatcher | None = None, *, rule_boxes: Sequence[Box] = (),
-                  outside: np.ndarray | None = None, modality: str = "",
-                  cleaner: FrameCleaner | None = None) -> Redacted:
+def redact_frames(
+    frames: Frames,
+    pp: PixelPolicy,
+    mode: PixelMode | str,
+    pseudo: Pseudonymizer,
+    identity: IdentityMatcher | None = None,
+    *,
+    rule_boxes: Sequence[Box] = (),
+    outside: np.ndarray | None = None,
+    modality: str = "",
+    cleaner: FrameCleaner | None = None,
+) -> Redacted:
     """Find the text in every frame, decide which boxes are PHI (by `mode`: `identity` is
     what redact-phi looks for), redact them and the `rule_boxes` (device regions) in
     every frame, blank the `outside` mask (H x W bool), verify the output and hold it to
@@ -95,7 +113,7 @@ def redact_frames(frames: Frames, pp: PixelPolicy, mode: PixelMode | str, pseudo
     events: list[AuditEvent] = []
     counts = {"text_boxes": 0, "redacted_boxes": 0, "kept_boxes": 0, "region_boxes": 0}
     searched = []
-    for p in (probes(array) if cleaner.detectors else []):
+    for p in probes(array) if cleaner.detectors else []:
         st = Searched(p, [])
         st.decided = cleaner.find(p.image, hints, dismissed=st.dismissed)
         for d in st.decided:
@@ -108,8 +126,18 @@ def redact_frames(frames: Frames, pp: PixelPolicy, mode: PixelMode | str, pseudo
             for i in p.targets:
                 counts["text_boxes"] += 1
                 counts["redacted_boxes" if redact else "kept_boxes"] += 1
-                events.append(_box_event(i, b, d.verdict.action, "burned-in-text", d.verdict.rule_id,
-                                         _detail(d, p, d.verdict.why), pseudo, _text(d)))
+                events.append(
+                    _box_event(
+                        i,
+                        b,
+                        d.verdict.action,
+                        "burned-in-text",
+                        d.verdict.rule_id,
+                        _detail(d, p, d.verdict.why),
+                        pseudo,
+                        _text(d),
+                    )
+                )
                 if redact:
                     _fill(array[i], redacted[i], b)
         searched.append(st)
@@ -120,16 +148,34 @@ def redact_frames(frames: Frames, pp: PixelPolicy, mode: PixelMode | str, pseudo
             events.append(_box_event(i, b, Action.REDACT, "device-region", f"pixels:{b.source}", "rule", pseudo))
         if outside is not None:
             redacted[i][outside] = array[i].min(axis=(0, 1)) if array.ndim == 4 else array[i].min()
-            events.append(AuditEvent(f"pixels.frame[{i}].outside-us-regions", Action.REDACT, "device-region",
-                                     "pixels:region:us-outside-regions", "", f"pixels={int(outside.sum())}"))
+            events.append(
+                AuditEvent(
+                    f"pixels.frame[{i}].outside-us-regions",
+                    Action.REDACT,
+                    "device-region",
+                    "pixels:region:us-outside-regions",
+                    "",
+                    f"pixels={int(outside.sum())}",
+                )
+            )
 
     if pp.verify and cleaner.detectors:
         for st, extra in verify(cleaner, array, redacted, hints, searched, list(rule_boxes)):
             for d, b in extra:
                 for i in st.probe.targets:
                     counts["redacted_boxes"] += 1
-                    events.append(_box_event(i, b, Action.REDACT, "burned-in-text", "pixels:verify",
-                                             _detail(d, st.probe, "found-on-output"), pseudo, _text(d)))
+                    events.append(
+                        _box_event(
+                            i,
+                            b,
+                            Action.REDACT,
+                            "burned-in-text",
+                            "pixels:verify",
+                            _detail(d, st.probe, "found-on-output"),
+                            pseudo,
+                            _text(d),
+                        )
+                    )
     per_frame: list[list[Box]] = [list(rule_boxes) for _ in range(n)]
     for st in searched:
         for i in st.probe.targets:
@@ -151,9 +197,15 @@ def _text(d: Decided) -> str:
     return d.reading.text if d.was_read else ""
 
 
-def verify(cleaner: FrameCleaner, frames: np.ndarray, redacted: np.ndarray, hints: RenderHints,
-           searched: list[Searched], rule_boxes: list[Box],
-           passes: int = 3) -> Iterator[tuple[Searched, list[tuple[Decided, Box]]]]:
+def verify(
+    cleaner: FrameCleaner,
+    frames: np.ndarray,
+    redacted: np.ndarray,
+    hints: RenderHints,
+    searched: list[Searched],
+    rule_boxes: list[Box],
+    passes: int = 3,
+) -> Iterator[tuple[Searched, list[tuple[Decided, Box]]]]:
     """Detect again on the output. Text found there that must go and is not inside a
     redacted box is redacted too (in every frame of its probe), and the output checked
     again, up to `passes` times; text still there after that quarantines the file. The
@@ -179,14 +231,19 @@ def verify(cleaner: FrameCleaner, frames: np.ndarray, redacted: np.ndarray, hint
 
             def settled(b: Box, after: np.ndarray = after, st: Searched = st) -> bool:
                 changed = _changed(st.probe.image, after, b)
-                return (changed >= 0.6  # inside what was already redacted
-                        or (changed == 0 and any(b.overlap(Box(*t, "")) >= 0.9 * b.area for t in st.dismissed))
-                        or any(b.overlap(k) >= 0.6 * b.area for k in st.kept))
+                return (
+                    changed >= 0.6  # inside what was already redacted
+                    or (changed == 0 and any(b.overlap(Box(*t, "")) >= 0.9 * b.area for t in st.dismissed))
+                    or any(b.overlap(k) >= 0.6 * b.area for k in st.kept)
+                )
 
             decided = cleaner.find(after, hints, ref=st.probe.image, skip=settled, rois=rois)
-            extra = [(d, _pad(d.box, cleaner.pp, w, h)) for d in decided
-                     if d.verdict.action == Action.REDACT
-                     and not (d.box.source.startswith("border") and not _legible(d.reading))]
+            extra = [
+                (d, _pad(d.box, cleaner.pp, w, h))
+                for d in decided
+                if d.verdict.action == Action.REDACT
+                and not (d.box.source.startswith("border") and not _legible(d.reading))
+            ]
             if not extra:
                 break
             for _d, b in extra:
@@ -196,15 +253,14 @@ def verify(cleaner: FrameCleaner, frames: np.ndarray, redacted: np.ndarray, hint
             rois = st.boxes + rule_boxes
             found += extra
         else:
-            raise InputError(f"verify-failed: text remains in pixels after {passes} redaction passes "
-                             f"({st.probe.name})")
+            raise InputError(f"verify-failed: text remains in pixels after {passes} redaction passes ({st.probe.name})")
         if found:
             yield st, found
 
 
 def _changed(before: np.ndarray, after: np.ndarray, b: Box) -> float:
     """Fraction of a box's pixels that redaction changed."""
-    a, o = before[b.y0:b.y1, b.x0:b.x1], after[b.y0:b.y1, b.x0:b.x1]
+    a, o = before[b.y0 : b.y1, b.x0 : b.x1], after[b.y0 : b.y1, b.x0 : b.x1]
     if a.size == 0:
         return 1.0
     diff = a != o

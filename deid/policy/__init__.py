@@ -1,4 +1,5 @@
 """Policy engine: pipeline YAML -> decisions with rule ids. See docs/policy.md."""
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,9 @@ DEFAULT_PIPELINE = "dicom-basic"
 # the shipped pipelines: inside the package in a wheel (setup.py copies them there), in the
 # checkout's top-level pipelines/ folder otherwise -- the same files either way
 _PACKAGE = Path(__file__).resolve().parent.parent
-SHIPPED = next((d for d in (_PACKAGE / "pipelines", _PACKAGE.parent / "pipelines") if d.is_dir()),
-               _PACKAGE / "pipelines")
+SHIPPED = next(
+    (d for d in (_PACKAGE / "pipelines", _PACKAGE.parent / "pipelines") if d.is_dir()), _PACKAGE / "pipelines"
+)
 
 
 def pipeline_dirs() -> list[Path]:
@@ -47,8 +49,10 @@ def load_pipeline(name_or_path: str | os.PathLike | None = None) -> Pipeline:
                 path = cand
                 break
         else:
-            raise PolicyError(f"no pipeline named {target!r}; shipped: {', '.join(shipped_pipelines())} "
-                              "(or give a path to a YAML file)")
+            raise PolicyError(
+                f"no pipeline named {target!r}; shipped: {', '.join(shipped_pipelines())} "
+                "(or give a path to a YAML file)"
+            )
     try:
         raw = yaml.safe_load(path.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
@@ -56,5 +60,14 @@ def load_pipeline(name_or_path: str | os.PathLike | None = None) -> Pipeline:
     return build_pipeline(raw, str(path))
 
 
-__all__ = ["ACTIONS", "Decision", "DicomPolicy", "Pipeline", "PolicyError", "build_pipeline",
-           "load_pipeline", "shipped_pipelines", "DEFAULT_PIPELINE"]
+__all__ = [
+    "ACTIONS",
+    "Decision",
+    "DicomPolicy",
+    "Pipeline",
+    "PolicyError",
+    "build_pipeline",
+    "load_pipeline",
+    "shipped_pipelines",
+    "DEFAULT_PIPELINE",
+]

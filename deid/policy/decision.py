@@ -1,4 +1,5 @@
 """A Decision: what to do with one element or span, and which rule chose it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

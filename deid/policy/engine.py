@@ -5,6 +5,7 @@ Order of precedence: pipeline overrides (first match wins) > built-in rules
 options applied in table-column order > keep (attributes the profile does not
 list are retained, as Annex E specifies). No I/O happens here.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -164,13 +165,11 @@ class DicomPolicy:
                 return Decision(ov.action, f"override:{ov.index}")
         return None
 
-    def action_for(self, tag: int, vr: str, keyword: str, sop_class_uid: str = "",
-                   top_level: bool = True) -> Decision:
+    def action_for(self, tag: int, vr: str, keyword: str, sop_class_uid: str = "", top_level: bool = True) -> Decision:
         """Cached: the answer depends only on these arguments and the (frozen) policy."""
         return _cached_action(self, tag, vr, keyword, sop_class_uid, top_level)
 
-    def _action_for(self, tag: int, vr: str, keyword: str, sop_class_uid: str,
-                    top_level: bool) -> Decision:
+    def _action_for(self, tag: int, vr: str, keyword: str, sop_class_uid: str, top_level: bool) -> Decision:
         d = self.override_for(tag, vr, keyword) if self.overrides else None
         if d is not None:
             return d
@@ -211,8 +210,7 @@ class DicomPolicy:
             return Decision("clean", "deid:unlisted-vr:text")
         return Decision("keep", "ps3.15:not-listed")
 
-    def _row_decision(self, row: Row, vr: str, keyword: str, sop_class_uid: str,
-                      top_level: bool) -> Decision:
+    def _row_decision(self, row: Row, vr: str, keyword: str, sop_class_uid: str, top_level: bool) -> Decision:
         code, source = row.basic, "basic"
         for opt in OPTION_COLUMNS:  # table-column order, later options override earlier
             if opt in self.options and opt in row.options:
@@ -257,8 +255,9 @@ class DicomPolicy:
             if t is None:
                 d = self._row_decision(row, vr, kw, "", False)
                 if "GGGG" in row.tag:
-                    d = Decision("keep-safe-only" if self.has("retain_safe_private") else "remove",
-                                 "ps3.15:basic:private")
+                    d = Decision(
+                        "keep-safe-only" if self.has("retain_safe_private") else "remove", "ps3.15:basic:private"
+                    )
             else:
                 d = self.action_for(t, vr, kw, "1.2.840.10008.5.1.4.1.1.", True)
             out.append((row.tag, row.name, d.action, d.rule_id))
@@ -266,8 +265,9 @@ class DicomPolicy:
 
 
 @lru_cache(maxsize=65536)
-def _cached_action(policy: DicomPolicy, tag: int, vr: str, keyword: str, sop_class_uid: str,
-                   top_level: bool) -> Decision:
+def _cached_action(
+    policy: DicomPolicy, tag: int, vr: str, keyword: str, sop_class_uid: str, top_level: bool
+) -> Decision:
     return policy._action_for(tag, vr, keyword, sop_class_uid, top_level)
 
 
@@ -293,8 +293,9 @@ def _parse_override(i: int, item: object) -> Override:
         raise PolicyError(f"dicom.overrides[{i}] must be a mapping with a selector and 'action'")
     unknown = set(item) - {"keyword", "tag", "tag_pattern", "vr", "action", "note"}
     if unknown:
-        raise PolicyError(f"dicom.overrides[{i}] has unknown keys {sorted(unknown)}; "
-                          "use keyword, tag, tag_pattern, vr, action, note")
+        raise PolicyError(
+            f"dicom.overrides[{i}] has unknown keys {sorted(unknown)}; use keyword, tag, tag_pattern, vr, action, note"
+        )
     action = item.get("action")
     try:
         operators.validate(action, "dicom")
@@ -349,10 +350,19 @@ def build_pipeline(raw: dict, source: str) -> Pipeline:
     except operators.OperatorError as exc:
         raise PolicyError(f"{source}: dicom.date_shift_days {exc}") from None
     overrides = tuple(_parse_override(i, it) for i, it in enumerate(d.get("overrides") or []))
-    policy = DicomPolicy(options=tuple(options), overrides=overrides,
-                         date_shift_days=(shift[0], shift[1]),
-                         keep_overlays=bool(d.get("keep_overlays", False)))
-    return Pipeline(name=str(raw.get("name") or source), description=str(raw.get("description", "")),
-                    source=source, dicom=policy, pixels=build_pixel_policy(raw.get("pixels"), source),
-                    records=build_record_policy(raw.get("records"), source),
-                    verify=build_verify_policy(raw.get("verify"), source), raw=raw)
+    policy = DicomPolicy(
+        options=tuple(options),
+        overrides=overrides,
+        date_shift_days=(shift[0], shift[1]),
+        keep_overlays=bool(d.get("keep_overlays", False)),
+    )
+    return Pipeline(
+        name=str(raw.get("name") or source),
+        description=str(raw.get("description", "")),
+        source=source,
+        dicom=policy,
+        pixels=build_pixel_policy(raw.get("pixels"), source),
+        records=build_record_policy(raw.get("records"), source),
+        verify=build_verify_policy(raw.get("verify"), source),
+        raw=raw,
+    )

@@ -13,6 +13,7 @@ redaction would exceed it is never written: the file is quarantined (`over-redac
 A blank image is a lost image. Device region rules and blanking outside ultrasound
 regions are declared by the policy, not guessed, and are accounted separately.
 """
+
 from __future__ import annotations
 
 import re
@@ -29,25 +30,75 @@ DEFAULT_VIEWS = ("display", "window", "stretch", "ends", "color")
 # radiographs carry a few corner lines on a large matrix; CT/MR/NM/PT slices carry the
 # same lines on a 256-512 px matrix, secondary captures and ultrasound denser annotation
 MAX_REDACTED = 0.15
-MAX_REDACTED_BY_MODALITY = (("US", 0.3), ("SC", 0.3), ("OT", 0.3), ("XC", 0.3), ("CT", 0.25), ("MR", 0.25),
-                            ("NM", 0.25), ("PT", 0.25))
-SAFE_WORDS = ("L", "R", "RT", "LT", "A", "P", "H", "F", "PA", "AP", "LAT", "LATERAL", "ERECT", "SUPINE", "PRONE", "PORTABLE", "UPRIGHT",
-              "DECUBITUS", "INSP", "EXP", "LEFT", "RIGHT", "胸部正位", "胸部侧位", "正位", "侧位", "左", "右")
+MAX_REDACTED_BY_MODALITY = (
+    ("US", 0.3),
+    ("SC", 0.3),
+    ("OT", 0.3),
+    ("XC", 0.3),
+    ("CT", 0.25),
+    ("MR", 0.25),
+    ("NM", 0.25),
+    ("PT", 0.25),
+)
+SAFE_WORDS = (
+    "L",
+    "R",
+    "RT",
+    "LT",
+    "A",
+    "P",
+    "H",
+    "F",
+    "PA",
+    "AP",
+    "LAT",
+    "LATERAL",
+    "ERECT",
+    "SUPINE",
+    "PRONE",
+    "PORTABLE",
+    "UPRIGHT",
+    "DECUBITUS",
+    "INSP",
+    "EXP",
+    "LEFT",
+    "RIGHT",
+    "胸部正位",
+    "胸部侧位",
+    "正位",
+    "侧位",
+    "左",
+    "右",
+)
 SAFE_PATTERNS = (r"^\d{2,3}(\.\d)?\s*KVP?$", r"^\d+(\.\d+)?\s*M?AS$", r"^\d+(\.\d+)?\s*MA$", r"^\d+(\.\d+)?\s*MS$")
-KEYS = {"mode", "modes", "safe_words", "safe_patterns", "keep_min_score", "read_min_score", "padding",
-        "detectors", "views", "border_band", "long_side", "verify", "device_regions", "ultrasound",
-        "max_redacted_fraction"}
+KEYS = {
+    "mode",
+    "modes",
+    "safe_words",
+    "safe_patterns",
+    "keep_min_score",
+    "read_min_score",
+    "padding",
+    "detectors",
+    "views",
+    "border_band",
+    "long_side",
+    "verify",
+    "device_regions",
+    "ultrasound",
+    "max_redacted_fraction",
+}
 
 
 @dataclass(frozen=True)
 class PixelPolicy:
     mode: str = "redact-all-text"
-    modes: tuple[tuple[str, str], ...] = ()          # (modality, mode), overriding `mode`
+    modes: tuple[tuple[str, str], ...] = ()  # (modality, mode), overriding `mode`
     safe_words: frozenset[str] = frozenset(SAFE_WORDS)
     safe_patterns: tuple[str, ...] = SAFE_PATTERNS
-    keep_min_score: float = 0.85                    # a safe word is kept only when read this surely
-    read_min_score: float = 0.6                     # redact-phi: a box read less surely is redacted
-    padding: int = 3                                # px around each box, plus 10 % of its short side (at most 6)
+    keep_min_score: float = 0.85  # a safe word is kept only when read this surely
+    read_min_score: float = 0.6  # redact-phi: a box read less surely is redacted
+    padding: int = 3  # px around each box, plus 10 % of its short side (at most 6)
     detectors: tuple[str, ...] = ("ppocr", "border")
     views: tuple[str, ...] = DEFAULT_VIEWS
     border_band: float = 0.15
@@ -117,26 +168,45 @@ def build_pixel_policy(raw: object, source: str) -> PixelPolicy:
         except (re.error, TypeError):
             raise PolicyError(f"{source}: pixels.safe_patterns entry {p!r} is not a regular expression") from None
     us = raw.get("ultrasound") or {}
-    _check(isinstance(us, dict) and set(us) <= {"blank_outside_regions"}, source,
-           "pixels.ultrasound takes only blank_outside_regions: true|false")
+    _check(
+        isinstance(us, dict) and set(us) <= {"blank_outside_regions"},
+        source,
+        "pixels.ultrasound takes only blank_outside_regions: true|false",
+    )
     limit, by_modality = _max_redacted(raw.get("max_redacted_fraction"), source)
     nums: dict[str, float] = {}
-    for key, default, lo, hi in (("keep_min_score", 0.85, 0.0, 1.0), ("read_min_score", 0.6, 0.0, 1.0),
-                                 ("padding", 3, 0, 64), ("border_band", 0.15, 0.0, 0.5),
-                                 ("long_side", 1280, 320, 4096)):
+    for key, default, lo, hi in (
+        ("keep_min_score", 0.85, 0.0, 1.0),
+        ("read_min_score", 0.6, 0.0, 1.0),
+        ("padding", 3, 0, 64),
+        ("border_band", 0.15, 0.0, 0.5),
+        ("long_side", 1280, 320, 4096),
+    ):
         v = raw.get(key, default)
-        _check(isinstance(v, (int, float)) and not isinstance(v, bool) and lo <= v <= hi, source,
-               f"pixels.{key} must be a number from {lo} to {hi}")
+        _check(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and lo <= v <= hi,
+            source,
+            f"pixels.{key} must be a number from {lo} to {hi}",
+        )
         nums[key] = v
-    return PixelPolicy(mode=cast(str, mode), modes=tuple((str(k).upper(), v) for k, v in modes.items()),
-                       safe_words=frozenset(str(w).strip().upper() for w in words),
-                       safe_patterns=tuple(pats), detectors=dets, views=views,
-                       verify=bool(raw.get("verify", True)), device_regions=bool(raw.get("device_regions", True)),
-                       blank_outside_us_regions=bool(us.get("blank_outside_regions", False)),
-                       padding=int(nums["padding"]), keep_min_score=float(nums["keep_min_score"]),
-                       read_min_score=float(nums["read_min_score"]), border_band=float(nums["border_band"]),
-                       long_side=int(nums["long_side"]), max_redacted=limit,
-                       max_redacted_by_modality=by_modality)
+    return PixelPolicy(
+        mode=cast(str, mode),
+        modes=tuple((str(k).upper(), v) for k, v in modes.items()),
+        safe_words=frozenset(str(w).strip().upper() for w in words),
+        safe_patterns=tuple(pats),
+        detectors=dets,
+        views=views,
+        verify=bool(raw.get("verify", True)),
+        device_regions=bool(raw.get("device_regions", True)),
+        blank_outside_us_regions=bool(us.get("blank_outside_regions", False)),
+        padding=int(nums["padding"]),
+        keep_min_score=float(nums["keep_min_score"]),
+        read_min_score=float(nums["read_min_score"]),
+        border_band=float(nums["border_band"]),
+        long_side=int(nums["long_side"]),
+        max_redacted=limit,
+        max_redacted_by_modality=by_modality,
+    )
 
 
 def _max_redacted(raw: object, source: str) -> tuple[float, tuple[tuple[str, float], ...]]:
@@ -145,10 +215,13 @@ def _max_redacted(raw: object, source: str) -> tuple[float, tuple[tuple[str, flo
     turns the guard off."""
     if raw is None:
         return MAX_REDACTED, MAX_REDACTED_BY_MODALITY
-    table = cast("dict[object, float]", raw if isinstance(raw, dict) else {"default": raw})   # checked below
+    table = cast("dict[object, float]", raw if isinstance(raw, dict) else {"default": raw})  # checked below
     for k, v in table.items():
-        _check(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v <= 1, source,
-               f"pixels.max_redacted_fraction.{k} must be a number above 0 and at most 1")
+        _check(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v <= 1,
+            source,
+            f"pixels.max_redacted_fraction.{k} must be a number above 0 and at most 1",
+        )
     by_modality = dict(MAX_REDACTED_BY_MODALITY) if isinstance(raw, dict) else {}
     by_modality.update({str(k).upper(): float(v) for k, v in table.items() if k != "default"})
     return float(table.get("default", MAX_REDACTED)), tuple(sorted(by_modality.items()))

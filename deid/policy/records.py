@@ -13,6 +13,7 @@ JSON/JSONL, text, HL7 v2, FHIR).
               in free text is a date; false: only dates with a year are
   malformed   quarantine (default) | drop-row: a row or line that cannot be parsed
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ import yaml
 from .. import categories, operators
 from ..errors import PolicyError
 
-OPERATORS = operators.names("records")   # at import; validation asks the registry itself
+OPERATORS = operators.names("records")  # at import; validation asks the registry itself
 FIELDS_DATA = Path(__file__).resolve().parent.parent / "records" / "data" / "fields.yaml"
 PATTERNS_DATA = FIELDS_DATA.with_name("field_patterns.yaml")
 
@@ -36,14 +37,14 @@ DEFAULT_OPERATORS = categories.DEFAULT_OPERATORS
 
 @dataclass(frozen=True)
 class RecordPolicy:
-    fields: dict = field(default_factory=dict)          # normalised field name -> category
+    fields: dict = field(default_factory=dict)  # normalised field name -> category
     operators: dict = field(default_factory=lambda: dict(DEFAULT_OPERATORS))
     languages: tuple[str, ...] = ("zh", "en")
     free_text: bool = True
     malformed: str = "quarantine"
     ner: str = "lac"
     partial_dates: bool = True
-    patterns: tuple = ()                                # (glob on the upper-case name, category), in order
+    patterns: tuple = ()  # (glob on the upper-case name, category), in order
 
     def category_of(self, name: str) -> str | None:
         """By the exact name first, then by the first column-name pattern that fits
@@ -119,5 +120,13 @@ def build_record_policy(raw: object, source: str) -> RecordPolicy:
     partial = raw.get("partial_dates", True)
     if not isinstance(partial, bool):
         raise PolicyError(f"{source}: records.partial_dates must be true or false")
-    return RecordPolicy(fields=fields, operators=ops, languages=langs, free_text=bool(raw.get("free_text", True)),
-                        malformed=malformed, ner=ner, partial_dates=partial, patterns=builtin_patterns())
+    return RecordPolicy(
+        fields=fields,
+        operators=ops,
+        languages=langs,
+        free_text=bool(raw.get("free_text", True)),
+        malformed=malformed,
+        ner=ner,
+        partial_dates=partial,
+        patterns=builtin_patterns(),
+    )

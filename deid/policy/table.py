@@ -3,6 +3,7 @@
 The JSON is the innolitics extraction of the standard (see data/SOURCE.md).
 Repeating groups (50xx curves, 60xx overlays) are matched by mask.
 """
+
 from __future__ import annotations
 
 import json

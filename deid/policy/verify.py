@@ -13,6 +13,7 @@ written, and quarantine an output that still holds anything identifying.
 
 The check runs in the worker on the output bytes, so a failing output is never written.
 """
+
 from __future__ import annotations
 
 import re
@@ -28,8 +29,8 @@ KEYS = {"pixels", "fail_on", "allow"}
 class VerifyPolicy:
     enabled: bool = False
     pixels: bool = False
-    fail_on: str = "any"          # any | high (direct identifiers only)
-    allow: frozenset[str] = frozenset()   # keywords or categories the policy keeps on purpose
+    fail_on: str = "any"  # any | high (direct identifiers only)
+    allow: frozenset[str] = frozenset()  # keywords or categories the policy keeps on purpose
 
     def counts(self, category: str, location: str) -> bool:
         """Whether a finding quarantines the output."""

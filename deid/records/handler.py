@@ -5,6 +5,7 @@ encoding, with one audit event per field or span. Pure, like DicomHandler.
 change" operator set (deid/operators/find.py) and no key: what `process()` would still
 change, as Findings. `deid check` and the pipeline's `verify:` step call it.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -20,10 +21,18 @@ if TYPE_CHECKING:
     from .operators import Operators
     from .scrub import Scrubber
 
-SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
-            ".txt": "text", ".text": "text", ".hl7": "hl7"}
+SUFFIXES = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".txt": "text",
+    ".text": "text",
+    ".hl7": "hl7",
+}
 MAX_BYTES = 512 * 1024 * 1024
-FIND_KEY = "find"   # the fallback patient key's file part in a find run (no fingerprint: there is no key)
+FIND_KEY = "find"  # the fallback patient key's file part in a find run (no fingerprint: there is no key)
 
 
 def record_kind(path: str) -> str | None:
@@ -46,6 +55,7 @@ def _finding_operators() -> type[Operators]:
 class RecordHandler(FileHandler):
     """Its readers, recognizers and operators are imported on the first record, not with
     the routing table: DICOM-only work never pays for them."""
+
     kind = "records"
 
     def sniff(self, path: str, head: bytes) -> bool:
@@ -71,8 +81,9 @@ class RecordHandler(FileHandler):
     def _process(self, data: bytes, fp: str, ctx: Context, relpath: str) -> Result:
         return self._scrub(data, fp, ctx, relpath, ctx.pseudo, None)
 
-    def _scrub(self, data: bytes, fp: str, ctx: Context, relpath: str, pseudo: Pseudonymizer,
-               operators: type[Operators] | None) -> Result:
+    def _scrub(
+        self, data: bytes, fp: str, ctx: Context, relpath: str, pseudo: Pseudonymizer, operators: type[Operators] | None
+    ) -> Result:
         """`operators`: the operator set (None: the policy's, records.operators.Operators)."""
         from .formats.delimited import scrub_delimited
         from .formats.hl7v2 import scrub_hl7
@@ -82,8 +93,9 @@ class RecordHandler(FileHandler):
         from .scrub import Scrubber
 
         kind = record_kind(relpath)
-        scrubber = Scrubber(ctx.pipeline.records, pseudo, ctx.pipeline.dicom.date_shift_days, "file:" + fp,
-                            operators or Operators)
+        scrubber = Scrubber(
+            ctx.pipeline.records, pseudo, ctx.pipeline.dicom.date_shift_days, "file:" + fp, operators or Operators
+        )
         if ctx.collect_mappings and operators is None:
             scrubber.ops.mappings = []
         try:
@@ -104,20 +116,32 @@ class RecordHandler(FileHandler):
         except InputError as exc:
             return Result(Status.QUARANTINED, reason=str(exc), input_fingerprint=fp, kind=self.kind)
         except RecursionError:
-            return Result(Status.QUARANTINED, reason="malformed-json: nested too deep", input_fingerprint=fp,
-                          kind=self.kind)
+            return Result(
+                Status.QUARANTINED, reason="malformed-json: nested too deep", input_fingerprint=fp, kind=self.kind
+            )
         except Exception as exc:  # fail closed on anything unexpected, without its message
-            return Result(Status.QUARANTINED, reason=f"internal-error: {type(exc).__name__}", input_fingerprint=fp,
-                          kind=self.kind)
+            return Result(
+                Status.QUARANTINED, reason=f"internal-error: {type(exc).__name__}", input_fingerprint=fp, kind=self.kind
+            )
         renamed = path_has_identifiers(relpath, scrubber)
         if renamed:
-            events.append(AuditEvent("<path>", "rename", "identity", "deid:path-identity", "",
-                                     "input path held an identifier"))
-        return Result(Status.OK, data=out, events=events, input_fingerprint=fp, kind=self.kind,
-                      name_hint=f"R-{fp[:20]}{Path(relpath).suffix.lower()}", renamed=renamed,
-                      mappings=scrubber.ops.mappings or [],
-                      counts={"elements": scrubber.counts["fields_changed"] + scrubber.counts["spans"],
-                              "records": scrubber.counts["records"]})
+            events.append(
+                AuditEvent("<path>", "rename", "identity", "deid:path-identity", "", "input path held an identifier")
+            )
+        return Result(
+            Status.OK,
+            data=out,
+            events=events,
+            input_fingerprint=fp,
+            kind=self.kind,
+            name_hint=f"R-{fp[:20]}{Path(relpath).suffix.lower()}",
+            renamed=renamed,
+            mappings=scrubber.ops.mappings or [],
+            counts={
+                "elements": scrubber.counts["fields_changed"] + scrubber.counts["spans"],
+                "records": scrubber.counts["records"],
+            },
+        )
 
 
 def path_has_identifiers(relpath: str, scrubber: Scrubber) -> bool:

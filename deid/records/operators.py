@@ -13,6 +13,7 @@ generalize  birth date -> year; age 90 and over -> 90+ (90岁以上); address ->
 remove      the field is dropped (JSON key removed, CSV cell emptied)
 keep        unchanged
 """
+
 from __future__ import annotations
 
 from typing import cast
@@ -32,7 +33,7 @@ __all__ = ["REMOVE", "HAN", "SEPARATORS", "Operators", "generalize", "has_han", 
 class Operators:
     """The operator context of one record file (deid.operators.OpContext)."""
 
-    mappings: list[tuple[str, str, str]] | None = None   # a list (set by the handler) for the vault
+    mappings: list[tuple[str, str, str]] | None = None  # a list (set by the handler) for the vault
 
     def __init__(self, pseudo: Pseudonymizer, date_shift_days: tuple[int, int]):
         self.pseudo, self.date_shift_days = pseudo, date_shift_days

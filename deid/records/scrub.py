@@ -6,6 +6,7 @@ The record's patient key (its patient ID field, else its patient name) drives th
 pseudonyms and the date offset, the same way the DICOM PatientID does: one patient,
 one pseudonym and one offset across records and images under one key.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,33 +23,39 @@ from ..text.spread import worth
 from .operators import REMOVE, Operators
 
 NOT_BY_NAME = frozenset({None, "safe", "free-text"})
-MEMORY_LIMIT = 256          # values remembered per patient (a bound, not a cache)
-SHORT, FOUND_LIMIT = 200, 50_000   # cell values cached by Scrubber.find: length, count
-KEYLESS = frozenset({"tag", "generalize", "mask", "remove", "keep"})   # results that depend on the value alone
+MEMORY_LIMIT = 256  # values remembered per patient (a bound, not a cache)
+SHORT, FOUND_LIMIT = 200, 50_000  # cell values cached by Scrubber.find: length, count
+KEYLESS = frozenset({"tag", "generalize", "mask", "remove", "keep"})  # results that depend on the value alone
 
 
 class Field(NamedTuple):
-    location: str          # audit location: row[3].联系电话, $.name[0].given[1], PID-5, text[120:131]
-    name: str              # what the field map looks up: column header, JSON key, PID-5, Patient.name
+    location: str  # audit location: row[3].联系电话, $.name[0].given[1], PID-5, text[120:131]
+    name: str  # what the field map looks up: column header, JSON key, PID-5, Patient.name
     value: str
-    category: str | None = None   # set by a format that knows better than the name (FHIR telecom email)
+    category: str | None = None  # set by a format that knows better than the name (FHIR telecom email)
 
 
 class Scrubber:
-    def __init__(self, policy: RecordPolicy, pseudo: Pseudonymizer, date_shift_days: tuple[int, int],
-                 fallback_key: str, operators: type[Operators] = Operators):
+    def __init__(
+        self,
+        policy: RecordPolicy,
+        pseudo: Pseudonymizer,
+        date_shift_days: tuple[int, int],
+        fallback_key: str,
+        operators: type[Operators] = Operators,
+    ):
         self.policy, self.pseudo = policy, pseudo.per_file()
         self.ops = operators(self.pseudo, date_shift_days)
         self.fallback_key = fallback_key
         self.names = name_model(policy.ner) if "zh" in policy.languages else None
         self.counts = {"fields_changed": 0, "spans": 0, "records": 0}
         self._rewritten: dict[str, str] = {}
-        self.memory: dict[str, dict[str, str]] = {}   # patient key -> value found in free text -> category
-        self._categories: dict[str, str | None] = {}   # field name -> category (names repeat every row)
-        self._found: dict[str, list[Span]] = {}          # short cell value -> spans (values repeat too)
-        self._applied: dict[tuple, str | RemoveType] = {}     # (operator, category, value) -> new value (KEYLESS)
-        self._parts: dict[tuple, tuple] = {}                # (category, value) -> its parts (identity_pattern)
-        self._rules: dict[tuple, tuple[str, str]] = {}   # (field name, category) -> operator, audit rule id
+        self.memory: dict[str, dict[str, str]] = {}  # patient key -> value found in free text -> category
+        self._categories: dict[str, str | None] = {}  # field name -> category (names repeat every row)
+        self._found: dict[str, list[Span]] = {}  # short cell value -> spans (values repeat too)
+        self._applied: dict[tuple, str | RemoveType] = {}  # (operator, category, value) -> new value (KEYLESS)
+        self._parts: dict[tuple, tuple] = {}  # (category, value) -> its parts (identity_pattern)
+        self._rules: dict[tuple, tuple[str, str]] = {}  # (field name, category) -> operator, audit rule id
 
     def category(self, f: Field) -> str | None:
         return f.category or self._category_of(f.name)
@@ -72,8 +79,9 @@ class Scrubber:
             return "name:" + re.sub(r"\s+", " ", name).strip().upper(), name
         return self.fallback_key, ""
 
-    def scrub(self, fields: list[Field], key: str | None = None,
-              related: Sequence[Field] = ()) -> tuple[list, list[AuditEvent]]:
+    def scrub(
+        self, fields: list[Field], key: str | None = None, related: Sequence[Field] = ()
+    ) -> tuple[list, list[AuditEvent]]:
         """New values (str, or REMOVE) for `fields`, and one audit event per change.
         `related`: fields of the record this one belongs to (the Patient resource an
         Observation points at), whose identifying values are looked for here too."""
@@ -82,16 +90,18 @@ class Scrubber:
         pkey, pname = self.patient_key(every, cats)
         key = key or pkey
         self.counts["records"] += 1
-        known, unknown = None, True   # the record's own values: built when a free-text field needs them
+        known, unknown = None, True  # the record's own values: built when a free-text field needs them
         out: list[str | RemoveType] = []
         events: list[AuditEvent] = []
         for f, cat in zip(fields, cats):
             if cat in NOT_BY_NAME:
-                if self.policy.free_text and len(f.value.strip()) > 1:   # one character holds no identifier
+                if self.policy.free_text and len(f.value.strip()) > 1:  # one character holds no identifier
                     if unknown:
                         remembered = [Field("", "", v, c) for v, c in self.memory.get(key, {}).items()]
-                        known, unknown = identity_pattern(list(every) + remembered, self.category, cats,
-                                                          self._parts), False
+                        known, unknown = (
+                            identity_pattern(list(every) + remembered, self.category, cats, self._parts),
+                            False,
+                        )
                     cleaned, evs = self.scrub_text(f.value, f.location, key, pname, known)
                     out.append(cleaned)
                     events += evs
@@ -165,13 +175,21 @@ class Scrubber:
             return self.ops.apply("shift-date", "date", value, key)
         parts, pos = [], 0
         for sp in spans:
-            new = cast(str, self.ops.apply("shift-date", "date", value[sp.start:sp.end], key, value))  # text gives text
-            parts += [value[pos:sp.start], new]
+            new = cast(
+                str, self.ops.apply("shift-date", "date", value[sp.start : sp.end], key, value)
+            )  # text gives text
+            parts += [value[pos : sp.start], new]
             pos = sp.end
         return "".join(parts) + value[pos:]
 
-    def scrub_text(self, text: str, location: str, key: str, patient_name: str = "",
-                   known: tuple[Known, dict[str, str]] | None = None) -> tuple[str, list[AuditEvent]]:
+    def scrub_text(
+        self,
+        text: str,
+        location: str,
+        key: str,
+        patient_name: str = "",
+        known: tuple[Known, dict[str, str]] | None = None,
+    ) -> tuple[str, list[AuditEvent]]:
         """Replace every span the recognizers find, and every value this record's own
         fields hold (its patient's name in a note: 'Patient John Smith called');
         offsets in the audit are the input's."""
@@ -182,19 +200,24 @@ class Scrubber:
             spans = resolve(spans + self.names.names(text))
         if known is not None:
             rx, cats = known
-            exact = [Span(identity_category(m.group(0), cats), m.start(), m.end(), "record-identity")
-                     for m in rx.finditer(text)]
+            exact = [
+                Span(identity_category(m.group(0), cats), m.start(), m.end(), "record-identity")
+                for m in rx.finditer(text)
+            ]
             if exact:
                 # a value this record holds is known exactly: it bounds a guessed name span
                 # that overlaps it ('王芳产后' read as a three-character name)
-                guessed = [sp for sp in spans if not (
-                    sp.category == "name" and any(sp.start < e.end and e.start < sp.end for e in exact))]
+                guessed = [
+                    sp
+                    for sp in spans
+                    if not (sp.category == "name" and any(sp.start < e.end and e.start < sp.end for e in exact))
+                ]
                 spans = resolve(guessed + exact)
         if not spans:
             return text, []
         parts, events, pos = [], [], 0
         for sp in spans:
-            value = text[sp.start:sp.end]
+            value = text[sp.start : sp.end]
             cat = sp.category
             if cat == "name" and patient_name and _same_name(value, patient_name):
                 cat = "patient-name"
@@ -206,12 +229,20 @@ class Scrubber:
                 continue
             if location:  # a real field, not a header cell or a path being tested
                 self.remember(key, value, cat)
-            parts.append(text[pos:sp.start])
+            parts.append(text[pos : sp.start])
             parts.append(new)
             pos = sp.end
             self.counts["spans"] += 1
-            events.append(AuditEvent(f"{location}[{sp.start}:{sp.end}]", op, cat, f"recognizer:{sp.rule}",
-                                     self.pseudo.fingerprint(value), "free text"))
+            events.append(
+                AuditEvent(
+                    f"{location}[{sp.start}:{sp.end}]",
+                    op,
+                    cat,
+                    f"recognizer:{sp.rule}",
+                    self.pseudo.fingerprint(value),
+                    "free text",
+                )
+            )
         parts.append(text[pos:])
         return "".join(parts), events
 
@@ -224,8 +255,12 @@ def _same_name(a: str, b: str) -> bool:
     return _squash(a) == _squash(b)
 
 
-def identity_pattern(fields: list[Field], category: Callable[[Field], str | None], cats: list[str | None] | None = None,
-                     cache: dict[tuple[str, str], tuple] | None = None) -> tuple["Known", dict] | None:
+def identity_pattern(
+    fields: list[Field],
+    category: Callable[[Field], str | None],
+    cats: list[str | None] | None = None,
+    cache: dict[tuple[str, str], tuple] | None = None,
+) -> tuple["Known", dict] | None:
     """A regex for the identifying values this record's own fields hold, as they may be
     written in its free text: whole values, and Latin name parts of 3+ letters written
     as names are (Smith, SMITH; not 'may' for a patient called May). 'SMITH^JOHN' finds
@@ -235,7 +270,7 @@ def identity_pattern(fields: list[Field], category: Callable[[Field], str | None
     by_part: dict[str, str] = {}
     raw: set[str] = set()
     low: set[str] = set()
-    known = list(cats or ())   # categories the caller has, for the first fields
+    known = list(cats or ())  # categories the caller has, for the first fields
     for i, f in enumerate(fields):
         cat = known[i] if i < len(known) else category(f)
         if cat not in REMEMBERED or not f.value.strip():
@@ -277,7 +312,7 @@ class Known:
     them: most cells of a row hold none, and a row's values differ from the next row's."""
 
     def __init__(self, raw: set[str], low: set[str]):
-        self.raw, self.low = raw, low      # the forms looked for; their lower case
+        self.raw, self.low = raw, low  # the forms looked for; their lower case
         self._rx: re.Pattern | None = None
 
     def finditer(self, text: str) -> Iterator[re.Match[str]]:

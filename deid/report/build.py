@@ -11,6 +11,7 @@ says how many it left out. An edited log may hold anything in any column (a BLOB
 number, NULL, nonsense coordinates): values are taken as text, and a file that cannot be
 shown gets a note; the report is still written.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -23,14 +24,17 @@ from ..audit.log import open_readonly, runs, verify
 from ..errors import AuditError
 from .thumbnails import Box, Thumb, device, frame0_box, is_dicom, open_output, thumbnail
 
-MAX_FILES = 2000            # files in the drill-down
-MAX_EVENTS_PER_FILE = 200   # event rows listed per file
-MAX_EVENT_ROWS = 40_000     # event rows listed in all (keeps the report to tens of MB at most)
+MAX_FILES = 2000  # files in the drill-down
+MAX_EVENTS_PER_FILE = 200  # event rows listed per file
+MAX_EVENT_ROWS = 40_000  # event rows listed in all (keeps the report to tens of MB at most)
 MAX_THUMBNAILS = 200
-MAX_DEVICE_FILES = 10_000   # output headers read for the device chart
+MAX_DEVICE_FILES = 10_000  # output headers read for the device chart
 AUDIT_SUFFIX = ".audit.sqlite"
-GROUPS = (("quarantined", "Quarantined files"), ("redacted", "Written, with burned-in text redacted"),
-          ("written", "Written, other files"))
+GROUPS = (
+    ("quarantined", "Quarantined files"),
+    ("redacted", "Written, with burned-in text redacted"),
+    ("written", "Written, other files"),
+)
 EVENT_FIELDS = ("location", "action", "category", "rule_id", "fingerprint", "detail")
 
 
@@ -42,39 +46,45 @@ class ReportError(AuditError):
 class FileEntry:
     run_id: str
     item: str
-    status: str                    # "write" | "quarantine" | "error"
-    detail: str                    # output relpath, or the reason it was not written
-    events: int                    # events of this file, its file row excluded
-    boxes: int                     # redacted pixel boxes, all frames
-    share: float | None = None     # largest share of a frame its text boxes cover (None: no pixels)
-    rows: list[tuple] = field(default_factory=list)   # EVENT_FIELDS, capped
+    status: str  # "write" | "quarantine" | "error"
+    detail: str  # output relpath, or the reason it was not written
+    events: int  # events of this file, its file row excluded
+    boxes: int  # redacted pixel boxes, all frames
+    share: float | None = None  # largest share of a frame its text boxes cover (None: no pixels)
+    rows: list[tuple] = field(default_factory=list)  # EVENT_FIELDS, capped
     actions: list[tuple[str, int]] = field(default_factory=list)  # (action, events), all of them
-    thumb: Thumb | None = None     # None: not an image, or no outputs to look at
-    key: tuple = ()                # (run_id, item) as stored: this file's events are queried by it
+    thumb: Thumb | None = None  # None: not an image, or no outputs to look at
+    key: tuple = ()  # (run_id, item) as stored: this file's events are queried by it
 
     @property
     def group(self) -> str:
-        return "written" if self.status == "write" and not self.boxes else "redacted" if self.status == "write" \
+        return (
+            "written"
+            if self.status == "write" and not self.boxes
+            else "redacted"
+            if self.status == "write"
             else "quarantined"
+        )
 
 
 @dataclass
 class ReportData:
     """What the HTML shows; built by `collect`, rendered by page.render."""
+
     audit_name: str
     problems: list[str]
     runs: list[dict]
     run_events: dict[str, int]
-    actions: list[tuple[str, int, int]]        # (action, events, files)
+    actions: list[tuple[str, int, int]]  # (action, events, files)
     categories: list[tuple[str, int, int]]
     reasons: list[tuple[str, int, list[str]]]  # (code, files, up to 3 distinct details)
     files: list[FileEntry]
     group_totals: dict[str, int]
-    outputs_note: str                          # "" when the output folder was used
-    devices: list[tuple[str, int, int]]        # (device label, images, redacted boxes)
+    outputs_note: str  # "" when the output folder was used
+    devices: list[tuple[str, int, int]]  # (device label, images, redacted boxes)
     device_note: str = ""
-    boxes: int = 0                             # redacted pixel boxes in all
-    shares: list[float] = field(default_factory=list)   # redacted share of each image (largest frame)
+    boxes: int = 0  # redacted pixel boxes in all
+    shares: list[float] = field(default_factory=list)  # redacted share of each image (largest frame)
     thumbnails: int = 0
     thumbnails_left_out: int = 0
     rows_left_out: int = 0
@@ -89,14 +99,13 @@ class ReportResult:
     thumbnails: int
     chain_ok: bool
     outputs_used: bool
-    outputs_unverified: int = 0    # written files whose output was missing or not the one the run wrote
+    outputs_unverified: int = 0  # written files whose output was missing or not the one the run wrote
 
 
 def default_outputs(audit: Path) -> Path | None:
     """`X.audit.sqlite` -> `X`, where `deid run --out X` puts its audit log by default."""
     name = audit.name
-    return audit.with_name(name[: -len(AUDIT_SUFFIX)]) if name.endswith(AUDIT_SUFFIX) and name != AUDIT_SUFFIX \
-        else None
+    return audit.with_name(name[: -len(AUDIT_SUFFIX)]) if name.endswith(AUDIT_SUFFIX) and name != AUDIT_SUFFIX else None
 
 
 def build_report(audit: Path, out: Path, outputs: Path | None = None) -> ReportResult:
@@ -110,8 +119,10 @@ def build_report(audit: Path, out: Path, outputs: Path | None = None) -> ReportR
     if outputs is not None and outputs.is_dir():
         root = outputs.resolve()
         if root == out.resolve() or root in out.resolve().parents:
-            raise ReportError("--out must not be inside the output folder: uploading the output would "
-                              "upload the report; write it beside the audit log instead")
+            raise ReportError(
+                "--out must not be inside the output folder: uploading the output would "
+                "upload the report; write it beside the audit log instead"
+            )
     if out.resolve() == audit.resolve():
         raise ReportError("--out is the audit log itself; choose another file name, e.g. report.html")
     data = collect(audit, outputs, given)
@@ -119,8 +130,15 @@ def build_report(audit: Path, out: Path, outputs: Path | None = None) -> ReportR
         atomic_write(out, render(data).encode("utf-8"))
     except OSError as exc:
         raise ReportError(f"cannot write the report to {out}: {exc.strerror or type(exc).__name__}") from None
-    return ReportResult(out, sum(data.group_totals.values()), len(data.files), data.thumbnails,
-                        not data.problems, not data.outputs_note, sum(data.unverified.values()))
+    return ReportResult(
+        out,
+        sum(data.group_totals.values()),
+        len(data.files),
+        data.thumbnails,
+        not data.problems,
+        not data.outputs_note,
+        sum(data.unverified.values()),
+    )
 
 
 def collect(audit: Path, outputs: Path | None, outputs_given: bool = True) -> ReportData:
@@ -133,31 +151,53 @@ def collect(audit: Path, outputs: Path | None, outputs_given: bool = True) -> Re
         db.close()
 
 
-def _collect(db: sqlite3.Connection, audit: Path, problems: list[str], outputs: Path | None,
-             outputs_given: bool) -> ReportData:
+def _collect(
+    db: sqlite3.Connection, audit: Path, problems: list[str], outputs: Path | None, outputs_given: bool
+) -> ReportData:
     if outputs is None:
         note = "no output folder given (--outputs) and none could be inferred from the audit file name"
     elif not outputs.is_dir():
-        note = (f"the output folder {'given' if outputs_given else 'inferred from the audit file name'} "
-                f"(“{outputs.name}”) does not exist here; pass --outputs DIR for thumbnails and the device chart")
+        note = (
+            f"the output folder {'given' if outputs_given else 'inferred from the audit file name'} "
+            f"(“{outputs.name}”) does not exist here; pass --outputs DIR for thumbnails and the device chart"
+        )
     elif problems:  # an edited log's digests could point at anything, e.g. the raw inputs
-        note = ("the audit log does not verify, so its output digests cannot be trusted: no output file "
-                "was opened (no thumbnails, no device chart)")
+        note = (
+            "the audit log does not verify, so its output digests cannot be trusted: no output file "
+            "was opened (no thumbnails, no device chart)"
+        )
     else:
         note = ""
     use = outputs if not note else None
     data = ReportData(
-        audit_name=audit.name, problems=problems, runs=runs(audit),
+        audit_name=audit.name,
+        problems=problems,
+        runs=runs(audit),
         run_events=dict(db.execute("SELECT run_id, COUNT(*) FROM events GROUP BY run_id").fetchall()),
-        actions=_tally(db, "action"), categories=_tally(db, "category"), reasons=_reasons(db), files=[],
-        group_totals={g: 0 for g, _ in GROUPS}, outputs_note=note, devices=[],
-        boxes=db.execute("SELECT COUNT(*) FROM events WHERE action='redact' "
-                         "AND location LIKE 'pixels.frame[%'").fetchone()[0])
+        actions=_tally(db, "action"),
+        categories=_tally(db, "category"),
+        reasons=_reasons(db),
+        files=[],
+        group_totals={g: 0 for g, _ in GROUPS},
+        outputs_note=note,
+        devices=[],
+        boxes=db.execute(
+            "SELECT COUNT(*) FROM events WHERE action='redact' AND location LIKE 'pixels.frame[%'"
+        ).fetchone()[0],
+    )
     look: list[tuple[FileEntry, bool, bool, str | None]] = []  # (entry, thumbnail?, device?, digest)
     device_reads = 0
     for run_id, item, action, detail, n, boxes, lo, hi, measure in db.execute(_FILES_SQL):
-        entry = FileEntry(as_text(run_id), as_text(item), as_text(action), as_text(detail), n - 1, boxes or 0,
-                          share=redacted_share(measure), key=(run_id, item))
+        entry = FileEntry(
+            as_text(run_id),
+            as_text(item),
+            as_text(action),
+            as_text(detail),
+            n - 1,
+            boxes or 0,
+            share=redacted_share(measure),
+            key=(run_id, item),
+        )
         if entry.share is not None:
             data.shares.append(entry.share)
         data.group_totals[entry.group] += 1
@@ -171,13 +211,23 @@ def _collect(db: sqlite3.Connection, audit: Path, problems: list[str], outputs: 
     budget = MAX_EVENT_ROWS
     for entry in data.files:
         limit = min(MAX_EVENTS_PER_FILE, budget)
-        entry.rows = [tuple(as_text(c) for c in r) for r in db.execute(
-            "SELECT location, action, category, rule_id, fingerprint, detail FROM events "
-            "WHERE run_id=? AND item=? AND location!='<file>' ORDER BY seq LIMIT ?", (*entry.key, limit))]
+        entry.rows = [
+            tuple(as_text(c) for c in r)
+            for r in db.execute(
+                "SELECT location, action, category, rule_id, fingerprint, detail FROM events "
+                "WHERE run_id=? AND item=? AND location!='<file>' ORDER BY seq LIMIT ?",
+                (*entry.key, limit),
+            )
+        ]
         budget -= len(entry.rows)
-        entry.actions = [(as_text(a), k) for a, k in db.execute(
-            "SELECT action, COUNT(*) FROM events WHERE run_id=? AND item=? AND location!='<file>' "
-            "GROUP BY action ORDER BY 2 DESC, 1", entry.key)]
+        entry.actions = [
+            (as_text(a), k)
+            for a, k in db.execute(
+                "SELECT action, COUNT(*) FROM events WHERE run_id=? AND item=? AND location!='<file>' "
+                "GROUP BY action ORDER BY 2 DESC, 1",
+                entry.key,
+            )
+        ]
         data.rows_left_out += entry.events - len(entry.rows)
     if use is not None:
         images: Counter[str] = Counter()
@@ -246,8 +296,10 @@ def _tally(db: sqlite3.Connection, column: str) -> list[tuple[str, int, int]]:
     assert column in ("action", "category")
     events: Counter[str] = Counter()
     files: Counter[str] = Counter()
-    for value, n, f in db.execute(f"SELECT {column}, COUNT(*), COUNT(DISTINCT run_id || char(0) || item) "
-                                  f"FROM events WHERE category IS NOT 'file' GROUP BY {column}"):
+    for value, n, f in db.execute(
+        f"SELECT {column}, COUNT(*), COUNT(DISTINCT run_id || char(0) || item) "
+        f"FROM events WHERE category IS NOT 'file' GROUP BY {column}"
+    ):
         events[as_text(value)] += n
         files[as_text(value)] += f
     return sorted(((k, n, files[k]) for k, n in events.items()), key=lambda r: (-r[1], r[0]))
@@ -257,8 +309,9 @@ def _reasons(db: sqlite3.Connection) -> list[tuple[str, int, list[str]]]:
     """Quarantine reason codes (the part of the file row's detail before the colon)."""
     counts: Counter[str] = Counter()
     examples: dict[str, list[str]] = {}
-    for (value,) in db.execute("SELECT detail FROM events WHERE location='<file>' "
-                               "AND action IN ('quarantine', 'error')"):
+    for (value,) in db.execute(
+        "SELECT detail FROM events WHERE location='<file>' AND action IN ('quarantine', 'error')"
+    ):
         detail = as_text(value)
         code = detail.split(":", 1)[0].strip() or "unknown"
         counts[code] += 1
@@ -268,8 +321,17 @@ def _reasons(db: sqlite3.Connection) -> list[tuple[str, int, list[str]]]:
     return [(code, n, examples[code]) for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
-def _look(db: sqlite3.Connection, data: ReportData, outputs: Path, entry: FileEntry, want_thumb: bool,
-          want_device: bool, digest: str | None, images: Counter[str], redacted: Counter[str]) -> None:
+def _look(
+    db: sqlite3.Connection,
+    data: ReportData,
+    outputs: Path,
+    entry: FileEntry,
+    want_thumb: bool,
+    want_device: bool,
+    digest: str | None,
+    images: Counter[str],
+    redacted: Counter[str],
+) -> None:
     """Open a written file's output once, only if it is the file its run wrote, and read
     its device model for the chart and/or make its thumbnail from that same handle."""
     fh, why = open_output(outputs, entry.detail, digest)
@@ -297,8 +359,10 @@ def _thumb(db: sqlite3.Connection, data: ReportData, entry: FileEntry, fh: Binar
         return Thumb(None, f"no thumbnail: the report holds at most {MAX_THUMBNAILS:,}")
     redacted: list[Box] = []
     kept: list[Box] = []
-    for location, action in db.execute("SELECT location, action FROM events WHERE run_id=? AND item=? "
-                                       "AND location LIKE 'pixels.frame[0].box[%'", entry.key):
+    for location, action in db.execute(
+        "SELECT location, action FROM events WHERE run_id=? AND item=? AND location LIKE 'pixels.frame[0].box[%'",
+        entry.key,
+    ):
         box = frame0_box(as_text(location))
         if box is not None:
             (redacted if as_text(action) == "redact" else kept).append(box)
@@ -310,7 +374,10 @@ def _thumb(db: sqlite3.Connection, data: ReportData, entry: FileEntry, fh: Binar
 def _devices(data: ReportData, images: Counter[str], boxes: Counter[str], capped: bool) -> None:
     data.devices = sorted(((k, images[k], boxes[k]) for k in images), key=lambda r: (-r[2], -r[1], r[0]))
     if not data.devices:
-        data.device_note = ("no DICOM image among the outputs that are the files their run wrote"
-                            if data.unverified else "no DICOM images among the outputs")
+        data.device_note = (
+            "no DICOM image among the outputs that are the files their run wrote"
+            if data.unverified
+            else "no DICOM images among the outputs"
+        )
     elif capped:
         data.device_note = f"from the first {MAX_DEVICE_FILES:,} written files"

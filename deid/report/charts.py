@@ -4,6 +4,7 @@ matplotlib is imported here only, when a report is built: `deid run` never loads
 Text stays text in the SVG (smaller, selectable); matplotlib escapes it for XML, and
 labels are taken literally (no mathtext: a `$` in a device name is just a `$`).
 """
+
 from __future__ import annotations
 
 import io
@@ -23,12 +24,19 @@ def bar_chart(title: str, counts: list[tuple[str, int]], xlabel: str = "events")
 
     rows = sorted(counts, key=lambda kv: (-kv[1], kv[0]))
     if len(rows) > MAX_BARS:
-        rest = rows[MAX_BARS - 1:]
-        rows = rows[:MAX_BARS - 1] + [(f"other ({len(rest)})", sum(n for _, n in rest))]
+        rest = rows[MAX_BARS - 1 :]
+        rows = rows[: MAX_BARS - 1] + [(f"other ({len(rest)})", sum(n for _, n in rest))]
     labels = [_label(k) for k, _ in rows][::-1]
     values = [n for _, n in rows][::-1]
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "deid-report", "text.parse_math": False,
-                                "font.size": 10, "font.family": "sans-serif"}):
+    with matplotlib.rc_context(
+        {
+            "svg.fonttype": "none",
+            "svg.hashsalt": "deid-report",
+            "text.parse_math": False,
+            "font.size": 10,
+            "font.family": "sans-serif",
+        }
+    ):
         fig = Figure(figsize=(6.0, 1.1 + 0.3 * max(1, len(rows))), layout="constrained")
         ax = fig.add_subplot()
         bars = ax.barh(range(len(values)), values, color=BAR, height=0.65)
@@ -43,7 +51,7 @@ def bar_chart(title: str, counts: list[tuple[str, int]], xlabel: str = "events")
         buf = io.StringIO()
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
     svg = buf.getvalue()
-    svg = svg[svg.index("<svg"):]  # drop the XML declaration and DOCTYPE: inline in HTML
+    svg = svg[svg.index("<svg") :]  # drop the XML declaration and DOCTYPE: inline in HTML
     svg = re.sub(r"\s*<metadata>.*?</metadata>", "", svg, count=1, flags=re.S)
     # scale with the page instead of a fixed size in points
     return re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1 class="chart" role="img"', svg, count=1)
@@ -51,4 +59,4 @@ def bar_chart(title: str, counts: list[tuple[str, int]], xlabel: str = "events")
 
 def _label(text: str, limit: int = 40) -> str:
     text = "".join(c for c in text if c.isprintable())
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -5,6 +5,7 @@ the one inline script below (by its hash): even a crafted value that slipped int
 label could not load or run anything. The script marks the page for headless checks:
 data-rendered="ok", data-broken-images, data-js-errors.
 """
+
 from __future__ import annotations
 
 import base64
@@ -17,7 +18,7 @@ from .. import __version__
 from .build import GROUPS, MAX_EVENTS_PER_FILE, FileEntry, ReportData
 from .charts import bar_chart
 
-OPEN_IMAGES = 8   # image files shown open, so their thumbnails are seen without a click
+OPEN_IMAGES = 8  # image files shown open, so their thumbnails are seen without a click
 # widths of the event table's columns: location, action, category, rule_id, fingerprint, detail
 _COLS = "<colgroup>" + "".join(f'<col style="width:{w}%">' for w in (29, 9, 11, 20, 18, 13)) + "</colgroup>"
 
@@ -92,25 +93,43 @@ def e(value: object) -> str:
 
 def render(data: ReportData) -> str:
     script_hash = base64.b64encode(hashlib.sha256(SCRIPT.encode("utf-8")).digest()).decode("ascii")
-    csp = (f"default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'sha256-{script_hash}'; "
-           "base-uri 'none'; form-action 'none'")
+    csp = (
+        f"default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'sha256-{script_hash}'; "
+        "base-uri 'none'; form-action 'none'"
+    )
     parts = [
-        "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
         f'<meta http-equiv="Content-Security-Policy" content="{e(csp)}">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>deid audit report · {e(data.audit_name)}</title>",
-        f"<style>{CSS}</style>", f"<script>{SCRIPT}</script>", "</head>", "<body>", "<main>",
+        f"<style>{CSS}</style>",
+        f"<script>{SCRIPT}</script>",
+        "</head>",
+        "<body>",
+        "<main>",
         "<h1>deid audit report</h1>",
         f'<p class="muted">audit log <code>{e(data.audit_name)}</code> · generated '
         f"{e(_when(time.time()))} by deid {e(__version__)}</p>",
         '<nav><a href="#runs">Runs</a><a href="#summary">Summary</a><a href="#charts">Charts</a>'
         '<a href="#files">Files</a></nav>',
-        _tiles(data), _integrity(data), _runs(data), _summary(data), _charts(data), _files(data),
+        _tiles(data),
+        _integrity(data),
+        _runs(data),
+        _summary(data),
+        _charts(data),
+        _files(data),
         "<footer>This report holds no identifying values: the audit log records locations, rule ids, codes and "
         "keyed fingerprints, never values; thumbnails are of the de-identified output, never the input (each file "
         "checked against the digest its run recorded); the only header values shown are Manufacturer and "
         "Manufacturer Model Name. Keep it with the audit log, not with the output.</footer>",
-        "</main>", "</body>", "</html>", ""]
+        "</main>",
+        "</body>",
+        "</html>",
+        "",
+    ]
     return "\n".join(parts)
 
 
@@ -129,17 +148,28 @@ def _count(v: object) -> str:
 def _tiles(data: ReportData) -> str:
     """The numbers to read first."""
     q = data.group_totals["quarantined"]
-    tiles: list[tuple[str, int | str, str]] = [("files", sum(data.group_totals.values()), ""),
-             ("written", data.group_totals["redacted"] + data.group_totals["written"], ""),
-             ("quarantined", q, " bad" if q else ""), ("events", sum(data.run_events.values()), ""),
-             ("pixel boxes redacted", data.boxes, ""), ("runs", len(data.runs), "")]
+    tiles: list[tuple[str, int | str, str]] = [
+        ("files", sum(data.group_totals.values()), ""),
+        ("written", data.group_totals["redacted"] + data.group_totals["written"], ""),
+        ("quarantined", q, " bad" if q else ""),
+        ("events", sum(data.run_events.values()), ""),
+        ("pixel boxes redacted", data.boxes, ""),
+        ("runs", len(data.runs), ""),
+    ]
     if data.shares:  # how much of an image redaction took: the over-redaction guard's measure
         ranked = sorted(data.shares)
-        tiles += [("median share of an image redacted", _pct(ranked[len(ranked) // 2]), ""),
-                  ("largest share of an image redacted", _pct(ranked[-1]), "")]
-    return '<div class="tiles">' + "".join(
-        f'<div class="tile{c}"><b>{n if isinstance(n, str) else f"{n:,}"}</b><span>{e(k)}</span></div>'
-        for k, n, c in tiles) + "</div>"
+        tiles += [
+            ("median share of an image redacted", _pct(ranked[len(ranked) // 2]), ""),
+            ("largest share of an image redacted", _pct(ranked[-1]), ""),
+        ]
+    return (
+        '<div class="tiles">'
+        + "".join(
+            f'<div class="tile{c}"><b>{n if isinstance(n, str) else f"{n:,}"}</b><span>{e(k)}</span></div>'
+            for k, n, c in tiles
+        )
+        + "</div>"
+    )
 
 
 def _pct(v: float) -> str:
@@ -149,14 +179,18 @@ def _pct(v: float) -> str:
 def _integrity(data: ReportData) -> str:
     events = sum(data.run_events.values())
     if not data.problems:
-        return (f'<div class="card banner ok"><b class="ok">Hash chain intact.</b> {events:,} events in '
-                f"{len(data.runs)} run(s) verified (<code>deid audit verify</code>): no row edited, inserted or "
-                "deleted.</div>")
+        return (
+            f'<div class="card banner ok"><b class="ok">Hash chain intact.</b> {events:,} events in '
+            f"{len(data.runs)} run(s) verified (<code>deid audit verify</code>): no row edited, inserted or "
+            "deleted.</div>"
+        )
     items = "".join(f"<li>{e(p)}</li>" for p in data.problems[:50])
     more = f"<p>… and {len(data.problems) - 50:,} more.</p>" if len(data.problems) > 50 else ""
-    return (f'<div class="card banner bad"><b class="bad">Hash chain check FAILED</b>: '
-            f"{len(data.problems):,} problem(s); this log was changed after it was written."
-            f"<ul>{items}</ul>{more}</div>")
+    return (
+        f'<div class="card banner bad"><b class="bad">Hash chain check FAILED</b>: '
+        f"{len(data.problems):,} problem(s); this log was changed after it was written."
+        f"<ul>{items}</ul>{more}</div>"
+    )
 
 
 def _runs(data: ReportData) -> str:
@@ -172,15 +206,24 @@ def _runs(data: ReportData) -> str:
         recorded = r["event_count"]
         in_log = data.run_events.get(r["run_id"], 0)
         events = f"{in_log:,}" + ("" if recorded in (None, in_log) else f" in the log, {_count(recorded)} recorded")
-        rows = [("pipeline", f"<b>{e(r['pipeline'])}</b>"),
-                ("run id", f"<code>{e(r['run_id'])}</code>"),
-                ("policy hash", f"<code>{e(r['policy_hash'])}</code>"),
-                ("key id", f"<code>{e(r['key_id'])}</code> <span class='muted'>(identifies the key; the key "
-                           "itself is never recorded)</span>"),
-                ("started", e(_when(started))), ("finished", e(_when(finished)) + e(took) + state),
-                ("files", f"{_count(r['files_ok'])} ok · {_count(r['files_quarantined'])} quarantined"
-                 if finished else "—"),
-                ("events", events), ("versions", vers)]
+        rows = [
+            ("pipeline", f"<b>{e(r['pipeline'])}</b>"),
+            ("run id", f"<code>{e(r['run_id'])}</code>"),
+            ("policy hash", f"<code>{e(r['policy_hash'])}</code>"),
+            (
+                "key id",
+                f"<code>{e(r['key_id'])}</code> <span class='muted'>(identifies the key; the key "
+                "itself is never recorded)</span>",
+            ),
+            ("started", e(_when(started))),
+            ("finished", e(_when(finished)) + e(took) + state),
+            (
+                "files",
+                f"{_count(r['files_ok'])} ok · {_count(r['files_quarantined'])} quarantined" if finished else "—",
+            ),
+            ("events", events),
+            ("versions", vers),
+        ]
         body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
         out.append(f'<div class="card"><h3>Run {n}</h3><table class="kv">{body}</table></div>')
     return "\n".join(out)
@@ -202,8 +245,12 @@ def _table(head: tuple[str, ...], rows: list[tuple], numeric: set[int]) -> str:
     if not rows:
         return '<p class="muted">None.</p>'
     th = "".join(f'<th class="n">{e(h)}</th>' if i in numeric else f"<th>{e(h)}</th>" for i, h in enumerate(head))
-    body = "".join("<tr>" + "".join(f'<td class="n">{c:,}</td>' if i in numeric else f"<td>{c}</td>"
-                                    for i, c in enumerate(r)) + "</tr>" for r in rows)
+    body = "".join(
+        "<tr>"
+        + "".join(f'<td class="n">{c:,}</td>' if i in numeric else f"<td>{c}</td>" for i, c in enumerate(r))
+        + "</tr>"
+        for r in rows
+    )
     return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -211,13 +258,18 @@ def _summary(data: ReportData) -> str:
     def tally(rows: list[tuple[str, int, int]]) -> list[tuple]:
         return [(f"<code>{e(k)}</code>", n, f) for k, n, f in rows]
 
-    out = ['<h2 id="summary">Summary</h2>', '<p class="muted">Events on file content. File rows and output '
-           "digests (category <code>file</code>, one of each per written file) are left out here: they are "
-           "counted in the runs above, and each file's digest is listed with its events below.</p>",
-           '<div class="grid">',
-           f'<div><h3>Events per action</h3>{_table(("action", "events", "files"), tally(data.actions), {1, 2})}</div>',
-           f'<div><h3>Events per category</h3>{_table(("category", "events", "files"), tally(data.categories), {1, 2})}'
-           "</div>", "</div>", "<h3 style='margin-top:16px'>Quarantine reasons</h3>"]
+    out = [
+        '<h2 id="summary">Summary</h2>',
+        '<p class="muted">Events on file content. File rows and output '
+        "digests (category <code>file</code>, one of each per written file) are left out here: they are "
+        "counted in the runs above, and each file's digest is listed with its events below.</p>",
+        '<div class="grid">',
+        f"<div><h3>Events per action</h3>{_table(('action', 'events', 'files'), tally(data.actions), {1, 2})}</div>",
+        f"<div><h3>Events per category</h3>{_table(('category', 'events', 'files'), tally(data.categories), {1, 2})}"
+        "</div>",
+        "</div>",
+        "<h3 style='margin-top:16px'>Quarantine reasons</h3>",
+    ]
     if data.reasons:
         rows = [(f"<code>{e(code)}</code>", n, "<br>".join(e(d) for d in ex)) for code, n, ex in data.reasons]
         out.append(_table(("reason code", "files", "details (up to 3 distinct)"), rows, {1}))
@@ -232,8 +284,11 @@ def _charts(data: ReportData) -> str:
         if rows:
             out.append(f'<div class="card">{bar_chart(title, [(k, n) for k, n, _ in rows])}</div>')
     if data.devices:
-        chart = bar_chart("Redacted boxes per device model",
-                          [(f"{label} ({imgs:,} img)", boxes) for label, imgs, boxes in data.devices], "redacted boxes")
+        chart = bar_chart(
+            "Redacted boxes per device model",
+            [(f"{label} ({imgs:,} img)", boxes) for label, imgs, boxes in data.devices],
+            "redacted boxes",
+        )
         note = f'<p class="muted">{e(data.device_note)}</p>' if data.device_note else ""
         out.append(f'<div class="card">{chart}{note}</div>')
     out.append("</div>")
@@ -251,26 +306,35 @@ def _files(data: ReportData) -> str:
     if data.outputs_note:
         out.append(f'<div class="card banner note"><b>No thumbnails</b>: {e(data.outputs_note)}.</div>')
     else:
-        out.append(f'<p>Thumbnails ({data.thumbnails:,}) show frame 0 of the <b>de-identified output</b>, never '
-                   "the input: each is made only from a file whose SHA-256 is the digest its run recorded when it "
-                   'wrote it. Redacted boxes are outlined in <span class="legend-red">red</span>, text kept '
-                   '(e.g. L/R markers) in <span class="legend-green">green</span>.</p>')
+        out.append(
+            f"<p>Thumbnails ({data.thumbnails:,}) show frame 0 of the <b>de-identified output</b>, never "
+            "the input: each is made only from a file whose SHA-256 is the digest its run recorded when it "
+            'wrote it. Redacted boxes are outlined in <span class="legend-red">red</span>, text kept '
+            '(e.g. L/R markers) in <span class="legend-green">green</span>.</p>'
+        )
     if data.unverified:
         items = "".join(f"<li>{n:,}: {e(why)}</li>" for why, n in sorted(data.unverified.items()))
-        out.append('<div class="card banner note"><b>Written files not opened</b> (no thumbnail, not in the '
-                   f"device chart):<ul>{items}</ul></div>")
+        out.append(
+            '<div class="card banner note"><b>Written files not opened</b> (no thumbnail, not in the '
+            f"device chart):<ul>{items}</ul></div>"
+        )
     if data.thumbnails_left_out:
-        out.append(f'<p class="muted">{data.thumbnails_left_out:,} further images have no thumbnail '
-                   "(report size limit).</p>")
+        out.append(
+            f'<p class="muted">{data.thumbnails_left_out:,} further images have no thumbnail (report size limit).</p>'
+        )
     if total > len(data.files):
-        out.append(f'<div class="card banner note">The drill-down lists the first {len(data.files):,} of '
-                   f"{total:,} files (quarantined first, then images with redactions); "
-                   f"{total - len(data.files):,} are left out. "
-                   "<code>deid audit show AUDIT --file PATH</code> lists any file's events.</div>")
+        out.append(
+            f'<div class="card banner note">The drill-down lists the first {len(data.files):,} of '
+            f"{total:,} files (quarantined first, then images with redactions); "
+            f"{total - len(data.files):,} are left out. "
+            "<code>deid audit show AUDIT --file PATH</code> lists any file's events.</div>"
+        )
     if data.rows_left_out:
-        out.append(f'<p class="muted">{data.rows_left_out:,} event rows are not listed (at most '
-                   f"{MAX_EVENTS_PER_FILE} per file, and a size limit for the whole report); the counts are "
-                   "complete.</p>")
+        out.append(
+            f'<p class="muted">{data.rows_left_out:,} event rows are not listed (at most '
+            f"{MAX_EVENTS_PER_FILE} per file, and a size limit for the whole report); the counts are "
+            "complete.</p>"
+        )
     opened = 0
     number = {r["run_id"]: n for n, r in enumerate(data.runs, 1)} if len(data.runs) > 1 else {}
     for key, title in GROUPS:
@@ -279,8 +343,10 @@ def _files(data: ReportData) -> str:
         if not n:
             continue
         listed = f"{n:,} files" + (f", {len(entries):,} listed" if len(entries) < n else "")
-        out.append(f'<details class="group" open id="group-{key}"><summary>{e(title)} '
-                   f'<span class="muted">({listed})</span></summary>')
+        out.append(
+            f'<details class="group" open id="group-{key}"><summary>{e(title)} '
+            f'<span class="muted">({listed})</span></summary>'
+        )
         for f in entries:
             show = key == "redacted" and opened < OPEN_IMAGES and f.thumb is not None and f.thumb.png is not None
             opened += show
@@ -302,32 +368,50 @@ def _file(f: FileEntry, open_: bool, run: int | None) -> str:
         badge += f'<span class="badge r">{f.boxes:,} box{"es" if f.boxes != 1 else ""} redacted</span>'
     if f.share:
         badge += f'<span class="badge r">{_pct(f.share)} of the image</span>'
-    summary = (f"<summary><code>{e(f.item)}</code>{badge} <span class='muted'>· {f.events:,} "
-               f"event{'s' if f.events != 1 else ''}{f' · run {run}' if run else ''}</span></summary>")
+    summary = (
+        f"<summary><code>{e(f.item)}</code>{badge} <span class='muted'>· {f.events:,} "
+        f"event{'s' if f.events != 1 else ''}{f' · run {run}' if run else ''}</span></summary>"
+    )
     thumb = ""
     if f.thumb is not None and f.thumb.png is not None:
         b64 = base64.b64encode(f.thumb.png).decode("ascii")
-        thumb = (f'<figure class="thumb"><img src="data:image/png;base64,{b64}" width="{f.thumb.width}" '
-                 f'height="{f.thumb.height}" alt="de-identified output, frame 0, boxes outlined">'
-                 "<figcaption>output, frame 0</figcaption></figure>")
+        thumb = (
+            f'<figure class="thumb"><img src="data:image/png;base64,{b64}" width="{f.thumb.width}" '
+            f'height="{f.thumb.height}" alt="de-identified output, frame 0, boxes outlined">'
+            "<figcaption>output, frame 0</figcaption></figure>"
+        )
     elif f.thumb is not None:
         thumb = f'<p class="muted">{e(f.thumb.note)}.</p>'
-    where = (f"<p>reason: <code>{e(f.detail)}</code></p>" if f.status != "write"
-             else f"<p>output: <code>{e(f.detail)}</code></p>")
+    where = (
+        f"<p>reason: <code>{e(f.detail)}</code></p>"
+        if f.status != "write"
+        else f"<p>output: <code>{e(f.detail)}</code></p>"
+    )
     if f.actions:
         where += "<p class='muted'>" + " · ".join(f"{e(a)} {n:,}" for a, n in f.actions) + "</p>"
     where = f"<div>{where}</div>"
     if f.rows:
-        rows = [(f"<code>{e(r[0])}</code>", e(r[1]), e(r[2]), f"<code>{e(r[3])}</code>", f"<code>{e(r[4])}</code>",
-                 e(r[5])) for r in f.rows]
+        rows = [
+            (f"<code>{e(r[0])}</code>", e(r[1]), e(r[2]), f"<code>{e(r[3])}</code>", f"<code>{e(r[4])}</code>", e(r[5]))
+            for r in f.rows
+        ]
         table = _table(("location", "action", "category", "rule_id", "fingerprint", "detail"), rows, set())
         table = table.replace("<table>", f"<table>{_COLS}", 1)
-        more = (f'<p class="muted">… {f.events - len(f.rows):,} more events: <code>deid audit show AUDIT --file '
-                f"{e(f.item)}</code></p>" if f.events > len(f.rows) else "")
+        more = (
+            f'<p class="muted">… {f.events - len(f.rows):,} more events: <code>deid audit show AUDIT --file '
+            f"{e(f.item)}</code></p>"
+            if f.events > len(f.rows)
+            else ""
+        )
     else:
-        table = '<p class="muted">No events besides the file row.</p>' if not f.events else (
-            f'<p class="muted">{f.events:,} events not listed (report size limit).</p>')
+        table = (
+            '<p class="muted">No events besides the file row.</p>'
+            if not f.events
+            else (f'<p class="muted">{f.events:,} events not listed (report size limit).</p>')
+        )
         more = ""
-    return (f'<details class="file"{" open" if open_ else ""} data-item="{e(f.item)}">{summary}'
-            f'<div class="body"><div class="head">{thumb}{where}</div><div class="events">{table}{more}</div>'
-            "</div></details>")
+    return (
+        f'<details class="file"{" open" if open_ else ""} data-item="{e(f.item)}">{summary}'
+        f'<div class="body"><div class="head">{thumb}{where}</div><div class="events">{table}{more}</div>'
+        "</div></details>"
+    )

@@ -10,6 +10,7 @@ pydicom decodes just that frame, so a long multi-frame output costs one frame. A
 that cannot be decoded gets no thumbnail and a short note, never an error: the report
 must build for any run.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -26,19 +27,18 @@ from ..dicom.io import looks_like_dicom, quiet_pydicom
 LONG_SIDE = 256
 # at most 9 digits a coordinate: an edited log cannot hand cv2 a number it overflows on
 BOX = re.compile(r"^pixels\.frame\[0\]\.box\[(\d{1,9}),(\d{1,9}),(\d{1,9}),(\d{1,9})\]$")
-REDACTED, KEPT = 254, 255   # palette indices of the outlines: red for redacted boxes, green for kept text
+REDACTED, KEPT = 254, 255  # palette indices of the outlines: red for redacted boxes, green for kept text
 _PALETTE = [v for g in range(254) for v in (g * 255 // 253,) * 3] + [230, 40, 40, 60, 170, 60]
 MANUFACTURER, MODEL = 0x00080070, 0x00081090
 # what the thumbnail read needs from the header; nothing else is parsed or kept
-_TAGS = [MANUFACTURER, MODEL, 0x00280002, 0x00280004, 0x00280008, 0x00281050, 0x00281051,
-         0x00281052, 0x00281053]
+_TAGS = [MANUFACTURER, MODEL, 0x00280002, 0x00280004, 0x00280008, 0x00281050, 0x00281051, 0x00281052, 0x00281053]
 
 Box = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
 class Thumb:
-    png: bytes | None     # PNG bytes, or None with `note` saying why
+    png: bytes | None  # PNG bytes, or None with `note` saying why
     note: str = ""
     width: int = 0
     height: int = 0

@@ -6,6 +6,7 @@ know (a given name or a surname many people carry, and no clinical term or commo
 English word that no list holds as a name), or two to four Han characters starting with a
 Chinese surname and holding no clinical character.
 """
+
 from __future__ import annotations
 
 import re
@@ -15,7 +16,7 @@ from .rules_zh import CLINICAL_CHARS, surnames
 
 HAN_NAME = re.compile(r"^[\u4e00-\u9fff]{2,4}$")
 LATIN_WORDS = re.compile(r"^[A-Za-z][A-Za-z'\-.]*(?:[ ,^]+[A-Za-z][A-Za-z'\-.]*){0,2}$")
-SHARE = 0.6            # of the non-empty values sampled
+SHARE = 0.6  # of the non-empty values sampled
 MIN_VALUES = 5
 
 
@@ -29,8 +30,9 @@ def looks_like_name(value: str) -> bool:
     words = [L.key(w) for w in re.split(r"[ ,^]+", v) if len(w.strip(".")) > 1]
     if not words or any(L.is_clinical(w) for w in words):
         return False
-    return all(L.given_share(w) > 0 or L.surname_count(w) >= 100 for w in words) and \
-        not all(L.is_common(w) and L.given_share(w) < 0.05 for w in words)
+    return all(L.given_share(w) > 0 or L.surname_count(w) >= 100 for w in words) and not all(
+        L.is_common(w) and L.given_share(w) < 0.05 for w in words
+    )
 
 
 def name_column(values: list[str]) -> bool:

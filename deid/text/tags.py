@@ -1,6 +1,7 @@
 """The tags deid writes in place of a value ([姓名] in Chinese text, [PHONE] in other
 text; labels from deid.categories), as a pattern find() uses to tell deid's own output
 from an identifier: a rewritten text must pass its own verify."""
+
 from __future__ import annotations
 
 import re

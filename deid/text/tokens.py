@@ -1,5 +1,6 @@
 """Words of an English text with their offsets and what the lexicons say of them:
 the units the name and place evidence works on (deid.text.names_en, places_en)."""
+
 from __future__ import annotations
 
 import re
@@ -12,28 +13,31 @@ from . import lexicon as L
 # evidence joins adjacent name words across a hyphen again
 WORD = re.compile(r"[A-Za-z](?:[A-Za-z]|['’](?=[A-Za-z]))*\.?")
 # closed-class words and the verbs notes use most: never a name, whatever a census says
-STOP = frozenset("""a an the and or but nor of in on at to for from by with without into onto over under about
+STOP = frozenset(
+    """a an the and or but nor of in on at to for from by with without into onto over under about
 after before during since until than then that this these those there here where when while who whom whose which
 what why how is are was were be been being am has have had do does did will would shall should can could may might
 must not no yes so as if it its he she him her his hers they them their we us our you your i me my mine s re per
 via vs all any each every some none both either neither other another such only own same too very just also well
 let lets get gets got go goes went come came see seen saw say said tell told call called ask asked make made
-up down out off again further once more most less few many much""".split())
+up down out off again further once more most less few many much""".split()
+)
 
 
 class Tok(NamedTuple):
     start: int
     end: int
     text: str
-    key: str          # lexicon key (lexicon.key)
-    upper: bool       # ALL CAPS
-    title: bool       # Capitalised (first letter upper, some lower)
-    initial: bool     # one letter, maybe with a dot: "A."
+    key: str  # lexicon key (lexicon.key)
+    upper: bool  # ALL CAPS
+    title: bool  # Capitalised (first letter upper, some lower)
+    initial: bool  # one letter, maybe with a dot: "A."
 
 
 class Tokens(list):
     """The tokens of one text; its case style (see `style`) and its set of words are
     worked out once, though several recognizers ask for them."""
+
     _style: str | None = None
     _keys: frozenset | None = None
 
@@ -91,7 +95,7 @@ def sentence_start(text: str, t: Tok) -> bool:
     i = t.start - 1
     while i >= 0 and text[i] in " \t":
         i -= 1
-    return i < 0 or text[i] in ".!?:;\n\r-*•(\"["
+    return i < 0 or text[i] in '.!?:;\n\r-*•("['
 
 
 def is_stop(t: Tok) -> bool:
@@ -109,10 +113,48 @@ def _lexicon_name(k: str) -> bool:
 
 
 # endings of English and clinical words that names (outside the name lists) do not have
-WORD_ENDINGS = ("ed", "ing", "ly", "tion", "sion", "ment", "ness", "ity", "ous", "ive", "able", "ible", "ic", "ics",
-                "atic", "itis", "osis", "emia", "aemia", "ectomy", "otomy", "ostomy", "plasty", "scopy", "gram",
-                "graphy", "logy", "pathy", "algia", "uria", "penia", "cytosis", "ase", "ide", "ate", "ize", "ise", "al",
-                "'d", "'s")
+WORD_ENDINGS = (
+    "ed",
+    "ing",
+    "ly",
+    "tion",
+    "sion",
+    "ment",
+    "ness",
+    "ity",
+    "ous",
+    "ive",
+    "able",
+    "ible",
+    "ic",
+    "ics",
+    "atic",
+    "itis",
+    "osis",
+    "emia",
+    "aemia",
+    "ectomy",
+    "otomy",
+    "ostomy",
+    "plasty",
+    "scopy",
+    "gram",
+    "graphy",
+    "logy",
+    "pathy",
+    "algia",
+    "uria",
+    "penia",
+    "cytosis",
+    "ase",
+    "ide",
+    "ate",
+    "ize",
+    "ise",
+    "al",
+    "'d",
+    "'s",
+)
 
 
 def unlike_name(key: str) -> bool:
@@ -136,8 +178,9 @@ class Marks:
     """Tokens of one text and why each was marked (None: not at all), for the
     recognizers that weigh the words around a word. `GAP`: the characters allowed
     between two words of one span."""
+
     GAP = frozenset(" \t")
-    PASSES: tuple[str, ...] = ()   # method names, run in this order
+    PASSES: tuple[str, ...] = ()  # method names, run in this order
     CATEGORY, PREFIX = "", ""
 
     @classmethod
@@ -174,7 +217,7 @@ class Marks:
 
     def gap(self, a: int, b: int, most: int = 4) -> bool:
         """Only `GAP` characters, at most `most` of them, between tokens a and b."""
-        g = self.text[self.toks[a].end:self.toks[b].start]
+        g = self.text[self.toks[a].end : self.toks[b].start]
         return len(g) <= most and all(c in self.GAP for c in g)
 
     def mark(self, i: int, why: str) -> None:
@@ -189,8 +232,12 @@ class Marks:
         for i, (t, why) in enumerate(zip(self.toks, self.why)):
             if why is None:
                 continue
-            if out and self.why[i - 1] is not None and self.gap(i - 1, i, 3) and "\n" not in \
-                    self.text[self.toks[i - 1].end:t.start]:
+            if (
+                out
+                and self.why[i - 1] is not None
+                and self.gap(i - 1, i, 3)
+                and "\n" not in self.text[self.toks[i - 1].end : t.start]
+            ):
                 last = out[-1]
                 out[-1] = Span(category, last.start, t.end, last.rule, last.score)
             else:

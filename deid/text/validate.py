@@ -5,6 +5,7 @@ date are right; a 16-19 digit run is not a bank card unless it passes Luhn. This
 lab values, accession numbers and timestamps from being taken for identifiers of the
 wrong kind (they may still be caught, as plain ID numbers, by a looser rule).
 """
+
 from __future__ import annotations
 
 import unicodedata

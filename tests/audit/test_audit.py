@@ -1,4 +1,5 @@
 """Audit log: hash chain verifies fresh, fails after any edit/delete; export works."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,10 @@ def log_path(tmp_path):
     for run in range(2):
         log.start_run("dicom-basic", "h" * 64, {"deid": "t"}, "kid")
         for i in range(3):
-            evs = [AuditEvent("PatientName", "remove", "identity", "ps3.15:basic:(0010,0010)", "f" * 24),
-                   AuditEvent("StudyDate", "shift-date", "date", "ps3.15:x", "e" * 24)]
+            evs = [
+                AuditEvent("PatientName", "remove", "identity", "ps3.15:basic:(0010,0010)", "f" * 24),
+                AuditEvent("StudyDate", "shift-date", "date", "ps3.15:x", "e" * 24),
+            ]
             log.record(FileRecord(f"r{run}/f{i}.dcm", "ok", "a" * 24, f"r{run}/f{i}.dcm"), evs)
         log.finish_run()
     log.close()
@@ -35,13 +38,16 @@ def test_fresh_log_verifies(log_path):
     assert res.exit_code == 0 and "intact" in res.output
 
 
-@pytest.mark.parametrize("sql", [
-    "UPDATE events SET action='keep' WHERE seq=4",
-    "UPDATE events SET fingerprint='0' WHERE seq=1",
-    "DELETE FROM events WHERE seq=5",
-    "DELETE FROM events WHERE seq=(SELECT MAX(seq) FROM events)",
-    "UPDATE runs SET files_quarantined=0, files_ok=99",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE events SET action='keep' WHERE seq=4",
+        "UPDATE events SET fingerprint='0' WHERE seq=1",
+        "DELETE FROM events WHERE seq=5",
+        "DELETE FROM events WHERE seq=(SELECT MAX(seq) FROM events)",
+        "UPDATE runs SET files_quarantined=0, files_ok=99",
+    ],
+)
 def test_any_alteration_fails_verify(log_path, tmp_path, sql):
     bad = tmp_path / "bad.sqlite"
     shutil.copy(log_path, bad)

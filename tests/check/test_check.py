@@ -1,6 +1,7 @@
 """`deid check`: raw sample data has findings in headers, pixels and records; the output of
 `deid run` on it has none; a tampered output file is caught at exactly the tampered
 locations. Findings never carry a value unless --show-excerpts asks for a masked one."""
+
 from __future__ import annotations
 
 import json
@@ -66,27 +67,44 @@ def test_tampered_output_is_caught_where_it_was_tampered(deidentified, tmp_path)
     from PIL import Image, ImageDraw, ImageFont
 
     layer = Image.new("L", arr.shape[::-1], 0)
-    ImageDraw.Draw(layer).text((150, 240), "Tel 13812345678", fill=255,
-                               font=ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 22))
+    ImageDraw.Draw(layer).text(
+        (150, 240),
+        "Tel 13812345678",
+        fill=255,
+        font=ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 22),
+    )
     arr[np.asarray(layer) > 127] = arr.max()
     ds.PixelData = arr.tobytes()
     ds.save_as(cxr)
     code, rows = _check(out, "--pixels")
     assert code == 1
-    where = {(r["file"], r["location"].split("[")[0] if r["file"].endswith(".csv") else r["location"][:20])
-             for r in rows}
+    where = {
+        (r["file"], r["location"].split("[")[0] if r["file"].endswith(".csv") else r["location"][:20]) for r in rows
+    }
     assert any(r["file"] == "dicom/patient1/ct.dcm" and r["category"] == "private-tag" for r in rows)
-    assert any(r["file"] == "records/newborn_register.csv" and r["category"] == "resident-id"
-               and r["location"].startswith("row[6].备注") for r in rows)
-    assert any(r["file"] == "dicom/patient1/cxr.dcm" and r["location"].startswith("pixels.frame[0]")
-               and r["category"] == "phone" for r in rows)
-    assert {r["file"] for r in rows} == {"dicom/patient1/ct.dcm", "records/newborn_register.csv",
-                                         "dicom/patient1/cxr.dcm"}, where
+    assert any(
+        r["file"] == "records/newborn_register.csv"
+        and r["category"] == "resident-id"
+        and r["location"].startswith("row[6].备注")
+        for r in rows
+    )
+    assert any(
+        r["file"] == "dicom/patient1/cxr.dcm"
+        and r["location"].startswith("pixels.frame[0]")
+        and r["category"] == "phone"
+        for r in rows
+    )
+    assert {r["file"] for r in rows} == {
+        "dicom/patient1/ct.dcm",
+        "records/newborn_register.csv",
+        "dicom/patient1/cxr.dcm",
+    }, where
 
 
 def test_excerpts_only_when_asked_and_masked():
-    res = runner.invoke(app, ["check", str(SAMPLE / "records" / "newborn_register.csv"), "--format", "json",
-                              "--show-excerpts"])
+    res = runner.invoke(
+        app, ["check", str(SAMPLE / "records" / "newborn_register.csv"), "--format", "json", "--show-excerpts"]
+    )
     rows = [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
     assert res.exit_code == 1 and rows  # records carry no excerpts (no values leave the scrubber)
     res = runner.invoke(app, ["check", str(SAMPLE / "dicom"), "--format", "json", "--show-excerpts"])

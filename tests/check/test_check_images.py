@@ -1,5 +1,6 @@
 """`deid check --pixels` on plain images (PNG/JPEG) and on DICOM overlay planes: text that
 identifies someone is a finding at its box; images without it are clean."""
+
 from __future__ import annotations
 
 import json
@@ -60,8 +61,9 @@ def test_a_crafted_png_header_is_a_finding_not_a_crash(tmp_path):
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
     ihdr = struct.pack(">IIBBBBB", 60000, 60000, 8, 0, 0, 0, 0)
-    (tmp_path / "bomb.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
-                                        + chunk(b"IDAT", zlib.compress(b"\x00" * 100)) + chunk(b"IEND", b""))
+    (tmp_path / "bomb.png").write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 100)) + chunk(b"IEND", b"")
+    )
     Image.fromarray(_text_image("Tel 13812345678")).save(tmp_path / "after.png")
     res, rows = _check(tmp_path, "--pixels")
     assert res.exit_code == 1 and (res.exception is None or isinstance(res.exception, SystemExit))
@@ -108,8 +110,9 @@ def test_a_free_text_png_keyword_is_scanned_and_never_named_in_the_location(tmp_
     info.add_text("Patient ZHANG 13812345678", "x")
     Image.fromarray(_text_image("")).save(tmp_path / "k.png", pnginfo=info)
     res, rows = _check(tmp_path, "--pixels")
-    assert [(r["location"].split("[", 2)[:2], r["category"]) for r in rows] == [(["metadata.text", "0].keyword"],
-                                                                                  "phone")]
+    assert [(r["location"].split("[", 2)[:2], r["category"]) for r in rows] == [
+        (["metadata.text", "0].keyword"], "phone")
+    ]
     assert "ZHANG" not in res.stdout and "13812345678" not in res.stdout
 
 
@@ -176,4 +179,5 @@ def test_text_in_a_later_overlay_frame_is_found(tmp_path):
     res, rows = _check(tmp_path, "--pixels")
     assert res.exit_code == 1
     assert {r["location"].split(".box")[0] for r in rows if r["category"] == "overlay-text"} == {
-        "overlay(6000,3000).frame[1]"}
+        "overlay(6000,3000).frame[1]"
+    }

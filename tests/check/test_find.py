@@ -1,6 +1,7 @@
 """The "find, don't change" operator set: `deid check` and `verify:` run the records
 handler itself through its public `findings()`, with the `find` operator standing in for
 the policy's and no key."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,9 +13,11 @@ from deid.operators.find import NoKey
 from deid.policy import load_pipeline
 from deid.records.handler import RecordHandler
 
-CSV = ("patient_id,name,phone,note,visit_date\n"
-       "P-0123456789AB,N-0123456789,,seen today,2021-03-04\n"
-       "ZY20210001,ROE^RICHARD,13812345678,call back on 13812345678,2021-03-05\n").encode()
+CSV = (
+    "patient_id,name,phone,note,visit_date\n"
+    "P-0123456789AB,N-0123456789,,seen today,2021-03-04\n"
+    "ZY20210001,ROE^RICHARD,13812345678,call back on 13812345678,2021-03-05\n"
+).encode()
 
 
 def _findings(data: bytes, rel: str = "visits.csv") -> list[Finding]:
@@ -28,15 +31,16 @@ def test_findings_name_what_process_would_change_and_never_a_value():
     assert where >= {"row[2].patient_id", "row[2].name", "row[2].phone"}, where
     assert any(w.startswith("row[2].note[") for w in where), where
     assert not any(f.location.startswith("row[1].") for f in found)  # deid's own pseudonyms
-    assert not any(f.category == "date" for f in found)               # dates are not judged
+    assert not any(f.category == "date" for f in found)  # dates are not judged
     assert "13812345678" not in repr(found) and "ROE" not in repr(found)
 
 
 def test_process_still_changes_what_findings_report():
     from deid.pseudonym import Pseudonymizer
 
-    res = RecordHandler().process(Item("", "visits.csv"), Context(load_pipeline("records"),
-                                                                  Pseudonymizer(b"k" * 32)), CSV)
+    res = RecordHandler().process(
+        Item("", "visits.csv"), Context(load_pipeline("records"), Pseudonymizer(b"k" * 32)), CSV
+    )
     assert res.status == "ok" and b"13812345678" not in (res.data or b"")
 
 
@@ -46,7 +50,8 @@ def test_an_unreadable_file_is_one_finding():
 
 def test_a_path_that_names_someone_is_a_finding():
     assert Finding("ROE RICHARD 13812345678.txt", "<path>", "identity", "deid:path-identity") in _findings(
-        b"nothing here\n", "ROE RICHARD 13812345678.txt")
+        b"nothing here\n", "ROE RICHARD 13812345678.txt"
+    )
 
 
 def test_find_is_not_an_operator_a_pipeline_may_name():

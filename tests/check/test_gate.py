@@ -2,6 +2,7 @@
 files or folders (`rsync -L` and `aws s3 sync` follow it), a subfolder it cannot list, an
 Icon Image Sequence, an Encapsulated PDF, text in an attribute no dictionary knows, or a
 patient's name in a path; a de-identified folder without them still passes."""
+
 from __future__ import annotations
 
 import json
@@ -52,8 +53,13 @@ def test_a_subfolder_that_cannot_be_listed_is_a_finding(clean, monkeypatch):
     locked = clean / "out" / "locked"
     locked.mkdir()
     real = os.scandir
-    monkeypatch.setattr(os, "scandir", lambda p=".": (_ for _ in ()).throw(PermissionError(13, "denied"))
-                        if os.fspath(p) == os.fspath(locked) else real(p))
+    monkeypatch.setattr(
+        os,
+        "scandir",
+        lambda p=".": (
+            (_ for _ in ()).throw(PermissionError(13, "denied")) if os.fspath(p) == os.fspath(locked) else real(p)
+        ),
+    )
     code, found = _check(clean / "out")
     assert code == 1 and [(f["file"], f["rule"]) for f in found] == [("locked", "check:unreadable-folder")]
 
@@ -63,7 +69,7 @@ def _icon(ds):
     icon.Rows = icon.Columns = 8
     icon.SamplesPerPixel, icon.PhotometricInterpretation = 1, "MONOCHROME2"
     icon.BitsAllocated, icon.BitsStored, icon.HighBit, icon.PixelRepresentation = 8, 8, 7, 0
-    icon.PixelData = bytes(range(64))   # a name could be burned into it: check cannot tell
+    icon.PixelData = bytes(range(64))  # a name could be burned into it: check cannot tell
     ds.IconImageSequence = Sequence([icon])
 
 
@@ -76,8 +82,9 @@ def _unknown(ds):
     ds.add_new(0x00881032, "LO", "BIGGLESWORTH ZORK")  # a name no cue word points at, in no dictionary
 
 
-@pytest.mark.parametrize("change,category", [(_icon, "icon-image"), (_pdf, "encapsulated-document"),
-                                             (_unknown, "unknown-tag")])
+@pytest.mark.parametrize(
+    "change,category", [(_icon, "icon-image"), (_pdf, "encapsulated-document"), (_unknown, "unknown-tag")]
+)
 def test_content_check_cannot_read_is_a_finding(clean, change, category):
     _with(clean / "out" / "ct.dcm", change)
     code, found = _check(clean / "out")

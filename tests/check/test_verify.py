@@ -1,6 +1,7 @@
 """`verify:` in a pipeline: `deid run` checks each output with `deid check` before writing
 it; an output that still identifies someone is quarantined, never written, and the audit
 log says where (location and category, no value)."""
+
 from __future__ import annotations
 
 import json
@@ -19,10 +20,18 @@ runner = CliRunner()
 
 
 def _pipeline(tmp_path, verify, overrides=(), pixels=None):
-    raw = {"name": "verify-test", "dicom": {"overrides": [{"keyword": "PatientName", "action": "pseudonym"},
-                                                          {"keyword": "PatientID", "action": "pseudonym"},
-                                                          *overrides]},
-           "pixels": pixels or {"mode": "off"}, "verify": verify}
+    raw = {
+        "name": "verify-test",
+        "dicom": {
+            "overrides": [
+                {"keyword": "PatientName", "action": "pseudonym"},
+                {"keyword": "PatientID", "action": "pseudonym"},
+                *overrides,
+            ]
+        },
+        "pixels": pixels or {"mode": "off"},
+        "verify": verify,
+    }
     path = tmp_path / "p.yaml"
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
     return path
@@ -47,11 +56,16 @@ def test_an_output_that_still_names_the_hospital_is_quarantined_not_written(tmp_
     assert res.exit_code == 1, res.output
     assert not (out / "kept.dcm").exists() and (out / "plain.dcm").exists()
     reasons = [json.loads(line) for line in (tmp_path / "out.quarantine/REASONS.jsonl").read_text().splitlines()]
-    assert reasons == [{"item": "kept.dcm", "code": "verify-failed", "status": "quarantined",
-                        "reason": "verify-failed: 1 findings on the output (identity)"}]
+    assert reasons == [
+        {
+            "item": "kept.dcm",
+            "code": "verify-failed",
+            "status": "quarantined",
+            "reason": "verify-failed: 1 findings on the output (identity)",
+        }
+    ]
     failed = [e for e in iter_events(tmp_path / "out.audit.sqlite") if e["action"] == "verify-failed"]
-    assert [(e["item"], e["location"], e["category"]) for e in failed] == [("kept.dcm", "InstitutionName",
-                                                                            "identity")]
+    assert [(e["item"], e["location"], e["category"]) for e in failed] == [("kept.dcm", "InstitutionName", "identity")]
     assert "SYNTHETIC" not in json.dumps(list(iter_events(tmp_path / "out.audit.sqlite")))
 
 
@@ -88,7 +102,9 @@ def test_a_check_that_raises_quarantines_the_output(tmp_path, monkeypatch):
     res, out = _run(tmp_path, _pipeline(tmp_path, True), _inputs(tmp_path))
     assert res.exit_code == 1, res.output
     assert not list(out.rglob("*.dcm"))
-    codes = {json.loads(line)["reason"] for line in (tmp_path / "out.quarantine/REASONS.jsonl").read_text().splitlines()}
+    codes = {
+        json.loads(line)["reason"] for line in (tmp_path / "out.quarantine/REASONS.jsonl").read_text().splitlines()
+    }
     assert codes == {"verify-error: ValueError"}
 
 

@@ -1,4 +1,5 @@
 """Bad input gets a clear reason and nothing leaks: wrong charsets, huge private blocks, junk files."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,8 +21,7 @@ def _run(tmp_path, data: bytes, pipe="dicom-research"):
 
 
 def test_gb18030_bytes_under_a_latin1_declaration_still_removed(tmp_path):
-    ds = make_ds(SpecificCharacterSet="ISO_IR 100", name="PLACEHOLDER^NAME",
-                 StudyDescription="PLACEHOLDER CT")
+    ds = make_ds(SpecificCharacterSet="ISO_IR 100", name="PLACEHOLDER^NAME", StudyDescription="PLACEHOLDER CT")
     data = to_bytes(ds)
     # put GB18030 bytes where the file says Latin-1 (a common HIS export bug); same length swap
     data = data.replace(b"PLACEHOLDER^NAME", NAME_GB + b" " * (16 - len(NAME_GB)))
@@ -42,12 +42,15 @@ def test_huge_private_block_is_removed(tmp_path):
     assert len(res.data) < 4096
 
 
-@pytest.mark.parametrize("data,code", [
-    (b"", "not-dicom"),
-    (b"hello, this is not DICOM at all" * 10, "not-dicom"),
-    (b"\x00" * 128 + b"DICM", "truncated"),
-    (b"\x00" * 128 + b"DICM" + b"\x02\x00\x10\x00UI\x40\x00" + b"1.2" , "unreadable"),
-])
+@pytest.mark.parametrize(
+    "data,code",
+    [
+        (b"", "not-dicom"),
+        (b"hello, this is not DICOM at all" * 10, "not-dicom"),
+        (b"\x00" * 128 + b"DICM", "truncated"),
+        (b"\x00" * 128 + b"DICM" + b"\x02\x00\x10\x00UI\x40\x00" + b"1.2", "unreadable"),
+    ],
+)
 def test_junk_is_quarantined_with_a_reason(tmp_path, data, code):
     res = _run(tmp_path, data)
     assert res.status == "quarantined"
@@ -94,8 +97,9 @@ def test_sequence_stored_as_un_is_still_walked(tmp_path):
     ds.AnatomicRegionSequence = Sequence([inner])
     data = to_bytes(ds)
     # store the sequence and the age as UN, as a PACS that did not know them would
-    data = data.replace(b"\x08\x00\x18\x22SQ", b"\x08\x00\x18\x22UN").replace(b"\x10\x00\x10\x10AS\x04\x00",
-                                                                              b"\x10\x00\x10\x10UN\x00\x00\x04\x00\x00\x00")
+    data = data.replace(b"\x08\x00\x18\x22SQ", b"\x08\x00\x18\x22UN").replace(
+        b"\x10\x00\x10\x10AS\x04\x00", b"\x10\x00\x10\x10UN\x00\x00\x04\x00\x00\x00"
+    )
     res = _run(tmp_path, data)
     assert res.status == "ok", res.reason
     assert b"HIDDEN" not in res.data and b"097Y" not in res.data
@@ -105,6 +109,6 @@ def test_length_overrun_into_a_name_is_quarantined(tmp_path):
     ds = make_ds(Modality="CT")
     data = to_bytes(ds)
     i = data.index(b"\x08\x00\x60\x00CS\x02\x00")  # Modality, length 2
-    data = data[:i + 6] + b"\x40\x00" + data[i + 8:]  # now it swallows the next 64 bytes
+    data = data[: i + 6] + b"\x40\x00" + data[i + 8 :]  # now it swallows the next 64 bytes
     res = _run(tmp_path, data)
     assert res.status == "quarantined"

@@ -1,4 +1,5 @@
 """Chinese names in GB18030, UTF-8 (ISO_IR 192) and ISO 2022 decode and are removed."""
+
 from __future__ import annotations
 
 import os
@@ -18,16 +19,21 @@ CHARSET_FILES = os.path.join(os.path.dirname(pydicom.__file__), "data", "charset
 
 
 def _run(src):
-    res = DicomHandler().process(Item(str(src), src.name),
-                                 Context(load_pipeline("dicom-research"), Pseudonymizer(b"k" * 32)))
+    res = DicomHandler().process(
+        Item(str(src), src.name), Context(load_pipeline("dicom-research"), Pseudonymizer(b"k" * 32))
+    )
     assert res.status == "ok", res.reason
     return res
 
 
 @pytest.mark.parametrize("charset", ["GB18030", "ISO_IR 192"])
 def test_chinese_name_and_descriptor_cleaned(tmp_path, charset):
-    ds = make_ds(name=NAME, SpecificCharacterSet=charset, StudyDescription="胸部CT 王秀英 复查",
-                 InstitutionName="华山市第一人民医院")
+    ds = make_ds(
+        name=NAME,
+        SpecificCharacterSet=charset,
+        StudyDescription="胸部CT 王秀英 复查",
+        InstitutionName="华山市第一人民医院",
+    )
     src = write(ds, tmp_path / "zh.dcm")
     codec = "gb18030" if charset == "GB18030" else "utf-8"
     assert "秀英".encode(codec) in src.read_bytes()
@@ -41,12 +47,15 @@ def test_chinese_name_and_descriptor_cleaned(tmp_path, charset):
     assert b"Xiuying" not in res.data
 
 
-@pytest.mark.parametrize("fname,ideographic,codec", [
-    ("chrX1.dcm", "小東", "utf-8"),            # ISO_IR 192
-    ("chrX2.dcm", "小东", "gb18030"),          # GB18030
-    ("chrH31.dcm", "太郎", "iso2022_jp"),      # ISO 2022 IR 87 with escape sequences
-    ("chrI2.dcm", "吉洞", "iso2022_kr"),       # ISO 2022 IR 149
-])
+@pytest.mark.parametrize(
+    "fname,ideographic,codec",
+    [
+        ("chrX1.dcm", "小東", "utf-8"),  # ISO_IR 192
+        ("chrX2.dcm", "小东", "gb18030"),  # GB18030
+        ("chrH31.dcm", "太郎", "iso2022_jp"),  # ISO 2022 IR 87 with escape sequences
+        ("chrI2.dcm", "吉洞", "iso2022_kr"),  # ISO 2022 IR 149
+    ],
+)
 def test_real_charset_files_lose_their_names(tmp_path, fname, ideographic, codec):
     src = tmp_path / fname
     shutil.copy(os.path.join(CHARSET_FILES, fname), src)

@@ -1,4 +1,5 @@
 """Keyed consistency: one study stays one study; patients differ; reruns are byte-identical."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,7 +32,7 @@ def _study(tmp_path: Path) -> tuple[Path, Path, Path]:
     series.SeriesInstanceUID = a.SeriesInstanceUID
     series.ReferencedInstanceSequence = Sequence([ref])
     b.ReferencedSeriesSequence = Sequence([series])  # not in Table E.1-1: kept, UIDs inside remapped
-    b.ReferencedImageSequence = Sequence([ref])       # X/Z/U*: kept with UIDs remapped
+    b.ReferencedImageSequence = Sequence([ref])  # X/Z/U*: kept with UIDs remapped
     b.SeriesInstanceUID = a.SeriesInstanceUID
     c = make_ds(patient_id="PID-2", name="BETA^BOB")
     return write(a, tmp_path / "a.dcm"), write(b, tmp_path / "b.dcm"), write(c, tmp_path / "c.dcm")
@@ -76,8 +77,12 @@ def test_rerun_same_key_is_byte_identical_other_key_differs(tmp_path):
 
 
 def test_date_shift_keeps_intervals_and_validity(tmp_path):
-    ds = make_ds(StudyDate="20240229", SeriesDate="20240301", AcquisitionDateTime="20240301083000.5+0800",
-                 PatientBirthDate="19500101")
+    ds = make_ds(
+        StudyDate="20240229",
+        SeriesDate="20240301",
+        AcquisitionDateTime="20240301083000.5+0800",
+        PatientBirthDate="19500101",
+    )
     p = write(ds, tmp_path / "d.dcm")
     out = read(_process(p, b"k" * 32))
     import datetime as dt

@@ -3,6 +3,7 @@
 After the Basic Profile no marker may remain; with each option exactly the rows
 that the *table* (read here independently of the policy engine) keeps survive.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -133,8 +134,16 @@ def test_basic_profile_leaves_no_marker():
     assert not any(t.group & 1 for t in out_ds.keys()), "private tags must be removed"
 
 
-@pytest.mark.parametrize("option", ["retain_uids", "retain_device_identity", "retain_institution_identity",
-                                    "retain_patient_characteristics", "retain_long_full_dates"])
+@pytest.mark.parametrize(
+    "option",
+    [
+        "retain_uids",
+        "retain_device_identity",
+        "retain_institution_identity",
+        "retain_patient_characteristics",
+        "retain_long_full_dates",
+    ],
+)
 def test_each_retain_option_keeps_exactly_its_rows(option):
     col = OPTION_COLUMNS[option]
     out_ds, _out, planted = run([option])
@@ -161,8 +170,11 @@ def test_modified_dates_shift_every_date_row():
 
 def test_clean_descriptors_keeps_text_but_cuts_identity():
 
-    ds = make_ds(name="ZHOUXING^MEILING", StudyDescription="CT chest for Zhouxing meiling, MRN 88812345",
-                 SeriesDescription="AXIAL 5mm")
+    ds = make_ds(
+        name="ZHOUXING^MEILING",
+        StudyDescription="CT chest for Zhouxing meiling, MRN 88812345",
+        SeriesDescription="AXIAL 5mm",
+    )
     pipe = pipeline(["clean_descriptors"])
     ds, _, _ = deid(ds, pipe)
     assert "CT chest for" in ds.StudyDescription
@@ -182,7 +194,7 @@ def test_retain_safe_private_keeps_only_listed():
 
     ds = make_ds()
     blk = ds.private_block(0x2005, "Philips MR Imaging DD 001", create=True)
-    blk.add_new(0x0E, "FL", 2.5)      # Scale Slope: listed safe
+    blk.add_new(0x0E, "FL", 2.5)  # Scale Slope: listed safe
     blk.add_new(0x10, "LO", "MKUNSAFE")  # not listed
     ds.private_block(0x0009, "UNKNOWN VENDOR", create=True).add_new(0x01, "LO", "MKVENDOR")
     out, _, _ = deid(ds, pipeline(["retain_safe_private"]))
@@ -210,9 +222,13 @@ def test_combined_codes_follow_iod_type():
 def test_overrides_by_keyword_tag_pattern_and_vr():
 
     ds = make_ds(StudyDescription="keep me", SeriesDescription="x", OperatorsName="OPER^A")
-    pipe = pipeline(overrides=[{"keyword": "StudyDescription", "action": "keep"},
-                               {"tag": "(0008,103E)", "action": "dummy"},
-                               {"vr": "PN", "action": "empty"}])
+    pipe = pipeline(
+        overrides=[
+            {"keyword": "StudyDescription", "action": "keep"},
+            {"tag": "(0008,103E)", "action": "dummy"},
+            {"vr": "PN", "action": "empty"},
+        ]
+    )
     ds, _, events = deid(ds, pipe)
     assert ds.StudyDescription == "keep me"
     assert ds.SeriesDescription == "ANONYMIZED"
@@ -245,11 +261,14 @@ def test_clean_structured_content_cleans_sr_text():
     assert len(ds.ContentSequence) == 0
 
 
-@pytest.mark.parametrize("names,text,gone,kept", [
-    (["Liu^Chao=刘^超"], "头颅MR平扫 刘超 超声", ["刘超"], ["超声", "头颅MR平扫"]),
-    (["Li^Yang"], "MR head, pt Li Yang; Liver normal", ["Li Yang"], ["Liver normal", "MR head"]),
-    (["QUIXOTE^ALONSO"], "CT for Alonso Quixote", ["Alonso", "Quixote"], ["CT for"]),
-])
+@pytest.mark.parametrize(
+    "names,text,gone,kept",
+    [
+        (["Liu^Chao=刘^超"], "头颅MR平扫 刘超 超声", ["刘超"], ["超声", "头颅MR平扫"]),
+        (["Li^Yang"], "MR head, pt Li Yang; Liver normal", ["Li Yang"], ["Liver normal", "MR head"]),
+        (["QUIXOTE^ALONSO"], "CT for Alonso Quixote", ["Alonso", "Quixote"], ["CT for"]),
+    ],
+)
 def test_identity_values_cut_joined_and_short_name_parts(names, text, gone, kept):
     from deid.dicom.operators import IdentityValues, clean_text
 

@@ -1,4 +1,5 @@
 """The byte-level reader/writer: what passes through untouched, what is walked, what fails closed."""
+
 from __future__ import annotations
 
 import os
@@ -50,7 +51,7 @@ def test_kept_elements_are_copied_byte_for_byte():
     ds = _with_pixels(make_ds(ImageType=["ORIGINAL", "PRIMARY", "AXIAL"], SliceThickness="1.25"))
     data = to_bytes(ds)
     f = parse_part10(data, lambda ts: True)
-    kept = {e.tag: data[e.start:e.end] for e in f.elems if e.tag in (0x00080008, 0x00180050, 0x7FE00010)}
+    kept = {e.tag: data[e.start : e.end] for e in f.elems if e.tag in (0x00080008, 0x00180050, 0x7FE00010)}
     out = deid(data)
     assert len(kept) == 3
     for raw in kept.values():
@@ -105,7 +106,7 @@ def test_invalid_vr_fails_closed():
     data = to_bytes(make_ds(StudyDescription="ABCD"))
     i = data.index(b"\x08\x00\x30\x10LO")  # StudyDescription
     with pytest.raises(InputError):
-        deid(data[:i + 4] + b"l0" + data[i + 6:])
+        deid(data[: i + 4] + b"l0" + data[i + 6 :])
 
 
 def test_header_path_does_not_import_pydicom(tmp_path):

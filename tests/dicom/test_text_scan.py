@@ -2,6 +2,7 @@
 the same recognizers as records: a value that names the patient or holds an identifier
 is cleaned, the rest is kept byte for byte. An attribute no dictionary knows is removed:
 a name there with no cue word would pass any recognizer."""
+
 from __future__ import annotations
 
 from pydicom.dataset import Dataset
@@ -13,13 +14,13 @@ from helpers import make_ds, pipeline
 
 def test_unknown_attributes_go_and_coded_text_that_names_the_patient_is_cleaned():
     ds = make_ds(name="HERNANDEZ^DEANNA", Manufacturer="SYNTHETIC")
-    ds.add_new(0x00881030, "LO", "Hernandez follow-up, call 410-555-0199")   # (0088,1030): no dictionary knows it
+    ds.add_new(0x00881030, "LO", "Hernandez follow-up, call 410-555-0199")  # (0088,1030): no dictionary knows it
     code = Dataset()
     code.CodeValue, code.CodingSchemeDesignator = "T-D0050", "SRT"
     code.CodeMeaning = "Seen by Dr. Quorrel on 03/14/2024"
     ds.AnatomicRegionSequence = Sequence([code])
-    ds.add_new(0x00881032, "LO", "BIGGLESWORTH ZORK")   # a name, no cue word: no recognizer can tell
-    ds.add_new(0x00881034, "US", 7)                     # numbers stay
+    ds.add_new(0x00881032, "LO", "BIGGLESWORTH ZORK")  # a name, no cue word: no recognizer can tell
+    ds.add_new(0x00881034, "US", 7)  # numbers stay
     out, _, events = deid(ds, pipeline())
     assert 0x00881030 not in out and 0x00881032 not in out and out[0x00881034].value == 7
     assert {e.location for e in events if e.rule_id == "deid:unknown-attribute"} == {"(0088,1030)", "(0088,1032)"}

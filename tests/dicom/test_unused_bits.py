@@ -1,6 +1,7 @@
 """Bits of native Pixel Data outside Bits Stored (where retired overlays lived): `deid check`
 finds them, `deid run` writes them canonical (zero, or the sign extension) without changing
 any pixel value a reader that honours Bits Stored sees."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -53,7 +54,8 @@ def test_a_name_in_the_high_bits_is_found_and_cleared(tmp_path):
     assert not (out & 0xF000).any()
     assert np.array_equal(out, base.ravel())  # every stored value as it was
     assert [(e.location, e.action, e.category) for e in res.events if e.rule_id == "deid:unused-pixel-bits"] == [
-        ("PixelData", "clean", "graphics")]
+        ("PixelData", "clean", "graphics")
+    ]
     assert not [f for f in check_dicom(res.data, "out.dcm") if f.location == "PixelData"]
 
 

@@ -1,6 +1,7 @@
 """Nothing is silently skipped: links (to files, to folders, dangling, in a loop), FIFOs
 and folders that cannot be listed are each an error the run counts, audits and gives a
 reason for (exit 1); an input with no files at all is a usage error (exit 2)."""
+
 from __future__ import annotations
 
 import os
@@ -46,12 +47,19 @@ def test_links_fifos_and_unreadable_folders_are_counted_errors(tmp_path, monkeyp
     assert res.exit_code == 1, res.output
     assert "inputs 8 = written 1 + quarantined 0 + errors 7 (balanced)" in res.stdout
     why = {item: r["code"] for item, r in reasons(tmp_path / "out.quarantine").items()}
-    assert why == {"to_file.dcm": "symlink", "to_folder": "symlink", "dangling.dcm": "symlink", "loop_a": "symlink",
-                   "loop_b": "symlink", "pipe.dcm": "not-a-regular-file", "locked": "unreadable-folder"}
+    assert why == {
+        "to_file.dcm": "symlink",
+        "to_folder": "symlink",
+        "dangling.dcm": "symlink",
+        "loop_a": "symlink",
+        "loop_b": "symlink",
+        "pipe.dcm": "not-a-regular-file",
+        "locked": "unreadable-folder",
+    }
     rows = file_rows(tmp_path / "out.audit.sqlite")
     assert {i for i, (a, _d) in rows.items() if a == "error"} == set(why)
     assert all(d for a, d in rows.values())
-    assert not (tmp_path / "out.quarantine" / "to_file.dcm").exists()   # a link is never followed, nor copied
+    assert not (tmp_path / "out.quarantine" / "to_file.dcm").exists()  # a link is never followed, nor copied
 
 
 def test_an_input_with_no_files_is_a_usage_error(tmp_path):

@@ -1,6 +1,7 @@
 """A full disk stops the run cleanly (exit 3, like an interrupt): every input is written,
 set aside, or left for the resumed run, never lost; no temp file is left; the same
 command finishes the work once there is space again."""
+
 from __future__ import annotations
 
 import errno
@@ -51,8 +52,7 @@ def _audit_full_after(monkeypatch, n: int) -> None:
     monkeypatch.setattr(AuditLog, "record", record)
 
 
-@pytest.mark.parametrize("engine,fill", [("inline", _full_after), ("local", _full_after),
-                                         ("local", _audit_full_after)])
+@pytest.mark.parametrize("engine,fill", [("inline", _full_after), ("local", _full_after), ("local", _audit_full_after)])
 def test_disk_full_stops_with_exit_3_and_the_rerun_finishes(tmp_path, monkeypatch, engine, fill):
     src, out = _inputs(tmp_path), tmp_path / "out"
     args = ["run", str(src), "--out", str(out), "-q", "--engine", engine, "-w", "2", "--format", "json"]

@@ -1,4 +1,5 @@
 """Engine: atomic writes, workers give the same bytes, quarantine beside (not inside) the output."""
+
 from __future__ import annotations
 
 import hashlib
@@ -26,8 +27,10 @@ def _tree(root: Path, n: int = 12) -> None:
 
 
 def _run(src: Path, out: Path, workers: int):
-    job = Job(Context(load_pipeline("dicom-research"), Pseudonymizer(b"k" * 32)),
-              FolderSink(out, out.with_name(out.name + ".q")))
+    job = Job(
+        Context(load_pipeline("dicom-research"), Pseudonymizer(b"k" * 32)),
+        FolderSink(out, out.with_name(out.name + ".q")),
+    )
     log = AuditLog(out.with_name(out.name + ".sqlite"))
     log.start_run("dicom-research", "h", {}, "kid")
     s = run(discover([src]), job, log, workers=workers)
@@ -37,8 +40,11 @@ def _run(src: Path, out: Path, workers: int):
 
 
 def _digest(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in root.rglob("*") if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in root.rglob("*")
+        if p.is_file()
+    }
 
 
 def test_workers_give_identical_output_and_a_valid_audit(tmp_path):

@@ -1,5 +1,6 @@
 """The same folder through the inline, local and dask executors (a real LocalCluster of
 2 workers): byte-identical outputs and equivalent audit logs."""
+
 from __future__ import annotations
 
 import hashlib
@@ -15,8 +16,9 @@ runner = CliRunner()
 
 
 def _tree(d):
-    return {p.relative_to(d).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in d.rglob("*")
-            if p.is_file()}
+    return {
+        p.relative_to(d).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in d.rglob("*") if p.is_file()
+    }
 
 
 def _events(db):

@@ -6,6 +6,7 @@ loops for ever. deid's pixel stage now refuses such a frame before pydicom sees 
 process and, through a sitecustomize on PYTHONPATH, in every process a run starts -- and
 the loop really runs: the file is quarantined as `timeout`, or is a finding, and the
 batch ends."""
+
 from __future__ import annotations
 
 import subprocess
@@ -32,8 +33,9 @@ def real_loop(tmp_path, monkeypatch):
     monkeypatch.setattr(pixels, "check_jp2_boxes", lambda fragment: None)
     hook = tmp_path / "hook"
     hook.mkdir()
-    (hook / "sitecustomize.py").write_text("import deid.dicom.pixels as _pixels\n"
-                                           "_pixels.check_jp2_boxes = lambda fragment: None\n")
+    (hook / "sitecustomize.py").write_text(
+        "import deid.dicom.pixels as _pixels\n_pixels.check_jp2_boxes = lambda fragment: None\n"
+    )
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")])))
 
 
@@ -61,16 +63,37 @@ def test_a_decoder_loop_is_stopped_in_every_engine(tmp_path, engine):
 def test_workers_1_with_a_timeout_returns(tmp_path):
     """The command from the report: `deid run --workers 1 --timeout N` never returned."""
     src = _inputs(tmp_path)
-    proc = subprocess.run([sys.executable, "-m", "deid.cli", "run", str(src), "--out", str(tmp_path / "out"),
-                           "--workers", "1", "--timeout", "3", "-q"], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "deid.cli",
+            "run",
+            str(src),
+            "--out",
+            str(tmp_path / "out"),
+            "--workers",
+            "1",
+            "--timeout",
+            "3",
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 1, proc.stderr
     assert reasons(tmp_path / "out.quarantine")["loop.dcm"]["code"] == "timeout"
 
 
 def test_check_pixels_stops_a_decoder_loop_and_reports_it(tmp_path):
     src = _inputs(tmp_path)
-    proc = subprocess.run([sys.executable, "-m", "deid.cli", "check", str(src / "loop.dcm"), "--pixels",
-                           "--timeout", "3"], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "deid.cli", "check", str(src / "loop.dcm"), "--pixels", "--timeout", "3"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 1, proc.stderr
     assert "loop.dcm\t<file>\tunreadable\tcheck:timeout-3s" in proc.stdout
 

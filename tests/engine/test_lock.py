@@ -1,6 +1,7 @@
 """One run at a time per output folder and audit log: a second run is refused at once
 (exit 2, one line naming the run that holds it); an audit log another program holds
 locked is refused the same way, not a crash after a few seconds."""
+
 from __future__ import annotations
 
 import os
@@ -31,9 +32,13 @@ def _args(tmp_path, *extra):
 
 def test_a_second_run_on_the_same_output_is_refused_naming_the_first(tmp_path):
     args = _args(tmp_path)
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path / "out"),
-                               str(tmp_path / "out.audit.sqlite")], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(tmp_path / "out"), str(tmp_path / "out.audit.sqlite")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
     try:
         assert holder.stdout.readline().strip() == "holding"
         res = runner.invoke(app, args)

@@ -1,6 +1,7 @@
 """The supervised local pool: a corrupt file, a file whose handler raises, and a file
 that hangs past the timeout are each quarantined with a reason while the rest of the
 batch completes; the pool's outputs equal the inline run's."""
+
 from __future__ import annotations
 
 import hashlib
@@ -70,8 +71,10 @@ def test_pool_outputs_equal_inline_outputs(tmp_path):
     _s2, b = _run(tmp_path, src, "pool", workers=3)
 
     def tree(d):
-        return {p.relative_to(d).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in d.rglob("*")
-                if p.is_file()}
+        return {
+            p.relative_to(d).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in d.rglob("*") if p.is_file()
+        }
+
     assert tree(a) == tree(b) and len(tree(a)) == 30
 
 
@@ -127,7 +130,7 @@ def test_a_native_panic_quarantines_its_input_not_the_worker(tmp_path, monkeypat
 
     monkeypatch.setattr(engine_work, "prepare", panicking)
     summary, _out = _run(tmp_path, _batch(tmp_path, 12), "out", workers=2)
-    assert summary.reasons == {"internal-error": 10, "truncated": 1}   # im000-im009; corrupt.dcm
+    assert summary.reasons == {"internal-error": 10, "truncated": 1}  # im000-im009; corrupt.dcm
     assert "internal-error: Panic" in (tmp_path / "out.quarantine" / "im000.dcm.reason.json").read_text()
 
 

@@ -1,5 +1,6 @@
 """What deid keeps beside the output holds what the output must not: the quarantine (raw
 inputs) is 0700 folders and 0600 files, the audit log 0600, whatever the umask."""
+
 from __future__ import annotations
 
 import os

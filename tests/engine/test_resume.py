@@ -2,6 +2,7 @@
 points several times, then run again until it completes. Every input ends up exactly
 once in the output or the quarantine, no temp file remains, the audit chain verifies,
 and the outputs are byte-identical to an uninterrupted run with the same key."""
+
 from __future__ import annotations
 
 import hashlib
@@ -27,8 +28,13 @@ def _inputs(root: Path) -> Path:
     for i in range(N):
         d = src / f"p{i % 12:02d}"
         d.mkdir(parents=True, exist_ok=True)
-        ds = make_ds(patient_id=f"PID-{i % 12}", name=f"DOE^JANE{i % 12}", InstanceNumber=i,
-                     StudyInstanceUID=f"1.2.3.{i % 12}", SOPInstanceUID=f"1.2.3.{i % 12}.{i}")
+        ds = make_ds(
+            patient_id=f"PID-{i % 12}",
+            name=f"DOE^JANE{i % 12}",
+            InstanceNumber=i,
+            StudyInstanceUID=f"1.2.3.{i % 12}",
+            SOPInstanceUID=f"1.2.3.{i % 12}.{i}",
+        )
         (d / f"im{i:04d}.dcm").write_bytes(to_bytes(ds))
     (src / "broken.dcm").write_bytes(b"DICM" + b"\0" * 10)  # one input that is quarantined
     return src
@@ -43,8 +49,11 @@ def _env() -> dict:
 
 
 def _tree(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in folder.rglob("*") if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in folder.rglob("*")
+        if p.is_file()
+    }
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
@@ -61,7 +70,7 @@ def test_killed_runs_resume_to_the_same_result(tmp_path, workers):
         proc = subprocess.Popen(_cmd(src, out, "-w", workers), env=_env(), start_new_session=True)
         time.sleep(rng.uniform(0.3, 0.8) * whole)
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)   # the driver and its workers, as an OOM kill would
+            os.killpg(proc.pid, signal.SIGKILL)  # the driver and its workers, as an OOM kill would
             kills += 1
         proc.wait()
     final = subprocess.run(_cmd(src, out, "-w", workers), env=_env(), capture_output=True, text=True)
@@ -69,13 +78,13 @@ def test_killed_runs_resume_to_the_same_result(tmp_path, workers):
     assert kills >= 1
     written = _tree(out)
     assert not [p for p in written if p.endswith(".part")]
-    assert written == _tree(ref)                                  # byte-identical outputs
+    assert written == _tree(ref)  # byte-identical outputs
     q = tmp_path / "out.quarantine"
     assert not [p for p in q.rglob("*.part")]
     assert sorted(p.name for p in q.glob("*.dcm")) == ["broken.dcm"]
     lines = [json.loads(x) for x in (q / "REASONS.jsonl").read_text().splitlines()]
     assert {x["item"] for x in lines} == {"broken.dcm"} and all(x["code"] for x in lines)
-    assert len(written) + 1 == N + 1                              # every input exactly once
+    assert len(written) + 1 == N + 1  # every input exactly once
     assert verify(tmp_path / "out.audit.sqlite") == []
 
 

@@ -1,5 +1,6 @@
 """The engine's seams: an executor per engine name behind one protocol, a sink that is
 not a folder carried by the job, and a RunConfig checked as it is built."""
+
 from __future__ import annotations
 
 import ast
@@ -109,9 +110,11 @@ def test_run_config_derives_paths_and_refuses_a_bad_layout_in_one_line(tmp_path,
     assert (cfg.audit, cfg.quarantine) == (tmp_path / "out.audit.sqlite", tmp_path / "out.quarantine")
     assert cfg.engine is Engine.INLINE and cfg.limits.workers == 3 and repr(cfg.secret) not in repr(cfg)
     assert cfg.sink() == FolderSink(tmp_path / "out", tmp_path / "out.quarantine")
-    for kw, msg in (({"engine": "pool"}, "--engine must be one of inline, local, dask"),
-                    ({"scheduler": "tcp://h:1"}, "--scheduler needs --engine dask"),
-                    ({"audit": tmp_path / "out" / "a.sqlite"}, "--audit must not be inside --out")):
+    for kw, msg in (
+        ({"engine": "pool"}, "--engine must be one of inline, local, dask"),
+        ({"scheduler": "tcp://h:1"}, "--scheduler needs --engine dask"),
+        ({"audit": tmp_path / "out" / "a.sqlite"}, "--audit must not be inside --out"),
+    ):
         with pytest.raises(DeidError, match=msg):
             RunConfig.build([tmp_path / "in"], tmp_path / "out", **kw)
 
@@ -123,5 +126,6 @@ def test_executors_and_sinks_never_import_the_runner_or_the_cli():
             if isinstance(node, ast.ImportFrom) and node.module:
                 assert not node.module.endswith(("runner", "session", "cli")), (path.name, node.module)
     for path in ENGINE.rglob("*.py"):
-        assert "cli" not in {n.module for n in ast.walk(ast.parse(path.read_text()))
-                             if isinstance(n, ast.ImportFrom) and n.module}, path.name
+        assert "cli" not in {
+            n.module for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.ImportFrom) and n.module
+        }, path.name

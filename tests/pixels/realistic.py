@@ -29,6 +29,7 @@ size, contrast. The header holds the same identity values as the pixels.
 
 Only numpy, OpenCV, Pillow and pydicom are used.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -54,41 +55,75 @@ from pydicom.uid import (
     generate_uid,
 )
 
-KINDS = ("cr-chest", "dx-mono1", "dx-extremity", "cr-hidden", "mg", "ct", "mr", "us", "us-cine", "sc-rgb",
-         "cn-dx", "cn-us", "film", "negative")
-FIELDS = ("name", "id", "sex", "birth-date", "study-date", "age", "accession", "institution", "label",
-          "safe-marker", "other")
+KINDS = (
+    "cr-chest",
+    "dx-mono1",
+    "dx-extremity",
+    "cr-hidden",
+    "mg",
+    "ct",
+    "mr",
+    "us",
+    "us-cine",
+    "sc-rgb",
+    "cn-dx",
+    "cn-us",
+    "film",
+    "negative",
+)
+FIELDS = (
+    "name",
+    "id",
+    "sex",
+    "birth-date",
+    "study-date",
+    "age",
+    "accession",
+    "institution",
+    "label",
+    "safe-marker",
+    "other",
+)
 PHI_FIELDS = frozenset({"name", "id", "sex", "birth-date", "study-date", "age", "accession", "institution"})
 
-UID_ROOT = "1.2.826.0.1.3680043.10.1138."   # generate_uid prefix for every UID made here
-SOP = {"CR": "1.2.840.10008.5.1.4.1.1.1", "DX": "1.2.840.10008.5.1.4.1.1.1.1", "MG": "1.2.840.10008.5.1.4.1.1.1.2",
-       "CT": "1.2.840.10008.5.1.4.1.1.2", "MR": "1.2.840.10008.5.1.4.1.1.4", "US": "1.2.840.10008.5.1.4.1.1.6.1",
-       "US-MF": "1.2.840.10008.5.1.4.1.1.3.1", "SC": "1.2.840.10008.5.1.4.1.1.7",
-       "SC-MF": "1.2.840.10008.5.1.4.1.1.7.4"}
+UID_ROOT = "1.2.826.0.1.3680043.10.1138."  # generate_uid prefix for every UID made here
+SOP = {
+    "CR": "1.2.840.10008.5.1.4.1.1.1",
+    "DX": "1.2.840.10008.5.1.4.1.1.1.1",
+    "MG": "1.2.840.10008.5.1.4.1.1.1.2",
+    "CT": "1.2.840.10008.5.1.4.1.1.2",
+    "MR": "1.2.840.10008.5.1.4.1.1.4",
+    "US": "1.2.840.10008.5.1.4.1.1.6.1",
+    "US-MF": "1.2.840.10008.5.1.4.1.1.3.1",
+    "SC": "1.2.840.10008.5.1.4.1.1.7",
+    "SC-MF": "1.2.840.10008.5.1.4.1.1.7.4",
+}
 
 
 # ----------------------------------------------------------------------------------- data types
 
+
 @dataclass
 class Token:
     """One drawn run of text (a value box or a label box) and where its ink went."""
+
     text: str
-    field: str                      # one of FIELDS
-    phi: bool                       # identifies the patient (value of an identity field)
-    label: bool                     # a caption such as "Name:" / "姓名："
-    safe: bool                      # a marker the policy may keep when it stands alone (L/R, PA, ...)
+    field: str  # one of FIELDS
+    phi: bool  # identifies the patient (value of an identity field)
+    label: bool  # a caption such as "Name:" / "姓名："
+    safe: bool  # a marker the policy may keep when it stands alone (L/R, PA, ...)
     bbox: tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive) of the inked pixels, shadow included
-    mask: np.ndarray                # bool stroke mask, shape (y1-y0, x1-x0)
+    mask: np.ndarray  # bool stroke mask, shape (y1-y0, x1-x0)
     frames: tuple[int, ...] | None = None  # frames holding the token; None = every frame
-    size: int = 0                   # nominal font size (em) in px
-    renderer: str = ""              # "pil" or "cv2"
+    size: int = 0  # nominal font size (em) in px
+    renderer: str = ""  # "pil" or "cv2"
     font: str = ""
     rotation: float = 0.0
-    ink: tuple = ()                 # stored value(s) of the strokes
-    style: str = ""                 # "+"-joined: shadow, box, low-contrast, hidden:<how>, handwriting, ...
-    contrast: float = 0.0           # stroke vs surround in the display (window) view, 0..1
-    contrast_minmax: float = 0.0    # same in a plain min-max view (grayscale only)
-    contrast_color: float = 0.0     # colour distance stroke vs surround / (255*sqrt(3)) (colour only)
+    ink: tuple = ()  # stored value(s) of the strokes
+    style: str = ""  # "+"-joined: shadow, box, low-contrast, hidden:<how>, handwriting, ...
+    contrast: float = 0.0  # stroke vs surround in the display (window) view, 0..1
+    contrast_minmax: float = 0.0  # same in a plain min-max view (grayscale only)
+    contrast_color: float = 0.0  # colour distance stroke vs surround / (255*sqrt(3)) (colour only)
 
     @property
     def height(self) -> int:
@@ -99,13 +134,26 @@ class Token:
         return self.bbox[2] - self.bbox[0]
 
     def to_dict(self) -> dict:
-        return {"text": self.text, "field": self.field, "phi": self.phi, "label": self.label, "safe": self.safe,
-                "bbox": list(self.bbox), "frames": None if self.frames is None else list(self.frames),
-                "size": self.size, "height": self.height, "renderer": self.renderer, "font": self.font,
-                "rotation": self.rotation, "ink": [float(v) for v in self.ink], "style": self.style,
-                "contrast": round(self.contrast, 4), "contrast_minmax": round(self.contrast_minmax, 4),
-                "contrast_color": round(self.contrast_color, 4),
-                "stroke_pixels": int(self.mask.sum())}
+        return {
+            "text": self.text,
+            "field": self.field,
+            "phi": self.phi,
+            "label": self.label,
+            "safe": self.safe,
+            "bbox": list(self.bbox),
+            "frames": None if self.frames is None else list(self.frames),
+            "size": self.size,
+            "height": self.height,
+            "renderer": self.renderer,
+            "font": self.font,
+            "rotation": self.rotation,
+            "ink": [float(v) for v in self.ink],
+            "style": self.style,
+            "contrast": round(self.contrast, 4),
+            "contrast_minmax": round(self.contrast_minmax, 4),
+            "contrast_color": round(self.contrast_color, 4),
+            "stroke_pixels": int(self.mask.sum()),
+        }
 
 
 @dataclass
@@ -120,9 +168,9 @@ class Case:
     frames: int
     photometric: str
     transfer_syntax: str
-    negatives: list[str] = field(default_factory=list)   # hard negatives drawn (names)
+    negatives: list[str] = field(default_factory=list)  # hard negatives drawn (names)
     notes: list[str] = field(default_factory=list)
-    header: dict = field(default_factory=dict)           # identity values put in the header
+    header: dict = field(default_factory=dict)  # identity values put in the header
 
     @property
     def name(self) -> str:
@@ -149,10 +197,19 @@ class Case:
         return stored_pixels(ds)
 
     def summary(self) -> dict:
-        return {"name": self.name, "kind": self.kind, "modality": self.modality, "rows": self.rows,
-                "cols": self.cols, "frames": self.frames, "photometric": self.photometric,
-                "transfer_syntax": str(self.transfer_syntax), "negatives": self.negatives, "notes": self.notes,
-                "tokens": [t.to_dict() for t in self.tokens]}
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "modality": self.modality,
+            "rows": self.rows,
+            "cols": self.cols,
+            "frames": self.frames,
+            "photometric": self.photometric,
+            "transfer_syntax": str(self.transfer_syntax),
+            "negatives": self.negatives,
+            "notes": self.notes,
+            "tokens": [t.to_dict() for t in self.tokens],
+        }
 
 
 def stored_pixels(ds: Dataset) -> np.ndarray:
@@ -168,26 +225,40 @@ def stored_pixels(ds: Dataset) -> np.ndarray:
 
 # ----------------------------------------------------------------------------------- fonts
 
-HERSHEY = {"hershey-simplex": cv2.FONT_HERSHEY_SIMPLEX, "hershey-plain": cv2.FONT_HERSHEY_PLAIN,
-           "hershey-duplex": cv2.FONT_HERSHEY_DUPLEX, "hershey-complex": cv2.FONT_HERSHEY_COMPLEX,
-           "hershey-triplex": cv2.FONT_HERSHEY_TRIPLEX, "hershey-complex-small": cv2.FONT_HERSHEY_COMPLEX_SMALL,
-           "hershey-simplex-italic": cv2.FONT_HERSHEY_SIMPLEX | cv2.FONT_ITALIC,
-           "hershey-script-simplex": cv2.FONT_HERSHEY_SCRIPT_SIMPLEX,
-           "hershey-script-complex": cv2.FONT_HERSHEY_SCRIPT_COMPLEX}
+HERSHEY = {
+    "hershey-simplex": cv2.FONT_HERSHEY_SIMPLEX,
+    "hershey-plain": cv2.FONT_HERSHEY_PLAIN,
+    "hershey-duplex": cv2.FONT_HERSHEY_DUPLEX,
+    "hershey-complex": cv2.FONT_HERSHEY_COMPLEX,
+    "hershey-triplex": cv2.FONT_HERSHEY_TRIPLEX,
+    "hershey-complex-small": cv2.FONT_HERSHEY_COMPLEX_SMALL,
+    "hershey-simplex-italic": cv2.FONT_HERSHEY_SIMPLEX | cv2.FONT_ITALIC,
+    "hershey-script-simplex": cv2.FONT_HERSHEY_SCRIPT_SIMPLEX,
+    "hershey-script-complex": cv2.FONT_HERSHEY_SCRIPT_COMPLEX,
+}
 PRINT_HERSHEY = [k for k in HERSHEY if "script" not in k]
 
-_LATIN_WANTED = {"liberation-sans": "LiberationSans-Regular.ttf", "liberation-sans-bold": "LiberationSans-Bold.ttf",
-                 "liberation-sans-narrow": "LiberationSansNarrow-Regular.ttf",
-                 "liberation-mono": "LiberationMono-Regular.ttf", "liberation-mono-bold": "LiberationMono-Bold.ttf",
-                 "liberation-serif": "LiberationSerif-Regular.ttf", "dejavu-sans-mono": "DejaVuSansMono.ttf",
-                 "dejavu-sans-mono-bold": "DejaVuSansMono-Bold.ttf", "dejavu-sans": "DejaVuSans.ttf",
-                 "dejavu-sans-bold": "DejaVuSans-Bold.ttf", "dejavu-sans-condensed": "DejaVuSansCondensed.ttf",
-                 "dejavu-serif": "DejaVuSerif.ttf"}
-_CJK_WANTED = {"wqy-zenhei": ("wqy-zenhei.ttc", "WenQuanYi Zen Hei"),
-               "wqy-zenhei-sharp": ("wqy-zenhei.ttc", "WenQuanYi Zen Hei Sharp"),
-               "wqy-zenhei-mono": ("wqy-zenhei.ttc", "WenQuanYi Zen Hei Mono"),
-               "wqy-microhei": ("wqy-microhei.ttc", "WenQuanYi Micro Hei"),
-               "noto-sans-cjk": ("NotoSansCJK-Regular.ttc", None)}
+_LATIN_WANTED = {
+    "liberation-sans": "LiberationSans-Regular.ttf",
+    "liberation-sans-bold": "LiberationSans-Bold.ttf",
+    "liberation-sans-narrow": "LiberationSansNarrow-Regular.ttf",
+    "liberation-mono": "LiberationMono-Regular.ttf",
+    "liberation-mono-bold": "LiberationMono-Bold.ttf",
+    "liberation-serif": "LiberationSerif-Regular.ttf",
+    "dejavu-sans-mono": "DejaVuSansMono.ttf",
+    "dejavu-sans-mono-bold": "DejaVuSansMono-Bold.ttf",
+    "dejavu-sans": "DejaVuSans.ttf",
+    "dejavu-sans-bold": "DejaVuSans-Bold.ttf",
+    "dejavu-sans-condensed": "DejaVuSansCondensed.ttf",
+    "dejavu-serif": "DejaVuSerif.ttf",
+}
+_CJK_WANTED = {
+    "wqy-zenhei": ("wqy-zenhei.ttc", "WenQuanYi Zen Hei"),
+    "wqy-zenhei-sharp": ("wqy-zenhei.ttc", "WenQuanYi Zen Hei Sharp"),
+    "wqy-zenhei-mono": ("wqy-zenhei.ttc", "WenQuanYi Zen Hei Mono"),
+    "wqy-microhei": ("wqy-microhei.ttc", "WenQuanYi Micro Hei"),
+    "noto-sans-cjk": ("NotoSansCJK-Regular.ttc", None),
+}
 
 
 @functools.lru_cache(maxsize=1)
@@ -240,22 +311,23 @@ def _has_cjk(text: str) -> bool:
 
 # ----------------------------------------------------------------------------------- text rendering
 
+
 @dataclass
 class Style:
-    renderer: str = "pil"            # "pil" | "cv2"
+    renderer: str = "pil"  # "pil" | "cv2"
     font: str = "liberation-sans"
-    size: int = 16                   # em px (pil); 0.72*size = cap height (cv2)
+    size: int = 16  # em px (pil); 0.72*size = cap height (cv2)
     aa: bool = True
-    thickness: int = 1               # cv2 stroke, pil stroke_width = thickness-1
-    rot: float = 0.0                 # 90 / 270 (vertical) or a small skew angle
-    ink: tuple = (1.0,)              # stored value(s)
-    shadow: int = 0                  # drop shadow offset in px
+    thickness: int = 1  # cv2 stroke, pil stroke_width = thickness-1
+    rot: float = 0.0  # 90 / 270 (vertical) or a small skew angle
+    ink: tuple = (1.0,)  # stored value(s)
+    shadow: int = 0  # drop shadow offset in px
     shadow_ink: tuple = (0.0,)
-    box: str = ""                    # "", "seg", "line", "block"
+    box: str = ""  # "", "seg", "line", "block"
     box_ink: tuple = (0.0,)
     box_alpha: float = 1.0
-    blur: float = 0.0                # optical blur of the strokes (film)
-    tags: str = ""                   # extra style tags for the ground truth
+    blur: float = 0.0  # optical blur of the strokes (film)
+    tags: str = ""  # extra style tags for the ground truth
 
     def recolor(self, name: str) -> "Style":
         """The same style in one of the annotation colours (US_COLORS), tagged with it."""
@@ -279,7 +351,7 @@ def render(text: str, st: Style) -> tuple[np.ndarray, int, str, str]:
             font = next(iter(cjk), None) if cjk else None
         if font is None or (font not in latin and font not in cjk):
             font = next(iter(latin), None)
-        if font is None:   # no TrueType font at all: Hershey, ASCII only
+        if font is None:  # no TrueType font at all: Hershey, ASCII only
             renderer, font = "cv2", "hershey-simplex"
             text = text.encode("ascii", "replace").decode()
     if renderer == "cv2":
@@ -288,8 +360,7 @@ def render(text: str, st: Style) -> tuple[np.ndarray, int, str, str]:
         (w, h), base = cv2.getTextSize(text, face, scale, st.thickness)
         pad = st.thickness + 2
         canvas = np.zeros((h + base + 2 * pad, w + 2 * pad), np.uint8)
-        cv2.putText(canvas, text, (pad, pad + h), face, scale, 255, st.thickness,
-                    cv2.LINE_AA if st.aa else cv2.LINE_8)
+        cv2.putText(canvas, text, (pad, pad + h), face, scale, 255, st.thickness, cv2.LINE_AA if st.aa else cv2.LINE_8)
         alpha = canvas.astype(np.float32) / 255.0
         baseline = pad + h
     else:
@@ -328,18 +399,18 @@ class Seg:
     phi: bool = False
     label: bool = False
     safe: bool = False
-    ink: tuple | None = None         # overrides the style's ink
+    ink: tuple | None = None  # overrides the style's ink
 
 
-def L(text: str) -> Seg:                       # noqa: E743 - a label
+def L(text: str) -> Seg:  # noqa: E743 - a label
     return Seg(text, "label", False, True)
 
 
-def V(text: str, fld: str) -> Seg:             # a value
+def V(text: str, fld: str) -> Seg:  # a value
     return Seg(text, fld, fld in PHI_FIELDS)
 
 
-def O(text: str, safe: bool = False) -> Seg:   # noqa: E743 - other text (technique, markers)
+def O(text: str, safe: bool = False) -> Seg:  # noqa: E743 - other text (technique, markers)
     return Seg(text, "other", False, False, safe)
 
 
@@ -365,17 +436,17 @@ class Canvas:
         return v[:1]
 
     def paint(self, alpha: np.ndarray, x: int, y: int, ink, frames=None, opacity: float = 1.0) -> None:
-        if alpha.size > 4096:   # full-size overlay layers: work on their inked part only
+        if alpha.size > 4096:  # full-size overlay layers: work on their inked part only
             rows, cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
             if not len(rows):
                 return
-            alpha = alpha[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+            alpha = alpha[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
             x, y = x + int(cols[0]), y + int(rows[0])
         h, w = alpha.shape
         x0, y0, x1, y1 = max(0, x), max(0, y), min(self.W, x + w), min(self.H, y + h)
         if x1 <= x0 or y1 <= y0:
             return
-        a = alpha[y0 - y:y1 - y, x0 - x:x1 - x] * opacity
+        a = alpha[y0 - y : y1 - y, x0 - x : x1 - x] * opacity
         ink = self._ink(ink)
         fr = slice(None) if frames is None else list(frames)
         reg = self.img[fr, y0:y1, x0:x1]
@@ -396,11 +467,13 @@ class Canvas:
         x0, y0, x1, y1 = rect
         if x0 < 1 or y0 < 1 or x1 > self.W - 1 or y1 > self.H - 1:
             return False
-        return all(x1 + pad <= a0 or a1 + pad <= x0 or y1 + pad <= b0 or b1 + pad <= y0
-                   for a0, b0, a1, b1 in self.rects)
+        return all(
+            x1 + pad <= a0 or a1 + pad <= x0 or y1 + pad <= b0 or b1 + pad <= y0 for a0, b0, a1, b1 in self.rects
+        )
 
-    def put(self, seg: Seg, alpha: np.ndarray, x: int, y: int, st: Style, renderer: str, font: str,
-            frames=None) -> Token | None:
+    def put(
+        self, seg: Seg, alpha: np.ndarray, x: int, y: int, st: Style, renderer: str, font: str, frames=None
+    ) -> Token | None:
         """Draw one run of text (shadow first) and record its token."""
         h, w = alpha.shape
         s = int(st.shadow)
@@ -424,28 +497,50 @@ class Canvas:
         if not stroke.any():
             stroke[:h, :w] = alpha > 0.25
         tags = [t for t in (st.tags, "shadow" if s else "", f"box-{st.box}" if st.box else "") if t]
-        tok = Token(seg.text, seg.field, seg.phi, seg.label, seg.safe,
-                    (int(x + bx0), int(y + by0), int(x + bx1), int(y + by1)), stroke[by0:by1, bx0:bx1].copy(),
-                    None if frames is None else tuple(int(f) for f in frames), int(st.size), renderer, font,
-                    float(st.rot), tuple(float(v) for v in self._ink(ink)), "+".join(tags))
+        tok = Token(
+            seg.text,
+            seg.field,
+            seg.phi,
+            seg.label,
+            seg.safe,
+            (int(x + bx0), int(y + by0), int(x + bx1), int(y + by1)),
+            stroke[by0:by1, bx0:bx1].copy(),
+            None if frames is None else tuple(int(f) for f in frames),
+            int(st.size),
+            renderer,
+            font,
+            float(st.rot),
+            tuple(float(v) for v in self._ink(ink)),
+            "+".join(tags),
+        )
         self.tokens.append(tok)
         self.rects.append(tok.bbox)
         return tok
 
     # -- layout
-    def block(self, lines: list[list[Seg]], st: Style, corner: str, rng, margin=None, line_gap=None,
-              frames=None, value_gap=None, shrink: int = 3) -> list[Token]:
+    def block(
+        self,
+        lines: list[list[Seg]],
+        st: Style,
+        corner: str,
+        rng,
+        margin=None,
+        line_gap=None,
+        frames=None,
+        value_gap=None,
+        shrink: int = 3,
+    ) -> list[Token]:
         """Lines of segments in a corner ("tl", "tr", "bl", "br", "tc", "bc") or at ("xy", x, y).
         Shrinks the font when the block does not fit, then drops lines from the end."""
         lines = [ln for ln in lines if ln]
         cur = st
         for attempt in range(shrink + 1):
             if attempt:
-                cur = st.with_(size=max(7, int(round(st.size * 0.85 ** attempt))))
+                cur = st.with_(size=max(7, int(round(st.size * 0.85**attempt))))
             plan = self._fit(self._plan(lines, cur, corner, rng, margin, line_gap, value_gap), corner)
             if plan is not None:
                 return self._draw_plan(plan, cur, frames)
-        for k in range(len(lines) - 1, 0, -1):   # still too big: drop lines from the end
+        for k in range(len(lines) - 1, 0, -1):  # still too big: drop lines from the end
             plan = self._fit(self._plan(lines[:k], cur, corner, rng, margin, line_gap, value_gap), corner)
             if plan is not None:
                 return self._draw_plan(plan, cur, frames)
@@ -480,8 +575,11 @@ class Canvas:
                 items.append([seg, alpha, base, renderer, font, x])
                 if i + 1 < len(segs):
                     if seg.label:
-                        gap = (value_gap if value_gap is not None else rng.choice([0.25, 0.35, 0.5, 1.0, 2.5],
-                                                                            p=[.3, .3, .2, .12, .08])) * size
+                        gap = (
+                            value_gap
+                            if value_gap is not None
+                            else rng.choice([0.25, 0.35, 0.5, 1.0, 2.5], p=[0.3, 0.3, 0.2, 0.12, 0.08])
+                        ) * size
                     else:
                         gap = rng.uniform(0.7, 2.2) * size
                     x += alpha.shape[1] + int(gap)
@@ -520,9 +618,9 @@ class Canvas:
             groups: dict = {}
             for _seg, alpha, x, y, *_ in placed:
                 key = (x, y) if st.box == "seg" else y
-                if st.box == "line":   # one box per drawn line (same y band)
+                if st.box == "line":  # one box per drawn line (same y band)
                     key = min((k for k in groups if abs(k - y) < alpha.shape[0] // 2), default=y)
-                g = groups.setdefault(key, [10 ** 9, 10 ** 9, -1, -1])
+                g = groups.setdefault(key, [10**9, 10**9, -1, -1])
                 g[0], g[1] = min(g[0], x), min(g[1], y)
                 g[2], g[3] = max(g[2], x + alpha.shape[1]), max(g[3], y + alpha.shape[0])
             for g in groups.values():
@@ -536,12 +634,18 @@ class Canvas:
         return out
 
     def _auto_ink(self, seg: Seg, alpha: np.ndarray, x: int, y: int, st: Style) -> Seg:
-        if self.flip is None or self.rgb or st.box or "low-contrast" in st.tags or "hidden" in st.tags \
-                or seg.ink is not None:
+        if (
+            self.flip is None
+            or self.rgb
+            or st.box
+            or "low-contrast" in st.tags
+            or "hidden" in st.tags
+            or seg.ink is not None
+        ):
             return seg
         h, w = alpha.shape
-        under = self.img[0, max(0, y):y + h, max(0, x):x + w]
-        bg = float(np.median(under[alpha[:under.shape[0], :under.shape[1]] < 0.1]))
+        under = self.img[0, max(0, y) : y + h, max(0, x) : x + w]
+        bg = float(np.median(under[alpha[: under.shape[0], : under.shape[1]] < 0.1]))
         black, white = self.flip
         if abs(st.ink[0] - bg) >= 0.25 * abs(white - black):
             return seg
@@ -558,7 +662,11 @@ class Canvas:
         gap = int(st.size * 0.6)
         total = sum(a.shape[0] for _, a, _, _ in items) + gap * (len(items) - 1)
         thick = max(a.shape[1] for _, a, _, _ in items)
-        x = int(rng.uniform(0.3, 1.2) * st.size) if side == "l" else self.W - thick - int(rng.uniform(0.3, 1.2) * st.size)
+        x = (
+            int(rng.uniform(0.3, 1.2) * st.size)
+            if side == "l"
+            else self.W - thick - int(rng.uniform(0.3, 1.2) * st.size)
+        )
         y = int((self.H - total) * rng.uniform(0.25, 0.75))
         if not self.free((x, y, x + thick, y + total)):
             return []
@@ -576,29 +684,182 @@ class Canvas:
 
 # ----------------------------------------------------------------------------------- identities
 
-SURNAMES = ["SMITH", "JOHNSON", "WILLIAMS", "BROWN", "GARCIA", "MILLER", "DAVIS", "RODRIGUEZ", "MARTINEZ",
-            "HERNANDEZ", "LOPEZ", "WILSON", "ANDERSON", "THOMAS", "TAYLOR", "MOORE", "JACKSON", "MARTIN",
-            "THOMPSON", "WHITE", "HARRIS", "CLARK", "LEWIS", "ROBINSON", "WALKER", "YOUNG", "ALLEN", "KING",
-            "WRIGHT", "SCOTT", "NGUYEN", "MUELLER", "SCHMIDT", "ROSSI", "DUBOIS", "KOWALSKI", "OKAFOR", "HASHEMI",
-            "PATEL", "SINGH", "TANAKA", "OLSEN", "BERGSTROM", "FITZGERALD", "VAN DER BERG", "O'BRIEN", "NOVAK"]
-GIVEN = ["JOHN", "MARY", "ROBERT", "PATRICIA", "MICHAEL", "JENNIFER", "DAVID", "LINDA", "JAMES", "ELIZABETH",
-         "ANNA", "PETER", "MARIA", "LUCAS", "SOFIA", "AHMED", "FATIMA", "OLGA", "IVAN", "YUKI", "HANS", "INGRID",
-         "GRACE", "ELLIOT", "MARGARET", "CHIDI", "PRIYA", "MATEO"]
-CN_SUR = {"王": "WANG", "李": "LI", "张": "ZHANG", "刘": "LIU", "陈": "CHEN", "杨": "YANG", "黄": "HUANG",
-          "赵": "ZHAO", "吴": "WU", "周": "ZHOU", "徐": "XU", "孙": "SUN", "马": "MA", "朱": "ZHU", "胡": "HU",
-          "郭": "GUO", "何": "HE", "高": "GAO", "林": "LIN", "罗": "LUO", "欧阳": "OUYANG"}
-CN_GIVEN = {"伟": "WEI", "芳": "FANG", "娜": "NA", "秀英": "XIUYING", "敏": "MIN", "静": "JING", "丽": "LI",
-            "强": "QIANG", "磊": "LEI", "军": "JUN", "洋": "YANG", "勇": "YONG", "艳": "YAN", "杰": "JIE",
-            "娟": "JUAN", "涛": "TAO", "明": "MING", "超": "CHAO", "秀兰": "XIULAN", "霞": "XIA", "平": "PING",
-            "刚": "GANG", "桂英": "GUIYING", "建华": "JIANHUA", "志强": "ZHIQIANG", "晓东": "XIAODONG",
-            "丽华": "LIHUA", "海燕": "HAIYAN", "子涵": "ZIHAN", "雨桐": "YUTONG"}
-INST_A = ["St. Mary's", "Riverside", "Northgate", "Lakeview", "Mercy", "Good Samaritan", "Saint Luke's", "Westbrook",
-          "Hillcrest", "Cedar Valley", "Harbor", "Kingsbridge", "Mount Hope", "Elmwood", "Bayside", "Stonebridge"]
-INST_B = ["Hospital", "Medical Center", "Imaging Center", "Regional Hospital", "Clinic", "University Hospital",
-          "Radiology", "Community Hospital", "Health"]
+SURNAMES = [
+    "SMITH",
+    "JOHNSON",
+    "WILLIAMS",
+    "BROWN",
+    "GARCIA",
+    "MILLER",
+    "DAVIS",
+    "RODRIGUEZ",
+    "MARTINEZ",
+    "HERNANDEZ",
+    "LOPEZ",
+    "WILSON",
+    "ANDERSON",
+    "THOMAS",
+    "TAYLOR",
+    "MOORE",
+    "JACKSON",
+    "MARTIN",
+    "THOMPSON",
+    "WHITE",
+    "HARRIS",
+    "CLARK",
+    "LEWIS",
+    "ROBINSON",
+    "WALKER",
+    "YOUNG",
+    "ALLEN",
+    "KING",
+    "WRIGHT",
+    "SCOTT",
+    "NGUYEN",
+    "MUELLER",
+    "SCHMIDT",
+    "ROSSI",
+    "DUBOIS",
+    "KOWALSKI",
+    "OKAFOR",
+    "HASHEMI",
+    "PATEL",
+    "SINGH",
+    "TANAKA",
+    "OLSEN",
+    "BERGSTROM",
+    "FITZGERALD",
+    "VAN DER BERG",
+    "O'BRIEN",
+    "NOVAK",
+]
+GIVEN = [
+    "JOHN",
+    "MARY",
+    "ROBERT",
+    "PATRICIA",
+    "MICHAEL",
+    "JENNIFER",
+    "DAVID",
+    "LINDA",
+    "JAMES",
+    "ELIZABETH",
+    "ANNA",
+    "PETER",
+    "MARIA",
+    "LUCAS",
+    "SOFIA",
+    "AHMED",
+    "FATIMA",
+    "OLGA",
+    "IVAN",
+    "YUKI",
+    "HANS",
+    "INGRID",
+    "GRACE",
+    "ELLIOT",
+    "MARGARET",
+    "CHIDI",
+    "PRIYA",
+    "MATEO",
+]
+CN_SUR = {
+    "王": "WANG",
+    "李": "LI",
+    "张": "ZHANG",
+    "刘": "LIU",
+    "陈": "CHEN",
+    "杨": "YANG",
+    "黄": "HUANG",
+    "赵": "ZHAO",
+    "吴": "WU",
+    "周": "ZHOU",
+    "徐": "XU",
+    "孙": "SUN",
+    "马": "MA",
+    "朱": "ZHU",
+    "胡": "HU",
+    "郭": "GUO",
+    "何": "HE",
+    "高": "GAO",
+    "林": "LIN",
+    "罗": "LUO",
+    "欧阳": "OUYANG",
+}
+CN_GIVEN = {
+    "伟": "WEI",
+    "芳": "FANG",
+    "娜": "NA",
+    "秀英": "XIUYING",
+    "敏": "MIN",
+    "静": "JING",
+    "丽": "LI",
+    "强": "QIANG",
+    "磊": "LEI",
+    "军": "JUN",
+    "洋": "YANG",
+    "勇": "YONG",
+    "艳": "YAN",
+    "杰": "JIE",
+    "娟": "JUAN",
+    "涛": "TAO",
+    "明": "MING",
+    "超": "CHAO",
+    "秀兰": "XIULAN",
+    "霞": "XIA",
+    "平": "PING",
+    "刚": "GANG",
+    "桂英": "GUIYING",
+    "建华": "JIANHUA",
+    "志强": "ZHIQIANG",
+    "晓东": "XIAODONG",
+    "丽华": "LIHUA",
+    "海燕": "HAIYAN",
+    "子涵": "ZIHAN",
+    "雨桐": "YUTONG",
+}
+INST_A = [
+    "St. Mary's",
+    "Riverside",
+    "Northgate",
+    "Lakeview",
+    "Mercy",
+    "Good Samaritan",
+    "Saint Luke's",
+    "Westbrook",
+    "Hillcrest",
+    "Cedar Valley",
+    "Harbor",
+    "Kingsbridge",
+    "Mount Hope",
+    "Elmwood",
+    "Bayside",
+    "Stonebridge",
+]
+INST_B = [
+    "Hospital",
+    "Medical Center",
+    "Imaging Center",
+    "Regional Hospital",
+    "Clinic",
+    "University Hospital",
+    "Radiology",
+    "Community Hospital",
+    "Health",
+]
 CN_CITY = ["江州", "临海", "青山", "南平", "东阳", "白云", "安宁", "长乐", "永和", "清河", "金川", "兴隆"]
-CN_INST = ["市第一人民医院", "市第二人民医院", "市第三人民医院", "市中心医院", "市人民医院", "县人民医院", "市中医院",
-           "市妇幼保健院", "医科大学附属医院", "市第六人民医院"]
+CN_INST = [
+    "市第一人民医院",
+    "市第二人民医院",
+    "市第三人民医院",
+    "市中心医院",
+    "市人民医院",
+    "县人民医院",
+    "市中医院",
+    "市妇幼保健院",
+    "医科大学附属医院",
+    "市第六人民医院",
+]
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 
@@ -612,12 +873,22 @@ def _digits(rng, n: int) -> str:
 
 def fmt_date(d: _dt.date, style: str) -> str:
     y, m, dd = d.year, d.month, d.day
-    return {"iso": f"{y:04d}-{m:02d}-{dd:02d}", "dmy/": f"{dd:02d}/{m:02d}/{y:04d}", "mdy/": f"{m:02d}/{dd:02d}/{y:04d}",
-            "dmy.": f"{dd:02d}.{m:02d}.{y:04d}", "dMony": f"{dd:02d}-{MONTHS[m - 1]}-{y:04d}",
-            "dMONy": f"{dd} {MONTHS[m - 1].upper()} {y:04d}", "ymd": f"{y:04d}{m:02d}{dd:02d}",
-            "ymd/": f"{y:04d}/{m:02d}/{dd:02d}", "cn": f"{y:04d}年{m:02d}月{dd:02d}日", "Mdy": f"{MONTHS[m - 1]} {dd}, {y}",
-            "mdyy": f"{m:02d}/{dd:02d}/{y % 100:02d}", "dmy-": f"{dd:02d}-{m:02d}-{y:04d}",
-            "ymd.": f"{y:04d}.{m:02d}.{dd:02d}", "year": f"{y:04d}"}[style]
+    return {
+        "iso": f"{y:04d}-{m:02d}-{dd:02d}",
+        "dmy/": f"{dd:02d}/{m:02d}/{y:04d}",
+        "mdy/": f"{m:02d}/{dd:02d}/{y:04d}",
+        "dmy.": f"{dd:02d}.{m:02d}.{y:04d}",
+        "dMony": f"{dd:02d}-{MONTHS[m - 1]}-{y:04d}",
+        "dMONy": f"{dd} {MONTHS[m - 1].upper()} {y:04d}",
+        "ymd": f"{y:04d}{m:02d}{dd:02d}",
+        "ymd/": f"{y:04d}/{m:02d}/{dd:02d}",
+        "cn": f"{y:04d}年{m:02d}月{dd:02d}日",
+        "Mdy": f"{MONTHS[m - 1]} {dd}, {y}",
+        "mdyy": f"{m:02d}/{dd:02d}/{y % 100:02d}",
+        "dmy-": f"{dd:02d}-{m:02d}-{y:04d}",
+        "ymd.": f"{y:04d}.{m:02d}.{dd:02d}",
+        "year": f"{y:04d}",
+    }[style]
 
 
 DATE_STYLES = ["iso", "dmy/", "mdy/", "dmy.", "dMony", "dMONy", "ymd", "ymd/", "Mdy", "mdyy", "dmy-", "ymd."]
@@ -625,8 +896,8 @@ DATE_STYLES = ["iso", "dmy/", "mdy/", "dmy.", "dMony", "dMONy", "ymd", "ymd/", "
 
 @dataclass
 class Person:
-    pn: str                 # DICOM PatientName
-    shown: str              # the name as burned in
+    pn: str  # DICOM PatientName
+    shown: str  # the name as burned in
     pid: str
     birth: _dt.date
     sex: str
@@ -647,13 +918,28 @@ def person(rng, cn: bool = False) -> Person:
     study = _dt.date(2012, 1, 1) + _dt.timedelta(days=int(rng.integers(0, 4700)))
     birth = study - _dt.timedelta(days=int(rng.integers(1, 95) * 365.25 + rng.integers(0, 365)))
     age = study.year - birth.year - ((study.month, study.day) < (birth.month, birth.day))
-    sex = str(rng.choice(["M", "F", "O"], p=[.48, .48, .04]))
+    sex = str(rng.choice(["M", "F", "O"], p=[0.48, 0.48, 0.04]))
     t = f"{int(rng.integers(7, 20)):02d}{int(rng.integers(0, 60)):02d}{int(rng.integers(0, 60)):02d}"
-    pid = _pick(rng, [lambda: _digits(rng, int(rng.integers(6, 11))), lambda: "MRN" + _digits(rng, 7),
-                      lambda: chr(65 + int(rng.integers(26))) + _digits(rng, 7),
-                      lambda: f"PT-{study.year}-{_digits(rng, 5)}", lambda: _digits(rng, 3) + "-" + _digits(rng, 4)])()
-    acc = _pick(rng, [lambda: "A" + _digits(rng, 8), lambda: _digits(rng, 10), lambda: "RAD" + _digits(rng, 7),
-                      lambda: f"{study:%y%m%d}{_digits(rng, 4)}", lambda: f"CR{study:%Y%m%d}{_digits(rng, 3)}"])()
+    pid = _pick(
+        rng,
+        [
+            lambda: _digits(rng, int(rng.integers(6, 11))),
+            lambda: "MRN" + _digits(rng, 7),
+            lambda: chr(65 + int(rng.integers(26))) + _digits(rng, 7),
+            lambda: f"PT-{study.year}-{_digits(rng, 5)}",
+            lambda: _digits(rng, 3) + "-" + _digits(rng, 4),
+        ],
+    )()
+    acc = _pick(
+        rng,
+        [
+            lambda: "A" + _digits(rng, 8),
+            lambda: _digits(rng, 10),
+            lambda: "RAD" + _digits(rng, 7),
+            lambda: f"{study:%y%m%d}{_digits(rng, 4)}",
+            lambda: f"CR{study:%Y%m%d}{_digits(rng, 3)}",
+        ],
+    )()
     if cn:
         s = _pick(rng, list(CN_SUR))
         g = _pick(rng, list(CN_GIVEN))
@@ -662,18 +948,38 @@ def person(rng, cn: bool = False) -> Person:
             g = g + g2 if len(g) == 1 else g
         py_g = "".join(CN_GIVEN.get(ch, "") for ch in g) if g not in CN_GIVEN else CN_GIVEN[g]
         cn_name = s + g
-        form = rng.choice(["both", "ideo", "alpha"], p=[.55, .25, .2])
+        form = rng.choice(["both", "ideo", "alpha"], p=[0.55, 0.25, 0.2])
         pn = {"both": f"{CN_SUR[s]}^{py_g}={s}^{g}", "ideo": cn_name, "alpha": f"{CN_SUR[s]}^{py_g}"}[form]
         inst = _pick(rng, CN_CITY) + _pick(rng, CN_INST)
-        pid = _pick(rng, [lambda: "ZY" + _digits(rng, 8), lambda: _digits(rng, 10), lambda: "MZ" + _digits(rng, 9), lambda: pid])()
-        acc = _pick(rng, [lambda: f"CT{study:%y%m%d}{_digits(rng, 3)}", lambda: f"DR{study:%Y%m%d}{_digits(rng, 4)}",
-                          lambda: _digits(rng, 12)])()
-        return Person(pn, cn_name, pid, birth, sex if sex != "O" else "F", age, study, t, acc, inst, True, cn_name, inst)
+        pid = _pick(
+            rng, [lambda: "ZY" + _digits(rng, 8), lambda: _digits(rng, 10), lambda: "MZ" + _digits(rng, 9), lambda: pid]
+        )()
+        acc = _pick(
+            rng,
+            [
+                lambda: f"CT{study:%y%m%d}{_digits(rng, 3)}",
+                lambda: f"DR{study:%Y%m%d}{_digits(rng, 4)}",
+                lambda: _digits(rng, 12),
+            ],
+        )()
+        return Person(
+            pn, cn_name, pid, birth, sex if sex != "O" else "F", age, study, t, acc, inst, True, cn_name, inst
+        )
     sur, giv = _pick(rng, SURNAMES), _pick(rng, GIVEN)
     mid = chr(65 + int(rng.integers(26))) if rng.random() < 0.25 else ""
     pn = f"{sur}^{giv}" + (f"^{mid}" if mid else "")
-    shown = _pick(rng, [f"{sur}^{giv}" + (f"^{mid}" if mid else ""), f"{sur}, {giv}", f"{giv.title()} {sur.title()}",
-                        f"{sur} {giv}", f"{sur.title()}^{giv.title()}", f"{sur}, {giv[0]}", f"{sur}, {giv} {mid}".strip()])
+    shown = _pick(
+        rng,
+        [
+            f"{sur}^{giv}" + (f"^{mid}" if mid else ""),
+            f"{sur}, {giv}",
+            f"{giv.title()} {sur.title()}",
+            f"{sur} {giv}",
+            f"{sur.title()}^{giv.title()}",
+            f"{sur}, {giv[0]}",
+            f"{sur}, {giv} {mid}".strip(),
+        ],
+    )
     inst = f"{_pick(rng, INST_A)} {_pick(rng, INST_B)}"
     return Person(pn, shown, pid, birth, sex, age, study, t, acc, inst)
 
@@ -681,8 +987,10 @@ def person(rng, cn: bool = False) -> Person:
 def _sex_word(rng, sex: str, cn: bool = False) -> str:
     if cn:
         return {"M": "男", "F": "女"}.get(sex, "女")
-    return _pick(rng, [sex, sex, {"M": "Male", "F": "Female", "O": "Other"}[sex],
-                       {"M": "MALE", "F": "FEMALE", "O": "OTHER"}[sex]])
+    return _pick(
+        rng,
+        [sex, sex, {"M": "Male", "F": "Female", "O": "Other"}[sex], {"M": "MALE", "F": "FEMALE", "O": "OTHER"}[sex]],
+    )
 
 
 def _age_word(rng, age: int, cn: bool = False) -> str:
@@ -691,27 +999,43 @@ def _age_word(rng, age: int, cn: bool = False) -> str:
     return _pick(rng, [f"{age:03d}Y", f"{age}Y", f"{age} Y", f"{age} yrs", f"{age}y"])
 
 
-def identity_lines(rng, p: Person, fields=None, label_p: float = 0.75, cn: bool = False, pack: int = 1,
-                   date_style: str | None = None) -> list[list[Seg]]:
+def identity_lines(
+    rng, p: Person, fields=None, label_p: float = 0.75, cn: bool = False, pack: int = 1, date_style: str | None = None
+) -> list[list[Seg]]:
     """Identity fields as lines of label/value segments, in a vendor-like order."""
     ds = date_style or _pick(rng, DATE_STYLES)
     fields = fields or ["name", "id", "sex", "birth-date", "age", "study-date", "accession", "institution"]
-    cn_labels = {"name": ["姓名：", "姓名:", "姓 名："], "id": ["ID号：", "住院号：", "门诊号：", "病历号：", "ID:"],
-                 "sex": ["性别：", "性别:"], "birth-date": ["出生日期：", "出生："], "age": ["年龄：", "年龄:"],
-                 "study-date": ["检查日期：", "日期：", "检查时间："], "accession": ["检查号：", "影像号：", "登记号："],
-                 "institution": []}
-    en_labels = {"name": ["Name:", "Patient:", "Pt:", "PN:", "Patient Name:", "NAME", "Name"],
-                 "id": ["ID:", "MRN:", "PID:", "Pat ID:", "Patient ID:", "Hosp#", "ID"],
-                 "sex": ["Sex:", "Gender:", "S:", "Sex"], "birth-date": ["DOB:", "Born:", "Birth:", "D.O.B.", "DOB"],
-                 "age": ["Age:", "Age"], "study-date": ["Date:", "Study Date:", "Exam:", "Acq:", "Study:"],
-                 "accession": ["Acc:", "Acc#:", "Accession:", "ACC NO", "A#"], "institution": []}
+    cn_labels = {
+        "name": ["姓名：", "姓名:", "姓 名："],
+        "id": ["ID号：", "住院号：", "门诊号：", "病历号：", "ID:"],
+        "sex": ["性别：", "性别:"],
+        "birth-date": ["出生日期：", "出生："],
+        "age": ["年龄：", "年龄:"],
+        "study-date": ["检查日期：", "日期：", "检查时间："],
+        "accession": ["检查号：", "影像号：", "登记号："],
+        "institution": [],
+    }
+    en_labels = {
+        "name": ["Name:", "Patient:", "Pt:", "PN:", "Patient Name:", "NAME", "Name"],
+        "id": ["ID:", "MRN:", "PID:", "Pat ID:", "Patient ID:", "Hosp#", "ID"],
+        "sex": ["Sex:", "Gender:", "S:", "Sex"],
+        "birth-date": ["DOB:", "Born:", "Birth:", "D.O.B.", "DOB"],
+        "age": ["Age:", "Age"],
+        "study-date": ["Date:", "Study Date:", "Exam:", "Acq:", "Study:"],
+        "accession": ["Acc:", "Acc#:", "Accession:", "ACC NO", "A#"],
+        "institution": [],
+    }
     labels = cn_labels if cn else en_labels
-    values = {"name": p.cn_name if cn and p.cn_name else p.shown, "id": p.pid, "sex": _sex_word(rng, p.sex, cn),
-              "birth-date": fmt_date(p.birth, "cn" if cn and rng.random() < 0.3 else
-                                     ("year" if rng.random() < 0.12 else ds)),
-              "age": _age_word(rng, p.age, cn),
-              "study-date": fmt_date(p.study, "cn" if cn and rng.random() < 0.3 else ds),
-              "accession": p.accession, "institution": p.cn_inst if cn and p.cn_inst else p.institution}
+    values = {
+        "name": p.cn_name if cn and p.cn_name else p.shown,
+        "id": p.pid,
+        "sex": _sex_word(rng, p.sex, cn),
+        "birth-date": fmt_date(p.birth, "cn" if cn and rng.random() < 0.3 else ("year" if rng.random() < 0.12 else ds)),
+        "age": _age_word(rng, p.age, cn),
+        "study-date": fmt_date(p.study, "cn" if cn and rng.random() < 0.3 else ds),
+        "accession": p.accession,
+        "institution": p.cn_inst if cn and p.cn_inst else p.institution,
+    }
     if not cn and rng.random() < 0.15:
         values["birth-date"] = "*" + values["birth-date"]
     segs_per = []
@@ -737,6 +1061,7 @@ def identity_lines(rng, p: Person, fields=None, label_p: float = 0.75, cn: bool 
 
 # ----------------------------------------------------------------------------------- anatomy helpers
 
+
 def _fbm(rng, h: int, w: int, cell: float, octaves: int = 3, persistence: float = 0.5) -> np.ndarray:
     """Smooth random field, roughly zero mean, unit-ish amplitude."""
     out = np.zeros((h, w), np.float32)
@@ -756,8 +1081,9 @@ def _up(a: np.ndarray, h: int, w: int) -> np.ndarray:
 
 
 def _ell(img, c, ax, ang, val, thick=-1, a0=0, a1=360):
-    cv2.ellipse(img, (int(c[0]), int(c[1])), (max(1, int(ax[0])), max(1, int(ax[1]))), float(ang), a0, a1, val,
-                int(thick))
+    cv2.ellipse(
+        img, (int(c[0]), int(c[1])), (max(1, int(ax[0])), max(1, int(ax[1]))), float(ang), a0, a1, val, int(thick)
+    )
 
 
 def _chest(rng, H: int, W: int) -> tuple[np.ndarray, np.ndarray]:
@@ -772,7 +1098,7 @@ def _chest(rng, H: int, W: int) -> tuple[np.ndarray, np.ndarray]:
     cv2.rectangle(body, (int(cx - 0.07 * S), 0), (int(cx + 0.07 * S), int(0.25 * lh)), 1.0, -1)
     for s in (-1, 1):
         _ell(body, (cx + s * 0.36 * S, 0.2 * lh), (0.16 * S, 0.1 * lh), s * 15, 1.0)
-        if rng.random() < 0.8:   # arms at the edges of the field
+        if rng.random() < 0.8:  # arms at the edges of the field
             x0 = cx + s * rng.uniform(0.44, 0.5) * S
             cv2.rectangle(body, (int(x0 - 0.06 * S), int(0.12 * lh)), (int(x0 + 0.06 * S), lh), 1.0, -1)
     body = cv2.GaussianBlur(body, (0, 0), 2.5)
@@ -784,8 +1110,11 @@ def _chest(rng, H: int, W: int) -> tuple[np.ndarray, np.ndarray]:
         lc = (cx + s * 0.17 * S, 0.44 * lh)
         _ell(lungs, lc, (rng.uniform(0.12, 0.15) * S, rng.uniform(0.26, 0.3) * lh), s * -6, 1.0)
         dome[s] = lc
-    dome_y = np.where(xx < cx, 0.69 * lh + 0.08 * lh * ((xx - dome[-1][0]) / (0.15 * S)) ** 2,
-                      0.72 * lh + 0.08 * lh * ((xx - dome[1][0]) / (0.15 * S)) ** 2)
+    dome_y = np.where(
+        xx < cx,
+        0.69 * lh + 0.08 * lh * ((xx - dome[-1][0]) / (0.15 * S)) ** 2,
+        0.72 * lh + 0.08 * lh * ((xx - dome[1][0]) / (0.15 * S)) ** 2,
+    )
     lungs *= (yy < dome_y).astype(np.float32)
     lungs = cv2.GaussianBlur(lungs, (0, 0), 3)
     heart = np.zeros_like(body)
@@ -801,13 +1130,34 @@ def _chest(rng, H: int, W: int) -> tuple[np.ndarray, np.ndarray]:
     for s in (-1, 1):
         for i in range(10):
             y = 0.16 * lh + i * 0.058 * lh
-            _ell(bones, (cx + s * 0.02 * S, y), (0.21 * S, 0.07 * lh), 0, 1.0, t, 180 if s < 0 else 270,
-                 270 if s < 0 else 360)
-            _ell(bones, (cx + s * 0.05 * S, y + 0.05 * lh), (0.18 * S, 0.05 * lh), 0, 0.6, t, 90 if s < 0 else 0,
-                 180 if s < 0 else 90)
-        cv2.line(bones, (int(cx + s * 0.03 * S), int(0.17 * lh)), (int(cx + s * 0.3 * S), int(0.12 * lh)), 1.2,
-                 max(3, int(0.02 * lh)))
-        _ell(bones, (cx + s * 0.4 * S, 0.16 * lh), (0.045 * S, 0.045 * lh), 0, 1.0)   # humeral heads
+            _ell(
+                bones,
+                (cx + s * 0.02 * S, y),
+                (0.21 * S, 0.07 * lh),
+                0,
+                1.0,
+                t,
+                180 if s < 0 else 270,
+                270 if s < 0 else 360,
+            )
+            _ell(
+                bones,
+                (cx + s * 0.05 * S, y + 0.05 * lh),
+                (0.18 * S, 0.05 * lh),
+                0,
+                0.6,
+                t,
+                90 if s < 0 else 0,
+                180 if s < 0 else 90,
+            )
+        cv2.line(
+            bones,
+            (int(cx + s * 0.03 * S), int(0.17 * lh)),
+            (int(cx + s * 0.3 * S), int(0.12 * lh)),
+            1.2,
+            max(3, int(0.02 * lh)),
+        )
+        _ell(bones, (cx + s * 0.4 * S, 0.16 * lh), (0.045 * S, 0.045 * lh), 0, 1.0)  # humeral heads
     bones = cv2.GaussianBlur(bones, (0, 0), 1.2)
     vess = np.abs(_fbm(rng, lh, lw, 10, 3))
     vess = np.clip(0.6 - vess, 0, None) ** 2 * 3
@@ -842,9 +1192,14 @@ def _abdomen(rng, H: int, W: int) -> tuple[np.ndarray, np.ndarray]:
     thick = body * (0.55 + 0.3 * np.sqrt(np.clip(1 - ((xx - cx) / (0.47 * lw)) ** 2, 0, 1)))
     bone = np.zeros_like(body)
     for i in range(7):
-        cv2.rectangle(bone, (int(cx - 0.04 * lw), int(0.05 * lh + i * 0.1 * lh)),
-                      (int(cx + 0.04 * lw), int(0.05 * lh + i * 0.1 * lh + 0.08 * lh)), 1.0, -1)
-    _ell(bone, (cx, 0.9 * lh), (0.3 * lw, 0.2 * lh), 0, 1.0, max(3, int(0.03 * lh)), 180, 360)   # iliac wings
+        cv2.rectangle(
+            bone,
+            (int(cx - 0.04 * lw), int(0.05 * lh + i * 0.1 * lh)),
+            (int(cx + 0.04 * lw), int(0.05 * lh + i * 0.1 * lh + 0.08 * lh)),
+            1.0,
+            -1,
+        )
+    _ell(bone, (cx, 0.9 * lh), (0.3 * lw, 0.2 * lh), 0, 1.0, max(3, int(0.03 * lh)), 180, 360)  # iliac wings
     for s in (-1, 1):
         _ell(bone, (cx + s * 0.2 * lw, 0.97 * lh), (0.06 * lw, 0.05 * lh), 0, 1.0, max(2, int(0.02 * lh)))
         cv2.line(bone, (int(cx + s * 0.05 * lw), int(0.3 * lh)), (int(cx + s * 0.15 * lw), int(0.28 * lh)), 0.8, 3)
@@ -853,8 +1208,13 @@ def _abdomen(rng, H: int, W: int) -> tuple[np.ndarray, np.ndarray]:
     gas *= np.exp(-(((xx - cx) / (0.3 * lw)) ** 2 + ((yy - 0.55 * lh) / (0.3 * lh)) ** 2))
     psoas = np.zeros_like(body)
     for s in (-1, 1):
-        cv2.line(psoas, (int(cx + s * 0.05 * lw), int(0.35 * lh)), (int(cx + s * 0.16 * lw), int(0.85 * lh)), 1.0,
-                 int(0.05 * lw))
+        cv2.line(
+            psoas,
+            (int(cx + s * 0.05 * lw), int(0.35 * lh)),
+            (int(cx + s * 0.16 * lw), int(0.85 * lh)),
+            1.0,
+            int(0.05 * lw),
+        )
     psoas = cv2.GaussianBlur(psoas, (0, 0), 4)
     b = 0.05 + 0.7 * thick + 0.14 * bone * body + 0.04 * psoas - 0.2 * np.clip(gas, 0, 1) * body
     b += 0.03 * _fbm(rng, lh, lw, 30, 2) * body
@@ -877,7 +1237,7 @@ def _extremity(rng, H: int, W: int) -> tuple[np.ndarray, np.ndarray]:
         ey = jy - gap - 0.045 * lh if top else jy + gap + 0.045 * lh
         y0, y1 = (0, int(ey)) if top else (int(ey), lh)
         cv2.rectangle(cort, (int(cx - wid * lw), y0), (int(cx + wid * lw), y1), 1.0, -1)
-        _ell(cort, (cx, ey), (wid * lw * 1.4, 0.045 * lh), 0, 1.0)   # condyles / plateau
+        _ell(cort, (cx, ey), (wid * lw * 1.4, 0.045 * lh), 0, 1.0)  # condyles / plateau
         cv2.rectangle(marrow, (int(cx - wid * 0.55 * lw), y0), (int(cx + wid * 0.55 * lw), y1), 1.0, -1)
         _ell(marrow, (cx, ey), (wid * lw * 1.1, 0.03 * lh), 0, 0.6)
     m = cv2.getRotationMatrix2D((lw / 2, lh / 2), ang, 1.0)
@@ -894,7 +1254,7 @@ def _breast(rng, H: int, W: int, side: str, mlo: bool) -> tuple[np.ndarray, np.n
     lh = 420
     lw = int(round(lh * W / H))
     yy, xx = np.mgrid[0:lh, 0:lw].astype(np.float32)
-    x = xx if side == "l" else (lw - 1 - xx)     # distance from the chest wall
+    x = xx if side == "l" else (lw - 1 - xx)  # distance from the chest wall
     depth = rng.uniform(0.55, 0.75) * lw
     cy = lh * rng.uniform(0.45, 0.55)
     r = np.sqrt((x / depth) ** 2 + ((yy - cy) / (0.42 * lh)) ** 2)
@@ -902,7 +1262,7 @@ def _breast(rng, H: int, W: int, side: str, mlo: bool) -> tuple[np.ndarray, np.n
     mask = cv2.GaussianBlur(mask, (0, 0), 1.0)
     dense = np.clip(_fbm(rng, lh, lw, 24, 4, 0.6) + 0.3 - r * 0.5, 0, 1)
     b = mask * (0.35 + 0.35 * dense + 0.2 * np.clip(1 - r, 0, 1) ** 0.3)
-    b *= 1 - 0.25 * np.clip((r - 0.85) / 0.15, 0, 1)   # thinner at the skin edge
+    b *= 1 - 0.25 * np.clip((r - 0.85) / 0.15, 0, 1)  # thinner at the skin edge
     if mlo:
         pec = ((x / (0.35 * lw)) + (yy / (0.55 * lh)) < 1).astype(np.float32) * mask
         b = np.maximum(b, cv2.GaussianBlur(pec, (0, 0), 2) * 0.82)
@@ -911,6 +1271,7 @@ def _breast(rng, H: int, W: int, side: str, mlo: bool) -> tuple[np.ndarray, np.n
 
 
 # ----------------------------------------------------------------------------------- hard negatives (b space)
+
 
 def _disk(img, c, r, val):
     cv2.circle(img, (int(c[0]), int(c[1])), max(1, int(r)), float(val), -1)
@@ -929,8 +1290,15 @@ def neg_collimator(b, rng, mode=None, min_inset: float = 0.0):
     mode = mode or _pick(rng, ["white", "white", "black", "grey"])
     inset = [rng.uniform(min_inset, max(0.12, min_inset + 0.04)) for _ in range(4)]
     ang = rng.uniform(-2.5, 2.5)
-    pts = np.array([[inset[0] * W, inset[1] * H], [(1 - inset[2]) * W, inset[1] * H],
-                    [(1 - inset[2]) * W, (1 - inset[3]) * H], [inset[0] * W, (1 - inset[3]) * H]], np.float32)
+    pts = np.array(
+        [
+            [inset[0] * W, inset[1] * H],
+            [(1 - inset[2]) * W, inset[1] * H],
+            [(1 - inset[2]) * W, (1 - inset[3]) * H],
+            [inset[0] * W, (1 - inset[3]) * H],
+        ],
+        np.float32,
+    )
     m = cv2.getRotationMatrix2D((W / 2, H / 2), ang, 1.0)
     pts = (np.c_[pts, np.ones(4)] @ m.T).astype(np.int32)
     field_ = np.zeros((H, W), np.uint8)
@@ -950,9 +1318,9 @@ def neg_film_border(b, rng):
     m = np.zeros((H, W), np.uint8)
     m[:w, :] = m[-w:, :] = 1
     m[:, :w] = m[:, -w:] = 1
-    for x in range(0, W, max(1, W // 64)):   # ragged inner edge, coarse
+    for x in range(0, W, max(1, W // 64)):  # ragged inner edge, coarse
         e = int(w + edge[x % len(edge)])
-        m[:max(0, e), x:x + W // 64] = 1
+        m[: max(0, e), x : x + W // 64] = 1
     f = cv2.GaussianBlur(m.astype(np.float32), (0, 0), 1.5)
     b[...] = b * (1 - f) + val * f
     return "film-border"
@@ -1002,7 +1370,7 @@ def neg_ruler(b, rng, numbers: bool = False) -> tuple[str, list]:
 
 def _bezier(p0, p1, p2, n=60):
     t = np.linspace(0, 1, n)[:, None]
-    return ((1 - t) ** 2 * p0 + 2 * (1 - t) * t * p1 + t ** 2 * p2).astype(np.int32)
+    return ((1 - t) ** 2 * p0 + 2 * (1 - t) * t * p1 + t**2 * p2).astype(np.int32)
 
 
 def neg_ecg(b, rng, body=None):
@@ -1010,8 +1378,11 @@ def neg_ecg(b, rng, body=None):
     r = max(6, int(min(H, W) * rng.uniform(0.008, 0.014)))
     lay = np.zeros_like(b)
     for _ in range(int(rng.integers(3, 6))):
-        c = np.array(_border_point(rng, H, W, 0.18)) if rng.random() < 0.6 else \
-            np.array([rng.uniform(0.2, 0.8) * W, rng.uniform(0.15, 0.5) * H])
+        c = (
+            np.array(_border_point(rng, H, W, 0.18))
+            if rng.random() < 0.6
+            else np.array([rng.uniform(0.2, 0.8) * W, rng.uniform(0.15, 0.5) * H])
+        )
         cv2.circle(lay, (int(c[0]), int(c[1])), r, 0.8, max(2, r // 4))
         _disk(lay, c, r * 0.35, 1.0)
         end = np.array(_border_point(rng, H, W, 0.0))
@@ -1041,8 +1412,11 @@ def neg_clips(b, rng):
     H, W = b.shape
     s = max(6, int(min(H, W) * 0.006))
     for _ in range(int(rng.integers(2, 7))):
-        c = _border_point(rng, H, W, 0.2) if rng.random() < 0.5 else (rng.uniform(0.15, 0.85) * W,
-                                                                       rng.uniform(0.15, 0.85) * H)
+        c = (
+            _border_point(rng, H, W, 0.2)
+            if rng.random() < 0.5
+            else (rng.uniform(0.15, 0.85) * W, rng.uniform(0.15, 0.85) * H)
+        )
         box = cv2.boxPoints(((c[0], c[1]), (s * rng.uniform(0.6, 1.2), s * rng.uniform(2, 3.5)), rng.uniform(0, 180)))
         cv2.fillPoly(b, [box.astype(np.int32)], float(rng.uniform(0.9, 1.0)))
     return "clips"
@@ -1067,7 +1441,7 @@ def neg_jewellery(b, rng):
     pts = _bezier(np.array([cx - 0.12 * W, top]), np.array([cx, top + 0.35 * H]), np.array([cx + 0.12 * W, top]), 50)
     for p in pts[::2]:
         _disk(b, p, r, 0.97)
-    _disk(b, pts[25], r * 3, 0.99)   # a pendant
+    _disk(b, pts[25], r * 3, 0.99)  # a pendant
     return "necklace"
 
 
@@ -1090,10 +1464,10 @@ def neg_grid(b, rng):
     a = rng.uniform(0.008, 0.03)
     x = np.arange(W, dtype=np.float32)
     b += (a * np.sin(2 * np.pi * x / period))[None, :]
-    if rng.random() < 0.4:   # a stitching seam
+    if rng.random() < 0.4:  # a stitching seam
         y = int(H * rng.uniform(0.3, 0.7))
-        b[y:y + 2] *= 0.85
-        b[y + 2:] += rng.uniform(-0.02, 0.02)
+        b[y : y + 2] *= 0.85
+        b[y + 2 :] += rng.uniform(-0.02, 0.02)
     return "grid-lines"
 
 
@@ -1126,34 +1500,49 @@ RADIO_NEGS = [neg_ecg, neg_tube, neg_clips, neg_buttons, neg_jewellery, neg_skin
 
 def _some_negs(b, rng, k=(2, 5), pool=None) -> list[str]:
     pool = pool or RADIO_NEGS
-    idx = rng.permutation(len(pool))[:int(rng.integers(k[0], k[1] + 1))]
+    idx = rng.permutation(len(pool))[: int(rng.integers(k[0], k[1] + 1))]
     return [pool[i](b, rng) for i in idx]
 
 
 # ----------------------------------------------------------------------------------- technique text
 
+
 def _tech_radio(rng) -> list[Seg]:
-    c = [f"kVp {int(rng.integers(60, 130))}", f"mAs {rng.uniform(0.5, 20):.1f}", f"EI {int(rng.integers(200, 2000))}",
-         f"S {int(rng.integers(80, 600))}", f"SID {int(rng.choice([100, 110, 150, 180]))}cm", "Grid",
-         f"DAP {rng.uniform(0.02, 2):.2f}", f"L {rng.uniform(1, 2.5):.1f}", f"W {int(rng.integers(500, 4096))}",
-         f"C {int(rng.integers(200, 3000))}", f"REX {int(rng.integers(800, 2200))}"]
-    return [O(x) for x in rng.permutation(c)[:int(rng.integers(1, 4))]]
+    c = [
+        f"kVp {int(rng.integers(60, 130))}",
+        f"mAs {rng.uniform(0.5, 20):.1f}",
+        f"EI {int(rng.integers(200, 2000))}",
+        f"S {int(rng.integers(80, 600))}",
+        f"SID {int(rng.choice([100, 110, 150, 180]))}cm",
+        "Grid",
+        f"DAP {rng.uniform(0.02, 2):.2f}",
+        f"L {rng.uniform(1, 2.5):.1f}",
+        f"W {int(rng.integers(500, 4096))}",
+        f"C {int(rng.integers(200, 3000))}",
+        f"REX {int(rng.integers(800, 2200))}",
+    ]
+    return [O(x) for x in rng.permutation(c)[: int(rng.integers(1, 4))]]
 
 
 def _ct_tech(rng) -> list[list[Seg]]:
-    return [[O(f"kV {int(rng.choice([80, 100, 120, 140]))}")], [O(f"mA {int(rng.integers(50, 500))}")],
-            [O(f"{rng.choice([0.625, 1.25, 2.5, 5.0])} mm")], [O(f"Tilt: {rng.choice([0, 0, 5, -10])}")],
-            [O(f"{rng.uniform(0.5, 1.0):.1f}s /HE+ {rng.uniform(0.5, 1.5):.2f}:1")]]
+    return [
+        [O(f"kV {int(rng.choice([80, 100, 120, 140]))}")],
+        [O(f"mA {int(rng.integers(50, 500))}")],
+        [O(f"{rng.choice([0.625, 1.25, 2.5, 5.0])} mm")],
+        [O(f"Tilt: {rng.choice([0, 0, 5, -10])}")],
+        [O(f"{rng.uniform(0.5, 1.0):.1f}s /HE+ {rng.uniform(0.5, 1.5):.2f}:1")],
+    ]
 
 
 # ----------------------------------------------------------------------------------- ink helpers
+
 
 class Gray:
     """Display brightness b (0..1, white = 1) <-> stored values for a grayscale image."""
 
     def __init__(self, bits: int, mono1: bool = False, lo: float = 0.0, hi: float | None = None):
         self.bits, self.mono1 = bits, mono1
-        self.maxv = float(2 ** bits - 1)
+        self.maxv = float(2**bits - 1)
         self.lo, self.hi = lo, (self.maxv if hi is None else hi)
 
     def stored(self, b) -> np.ndarray:
@@ -1165,7 +1554,7 @@ class Gray:
         return (float(self.stored(b)),)
 
     @property
-    def white(self) -> tuple:   # the stored extreme that displays white
+    def white(self) -> tuple:  # the stored extreme that displays white
         return (0.0,) if self.mono1 else (self.maxv,)
 
 
@@ -1178,10 +1567,17 @@ def _gray_style(rng, size, g: Gray, bg_b: float, cn: bool = False, allow_cv2: bo
         renderer, font = "cv2", _pick(rng, PRINT_HERSHEY)
     else:
         renderer, font = "pil", _pick(rng, sorted(latin)) if latin else "hershey-simplex"
-    look = rng.choice(["max", "white", "grey", "low", "boxed-dark", "boxed-light", "shadow"],
-                      p=[.28, .2, .12, .1, .12, .08, .1])
-    st = Style(renderer=renderer, font=font, size=int(size), aa=bool(rng.random() < 0.75),
-               thickness=int(rng.choice([1, 1, 2])) if renderer == "cv2" and size > 16 else 1)
+    look = rng.choice(
+        ["max", "white", "grey", "low", "boxed-dark", "boxed-light", "shadow"],
+        p=[0.28, 0.2, 0.12, 0.1, 0.12, 0.08, 0.1],
+    )
+    st = Style(
+        renderer=renderer,
+        font=font,
+        size=int(size),
+        aa=bool(rng.random() < 0.75),
+        thickness=int(rng.choice([1, 1, 2])) if renderer == "cv2" and size > 16 else 1,
+    )
     if look == "max":
         st.ink = g.white
     elif look == "white":
@@ -1193,15 +1589,18 @@ def _gray_style(rng, size, g: Gray, bg_b: float, cn: bool = False, allow_cv2: bo
         st.ink = g.ink(bg_b + d if bg_b < 0.8 else bg_b - d)
         st.tags = "low-contrast"
     elif look == "boxed-dark":
-        st.box, st.box_ink, st.box_alpha = _pick(rng, ["seg", "line", "block"]), g.ink(rng.uniform(0.0, 0.12)), \
-            float(rng.choice([1.0, 1.0, 0.6]))
+        st.box, st.box_ink, st.box_alpha = (
+            _pick(rng, ["seg", "line", "block"]),
+            g.ink(rng.uniform(0.0, 0.12)),
+            float(rng.choice([1.0, 1.0, 0.6])),
+        )
         st.ink = g.white if rng.random() < 0.6 else g.ink(rng.uniform(0.75, 0.95))
     elif look == "boxed-light":
         st.box, st.box_ink, st.box_alpha = _pick(rng, ["seg", "line", "block"]), g.ink(rng.uniform(0.85, 1.0)), 1.0
         st.ink = g.ink(rng.uniform(0.0, 0.15))
     else:
         st.ink, st.shadow, st.shadow_ink = g.white, int(rng.choice([1, 2])), g.ink(0.0)
-    if look in ("max", "white", "grey", "shadow") and bg_b > 0.7:   # text on a white collimated field: dark ink
+    if look in ("max", "white", "grey", "shadow") and bg_b > 0.7:  # text on a white collimated field: dark ink
         st.ink = g.ink(rng.uniform(0.0, 0.2))
     return st
 
@@ -1215,6 +1614,7 @@ def _bg_b(b: np.ndarray, corner: str) -> float:
 
 # ----------------------------------------------------------------------------------- builders
 
+
 @dataclass
 class Built:
     canvas: Canvas
@@ -1224,12 +1624,12 @@ class Built:
     bits_stored: int
     bits_alloc: int
     signed: bool = False
-    header: dict = field(default_factory=dict)    # extra elements (keyword: value)
+    header: dict = field(default_factory=dict)  # extra elements (keyword: value)
     negs: list = field(default_factory=list)
     notes: list = field(default_factory=list)
     lossy_ok: bool = False
-    window: tuple | None = None                    # (center, width) in modality units
-    rescale: tuple = (0.0, 1.0)                    # (intercept, slope)
+    window: tuple | None = None  # (center, width) in modality units
+    rescale: tuple = (0.0, 1.0)  # (intercept, slope)
 
 
 def _radiograph(rng, p: Person, kind: str) -> Built:
@@ -1242,15 +1642,16 @@ def _radiograph(rng, p: Person, kind: str) -> Built:
         b, body = _extremity(rng, H, W)
         part = "KNEE"
     else:
-        H, W = _pick(rng, [(2048, 2048), (2500, 2048), (2880, 2360), (3000, 2500), (2430, 1994), (2140, 1760),
-                           (2021, 2021)])
+        H, W = _pick(
+            rng, [(2048, 2048), (2500, 2048), (2880, 2360), (3000, 2500), (2430, 1994), (2140, 1760), (2021, 2021)]
+        )
         if rng.random() < 0.8:
             b, body = _chest(rng, H, W)
             part = "CHEST"
         else:
             b, body = _abdomen(rng, H, W)
             part = "ABDOMEN"
-    bits = int(rng.choice([10, 12, 12, 14, 16], p=[.15, .45, .1, .2, .1]))
+    bits = int(rng.choice([10, 12, 12, 14, 16], p=[0.15, 0.45, 0.1, 0.2, 0.1]))
     if kind == "dx-mono1":
         bits = int(rng.choice([10, 12]))
     negs = []
@@ -1270,20 +1671,25 @@ def _radiograph(rng, p: Person, kind: str) -> Built:
     size_scale = max(H, W) / 2048
     base = float(rng.uniform(18, 40)) * size_scale
     if rng.random() < 0.25:
-        base = float(rng.uniform(10, 18))     # small print on a big image
+        base = float(rng.uniform(10, 18))  # small print on a big image
     corners = ["tl", "tr", "bl", "br"]
     rng.shuffle(corners)
     if cn:
-        lines = identity_lines(rng, p, ["name", "sex", "age", "id", "accession", "study-date"], 0.95, True,
-                               pack=int(rng.choice([1, 2, 3])))
+        lines = identity_lines(
+            rng, p, ["name", "sex", "age", "id", "accession", "study-date"], 0.95, True, pack=int(rng.choice([1, 2, 3]))
+        )
         st = _gray_style(rng, base, g, _bg_b(b, "tl"), cn=True)
         ist = st.with_(size=int(base * rng.uniform(1.1, 1.6)))
         cv_.block([[V(p.cn_inst, "institution")]], ist, "tc" if rng.random() < 0.5 else "tl", rng)
         cv_.block(lines, st, "tl" if rng.random() < 0.6 else "tr", rng)
         if rng.random() < 0.7:
             view = _pick(rng, ["胸部正位", "胸部侧位", "正位", "DR", "床旁"])
-            cv_.block([[O(view, safe=view in ("胸部正位", "胸部侧位", "正位"))]],
-                      _gray_style(rng, base * 1.2, g, _bg_b(b, "bl"), cn=True), _pick(rng, ["bl", "br"]), rng)
+            cv_.block(
+                [[O(view, safe=view in ("胸部正位", "胸部侧位", "正位"))]],
+                _gray_style(rng, base * 1.2, g, _bg_b(b, "bl"), cn=True),
+                _pick(rng, ["bl", "br"]),
+                rng,
+            )
     else:
         vendor = _pick(rng, ["tcia", "ge", "siemens", "philips", "fuji", "carestream", "agfa"])
         if vendor in ("tcia", "ge", "siemens"):
@@ -1291,10 +1697,14 @@ def _radiograph(rng, p: Person, kind: str) -> Built:
             bb = identity_lines(rng, p, ["institution", "study-date", "accession"])
             blocks = [(a, corners[0]), (bb, corners[1])]
         elif vendor in ("philips", "carestream"):
-            a = identity_lines(rng, p, ["name", "id", "birth-date", "sex", "age", "study-date", "accession",
-                                        "institution"], pack=int(rng.choice([1, 2, 3])))
+            a = identity_lines(
+                rng,
+                p,
+                ["name", "id", "birth-date", "sex", "age", "study-date", "accession", "institution"],
+                pack=int(rng.choice([1, 2, 3])),
+            )
             blocks = [(a, corners[0])]
-        else:   # fuji / agfa: a compact block plus vertical institution text
+        else:  # fuji / agfa: a compact block plus vertical institution text
             a = identity_lines(rng, p, ["id", "name", "sex", "age", "study-date"], pack=int(rng.choice([2, 3])))
             blocks = [(a, corners[0])]
         for lines, corner in blocks:
@@ -1302,9 +1712,13 @@ def _radiograph(rng, p: Person, kind: str) -> Built:
             cv_.block(lines, st, corner, rng)
         if vendor in ("fuji", "agfa") or rng.random() < 0.12:
             st = _gray_style(rng, base * 0.9, g, 0.2).with_(box="")
-            cv_.vertical([V(p.institution, "institution")] + ([V(fmt_date(p.study, _pick(rng, DATE_STYLES)),
-                                                                   "study-date")] if rng.random() < 0.5 else []),
-                         st, _pick(rng, ["l", "r"]), rng)
+            cv_.vertical(
+                [V(p.institution, "institution")]
+                + ([V(fmt_date(p.study, _pick(rng, DATE_STYLES)), "study-date")] if rng.random() < 0.5 else []),
+                st,
+                _pick(rng, ["l", "r"]),
+                rng,
+            )
         if rng.random() < 0.6:
             st = _gray_style(rng, base * 0.8, g, _bg_b(b, corners[2]))
             cv_.block([_tech_radio(rng)], st, corners[2], rng)
@@ -1315,8 +1729,12 @@ def _radiograph(rng, p: Person, kind: str) -> Built:
     if rng.random() < 0.75:
         letter = _pick(rng, ["L", "R", "L", "R", "LT", "RT"])
         msz = int(rng.uniform(40, 90) * size_scale)
-        st = Style(renderer="pil", font=_pick(rng, [k for k in fonts()[0] if "bold" in k] or list(fonts()[0])),
-                   size=msz, ink=g.ink(rng.uniform(0.9, 1.0)))
+        st = Style(
+            renderer="pil",
+            font=_pick(rng, [k for k in fonts()[0] if "bold" in k] or list(fonts()[0])),
+            size=msz,
+            ink=g.ink(rng.uniform(0.9, 1.0)),
+        )
         x = int(rng.uniform(0.06, 0.25) * W) if rng.random() < 0.5 else int(rng.uniform(0.7, 0.88) * W)
         y = int(rng.uniform(0.12, 0.3) * H)
         alpha, _, r_, f_ = render(letter, st)
@@ -1324,23 +1742,46 @@ def _radiograph(rng, p: Person, kind: str) -> Built:
             alpha = _rotate(alpha, float(rng.uniform(-20, 20)))
         rect = (x - 8, y - 8, x + alpha.shape[1] + 8, y + alpha.shape[0] + 8)
         if cv_.free(rect, pad=40):
-            cv_.fill(rect, g.ink(min(1, float(np.median(b[y:y + 10, x:x + 10])) + 0.06)), 1.0)
+            cv_.fill(rect, g.ink(min(1, float(np.median(b[y : y + 10, x : x + 10])) + 0.06)), 1.0)
             cv_.put(Seg(letter, "safe-marker", False, False, True), alpha, x, y, st, r_, f_)
             cv_.rects.append(rect)
-    for (x, y, n) in ruler_nums:
+    for x, y, n in ruler_nums:
         st = Style(renderer="cv2", font="hershey-plain", size=int(14 * size_scale), ink=g.ink(0.9))
         alpha, _, r_, f_ = render(str(n), st)
         if cv_.free((x, y, x + alpha.shape[1], y + alpha.shape[0]), pad=1):
             cv_.put(O(str(n)), alpha, x, y, st, r_, f_)
     center = g.maxv / 2
-    header = {"BodyPartExamined": part, "ViewPosition": _pick(rng, ["PA", "AP", ""]) if part == "CHEST" else "",
-              "Manufacturer": _pick(rng, ["FUJIFILM Corporation", "Carestream Health", "Agfa", "GE Healthcare",
-                                          "Philips Medical Systems", "SIEMENS", "KONICA MINOLTA"]),
-              "ImagerPixelSpacing": [0.15, 0.15] if max(H, W) < 2600 else [0.139, 0.139],
-              "PresentationLUTShape": "INVERSE" if mono1 and rng.random() < 0.3 else "IDENTITY"}
+    header = {
+        "BodyPartExamined": part,
+        "ViewPosition": _pick(rng, ["PA", "AP", ""]) if part == "CHEST" else "",
+        "Manufacturer": _pick(
+            rng,
+            [
+                "FUJIFILM Corporation",
+                "Carestream Health",
+                "Agfa",
+                "GE Healthcare",
+                "Philips Medical Systems",
+                "SIEMENS",
+                "KONICA MINOLTA",
+            ],
+        ),
+        "ImagerPixelSpacing": [0.15, 0.15] if max(H, W) < 2600 else [0.139, 0.139],
+        "PresentationLUTShape": "INVERSE" if mono1 and rng.random() < 0.3 else "IDENTITY",
+    }
     win = (center, g.maxv) if rng.random() < 0.7 else None
-    return Built(cv_, modality, SOP[modality], "MONOCHROME1" if mono1 else "MONOCHROME2", bits, 16,
-                 header=header, negs=negs, window=win, notes=[f"bits={bits}"])
+    return Built(
+        cv_,
+        modality,
+        SOP[modality],
+        "MONOCHROME1" if mono1 else "MONOCHROME2",
+        bits,
+        16,
+        header=header,
+        negs=negs,
+        window=win,
+        notes=[f"bits={bits}"],
+    )
 
 
 def _hidden(rng, p: Person) -> Built:
@@ -1360,20 +1801,21 @@ def _hidden(rng, p: Person) -> Built:
     spike = float(rng.choice([65535, 60000, 50000]))
     img = np.where(impl > 0, spike, img)
     y, x = int(rng.integers(0, H)), int(rng.integers(0, W))
-    img[y, x] = 65535.0   # a single stuck pixel
+    img[y, x] = 65535.0  # a single stuck pixel
     negs.append("implant+hot-pixel")
     cv_ = Canvas(img[None], 0, 65535)
     wc, ww = (g.lo + data_hi) / 2, (data_hi - g.lo) * rng.uniform(0.7, 1.0)
-    lines = identity_lines(rng, p, ["name", "id", "sex", "birth-date", "study-date", "accession", "institution"],
-                           pack=3)
+    lines = identity_lines(
+        rng, p, ["name", "id", "sex", "birth-date", "study-date", "accession", "institution"], pack=3
+    )
     size = float(rng.uniform(16, 30))
     font = _pick(rng, sorted(fonts()[0]) or ["hershey-simplex"])
     st = Style(renderer="pil" if fonts()[0] else "cv2", font=font, size=int(size))
-    if variant == "outlier":      # at the data maximum: white in the window view, ~black in min-max
+    if variant == "outlier":  # at the data maximum: white in the window view, ~black in min-max
         st.ink = (data_hi,)
-    elif variant == "above-window":   # far above the window, drawn on the white collimated field
+    elif variant == "above-window":  # far above the window, drawn on the white collimated field
         st.ink = (float(rng.uniform(0.35, 0.75) * spike),)
-    else:                          # below the window on the black direct-exposure background
+    else:  # below the window on the black direct-exposure background
         st.ink = (float(g.lo + rng.uniform(0.08, 0.15) * (wc - ww / 2 - g.lo)) + 40,)
     st.tags = f"hidden:{variant}"
     # the corner whose background suits the trick: brightest for above-window, darkest otherwise
@@ -1383,20 +1825,30 @@ def _hidden(rng, p: Person) -> Built:
         st.ink = (max(st.ink[0], wc + ww / 2 + 2000),)
     cv_.block(lines, st, corner, rng)
     notes = [f"hidden={variant}", f"window={wc:.0f}/{ww:.0f}", f"spike={spike:.0f}"]
-    return Built(cv_, "CR", SOP["CR"], "MONOCHROME2", 16, 16, header={"BodyPartExamined": "CHEST"},
-                 negs=negs, window=(wc, ww), notes=notes)
+    return Built(
+        cv_,
+        "CR",
+        SOP["CR"],
+        "MONOCHROME2",
+        16,
+        16,
+        header={"BodyPartExamined": "CHEST"},
+        negs=negs,
+        window=(wc, ww),
+        notes=notes,
+    )
 
 
 def _mg(rng, p: Person) -> Built:
     H, W = _pick(rng, [(2294, 1914), (3062, 2394), (3328, 2560), (3584, 2816)])
-    side = _pick(rng, ["l", "r"])              # chest wall on this side of the image
+    side = _pick(rng, ["l", "r"])  # chest wall on this side of the image
     lat = _pick(rng, ["L", "R"])
     view = _pick(rng, ["CC", "MLO"])
     b, mask = _breast(rng, H, W, side, view == "MLO")
     negs = []
-    if rng.random() < 0.4:   # compression paddle edge: a faint straight line
+    if rng.random() < 0.4:  # compression paddle edge: a faint straight line
         y = int(H * rng.uniform(0.05, 0.15))
-        b[y:y + 3] = np.maximum(b[y:y + 3], 0.12)
+        b[y : y + 3] = np.maximum(b[y : y + 3], 0.12)
         negs.append("paddle-edge")
     if rng.random() < 0.3:
         negs.append(neg_clips(b, rng))
@@ -1412,17 +1864,37 @@ def _mg(rng, p: Person) -> Built:
     cv_.block([[O(f"{lat}{view}" if rng.random() < 0.5 else f"{lat} {view}")]], st, "t" + far, rng)
     small = float(rng.uniform(16, 34) * max(H, W) / 3000)
     st2 = _gray_style(rng, small, g, 0.0)
-    lines = identity_lines(rng, p, ["name", "id", "birth-date", "study-date", "accession", "institution"],
-                           pack=int(rng.choice([1, 2])))
+    lines = identity_lines(
+        rng, p, ["name", "id", "birth-date", "study-date", "accession", "institution"], pack=int(rng.choice([1, 2]))
+    )
     cv_.block(lines, st2, "b" + far, rng)
     if rng.random() < 0.6:
-        cv_.block([[O(f"{int(rng.integers(24, 35))}kV {int(rng.integers(40, 200))}mAs")],
-                   [O(f"{int(rng.integers(30, 80))}mm {int(rng.integers(60, 160))}N")]],
-                  st2, "t" + far if False else ("bl" if far == "r" else "br"), rng)
-    return Built(cv_, "MG", SOP["MG"], "MONOCHROME2", bits, 16,
-                 header={"Laterality": lat, "ImageLaterality": lat, "ViewPosition": view, "BodyPartExamined": "BREAST",
-                         "Manufacturer": _pick(rng, ["HOLOGIC, Inc.", "GE MEDICAL SYSTEMS", "SIEMENS", "FUJIFILM"])},
-                 negs=negs, window=(g.maxv * 0.55, g.maxv * 0.6))
+        cv_.block(
+            [
+                [O(f"{int(rng.integers(24, 35))}kV {int(rng.integers(40, 200))}mAs")],
+                [O(f"{int(rng.integers(30, 80))}mm {int(rng.integers(60, 160))}N")],
+            ],
+            st2,
+            "t" + far if False else ("bl" if far == "r" else "br"),
+            rng,
+        )
+    return Built(
+        cv_,
+        "MG",
+        SOP["MG"],
+        "MONOCHROME2",
+        bits,
+        16,
+        header={
+            "Laterality": lat,
+            "ImageLaterality": lat,
+            "ViewPosition": view,
+            "BodyPartExamined": "BREAST",
+            "Manufacturer": _pick(rng, ["HOLOGIC, Inc.", "GE MEDICAL SYSTEMS", "SIEMENS", "FUJIFILM"]),
+        },
+        negs=negs,
+        window=(g.maxv * 0.55, g.maxv * 0.6),
+    )
 
 
 def _ct_hu(rng, N: int = 512) -> np.ndarray:
@@ -1443,8 +1915,8 @@ def _ct_hu(rng, N: int = 512) -> np.ndarray:
         ves = np.clip(_fbm(rng, N, N, 8, 2) - 0.5, 0, None) * 600
         hu = np.where(hu < -700, hu + ves, hu)
     else:
-        _ell(hu, (cx - ax * 0.35, cy - ay * 0.1), (ax * 0.45, ay * 0.6), 10, 60.0)   # liver
-        _ell(hu, (cx + ax * 0.5, cy - ay * 0.25), (ax * 0.2, ay * 0.3), 0, 45.0)      # spleen
+        _ell(hu, (cx - ax * 0.35, cy - ay * 0.1), (ax * 0.45, ay * 0.6), 10, 60.0)  # liver
+        _ell(hu, (cx + ax * 0.5, cy - ay * 0.25), (ax * 0.2, ay * 0.3), 0, 45.0)  # spleen
         for s in (-1, 1):
             _ell(hu, (cx + s * ax * 0.3, cy + ay * 0.35), (ax * 0.1, ay * 0.18), s * 20, 30.0)
         gas = np.clip(_fbm(rng, N, N, 10, 2) - 0.8, 0, None) > 0
@@ -1452,12 +1924,12 @@ def _ct_hu(rng, N: int = 512) -> np.ndarray:
         hu = np.where(gas & bowel, -950.0, hu)
     _ell(hu, (cx, cy + ay * 0.6), (N * 0.035, N * 0.035), 0, 300.0)
     _ell(hu, (cx, cy + ay * 0.6), (N * 0.035, N * 0.035), 0, 900.0, 3)
-    _ell(hu, (cx, cy + ay * 0.18), (N * 0.022, N * 0.022), 0, 180.0)   # aorta, contrast
+    _ell(hu, (cx, cy + ay * 0.18), (N * 0.022, N * 0.022), 0, 180.0)  # aorta, contrast
     for k in range(8):
         t = np.pi * (0.15 + 0.7 * k / 7)
         for s in (-1, 1):
             _ell(hu, (cx + s * np.cos(t) * ax * 0.92, cy - np.sin(t) * ay * 0.88 + ay * 0.3), (4, 6), 0, 700.0)
-    tb = int(cy + ay + rng.uniform(8, 20))   # the table
+    tb = int(cy + ay + rng.uniform(8, 20))  # the table
     _ell(hu, (cx, tb - N * 0.8), (N * 0.5, N * 0.8), 0, 120.0, 4, 60, 120)
     cv2.rectangle(hu, (int(cx - N * 0.3), tb + 14), (int(cx + N * 0.3), tb + 22), -300.0, -1)
     hu = cv2.GaussianBlur(hu, (0, 0), 0.7)
@@ -1478,29 +1950,62 @@ def _ct(rng, p: Person) -> Built:
     ink = {"max": 4095.0, "window-white": wc + ww / 2 + 1024 + 50, "grey": wc + 1024 + ww * 0.15}[inkmode]
     latin = fonts()[0]
     renderer = "cv2" if rng.random() < 0.5 or not latin else "pil"
-    st = Style(renderer=renderer, font=_pick(rng, PRINT_HERSHEY if renderer == "cv2" else sorted(latin)),
-               size=int(size), ink=(float(ink),), aa=bool(rng.random() < 0.7), tags=f"ink-{inkmode}")
+    st = Style(
+        renderer=renderer,
+        font=_pick(rng, PRINT_HERSHEY if renderer == "cv2" else sorted(latin)),
+        size=int(size),
+        ink=(float(ink),),
+        aa=bool(rng.random() < 0.7),
+        tags=f"ink-{inkmode}",
+    )
     vendor = _pick(rng, ["ge", "siemens", "philips"])
     if vendor == "ge":
-        cv_.block([[O("Ex:"), O(_digits(rng, 5))], [O("Se:"), O(str(int(rng.integers(1, 9))))],
-                   [O("Im:"), O(str(int(rng.integers(1, 300))))], [O("DFOV"), O(f"{rng.uniform(30, 50):.1f}cm")]],
-                  st, "tl", rng)
-        cv_.block(identity_lines(rng, p, ["institution", "name", "id", "age", "sex", "study-date"],
-                                 label_p=0.3, pack=1), st, "tr", rng)
+        cv_.block(
+            [
+                [O("Ex:"), O(_digits(rng, 5))],
+                [O("Se:"), O(str(int(rng.integers(1, 9))))],
+                [O("Im:"), O(str(int(rng.integers(1, 300))))],
+                [O("DFOV"), O(f"{rng.uniform(30, 50):.1f}cm")],
+            ],
+            st,
+            "tl",
+            rng,
+        )
+        cv_.block(
+            identity_lines(rng, p, ["institution", "name", "id", "age", "sex", "study-date"], label_p=0.3, pack=1),
+            st,
+            "tr",
+            rng,
+        )
     else:
         cv_.block(identity_lines(rng, p, ["name", "id", "birth-date", "sex", "accession"], pack=1), st, "tl", rng)
         cv_.block(identity_lines(rng, p, ["institution", "study-date"], label_p=0.3), st, "tr", rng)
-    cv_.block(_ct_tech(rng)[:int(rng.integers(2, 5))], st, "bl", rng)
-    cv_.block([[O(f"W:{ww}"), O(f"L:{wc}")]] if rng.random() < 0.5 else [[O(f"W = {ww}")], [O(f"L = {wc}")]],
-              st, "br", rng)
+    cv_.block(_ct_tech(rng)[: int(rng.integers(2, 5))], st, "bl", rng)
+    cv_.block(
+        [[O(f"W:{ww}"), O(f"L:{wc}")]] if rng.random() < 0.5 else [[O(f"W = {ww}")], [O(f"L = {wc}")]], st, "br", rng
+    )
     if rng.random() < 0.5:
         cv_.block([[O(_pick(rng, ["R", "A"]), safe=True)]], st.with_(size=int(size * 1.3)), ("xy", 6, N // 2 - 10), rng)
-    return Built(cv_, "CT", SOP["CT"], "MONOCHROME2", 16, 16, signed=True,
-                 header={"Manufacturer": {"ge": "GE MEDICAL SYSTEMS", "siemens": "SIEMENS", "philips": "Philips"}[vendor],
-                         "BodyPartExamined": "CHEST", "SliceThickness": 2.5, "KVP": 120,
-                         "PixelPaddingValue": None},
-                 negs=["ct-table", "fov-circle", "noise"], window=(wc, ww), rescale=(-1024.0, 1.0),
-                 notes=[f"ink={inkmode}"])
+    return Built(
+        cv_,
+        "CT",
+        SOP["CT"],
+        "MONOCHROME2",
+        16,
+        16,
+        signed=True,
+        header={
+            "Manufacturer": {"ge": "GE MEDICAL SYSTEMS", "siemens": "SIEMENS", "philips": "Philips"}[vendor],
+            "BodyPartExamined": "CHEST",
+            "SliceThickness": 2.5,
+            "KVP": 120,
+            "PixelPaddingValue": None,
+        },
+        negs=["ct-table", "fov-circle", "noise"],
+        window=(wc, ww),
+        rescale=(-1024.0, 1.0),
+        notes=[f"ink={inkmode}"],
+    )
 
 
 def _mr_img(rng, N: int) -> np.ndarray:
@@ -1509,9 +2014,9 @@ def _mr_img(rng, N: int) -> np.ndarray:
     t2 = rng.random() < 0.5
     img = np.zeros((N, N), np.float32)
     ax, ay = N * rng.uniform(0.3, 0.36), N * rng.uniform(0.38, 0.43)
-    _ell(img, (cx, cy), (ax, ay), 0, 900.0)                     # scalp fat
-    _ell(img, (cx, cy), (ax * 0.94, ay * 0.95), 0, 60.0)        # skull
-    _ell(img, (cx, cy), (ax * 0.89, ay * 0.91), 0, 1100.0 if t2 else 180.0)   # CSF
+    _ell(img, (cx, cy), (ax, ay), 0, 900.0)  # scalp fat
+    _ell(img, (cx, cy), (ax * 0.94, ay * 0.95), 0, 60.0)  # skull
+    _ell(img, (cx, cy), (ax * 0.89, ay * 0.91), 0, 1100.0 if t2 else 180.0)  # CSF
     brain = np.zeros_like(img)
     _ell(brain, (cx, cy), (ax * 0.86, ay * 0.88), 0, 1.0)
     gyri = _fbm(rng, N, N, N / 18, 3)
@@ -1524,7 +2029,7 @@ def _mr_img(rng, N: int) -> np.ndarray:
     sig = rng.uniform(10, 30)
     n1 = rng.standard_normal(img.shape, dtype=np.float32) * sig
     n2 = rng.standard_normal(img.shape, dtype=np.float32) * sig
-    img = np.sqrt((img + n1) ** 2 + n2 ** 2)
+    img = np.sqrt((img + n1) ** 2 + n2**2)
     coil = 1 + 0.35 * np.exp(-(((xx - N * rng.uniform(0, 1)) / N) ** 2 + ((yy - N * rng.uniform(0, 1)) / N) ** 2))
     return img * coil
 
@@ -1537,29 +2042,68 @@ def _mr(rng, p: Person) -> Built:
     size = float(rng.uniform(10, 18) * max(scale, 0.65))
     size = max(8.0, size)
     inkmode = _pick(rng, ["max", "max", "imgmax", "grey"])
-    ink = {"max": 4095.0, "imgmax": float(np.percentile(img, 99.9)), "grey": float(np.percentile(img, 90) * 0.6)}[inkmode]
+    ink = {"max": 4095.0, "imgmax": float(np.percentile(img, 99.9)), "grey": float(np.percentile(img, 90) * 0.6)}[
+        inkmode
+    ]
     latin = fonts()[0]
     renderer = "cv2" if rng.random() < 0.5 or not latin else "pil"
-    st = Style(renderer=renderer, font=_pick(rng, PRINT_HERSHEY if renderer == "cv2" else sorted(latin)),
-               size=int(size), ink=(ink,), aa=bool(rng.random() < 0.6), tags=f"ink-{inkmode}")
+    st = Style(
+        renderer=renderer,
+        font=_pick(rng, PRINT_HERSHEY if renderer == "cv2" else sorted(latin)),
+        size=int(size),
+        ink=(ink,),
+        aa=bool(rng.random() < 0.6),
+        tags=f"ink-{inkmode}",
+    )
     cv_.block(identity_lines(rng, p, ["name", "id", "birth-date", "sex"], pack=int(rng.choice([1, 2]))), st, "tl", rng)
     cv_.block(identity_lines(rng, p, ["institution", "study-date", "accession"], label_p=0.4), st, "tr", rng)
-    cv_.block([[O(f"TR {int(rng.integers(400, 6000))}")], [O(f"TE {int(rng.integers(8, 120))}")],
-               [O(f"{rng.choice([3, 4, 5])}mm")]], st, "bl", rng)
+    cv_.block(
+        [
+            [O(f"TR {int(rng.integers(400, 6000))}")],
+            [O(f"TE {int(rng.integers(8, 120))}")],
+            [O(f"{rng.choice([3, 4, 5])}mm")],
+        ],
+        st,
+        "bl",
+        rng,
+    )
     if rng.random() < 0.5:
-        cv_.block([[O("Se:"), O(str(int(rng.integers(1, 20))))], [O("Im:"), O(f"{int(rng.integers(1, 40))}/40")]],
-                  st, "br", rng)
+        cv_.block(
+            [[O("Se:"), O(str(int(rng.integers(1, 20))))], [O("Im:"), O(f"{int(rng.integers(1, 40))}/40")]],
+            st,
+            "br",
+            rng,
+        )
     wc = float(np.percentile(img, 95) * 0.55)
-    return Built(cv_, "MR", SOP["MR"], "MONOCHROME2", 12, 16,
-                 header={"Manufacturer": _pick(rng, ["SIEMENS", "GE MEDICAL SYSTEMS", "Philips Medical Systems"]),
-                         "MagneticFieldStrength": float(rng.choice([1.5, 3.0])), "BodyPartExamined": "HEAD"},
-                 negs=["rician-noise", "coil-shading"], window=(wc, wc * 2), notes=[f"ink={inkmode}"])
+    return Built(
+        cv_,
+        "MR",
+        SOP["MR"],
+        "MONOCHROME2",
+        12,
+        16,
+        header={
+            "Manufacturer": _pick(rng, ["SIEMENS", "GE MEDICAL SYSTEMS", "Philips Medical Systems"]),
+            "MagneticFieldStrength": float(rng.choice([1.5, 3.0])),
+            "BodyPartExamined": "HEAD",
+        },
+        negs=["rician-noise", "coil-shading"],
+        window=(wc, wc * 2),
+        notes=[f"ink={inkmode}"],
+    )
 
 
 # -- ultrasound
 
-US_COLORS = {"white": (235, 235, 235), "yellow": (255, 255, 0), "green": (0, 230, 0), "cyan": (0, 230, 230),
-             "grey": (170, 170, 170), "orange": (255, 165, 0), "light-blue": (120, 170, 255)}
+US_COLORS = {
+    "white": (235, 235, 235),
+    "yellow": (255, 255, 0),
+    "green": (0, 230, 0),
+    "cyan": (0, 230, 230),
+    "grey": (170, 170, 170),
+    "orange": (255, 165, 0),
+    "light-blue": (120, 170, 255),
+}
 
 
 def _us_frames(rng, H: int, W: int, F: int, top: int) -> tuple[np.ndarray, list[str], dict]:
@@ -1583,10 +2127,15 @@ def _us_frames(rng, H: int, W: int, F: int, top: int) -> tuple[np.ndarray, list[
     m = m.astype(np.float32)
     lh, lw = H // 3, W // 3
     echo = 0.55 + 0.25 * _fbm(rng, lh, lw, 18, 3)
-    for _ in range(int(rng.integers(0, 3))):   # cysts / vessels
-        _ell(echo, (rng.uniform(0.3, 0.7) * lw, rng.uniform(0.3, 0.8) * lh), (rng.uniform(4, 20), rng.uniform(4, 14)),
-             rng.uniform(0, 180), 0.05)
-    for _ in range(int(rng.integers(1, 4))):   # fascia lines
+    for _ in range(int(rng.integers(0, 3))):  # cysts / vessels
+        _ell(
+            echo,
+            (rng.uniform(0.3, 0.7) * lw, rng.uniform(0.3, 0.8) * lh),
+            (rng.uniform(4, 20), rng.uniform(4, 14)),
+            rng.uniform(0, 180),
+            0.05,
+        )
+    for _ in range(int(rng.integers(1, 4))):  # fascia lines
         y = rng.uniform(0.15, 0.5) * lh
         cv2.line(echo, (0, int(y)), (lw, int(y + rng.uniform(-10, 10))), 1.2, 1)
     echo = _up(cv2.GaussianBlur(echo, (0, 0), 1.0), H, W)
@@ -1597,7 +2146,7 @@ def _us_frames(rng, H: int, W: int, F: int, top: int) -> tuple[np.ndarray, list[
     for f in range(F):
         n1 = rng.standard_normal((H // 2, W // 2)).astype(np.float32)
         n2 = rng.standard_normal((H // 2, W // 2)).astype(np.float32)
-        sp = np.sqrt(n1 ** 2 + n2 ** 2)
+        sp = np.sqrt(n1**2 + n2**2)
         sp = cv2.GaussianBlur(sp, (0, 0), sigmaX=1.3, sigmaY=0.6)
         sp = _up(sp, H, W)
         if sp0 is not None:
@@ -1633,19 +2182,21 @@ def _us_overlays(cv_: Canvas, rng, info, text: bool) -> list[str]:
     gx, gy = (int(W * 0.03), int(H * 0.3)) if rng.random() < 0.5 else (W - 20, int(H * 0.2))
     if gy + 128 < H:
         for f in range(F):
-            cv_.img[f, gy:gy + 128, gx:gx + 10] = (gb * 255)[..., None]
+            cv_.img[f, gy : gy + 128, gx : gx + 10] = (gb * 255)[..., None]
         negs.append("grey-bar")
     tgc = np.zeros((H, W), np.float32)
     pts = np.array([[W - 60 + int(10 * np.sin(i / 3)), int(ay + i * depth / 12)] for i in range(13)], np.int32)
     cv2.polylines(tgc, [pts], False, 1.0, 1)
     cv_.paint(tgc, 0, 0, (180, 180, 120))
     negs.append("tgc-curve")
-    tri = np.array([[xs - 14, int(ay + depth * 0.4)], [xs - 6, int(ay + depth * 0.4) - 5],
-                    [xs - 6, int(ay + depth * 0.4) + 5]], np.int32)
+    tri = np.array(
+        [[xs - 14, int(ay + depth * 0.4)], [xs - 6, int(ay + depth * 0.4) - 5], [xs - 6, int(ay + depth * 0.4) + 5]],
+        np.int32,
+    )
     t = np.zeros((H, W), np.float32)
     cv2.fillPoly(t, [tri], 1.0)
     cv_.paint(t, 0, 0, (255, 255, 0))
-    if rng.random() < 0.4:   # colour Doppler box with flow blobs
+    if rng.random() < 0.4:  # colour Doppler box with flow blobs
         bx0, by0 = int(ax - W * 0.1), int(ay + depth * 0.25)
         bx1, by1 = int(ax + W * 0.1), int(ay + depth * 0.55)
         box = np.zeros((H, W), np.float32)
@@ -1653,18 +2204,23 @@ def _us_overlays(cv_: Canvas, rng, info, text: bool) -> list[str]:
         cv_.paint(box, 0, 0, (200, 200, 200))
         for _ in range(3):
             blob = np.zeros((H, W), np.float32)
-            _ell(blob, (rng.uniform(bx0, bx1), rng.uniform(by0, by1)), (rng.uniform(5, 18), rng.uniform(3, 8)),
-                 rng.uniform(0, 180), 1.0)
+            _ell(
+                blob,
+                (rng.uniform(bx0, bx1), rng.uniform(by0, by1)),
+                (rng.uniform(5, 18), rng.uniform(3, 8)),
+                rng.uniform(0, 180),
+                1.0,
+            )
             blob = cv2.GaussianBlur(blob, (0, 0), 2)
             cv_.paint(blob, 0, 0, _pick(rng, [(220, 30, 30), (30, 60, 230), (255, 200, 0)]))
         negs.append("doppler-box")
-    if F > 1:   # cine bar
+    if F > 1:  # cine bar
         bar = np.zeros((H, W), np.float32)
         cv2.rectangle(bar, (int(W * 0.2), H - 14), (int(W * 0.8), H - 8), 1.0, 1)
         cv_.paint(bar, 0, 0, (150, 150, 150))
         for f in range(F):
             x = int(W * 0.2 + (W * 0.6) * f / max(1, F - 1))
-            cv_.img[f, H - 13:H - 8, max(0, x - 2):x + 2] = 255
+            cv_.img[f, H - 13 : H - 8, max(0, x - 2) : x + 2] = 255
         negs.append("cine-bar")
     if text:
         for x, y, s in nums:
@@ -1684,8 +2240,14 @@ def _color_style(rng, size, cn=False, on_grey=False) -> Style:
     else:
         renderer, font = "pil", _pick(rng, sorted(latin)) if latin else "hershey-simplex"
     cname = _pick(rng, list(US_COLORS))
-    st = Style(renderer=renderer, font=font, size=int(size), ink=US_COLORS[cname], aa=bool(rng.random() < 0.8),
-               tags=f"color-{cname}")
+    st = Style(
+        renderer=renderer,
+        font=font,
+        size=int(size),
+        ink=US_COLORS[cname],
+        aa=bool(rng.random() < 0.8),
+        tags=f"color-{cname}",
+    )
     if rng.random() < 0.15:
         st.shadow, st.shadow_ink = 1, (0, 0, 0)
     return st
@@ -1726,29 +2288,55 @@ def _us(rng, p: Person, kind: str) -> Built:
         ist = st.with_(size=int(size * rng.uniform(1.2, 1.7)))
         cv_.block([[V(p.cn_inst, "institution")]], ist, "tc", rng, margin=(0, 2))
         lines = identity_lines(rng, p, ["name", "sex", "age", "id", "study-date"], 0.95, True, pack=5)
-        cv_.block(lines, st.recolor(_pick(rng, ["white", "yellow", "green"])), ("xy", 8, top + 4), rng,
-                  value_gap=0.3)
+        cv_.block(lines, st.recolor(_pick(rng, ["white", "yellow", "green"])), ("xy", 8, top + 4), rng, value_gap=0.3)
     else:
         cv_.block([[V(p.institution, "institution")]], st, "tl", rng, margin=(6, 3))
-        cv_.block(identity_lines(rng, p, ["name", "id"], label_p=0.5, pack=2), st.recolor("white"),
-                  ("xy", W * rng.uniform(0.3, 0.4), 3), rng)
+        cv_.block(
+            identity_lines(rng, p, ["name", "id"], label_p=0.5, pack=2),
+            st.recolor("white"),
+            ("xy", W * rng.uniform(0.3, 0.4), 3),
+            rng,
+        )
         dstyle = _pick(rng, DATE_STYLES)
-        cv_.block([[V(fmt_date(p.study, dstyle), "study-date"), O(f"{p.time[:2]}:{p.time[2:4]}:{p.time[4:]}")]],
-                  st, "tr", rng, margin=(6, 3))
+        cv_.block(
+            [[V(fmt_date(p.study, dstyle), "study-date"), O(f"{p.time[:2]}:{p.time[2:4]}:{p.time[4:]}")]],
+            st,
+            "tr",
+            rng,
+            margin=(6, 3),
+        )
         if rng.random() < 0.6:
-            cv_.block(identity_lines(rng, p, _pick(rng, [["birth-date", "sex"], ["age", "sex"], ["accession"]]),
-                                     label_p=0.9, pack=2), st, ("xy", 8, top + 4), rng)
+            cv_.block(
+                identity_lines(
+                    rng, p, _pick(rng, [["birth-date", "sex"], ["age", "sex"], ["accession"]]), label_p=0.9, pack=2
+                ),
+                st,
+                ("xy", 8, top + 4),
+                rng,
+            )
     # technique text on the right
-    tech = [[O(_pick(rng, ["C5-1", "L12-5", "C1-6", "9L", "S5-1", "C5-2", "L15-7io", "4C-RS"]))],
-            [O(f"MI {rng.uniform(0.2, 1.6):.1f}")], [O(f"TIs {rng.uniform(0.1, 1.2):.1f}")],
-            [O(f"Gn {int(rng.integers(30, 80))}")], [O(f"FR {int(rng.integers(12, 60))}Hz")],
-            [O(f"D {rng.uniform(3, 20):.1f}cm")], [O(_pick(rng, ["Abd", "Thy", "OB", "Vasc", "Card", "Breast"]))]]
-    cv_.block(tech[:int(rng.integers(3, 8))], _color_style(rng, size * 0.85).with_(ink=(200, 200, 200)),
-              ("xy", W - size * 6.5, top + 8), rng)
-    if rng.random() < 0.5:   # body marker / annotation text the sonographer typed
-        cv_.block([[O(_pick(rng, ["RT KIDNEY", "LT LOBE", "GB", "LIVER", "SAG", "TRV", "CBD", "右肾", "肝"]))]],
-                  _color_style(rng, size).recolor("yellow"),
-                  ("xy", W * rng.uniform(0.1, 0.2), H * rng.uniform(0.7, 0.85)), rng)
+    tech = [
+        [O(_pick(rng, ["C5-1", "L12-5", "C1-6", "9L", "S5-1", "C5-2", "L15-7io", "4C-RS"]))],
+        [O(f"MI {rng.uniform(0.2, 1.6):.1f}")],
+        [O(f"TIs {rng.uniform(0.1, 1.2):.1f}")],
+        [O(f"Gn {int(rng.integers(30, 80))}")],
+        [O(f"FR {int(rng.integers(12, 60))}Hz")],
+        [O(f"D {rng.uniform(3, 20):.1f}cm")],
+        [O(_pick(rng, ["Abd", "Thy", "OB", "Vasc", "Card", "Breast"]))],
+    ]
+    cv_.block(
+        tech[: int(rng.integers(3, 8))],
+        _color_style(rng, size * 0.85).with_(ink=(200, 200, 200)),
+        ("xy", W - size * 6.5, top + 8),
+        rng,
+    )
+    if rng.random() < 0.5:  # body marker / annotation text the sonographer typed
+        cv_.block(
+            [[O(_pick(rng, ["RT KIDNEY", "LT LOBE", "GB", "LIVER", "SAG", "TRV", "CBD", "右肾", "肝"]))]],
+            _color_style(rng, size).recolor("yellow"),
+            ("xy", W * rng.uniform(0.1, 0.2), H * rng.uniform(0.7, 0.85)),
+            rng,
+        )
     if F > 1:
         t0 = rng.uniform(0, 30)
         for f in range(F):
@@ -1759,13 +2347,26 @@ def _us(rng, p: Person, kind: str) -> Built:
             cv_.put(O(s), alpha, x, y, tst, r_, f_, frames=(f,))
         cv_.rects.append((int(W * 0.82), H - 60, W, H))
     negs += _us_overlays(cv_, rng, info, text=True)
-    header = {"Manufacturer": _pick(rng, ["GE Healthcare", "Philips", "SIEMENS", "Mindray", "SonoSite", "Esaote",
-                                          "SAMSUNG MEDISON"]),
-              "ManufacturerModelName": _pick(rng, ["LOGIQ E9", "EPIQ 7G", "ACUSON S2000", "DC-70", "M-Turbo", "MyLab"])}
+    header = {
+        "Manufacturer": _pick(
+            rng, ["GE Healthcare", "Philips", "SIEMENS", "Mindray", "SonoSite", "Esaote", "SAMSUNG MEDISON"]
+        ),
+        "ManufacturerModelName": _pick(rng, ["LOGIQ E9", "EPIQ 7G", "ACUSON S2000", "DC-70", "M-Turbo", "MyLab"]),
+    }
     if rng.random() < 0.5:
         header["_us_region"] = (int(info["apex"][0] - W * 0.4), top + 2, int(info["apex"][0] + W * 0.4), H - 20)
-    return Built(cv_, "US", SOP["US-MF" if F > 1 else "US"], "RGB", 8, 8, header=header, negs=negs, lossy_ok=True,
-                 notes=[f"frames={F}"])
+    return Built(
+        cv_,
+        "US",
+        SOP["US-MF" if F > 1 else "US"],
+        "RGB",
+        8,
+        8,
+        header=header,
+        negs=negs,
+        lossy_ok=True,
+        notes=[f"frames={F}"],
+    )
 
 
 def _sc(rng, p: Person) -> Built:
@@ -1784,18 +2385,42 @@ def _sc(rng, p: Person) -> Built:
         logo = np.zeros((H, W), np.float32)
         _disk(logo, (W * 0.9, H * 0.1), H * 0.035, 1.0)
         cv_.paint(logo, 0, 0, (30, 80, 160))
-        st = Style(renderer="pil", font=_pick(rng, sorted(fonts()[0])), size=int(H * rng.uniform(0.018, 0.028)),
-                   ink=_pick(rng, [(20, 20, 20), (20, 30, 120), (60, 60, 60)]), aa=True)
-        cv_.block([[V(p.institution, "institution")], [O("Radiology Requisition")]], st.with_(size=int(st.size * 1.4)),
-                  ("xy", W * 0.07, H * 0.06), rng)
+        st = Style(
+            renderer="pil",
+            font=_pick(rng, sorted(fonts()[0])),
+            size=int(H * rng.uniform(0.018, 0.028)),
+            ink=_pick(rng, [(20, 20, 20), (20, 30, 120), (60, 60, 60)]),
+            aa=True,
+        )
+        cv_.block(
+            [[V(p.institution, "institution")], [O("Radiology Requisition")]],
+            st.with_(size=int(st.size * 1.4)),
+            ("xy", W * 0.07, H * 0.06),
+            rng,
+        )
         lines = identity_lines(rng, p, ["name", "id", "birth-date", "sex", "study-date", "accession"], 1.0, pack=1)
         cv_.block(lines, st, ("xy", W * 0.08, H * 0.2), rng, line_gap=1.2, value_gap=float(rng.choice([0.4, 2.5, 6])))
-        if rng.random() < 0.5:   # a signature in "handwriting"
-            hst = Style(renderer="cv2", font=_pick(rng, ["hershey-script-simplex", "hershey-script-complex"]),
-                        size=int(st.size * 1.5), ink=(20, 30, 120), tags="handwriting")
+        if rng.random() < 0.5:  # a signature in "handwriting"
+            hst = Style(
+                renderer="cv2",
+                font=_pick(rng, ["hershey-script-simplex", "hershey-script-complex"]),
+                size=int(st.size * 1.5),
+                ink=(20, 30, 120),
+                tags="handwriting",
+            )
             cv_.block([[V(p.shown.replace("^", " ").title(), "name")]], hst, ("xy", W * 0.55, H * 0.8), rng)
-        return Built(cv_, "OT", SOP["SC"], "RGB", 8, 8, negs=["form-lines", "logo"], lossy_ok=True,
-                     header={"ConversionType": "DF"}, notes=["form"])
+        return Built(
+            cv_,
+            "OT",
+            SOP["SC"],
+            "RGB",
+            8,
+            8,
+            negs=["form-lines", "logo"],
+            lossy_ok=True,
+            header={"ConversionType": "DF"},
+            notes=["form"],
+        )
     bg = rng.uniform(10, 30)
     img = np.full((1, H, W, 3), bg, np.float32)
     cv_ = Canvas(img, 0, 255)
@@ -1812,7 +2437,7 @@ def _sc(rng, p: Person) -> Built:
     s = min(vh / g8.shape[0], vw / g8.shape[1])
     g8 = cv2.resize(g8.astype(np.float32), (int(g8.shape[1] * s), int(g8.shape[0] * s)))
     ox, oy = vx0 + (vw - g8.shape[1]) // 2, vy0 + (vh - g8.shape[0]) // 2
-    cv_.img[0, oy:oy + g8.shape[0], ox:ox + g8.shape[1]] = (g8 * 255)[..., None]
+    cv_.img[0, oy : oy + g8.shape[0], ox : ox + g8.shape[1]] = (g8 * 255)[..., None]
     # toolbar with icons and a patient banner of equal-luminance colour
     txt, bandc, pair = _equal_lum_pair(rng)
     cv_.fill((0, 0, W, tb), bandc)
@@ -1833,31 +2458,69 @@ def _sc(rng, p: Person) -> Built:
             cv2.line(icons, (x + tb // 2, 4), (x + tb // 2, tb - 4), 1.0, 2)
     cv_.paint(icons, 0, 0, (230, 230, 230))
     bst = _color_style(rng, tb * rng.uniform(0.45, 0.6)).with_(ink=txt, tags=pair, shadow=0)
-    cv_.block(identity_lines(rng, p, ["name", "id", "birth-date"], label_p=0.6, pack=3), bst,
-              ("xy", 8, max(2, tb * 0.15)), rng, shrink=2)
+    cv_.block(
+        identity_lines(rng, p, ["name", "id", "birth-date"], label_p=0.6, pack=3),
+        bst,
+        ("xy", 8, max(2, tb * 0.15)),
+        rng,
+        shrink=2,
+    )
     # coloured corner overlays in the viewport
     size = float(rng.uniform(12, 22))
     ost = _color_style(rng, size)
-    cv_.block(identity_lines(rng, p, ["name", "id", "age", "sex"], label_p=0.5, pack=int(rng.choice([1, 2]))),
-              ost, ("xy", vx0 + 6, vy0 + 6), rng)
-    cv_.block(identity_lines(rng, p, ["institution", "study-date", "accession"], label_p=0.5), ost.recolor(
-        _pick(rng, list(US_COLORS))), ("xy", vx1 - size * 16, vy0 + 6), rng)
-    cv_.block([[O(f"WW {int(rng.integers(300, 2000))} WL {int(rng.integers(-600, 400))}")],
-               [O(f"Zoom {rng.uniform(0.5, 3):.2f}")]], ost, ("xy", vx0 + 6, vy1 - size * 4), rng)
+    cv_.block(
+        identity_lines(rng, p, ["name", "id", "age", "sex"], label_p=0.5, pack=int(rng.choice([1, 2]))),
+        ost,
+        ("xy", vx0 + 6, vy0 + 6),
+        rng,
+    )
+    cv_.block(
+        identity_lines(rng, p, ["institution", "study-date", "accession"], label_p=0.5),
+        ost.recolor(_pick(rng, list(US_COLORS))),
+        ("xy", vx1 - size * 16, vy0 + 6),
+        rng,
+    )
+    cv_.block(
+        [
+            [O(f"WW {int(rng.integers(300, 2000))} WL {int(rng.integers(-600, 400))}")],
+            [O(f"Zoom {rng.uniform(0.5, 3):.2f}")],
+        ],
+        ost,
+        ("xy", vx0 + 6, vy1 - size * 4),
+        rng,
+    )
     # status bar: blue-ish text on dark grey
     sb = int(H * 0.04)
     cv_.fill((0, H - sb, W, H), (55, 55, 60))
     sst = _color_style(rng, sb * 0.55).with_(ink=(60, 70, 235), tags="blue-on-darkgrey")
-    cv_.block([[V(p.institution, "institution"), L("Acc:"), V(p.accession, "accession")]], sst,
-              ("xy", 8, H - sb + 2), rng, shrink=2)
-    return Built(cv_, "OT", SOP["SC"], "RGB", 8, 8, negs=["toolbar-icons", "viewport-edge", pair],
-                 lossy_ok=True, header={"ConversionType": "WSD"}, notes=["viewer", pair])
+    cv_.block(
+        [[V(p.institution, "institution"), L("Acc:"), V(p.accession, "accession")]],
+        sst,
+        ("xy", 8, H - sb + 2),
+        rng,
+        shrink=2,
+    )
+    return Built(
+        cv_,
+        "OT",
+        SOP["SC"],
+        "RGB",
+        8,
+        8,
+        negs=["toolbar-icons", "viewport-edge", pair],
+        lossy_ok=True,
+        header={"ConversionType": "WSD"},
+        notes=["viewer", pair],
+    )
 
 
 def _shift(plan, dx: int, dy: int):
     rect, placed, rows = plan
-    return ((rect[0] + dx, rect[1] + dy, rect[2] + dx, rect[3] + dy),
-            [(seg, a, x + dx, y + dy, r, f) for seg, a, x, y, r, f in placed], rows)
+    return (
+        (rect[0] + dx, rect[1] + dy, rect[2] + dx, rect[3] + dy),
+        [(seg, a, x + dx, y + dy, r, f) for seg, a, x, y, r, f in placed],
+        rows,
+    )
 
 
 def _film(rng, p: Person) -> Built:
@@ -1874,11 +2537,19 @@ def _film(rng, p: Person) -> Built:
     size = ph / rng.uniform(7.0, 8.5)
     font = _pick(rng, [k for k in fonts()[0] if "mono" in k] or ["hershey-plain"])
     skew = float(rng.uniform(-2.5, 2.5))
-    st = Style(renderer="pil", font=font, size=int(size), ink=g.ink(rng.uniform(0.05, 0.2)), blur=0.8, rot=skew,
-               tags="film-label")
-    lines = identity_lines(rng, p, ["institution", "name", "id", "birth-date", "study-date"], label_p=0.4,
-                           pack=int(rng.choice([1, 2])))
-    for k in range(len(lines), 0, -1):   # the typed card: the patch is as big as its text
+    st = Style(
+        renderer="pil",
+        font=font,
+        size=int(size),
+        ink=g.ink(rng.uniform(0.05, 0.2)),
+        blur=0.8,
+        rot=skew,
+        tags="film-label",
+    )
+    lines = identity_lines(
+        rng, p, ["institution", "name", "id", "birth-date", "study-date"], label_p=0.4, pack=int(rng.choice([1, 2]))
+    )
+    for k in range(len(lines), 0, -1):  # the typed card: the patch is as big as its text
         plan = cv_._plan(lines[:k], st, ("xy", 0, 0), rng, None, 0.05, None)
         bw, bh = plan[0][2] - plan[0][0], plan[0][3] - plan[0][1]
         dx = int(W * 0.04 + size * 0.6) if corner[1] == "l" else int(W - W * 0.04 - size * 0.6 - bw)
@@ -1892,16 +2563,36 @@ def _film(rng, p: Person) -> Built:
             cv_._draw_plan(plan, st, None)
             break
     if rng.random() < 0.5:
-        hst = Style(renderer="cv2", font=_pick(rng, ["hershey-script-simplex", "hershey-script-complex"]),
-                    size=int(size * 2), ink=g.ink(0.92), thickness=2, tags="handwriting")
-        cv_.block([[V(fmt_date(p.study, _pick(rng, ["dmy/", "mdy/", "mdyy"])), "study-date")]], hst,
-                  _pick(rng, ["tl", "tr", "bl", "br"]), rng)
+        hst = Style(
+            renderer="cv2",
+            font=_pick(rng, ["hershey-script-simplex", "hershey-script-complex"]),
+            size=int(size * 2),
+            ink=g.ink(0.92),
+            thickness=2,
+            tags="handwriting",
+        )
+        cv_.block(
+            [[V(fmt_date(p.study, _pick(rng, ["dmy/", "mdy/", "mdyy"])), "study-date")]],
+            hst,
+            _pick(rng, ["tl", "tr", "bl", "br"]),
+            rng,
+        )
     img = cv_.img[0]
     b2 = img / g.maxv
     negs.append(noise(b2, rng, 0.012))
     cv_.img[0] = b2 * g.maxv
-    return Built(cv_, "OT", SOP["SC"], "MONOCHROME2", bits, 16, header={"ConversionType": "DF"}, negs=negs,
-                 window=(g.maxv / 2, g.maxv), notes=["film-digitiser"])
+    return Built(
+        cv_,
+        "OT",
+        SOP["SC"],
+        "MONOCHROME2",
+        bits,
+        16,
+        header={"ConversionType": "DF"},
+        negs=negs,
+        window=(g.maxv / 2, g.maxv),
+        notes=["film-digitiser"],
+    )
 
 
 def _negative(rng, p: Person) -> Built:
@@ -1916,21 +2607,59 @@ def _negative(rng, p: Person) -> Built:
             negs.append(neg_film_border(b, rng))
         negs.append(noise(b, rng, 0.012))
         g = Gray(12, rng.random() < 0.3)
-        return Built(Canvas(g.stored(b)[None], 0, g.maxv), "DX", SOP["DX"], "MONOCHROME1" if g.mono1 else "MONOCHROME2",
-                     12, 16, negs=negs, window=(2048, 4095), notes=[f"negative-{base}"])
+        return Built(
+            Canvas(g.stored(b)[None], 0, g.maxv),
+            "DX",
+            SOP["DX"],
+            "MONOCHROME1" if g.mono1 else "MONOCHROME2",
+            12,
+            16,
+            negs=negs,
+            window=(2048, 4095),
+            notes=[f"negative-{base}"],
+        )
     if base == "mg":
         b, m = _breast(rng, 2294, 1914, _pick(rng, ["l", "r"]), True)
         negs = [neg_clips(b, rng), noise(b, rng, 0.006)]
         g = Gray(12)
-        return Built(Canvas(g.stored(b)[None], 0, g.maxv), "MG", SOP["MG"], "MONOCHROME2", 12, 16, negs=negs,
-                     window=(2200, 2400), notes=["negative-mg"])
+        return Built(
+            Canvas(g.stored(b)[None], 0, g.maxv),
+            "MG",
+            SOP["MG"],
+            "MONOCHROME2",
+            12,
+            16,
+            negs=negs,
+            window=(2200, 2400),
+            notes=["negative-mg"],
+        )
     if base == "ct":
         hu = _ct_hu(rng)
-        return Built(Canvas((hu + 1024)[None], -32768, 32767), "CT", SOP["CT"], "MONOCHROME2", 16, 16, signed=True,
-                     negs=["ct-table", "fov-circle"], window=(40, 400), rescale=(-1024.0, 1.0), notes=["negative-ct"])
+        return Built(
+            Canvas((hu + 1024)[None], -32768, 32767),
+            "CT",
+            SOP["CT"],
+            "MONOCHROME2",
+            16,
+            16,
+            signed=True,
+            negs=["ct-table", "fov-circle"],
+            window=(40, 400),
+            rescale=(-1024.0, 1.0),
+            notes=["negative-ct"],
+        )
     if base == "mr":
-        return Built(Canvas(_mr_img(rng, 256)[None], 0, 4095), "MR", SOP["MR"], "MONOCHROME2", 12, 16,
-                     negs=["rician-noise"], window=(500, 1000), notes=["negative-mr"])
+        return Built(
+            Canvas(_mr_img(rng, 256)[None], 0, 4095),
+            "MR",
+            SOP["MR"],
+            "MONOCHROME2",
+            12,
+            16,
+            negs=["rician-noise"],
+            window=(500, 1000),
+            notes=["negative-mr"],
+        )
     H, W = 600, 800
     frames, negs, info = _us_frames(rng, H, W, 1, 50)
     cv_ = Canvas(frames, 0, 255)
@@ -1939,6 +2668,7 @@ def _negative(rng, p: Person) -> Built:
 
 
 # ----------------------------------------------------------------------------------- dataset
+
 
 def _uid(seed: int, kind: str, what: str) -> str:
     return generate_uid(prefix=UID_ROOT, entropy_srcs=[str(seed), kind, what])
@@ -1964,9 +2694,10 @@ def _contrast(disp: np.ndarray, tok: Token) -> float:
     X0, Y0, X1, Y1 = max(0, x0 - p), max(0, y0 - p), min(disp.shape[1], x1 + p), min(disp.shape[0], y1 + p)
     sub = disp[Y0:Y1, X0:X1]
     stroke = np.zeros(sub.shape, bool)
-    stroke[y0 - Y0:y0 - Y0 + tok.mask.shape[0], x0 - X0:x0 - X0 + tok.mask.shape[1]] = tok.mask
-    ring = cv2.dilate(stroke.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & \
-        ~cv2.dilate(stroke.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    stroke[y0 - Y0 : y0 - Y0 + tok.mask.shape[0], x0 - X0 : x0 - X0 + tok.mask.shape[1]] = tok.mask
+    ring = cv2.dilate(stroke.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & ~cv2.dilate(
+        stroke.astype(np.uint8), np.ones((3, 3), np.uint8)
+    ).astype(bool)
     if not stroke.any() or not ring.any():
         return 0.0
     ring_med = float(np.median(sub[ring]))
@@ -1979,9 +2710,10 @@ def _contrast_color(rgb: np.ndarray, tok: Token) -> float:
     X0, Y0, X1, Y1 = max(0, x0 - p), max(0, y0 - p), min(rgb.shape[1], x1 + p), min(rgb.shape[0], y1 + p)
     sub = rgb[Y0:Y1, X0:X1]
     stroke = np.zeros(sub.shape[:2], bool)
-    stroke[y0 - Y0:y0 - Y0 + tok.mask.shape[0], x0 - X0:x0 - X0 + tok.mask.shape[1]] = tok.mask
-    ring = cv2.dilate(stroke.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & \
-        ~cv2.dilate(stroke.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    stroke[y0 - Y0 : y0 - Y0 + tok.mask.shape[0], x0 - X0 : x0 - X0 + tok.mask.shape[1]] = tok.mask
+    ring = cv2.dilate(stroke.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & ~cv2.dilate(
+        stroke.astype(np.uint8), np.ones((3, 3), np.uint8)
+    ).astype(bool)
     if not stroke.any() or not ring.any():
         return 0.0
     med = np.median(sub[ring], axis=0)
@@ -1989,9 +2721,9 @@ def _contrast_color(rgb: np.ndarray, tok: Token) -> float:
 
 
 def _choose_ts(rng, bt: Built) -> str:
-    opts = [(ExplicitVRLittleEndian, .38), (RLELossless, .18), (JPEG2000Lossless, .14), (JPEGLSLossless, .14)]
+    opts = [(ExplicitVRLittleEndian, 0.38), (RLELossless, 0.18), (JPEG2000Lossless, 0.14), (JPEGLSLossless, 0.14)]
     if bt.bits_alloc == 8 and bt.lossy_ok:
-        opts.append((JPEGBaseline8Bit, .16))
+        opts.append((JPEGBaseline8Bit, 0.16))
     uids, w = zip(*opts)
     w = np.asarray(w) / sum(w)
     return uids[int(rng.choice(len(uids), p=w))]
@@ -2041,7 +2773,7 @@ def _build_dataset(seed: int, kind: str, bt: Built, p: Person, arr: np.ndarray, 
     ds.ImageType = ["DERIVED", "SECONDARY"] if bt.sop == SOP["SC"] else ["ORIGINAL", "PRIMARY"]
     if bt.sop == SOP["SC"]:
         ds.ConversionType = bt.header.get("ConversionType", "WSD")
-    bia = rng.choice(["YES", "NO", None], p=[.5, .25, .25])   # real files often say NO or nothing
+    bia = rng.choice(["YES", "NO", None], p=[0.5, 0.25, 0.25])  # real files often say NO or nothing
     if bia:
         ds.BurnedInAnnotation = str(bia)
     for k, v in bt.header.items():
@@ -2100,6 +2832,7 @@ def _build_dataset(seed: int, kind: str, bt: Built, p: Person, arr: np.ndarray, 
         data = arr
         if rgb and ts == ExplicitVRLittleEndian and rng.random() < 0.35:
             from pydicom.pixels import convert_color_space
+
             data = convert_color_space(arr, "RGB", "YBR_FULL")
             photometric = "YBR_FULL"
         ds.PhotometricInterpretation = photometric
@@ -2114,11 +2847,22 @@ def _build_dataset(seed: int, kind: str, bt: Built, p: Person, arr: np.ndarray, 
     return ds, str(ds.file_meta.TransferSyntaxUID), photometric
 
 
-_BUILDERS = {"cr-chest": _radiograph, "dx-mono1": _radiograph, "dx-extremity": _radiograph, "cn-dx": _radiograph,
-             "cr-hidden": lambda rng, p, k: _hidden(rng, p), "mg": lambda rng, p, k: _mg(rng, p),
-             "ct": lambda rng, p, k: _ct(rng, p), "mr": lambda rng, p, k: _mr(rng, p), "us": _us, "us-cine": _us,
-             "cn-us": _us, "sc-rgb": lambda rng, p, k: _sc(rng, p), "film": lambda rng, p, k: _film(rng, p),
-             "negative": lambda rng, p, k: _negative(rng, p)}
+_BUILDERS = {
+    "cr-chest": _radiograph,
+    "dx-mono1": _radiograph,
+    "dx-extremity": _radiograph,
+    "cn-dx": _radiograph,
+    "cr-hidden": lambda rng, p, k: _hidden(rng, p),
+    "mg": lambda rng, p, k: _mg(rng, p),
+    "ct": lambda rng, p, k: _ct(rng, p),
+    "mr": lambda rng, p, k: _mr(rng, p),
+    "us": _us,
+    "us-cine": _us,
+    "cn-us": _us,
+    "sc-rgb": lambda rng, p, k: _sc(rng, p),
+    "film": lambda rng, p, k: _film(rng, p),
+    "negative": lambda rng, p, k: _negative(rng, p),
+}
 
 
 def case(seed: int, kind: str | None = None) -> Case:
@@ -2130,12 +2874,12 @@ def case(seed: int, kind: str | None = None) -> Case:
     rng = np.random.default_rng([seed, KINDS.index(kind)])
     cn = kind.startswith("cn-")
     if cn and not fonts()[1]:
-        cn = False   # no CJK font installed: draw the Latin variant instead
+        cn = False  # no CJK font installed: draw the Latin variant instead
     p = person(rng, cn=cn)
     bt = _BUILDERS[kind](rng, p, kind)
     cv_ = bt.canvas
     dtype = np.uint8 if bt.bits_alloc == 8 else (np.int16 if bt.signed else np.uint16)
-    hi = 2 ** bt.bits_stored - 1 if not bt.signed else 2 ** (bt.bits_stored - 1) - 1
+    hi = 2**bt.bits_stored - 1 if not bt.signed else 2 ** (bt.bits_stored - 1) - 1
     lo = 0 if not bt.signed else -(2 ** (bt.bits_stored - 1))
     arr = np.clip(np.rint(cv_.img), lo, hi).astype(dtype)
     views: dict = {}
@@ -2149,14 +2893,33 @@ def case(seed: int, kind: str | None = None) -> Case:
         else:
             t.contrast_minmax = _contrast(views[f][1], t)
     ds, ts, photometric = _build_dataset(seed, kind, bt, p, arr, rng)
-    header = {"PatientName": str(ds.PatientName), "PatientID": p.pid, "PatientBirthDate": ds.PatientBirthDate,
-              "PatientSex": p.sex, "StudyDate": ds.StudyDate, "AccessionNumber": p.accession,
-              "InstitutionName": p.institution}
+    header = {
+        "PatientName": str(ds.PatientName),
+        "PatientID": p.pid,
+        "PatientBirthDate": ds.PatientBirthDate,
+        "PatientSex": p.sex,
+        "StudyDate": ds.StudyDate,
+        "AccessionNumber": p.accession,
+        "InstitutionName": p.institution,
+    }
     notes = list(bt.notes)
     if kind.startswith("cn-") and not cn:
         notes.append("no-cjk-font")
-    return Case(seed, kind, ds, cv_.tokens, bt.modality, arr.shape[1], arr.shape[2], arr.shape[0], photometric,
-                ts, bt.negs, notes, header)
+    return Case(
+        seed,
+        kind,
+        ds,
+        cv_.tokens,
+        bt.modality,
+        arr.shape[1],
+        arr.shape[2],
+        arr.shape[0],
+        photometric,
+        ts,
+        bt.negs,
+        notes,
+        header,
+    )
 
 
 def suite(n: int, seed0: int = 0) -> list[Case]:
@@ -2175,6 +2938,7 @@ def to_png(arr: np.ndarray, photometric: str, window=None, rescale=(0.0, 1.0), m
         rgb = arr
         if photometric.startswith("YBR"):
             from pydicom.pixels import convert_color_space
+
             rgb = convert_color_space(arr, "YBR_FULL", "RGB")
         out = rgb.astype(np.uint8)
     else:

@@ -20,6 +20,7 @@ Per image:
 Tokens are read by attribute (bbox, mask, frames, field, phi, label, safe, ...), so
 realistic.Token works, and so does any object with those attributes.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -29,8 +30,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 PAD = 12
-LOSSY_TS = {"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.81",
-            "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.203"}
+LOSSY_TS = {
+    "1.2.840.10008.1.2.4.50",
+    "1.2.840.10008.1.2.4.51",
+    "1.2.840.10008.1.2.4.81",
+    "1.2.840.10008.1.2.4.91",
+    "1.2.840.10008.1.2.4.201",
+    "1.2.840.10008.1.2.4.203",
+}
 
 
 @dataclass
@@ -56,7 +63,7 @@ class TokenScore:
         return self.stroke_frac >= 0.9
 
     @property
-    def kept(self) -> bool:       # for safe markers: left alone
+    def kept(self) -> bool:  # for safe markers: left alone
         return self.stroke_frac < 0.1
 
 
@@ -64,7 +71,7 @@ class TokenScore:
 class ImageScore:
     name: str
     kind: str
-    status: str                     # "ok", "quarantined", "missing", "error"
+    status: str  # "ok", "quarantined", "missing", "error"
     reason: str = ""
     rows: int = 0
     cols: int = 0
@@ -73,25 +80,28 @@ class ImageScore:
     changed_frac: float = 0.0
     tokens: list[TokenScore] = field(default_factory=list)
     note: str = ""
-    n_phi: int = 0                  # PHI tokens drawn (scored or not)
+    n_phi: int = 0  # PHI tokens drawn (scored or not)
 
 
 # ----------------------------------------------------------------------------------- pixels
 
-def to_comparable(before: np.ndarray, pi_before: str, after: np.ndarray, pi_after: str,
-                  bits: int | None = None) -> tuple[np.ndarray, np.ndarray, int, str]:
+
+def to_comparable(
+    before: np.ndarray, pi_before: str, after: np.ndarray, pi_after: str, bits: int | None = None
+) -> tuple[np.ndarray, np.ndarray, int, str]:
     """Bring both arrays into one colour space; returns (before, after, extra tolerance, photometric)."""
     extra, pi = 0, pi_before
     if pi_before != pi_after:
         if pi_before.startswith("YBR") or pi_after.startswith("YBR"):
             from pydicom.pixels import convert_color_space
+
             if pi_before.startswith("YBR"):
                 before = convert_color_space(before, "YBR_FULL", "RGB")
             if pi_after.startswith("YBR"):
                 after = convert_color_space(after, "YBR_FULL", "RGB")
             extra, pi = 3, "RGB"
         elif {pi_before, pi_after} == {"MONOCHROME1", "MONOCHROME2"}:
-            maxv = (2 ** bits - 1) if bits else int(max(before.max(), after.max()))
+            maxv = (2**bits - 1) if bits else int(max(before.max(), after.max()))
             after = maxv - after.astype(np.int64)
     return before, after, extra, pi
 
@@ -124,12 +134,22 @@ def _fill_aware(ch: np.ndarray, after_box: np.ndarray) -> np.ndarray:
         same = (after_box == uniq[i]).all(axis=-1)
     ys, xs = np.nonzero(ch)
     rect = np.zeros_like(ch)
-    rect[ys.min():ys.max() + 1, xs.min():xs.max() + 1] = True
+    rect[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1] = True
     return ch | (same & rect)
 
 
-def score_image(tokens, before: np.ndarray, after: np.ndarray | None, *, name: str = "", kind: str = "",
-                tol: float = 0, pad: int = PAD, status: str = "ok", reason: str = "") -> ImageScore:
+def score_image(
+    tokens,
+    before: np.ndarray,
+    after: np.ndarray | None,
+    *,
+    name: str = "",
+    kind: str = "",
+    tol: float = 0,
+    pad: int = PAD,
+    status: str = "ok",
+    reason: str = "",
+) -> ImageScore:
     """Score one image. before/after: stored values (frames, rows, cols[, samples])."""
     F, H, W = before.shape[:3]
     img = ImageScore(name, kind, status, reason, H, W, F, n_phi=sum(1 for t in tokens if t.phi))
@@ -147,24 +167,37 @@ def score_image(tokens, before: np.ndarray, after: np.ndarray | None, *, name: s
         for t in tokens:
             if t.frames is None or f in t.frames:
                 x0, y0, x1, y1 = t.bbox
-                outside[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad] = False
+                outside[max(0, y0 - pad) : y1 + pad, max(0, x0 - pad) : x1 + pad] = False
         coll = max(coll, float((ch[f] & outside).sum()) / (H * W))
         frac = max(frac, float(ch[f].mean()))
     img.collateral, img.changed_frac = coll, frac
     for t in tokens:
         x0, y0, x1, y1 = t.bbox
         box_f, stroke_f = 1.0, 1.0
-        for f in (range(F) if t.frames is None else t.frames):
+        for f in range(F) if t.frames is None else t.frames:
             c = _fill_aware(ch[f, y0:y1, x0:x1], after[f, y0:y1, x0:x1])
             box_f = min(box_f, float(c.mean()))
             stroke_f = min(stroke_f, float(c[t.mask].mean()) if t.mask.any() else float(c.mean()))
-        img.tokens.append(TokenScore(t.text, t.field, t.phi, t.label, t.safe, kind, y1 - y0,
-                                     float(getattr(t, "contrast", 0.0)), str(getattr(t, "style", "")),
-                                     box_f, stroke_f))
+        img.tokens.append(
+            TokenScore(
+                t.text,
+                t.field,
+                t.phi,
+                t.label,
+                t.safe,
+                kind,
+                y1 - y0,
+                float(getattr(t, "contrast", 0.0)),
+                str(getattr(t, "style", "")),
+                box_f,
+                stroke_f,
+            )
+        )
     return img
 
 
 # ----------------------------------------------------------------------------------- aggregate
+
 
 def _rate(xs) -> float | None:
     xs = list(xs)
@@ -207,8 +240,10 @@ def aggregate(images: list[ImageScore]) -> dict:
         g = defaultdict(list)
         for t in toks:
             g[key(t)].append(t)
-        return {k: {"n": len(v), "recall": _rate(t.covered for t in v), "strict": _rate(t.strict for t in v)}
-                for k, v in sorted(g.items())}
+        return {
+            k: {"n": len(v), "recall": _rate(t.covered for t in v), "strict": _rate(t.strict for t in v)}
+            for k, v in sorted(g.items())
+        }
 
     per_kind = {}
     for kind in sorted({i.kind for i in images}):
@@ -216,44 +251,62 @@ def aggregate(images: list[ImageScore]) -> dict:
         oks = [i for i in ims if i.status == "ok"]
         toks = [t for i in oks for t in i.tokens if t.phi]
         cs = [i.collateral for i in oks]
-        per_kind[kind] = {"images": len(ims), "quarantined": sum(i.status == "quarantined" for i in ims),
-                          "failed": sum(i.status in ("missing", "error") for i in ims), "phi_tokens": len(toks),
-                          "recall": _rate(t.covered for t in toks), "strict": _rate(t.strict for t in toks),
-                          "collateral_median": statistics.median(cs) if cs else None,
-                          "collateral_max": max(cs) if cs else None,
-                          "over15": sum(i.changed_frac > 0.15 for i in oks)}
+        per_kind[kind] = {
+            "images": len(ims),
+            "quarantined": sum(i.status == "quarantined" for i in ims),
+            "failed": sum(i.status in ("missing", "error") for i in ims),
+            "phi_tokens": len(toks),
+            "recall": _rate(t.covered for t in toks),
+            "strict": _rate(t.strict for t in toks),
+            "collateral_median": statistics.median(cs) if cs else None,
+            "collateral_max": max(cs) if cs else None,
+            "over15": sum(i.changed_frac > 0.15 for i in oks),
+        }
     styles = defaultdict(list)
     for t in phi:
-        for s in (t.style.split("+") if t.style else ["plain"]):
+        for s in t.style.split("+") if t.style else ["plain"]:
             styles[s].append(t)
     safe = [t for i in ok for t in i.tokens if t.safe]
     return {
-        "images": len(images), "ok": len(ok), "quarantined": len(quarantined),
+        "images": len(images),
+        "ok": len(ok),
+        "quarantined": len(quarantined),
         "failed": sum(i.status in ("missing", "error") for i in images),
         "quarantine_reasons": Counter(i.reason.split(":")[0] for i in quarantined),
         "quarantine_detail": [(i.name, i.reason) for i in quarantined],
-        "phi_tokens": len(phi), "phi_tokens_all": all_phi,
-        "recall": _rate(t.covered for t in phi), "strict": _rate(t.strict for t in phi),
+        "phi_tokens": len(phi),
+        "phi_tokens_all": all_phi,
+        "recall": _rate(t.covered for t in phi),
+        "strict": _rate(t.strict for t in phi),
         "leaked": sum(1 for t in phi if not t.covered),
         "labels_redacted": _rate(t.covered for i in ok for t in i.tokens if t.label),
         "other_redacted": _rate(t.covered for i in ok for t in i.tokens if t.field == "other" and not t.safe),
-        "safe_kept": _rate(t.kept for t in safe), "safe_n": len(safe),
+        "safe_kept": _rate(t.kept for t in safe),
+        "safe_n": len(safe),
         "safe_markers_kept": _rate(t.kept for t in safe if t.field == "safe-marker"),
         "safe_markers_n": sum(1 for t in safe if t.field == "safe-marker"),
         "collateral_median": statistics.median(colls) if colls else None,
-        "collateral_p95": _q(colls, 0.95), "collateral_max": max(colls) if colls else None,
+        "collateral_p95": _q(colls, 0.95),
+        "collateral_max": max(colls) if colls else None,
         "collateral_text_median": statistics.median([i.collateral for i in text_imgs]) if text_imgs else None,
         "collateral_negatives_max": max((i.collateral for i in neg_imgs), default=None),
-        "negatives_touched": sum(1 for i in neg_imgs if i.changed_frac > 0), "negatives_n": len(neg_imgs),
+        "negatives_touched": sum(1 for i in neg_imgs if i.changed_frac > 0),
+        "negatives_n": len(neg_imgs),
         "over15": [i.name for i in ok if i.changed_frac > 0.15],
         "per_kind": per_kind,
         "per_field": group(lambda t: t.field, [t for i in ok for t in i.tokens]),
         "per_height": group(lambda t: _height_bucket(t.height), phi),
         "per_contrast": group(lambda t: _contrast_bucket(t.contrast), phi),
-        "per_style": {k: {"n": len(v), "recall": _rate(t.covered for t in v), "strict": _rate(t.strict for t in v)}
-                      for k, v in sorted(styles.items())},
-        "missed": [(t.kind, t.field, t.text, t.height, round(t.contrast, 2), t.style, round(t.box_frac, 2))
-                   for i in ok for t in i.tokens if t.phi and not t.covered],
+        "per_style": {
+            k: {"n": len(v), "recall": _rate(t.covered for t in v), "strict": _rate(t.strict for t in v)}
+            for k, v in sorted(styles.items())
+        },
+        "missed": [
+            (t.kind, t.field, t.text, t.height, round(t.contrast, 2), t.style, round(t.box_frac, 2))
+            for i in ok
+            for t in i.tokens
+            if t.phi and not t.covered
+        ],
     }
 
 
@@ -262,22 +315,34 @@ def markdown(agg: dict, title: str = "", seconds_per_image: float | None = None)
     if title:
         out.append(f"### {title}\n")
     out.append("| metric | value |\n|---|---|")
-    rows = [("images (written / quarantined / failed)", f"{agg['images']} ({agg['ok']} / {agg['quarantined']} / "
-                                                         f"{agg['failed']})"),
-            ("PHI value-box recall, written outputs (box >= 50 %)", _pct(agg["recall"], agg["phi_tokens"])),
-            ("PHI strict (>= 90 % of strokes changed)", _pct(agg["strict"])),
-            ("PHI tokens left readable in written outputs", f"{agg['leaked']} of {agg['phi_tokens_all']} "
-                                                           "(all images, quarantined included)"),
-            ("labels redacted", _pct(agg["labels_redacted"])),
-            ("other text (technique, scale numbers) redacted", _pct(agg["other_redacted"])),
-            ("lead markers (L/R) kept", _pct(agg["safe_markers_kept"], agg["safe_markers_n"])),
-            ("all safe markers kept (L/R, PA, PORTABLE, 正位 ...)", _pct(agg["safe_kept"], agg["safe_n"])),
-            ("collateral median / p95 / max", " / ".join(_pct(agg[k]) for k in ("collateral_median",
-                                                                                 "collateral_p95", "collateral_max"))),
-            ("images > 15 % of pixels changed", f"{len(agg['over15'])}" + (f" ({', '.join(agg['over15'])})"
-                                                                           if agg["over15"] else "")),
-            ("negatives (no text) touched / max collateral", f"{agg['negatives_touched']} of {agg['negatives_n']} / "
-                                                             f"{_pct(agg['collateral_negatives_max'])}")]
+    rows = [
+        (
+            "images (written / quarantined / failed)",
+            f"{agg['images']} ({agg['ok']} / {agg['quarantined']} / {agg['failed']})",
+        ),
+        ("PHI value-box recall, written outputs (box >= 50 %)", _pct(agg["recall"], agg["phi_tokens"])),
+        ("PHI strict (>= 90 % of strokes changed)", _pct(agg["strict"])),
+        (
+            "PHI tokens left readable in written outputs",
+            f"{agg['leaked']} of {agg['phi_tokens_all']} (all images, quarantined included)",
+        ),
+        ("labels redacted", _pct(agg["labels_redacted"])),
+        ("other text (technique, scale numbers) redacted", _pct(agg["other_redacted"])),
+        ("lead markers (L/R) kept", _pct(agg["safe_markers_kept"], agg["safe_markers_n"])),
+        ("all safe markers kept (L/R, PA, PORTABLE, 正位 ...)", _pct(agg["safe_kept"], agg["safe_n"])),
+        (
+            "collateral median / p95 / max",
+            " / ".join(_pct(agg[k]) for k in ("collateral_median", "collateral_p95", "collateral_max")),
+        ),
+        (
+            "images > 15 % of pixels changed",
+            f"{len(agg['over15'])}" + (f" ({', '.join(agg['over15'])})" if agg["over15"] else ""),
+        ),
+        (
+            "negatives (no text) touched / max collateral",
+            f"{agg['negatives_touched']} of {agg['negatives_n']} / {_pct(agg['collateral_negatives_max'])}",
+        ),
+    ]
     if seconds_per_image is not None:
         rows.append(("seconds / image (wall, whole run incl. start-up)", f"{seconds_per_image:.2f}"))
     out += [f"| {a} | {b} |" for a, b in rows]
@@ -285,14 +350,22 @@ def markdown(agg: dict, title: str = "", seconds_per_image: float | None = None)
         out.append("\nquarantined: " + ", ".join(f"{k} x{v}" for k, v in agg["quarantine_reasons"].most_common()))
         for name, reason in agg["quarantine_detail"]:
             out.append(f"- {name}: {reason[:160]}")
-    out.append("\n| kind | images | quarantined | PHI tokens | recall | strict | collateral median | "
-               "collateral max | >15 % |\n|---|---|---|---|---|---|---|---|---|")
+    out.append(
+        "\n| kind | images | quarantined | PHI tokens | recall | strict | collateral median | "
+        "collateral max | >15 % |\n|---|---|---|---|---|---|---|---|---|"
+    )
     for k, v in agg["per_kind"].items():
-        out.append(f"| {k} | {v['images']} | {v['quarantined']}{'+' + str(v['failed']) + ' failed' if v['failed'] else ''}"
-                   f" | {v['phi_tokens']} | {_pct(v['recall'])} | {_pct(v['strict'])} | "
-                   f"{_pct(v['collateral_median'])} | {_pct(v['collateral_max'])} | {v['over15']} |")
-    for key, head in (("per_field", "field"), ("per_height", "PHI token height"),
-                      ("per_contrast", "PHI token contrast (display)"), ("per_style", "PHI token style")):
+        out.append(
+            f"| {k} | {v['images']} | {v['quarantined']}{'+' + str(v['failed']) + ' failed' if v['failed'] else ''}"
+            f" | {v['phi_tokens']} | {_pct(v['recall'])} | {_pct(v['strict'])} | "
+            f"{_pct(v['collateral_median'])} | {_pct(v['collateral_max'])} | {v['over15']} |"
+        )
+    for key, head in (
+        ("per_field", "field"),
+        ("per_height", "PHI token height"),
+        ("per_contrast", "PHI token contrast (display)"),
+        ("per_style", "PHI token style"),
+    ):
         out.append(f"\n| {head} | tokens | recall | strict |\n|---|---|---|---|")
         for k, v in agg[key].items():
             out.append(f"| {k} | {v['n']} | {_pct(v['recall'])} | {_pct(v['strict'])} |")

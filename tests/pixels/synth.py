@@ -5,6 +5,7 @@ DejaVu (English) and WenQuanYi Zen Hei (Chinese, Debian fonts-wqy-zenhei); names
 IDs and dates come from faker (en_US, zh_CN) and our own generators. Ground truth
 per line: its box, its stroke mask (pixels the glyphs changed), size and contrast.
 """
+
 from __future__ import annotations
 
 import io
@@ -28,17 +29,17 @@ def fonts_available() -> bool:
 @dataclass
 class Line:
     text: str
-    box: tuple[int, int, int, int]      # x0, y0, x1, y1 (exclusive) of inked pixels
-    mask: np.ndarray                    # bool, image-sized: stroke pixels
-    size: int                           # font size in px
-    contrast: float                     # |text - local background| / image range
-    safe: bool = False                  # a marker the policy keeps (L, R, PA, ...)
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive) of inked pixels
+    mask: np.ndarray  # bool, image-sized: stroke pixels
+    size: int  # font size in px
+    contrast: float  # |text - local background| / image range
+    safe: bool = False  # a marker the policy keeps (L, R, PA, ...)
     phi: bool = True
 
 
 @dataclass
 class Synth:
-    image: np.ndarray                   # 2-D float in [0, 1], or H x W x 3
+    image: np.ndarray  # 2-D float in [0, 1], or H x W x 3
     lines: list[Line] = field(default_factory=list)
     identity: dict = field(default_factory=dict)
 
@@ -58,10 +59,14 @@ def identity(rng: random.Random) -> dict:
     zh.seed_instance(rng.randint(0, 10**9))
     last, first = en.last_name().upper(), en.first_name().upper()
     return {
-        "name_en": f"{last}^{first}", "last": last, "first": first,
-        "name_zh": zh.name(), "hospital_zh": zh.city_name() + "市第一人民医院",
+        "name_en": f"{last}^{first}",
+        "last": last,
+        "first": first,
+        "name_zh": zh.name(),
+        "hospital_zh": zh.city_name() + "市第一人民医院",
         "hospital_en": f"{en.city().upper()} GENERAL HOSPITAL",
-        "mrn": f"{rng.randint(10**6, 10**7 - 1)}", "cn_id": cn_resident_id(rng),
+        "mrn": f"{rng.randint(10**6, 10**7 - 1)}",
+        "cn_id": cn_resident_id(rng),
         "phone": f"1{rng.choice('3589')}{rng.randint(0, 9)}{rng.randint(10**7, 10**8 - 1)}",
         "dob": f"{rng.randint(1930, 2010)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}",
         "study_date": f"2024{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}",
@@ -77,16 +82,16 @@ def chest(h: int, w: int, rng: random.Random) -> np.ndarray:
     for side in (-1, 1):
         lung = ((xx - w / 2 - side * 0.18 * w) / (0.14 * w)) ** 2 + ((yy - 0.5 * h) / (0.3 * h)) ** 2 < 1
         img[lung] = 0.25
-    img[(np.abs(xx - w / 2) < 0.03 * w) & body] = 0.8               # spine
-    for k in range(9):                                               # ribs: bright arcs
+    img[(np.abs(xx - w / 2) < 0.03 * w) & body] = 0.8  # spine
+    for k in range(9):  # ribs: bright arcs
         cy = 0.25 * h + k * 0.055 * h
         arc = np.abs(yy - (cy + 0.00035 * (xx - w / 2) ** 2 / (w / 1024))) < 0.007 * h
         img[arc & body] += 0.18
-    t = np.linspace(0, 1, 400)                                       # an ECG lead wire
+    t = np.linspace(0, 1, 400)  # an ECG lead wire
     wx = (0.3 * w + 0.4 * w * t + 20 * np.sin(t * 9)).astype(int)
-    wy = (0.2 * h + 0.5 * h * t ** 2).astype(int)
+    wy = (0.2 * h + 0.5 * h * t**2).astype(int)
     for x, y in zip(wx, wy):
-        img[max(0, y - 2):y + 2, max(0, x - 2):x + 2] = 0.95
+        img[max(0, y - 2) : y + 2, max(0, x - 2) : x + 2] = 0.95
     img = _blur(img, max(1, w // 400))
     img += np.random.default_rng(rng.randint(0, 2**31)).normal(0, 0.015, img.shape).astype(np.float32)
     return np.clip(img, 0, 1)
@@ -111,8 +116,17 @@ def _blur(img: np.ndarray, k: int) -> np.ndarray:
     return cv2.GaussianBlur(img, (2 * k + 1, 2 * k + 1), 0)
 
 
-def draw(s: Synth, text: str, x: int, y: int, size: int, style: str = "white", angle: float = 0,
-         safe: bool = False, contrast: float | None = None) -> Line:
+def draw(
+    s: Synth,
+    text: str,
+    x: int,
+    y: int,
+    size: int,
+    style: str = "white",
+    angle: float = 0,
+    safe: bool = False,
+    contrast: float | None = None,
+) -> Line:
     """Burn one line of text into `s.image` and record its ground truth.
 
     style: white | black | boxed (white on a dark box) | low (text only `contrast` above
@@ -168,19 +182,18 @@ def chest_case(seed: int, h: int = 1024, w: int = 1024, chinese: bool = True) ->
     rng = random.Random(seed)
     ident = identity(rng)
     s = Synth(chest(h, w, rng), identity=ident)
-    u = max(10, h // 64)                                             # ~16 px at 1024
+    u = max(10, h // 64)  # ~16 px at 1024
     dob, sd = ident["dob"], ident["study_date"]
     draw(s, f"{ident['last']}, {ident['first']}", int(0.02 * w), int(0.02 * h), int(1.6 * u), "white")
-    draw(s, f"MRN {ident['mrn']}  DOB {dob[:4]}-{dob[4:6]}-{dob[6:]}", int(0.02 * w), int(0.02 * h) + 2 * u,
-         u, "white")
+    draw(s, f"MRN {ident['mrn']}  DOB {dob[:4]}-{dob[4:6]}-{dob[6:]}", int(0.02 * w), int(0.02 * h) + 2 * u, u, "white")
     draw(s, ident["hospital_en"], int(0.55 * w), int(0.02 * h), u, "boxed")
     draw(s, f"{sd[4:6]}/{sd[6:]}/{sd[:4]} 09:41", int(0.70 * w), int(0.95 * h), u, "low", contrast=0.15)
     if chinese:
         draw(s, f"姓名:{ident['name_zh']}", int(0.02 * w), int(0.90 * h), int(1.5 * u), "white")
         draw(s, f"身份证号 {ident['cn_id']}", int(0.02 * w), int(0.90 * h) + 2 * u, u, "white")
-        draw(s, ident["hospital_zh"], int(0.60 * w), int(0.06 * h), u, "black" if rng.random() < .5 else "boxed")
-    draw(s, f"ID:{ident['mrn']}", int(0.40 * w), int(0.45 * h), int(1.3 * u), "mid")           # over anatomy
-    draw(s, f"{ident['phone']}", int(0.88 * w), int(0.30 * h), u, "white", angle=90)           # rotated stamp
+        draw(s, ident["hospital_zh"], int(0.60 * w), int(0.06 * h), u, "black" if rng.random() < 0.5 else "boxed")
+    draw(s, f"ID:{ident['mrn']}", int(0.40 * w), int(0.45 * h), int(1.3 * u), "mid")  # over anatomy
+    draw(s, f"{ident['phone']}", int(0.88 * w), int(0.30 * h), u, "white", angle=90)  # rotated stamp
     draw(s, "R", int(0.05 * w), int(0.20 * h), int(3 * u), "white", safe=True)
     draw(s, "PA", int(0.90 * w), int(0.12 * h), int(2 * u), "white", safe=True)
     return s
@@ -213,8 +226,17 @@ def scale(img: np.ndarray, bits: int, signed: bool = False, monochrome1: bool = 
     return out
 
 
-def to_dataset(s: Synth, *, bits: int = 12, signed: bool = False, photometric: str = "MONOCHROME2",
-               frames: int = 1, modality: str = "DX", syntax: str = "explicit", window: bool = False):
+def to_dataset(
+    s: Synth,
+    *,
+    bits: int = 12,
+    signed: bool = False,
+    photometric: str = "MONOCHROME2",
+    frames: int = 1,
+    modality: str = "DX",
+    syntax: str = "explicit",
+    window: bool = False,
+):
     """A DICOM data set holding the image (and copies for more frames), header identity included."""
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian, generate_uid
@@ -223,9 +245,12 @@ def to_dataset(s: Synth, *, bits: int = 12, signed: bool = False, photometric: s
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.SOPClassUID = {"DX": "1.2.840.10008.5.1.4.1.1.1.1", "CR": "1.2.840.10008.5.1.4.1.1.1",
-                      "US": "1.2.840.10008.5.1.4.1.1.3.1" if frames > 1 else "1.2.840.10008.5.1.4.1.1.6.1",
-                      "OT": "1.2.840.10008.5.1.4.1.1.7"}[modality]
+    ds.SOPClassUID = {
+        "DX": "1.2.840.10008.5.1.4.1.1.1.1",
+        "CR": "1.2.840.10008.5.1.4.1.1.1",
+        "US": "1.2.840.10008.5.1.4.1.1.3.1" if frames > 1 else "1.2.840.10008.5.1.4.1.1.6.1",
+        "OT": "1.2.840.10008.5.1.4.1.1.7",
+    }[modality]
     ds.SOPInstanceUID, ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid(), generate_uid()
     ds.Modality = modality
     ds.PatientName = ident["name_en"]
@@ -249,7 +274,8 @@ def to_dataset(s: Synth, *, bits: int = 12, signed: bool = False, photometric: s
         ds.BitsAllocated = 8 if bits <= 8 else 16
         ds.BitsStored, ds.HighBit, ds.PixelRepresentation = bits, bits - 1, int(signed)
         dtype = {(8, 0): np.uint8, (8, 1): np.int8, (16, 0): np.uint16, (16, 1): np.int16}[
-            (ds.BitsAllocated, int(signed))]
+            (ds.BitsAllocated, int(signed))
+        ]
         arr = vals.astype(dtype)
         if window:
             lo, hi = int(vals.min()), int(vals.max())
@@ -263,8 +289,12 @@ def to_dataset(s: Synth, *, bits: int = 12, signed: bool = False, photometric: s
     return ds
 
 
-SYNTAXES = {"rle": "1.2.840.10008.1.2.5", "j2k": "1.2.840.10008.1.2.4.90", "jls": "1.2.840.10008.1.2.4.80",
-            "jpeg": "1.2.840.10008.1.2.4.50"}
+SYNTAXES = {
+    "rle": "1.2.840.10008.1.2.5",
+    "j2k": "1.2.840.10008.1.2.4.90",
+    "jls": "1.2.840.10008.1.2.4.80",
+    "jpeg": "1.2.840.10008.1.2.4.50",
+}
 
 
 def compress(ds, arr: np.ndarray, syntax: str) -> None:

@@ -1,5 +1,6 @@
 """The pixel core on plain numpy images, no DICOM anywhere: a PNG-like grey or RGB image
 with text drawn on it goes in as Frames, and comes out with the text boxes redacted."""
+
 from __future__ import annotations
 
 import cv2
@@ -19,7 +20,7 @@ def _image(rgb: bool) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
     """A 512 x 512 smooth background (a PNG export of a scan, say) with two lines of text,
     and the rectangles the text covers."""
     yy, xx = np.mgrid[0:512, 0:512]
-    base = (40 + 60 * np.exp(-((xx - 256) ** 2 + (yy - 256) ** 2) / (2 * 120.0 ** 2))).astype(np.uint8)
+    base = (40 + 60 * np.exp(-((xx - 256) ** 2 + (yy - 256) ** 2) / (2 * 120.0**2))).astype(np.uint8)
     img = np.dstack([base, base, base]) if rgb else base.copy()
     rects = []
     for text, (x, y) in TEXT:
@@ -54,8 +55,13 @@ def test_core_redact_phi_uses_identity_values():
     from deid.dicom.operators import IdentityValues  # any IdentityMatcher; this one builds from strings
 
     img, rects = _image(False)
-    done = redact_frames(Frames.single(img), PixelPolicy(mode="redact-phi"), "redact-phi", Pseudonymizer(b"k" * 32),
-                         IdentityValues(["DOE^JANE"]))
+    done = redact_frames(
+        Frames.single(img),
+        PixelPolicy(mode="redact-phi"),
+        "redact-phi",
+        Pseudonymizer(b"k" * 32),
+        IdentityValues(["DOE^JANE"]),
+    )
     x0, y0, x1, y1 = rects[0]
     assert done.frames[0][y0:y1, x0:x1].max() < 120
     assert any(e.rule_id == "pixels:redact-phi:identity" for e in done.events)

@@ -1,6 +1,7 @@
 """Burned-in text, part 3: no runaway box blanks an image, the over-redaction guard
 quarantines what would be destroyed, and text hidden by colour, value range or a
 label layout is still found."""
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,11 @@ pytestmark = pytest.mark.skipif(not fonts_available(), reason="needs fonts-wqy-z
 
 
 def _boxes(res, action="redact") -> list[tuple[int, int, int, int]]:
-    return [tuple(int(v) for v in e.location.split("box[")[1].rstrip("]").split(","))
-            for e in res.events if ".box[" in e.location and e.action == action]
+    return [
+        tuple(int(v) for v in e.location.split("box[")[1].rstrip("]").split(","))
+        for e in res.events
+        if ".box[" in e.location and e.action == action
+    ]
 
 
 def _measure(res) -> dict:
@@ -51,25 +55,27 @@ def test_lines_never_grow_across_the_frame():
     """Detections chained along an edge (a column of touching boxes, a staircase, a row of
     blobs of mixed heights) stay lines: no group is taller than 1.5x its tallest member,
     and stacked boxes are never joined."""
-    column = [Box(0, y, 40, y + 22, "border-single") for y in range(0, 2048, 21)]      # touching
+    column = [Box(0, y, 40, y + 22, "border-single") for y in range(0, 2048, 21)]  # touching
     stairs = [Box(60 + 30 * i, 100 + 4 * i, 88 + 30 * i, 120 + 4 * i, "border") for i in range(60)]
     rng = random.Random(1)
-    row = [Box(x, 1900 + rng.randint(-8, 8), x + 30, 1930 + rng.randint(0, 60), "border-single")
-           for x in range(0, 2048, 32)]
+    row = [
+        Box(x, 1900 + rng.randint(-8, 8), x + 30, 1930 + rng.randint(0, 60), "border-single")
+        for x in range(0, 2048, 32)
+    ]
     for boxes in (column, stairs, row):
         tallest = max(b.height for b in boxes)
         for line in group_lines(boxes):
             assert line.y1 - line.y0 <= 1.5 * tallest
-    assert len(merge(column)) == len(column)          # stacked: nothing joined
+    assert len(merge(column)) == len(column)  # stacked: nothing joined
     words = [Box(10, 10, 60, 30, "ppocr"), Box(70, 11, 140, 31, "ppocr"), Box(150, 10, 200, 29, "ppocr")]
-    assert [b.as_tuple() for b in merge(words)] == [(10, 10, 200, 31)]   # one line of words is one box
+    assert [b.as_tuple() for b in merge(words)] == [(10, 10, 200, 31)]  # one line of words is one box
 
 
 def test_border_detector_ignores_film_grain():
     view = (grainy(1024, 3) * 255).astype(np.uint8)
     boxes = BorderDetector().detect(view)
     assert all(b.height <= 3 * (1024 // 40) for b in boxes)
-    assert not [b for b in boxes if b.source == "border"]    # grain is not a line of text
+    assert not [b for b in boxes if b.source == "border"]  # grain is not a line of text
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -87,7 +93,7 @@ def test_grainy_radiograph_keeps_its_pixels_and_loses_its_name(seed):
     assert (before[line.mask] != after[line.mask]).mean() >= 0.9
     inside = np.zeros(before.shape, bool)
     x0, y0, x1, y1 = line.box
-    inside[y0 - 12:y1 + 12, x0 - 12:x1 + 12] = True
+    inside[y0 - 12 : y1 + 12, x0 - 12 : x1 + 12] = True
     assert ((before != after) & ~inside).mean() < 0.02
     assert float(_measure(res)["text"]) < 0.02
 
@@ -122,9 +128,25 @@ def test_over_redaction_reason_file_and_exit_code(tmp_path):
     key = tmp_path / "key"
     key.write_bytes(KEY)
     key.chmod(0o600)
-    proc = subprocess.run([sys.executable, "-m", "deid.cli", "run", str(src), "-o", str(out), "-q",
-                           "--pipeline", "chest-xray", "--key-file", str(key)], capture_output=True, text=True,
-                          timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "deid.cli",
+            "run",
+            str(src),
+            "-o",
+            str(out),
+            "-q",
+            "--pipeline",
+            "chest-xray",
+            "--key-file",
+            str(key),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert not (out / "page.dcm").exists()
     reason = json.loads((tmp_path / "out.quarantine" / "page.dcm.reason.json").read_text())
@@ -139,16 +161,21 @@ def test_policy_limits_per_modality():
 
     pp = build_pixel_policy({"max_redacted_fraction": {"default": 0.1, "US": 0.4}}, "t")
     assert (pp.redaction_limit("CR"), pp.redaction_limit("us"), pp.redaction_limit("MR")) == (0.1, 0.4, 0.25)
-    assert (pp.redaction_limit("CT"), pp.redaction_limit("DX")) == (0.25, 0.1)   # slices: denser text
+    assert (pp.redaction_limit("CT"), pp.redaction_limit("DX")) == (0.25, 0.1)  # slices: denser text
     assert build_pixel_policy({"max_redacted_fraction": 0.2}, "t").redaction_limit("US") == 0.2
     with pytest.raises(PolicyError, match="max_redacted_fraction"):
         build_pixel_policy({"max_redacted_fraction": 0}, "t")
 
 
 # -- colour, hidden ranges, labels ----------------------------------------------------------
-@pytest.mark.parametrize("band,ink", [((76, 76, 76), (255, 0, 0)),        # red on grey, same luminance
-                                      ((29, 29, 29), (0, 0, 255)),        # blue on dark grey
-                                      ((150, 150, 150), (0, 255, 0))])    # green on grey, same luminance
+@pytest.mark.parametrize(
+    "band,ink",
+    [
+        ((76, 76, 76), (255, 0, 0)),  # red on grey, same luminance
+        ((29, 29, 29), (0, 0, 255)),  # blue on dark grey
+        ((150, 150, 150), (0, 255, 0)),
+    ],
+)  # green on grey, same luminance
 def test_isoluminant_coloured_text_is_redacted(band, ink, tmp_path):
     rng = random.Random(5)
     h, w = 512, 640
@@ -156,7 +183,7 @@ def test_isoluminant_coloured_text_is_redacted(band, ink, tmp_path):
     d = ImageDraw.Draw(img)
     d.rectangle((0, 20, w, 60), fill=band)
     d.text((10, 26), "HERNANDEZ DEANNA MRN50349106", fill=ink, font=ImageFont.truetype(LATIN_FONT, 22))
-    for y in range(200, 400):                 # a colour scale bar, as on PET and Doppler captures
+    for y in range(200, 400):  # a colour scale bar, as on PET and Doppler captures
         d.line((450, y, 470, y), fill=(int(255 * (y - 200) / 200), 64, 255 - int(255 * (y - 200) / 200)))
     ink_mask = np.all(np.asarray(img) == ink, axis=-1)
     ds = to_dataset(Synth(np.asarray(img).astype(np.float32) / 255, identity=identity(rng)), photometric="RGB")
@@ -168,8 +195,8 @@ def test_isoluminant_coloured_text_is_redacted(band, ink, tmp_path):
     assert (before[ink_mask] != after[ink_mask]).any(axis=-1).mean() >= 0.95
     # the preview is in colour, so a person looking at it sees coloured text that is left
     png = cv2.imdecode(np.frombuffer(res.previews[0][1], np.uint8), cv2.IMREAD_COLOR)
-    assert tuple(png[250, 460]) == tuple(int(v) for v in after[250, 460][::-1])   # BGR of the output
-    assert (before[200:400, 450:471] == after[200:400, 450:471]).all()             # the bar is kept
+    assert tuple(png[250, 460]) == tuple(int(v) for v in after[250, 460][::-1])  # BGR of the output
+    assert (before[200:400, 450:471] == after[200:400, 450:471]).all()  # the bar is kept
 
 
 def test_text_hidden_by_one_bright_pixel_and_the_window_is_redacted():
@@ -204,8 +231,7 @@ def _labelled(modality: str) -> tuple:
     d = ImageDraw.Draw(layer)
     font = ImageFont.truetype(LATIN_FONT, 13)
     values = {}
-    for y, (label, value) in zip((12, 30, 48, 66), (("Sex:", "M"), ("DOB:", "1962"), ("Age:", "045Y"),
-                                                    ("Side:", "L"))):
+    for y, (label, value) in zip((12, 30, 48, 66), (("Sex:", "M"), ("DOB:", "1962"), ("Age:", "045Y"), ("Side:", "L"))):
         d.text((8, y), label, fill=255, font=font)
         d.text((70, y), value, fill=255, font=font)
         values[value] = (slice(y, y + 16), slice(70, 110))
@@ -223,17 +249,17 @@ def _gone(before, after, mask, where) -> float:
 def test_short_values_after_a_label_are_redacted():
     ds, mask, values = _labelled("CR")
     before = frames(ds)[0]
-    res, out = run(ds)                        # redact-all-text
+    res, out = run(ds)  # redact-all-text
     after = frames(out)[0]
-    for value, where in values.items():       # "L" is a safe word, but not after a label
+    for value, where in values.items():  # "L" is a safe word, but not after a label
         assert _gone(before, after, mask, where) >= 0.9, value
-    assert _gone(before, after, mask, (slice(240, 280), slice(470, 512))) < 0.1   # a lone "R" stays
+    assert _gone(before, after, mask, (slice(240, 280), slice(470, 512))) < 0.1  # a lone "R" stays
     ds, mask, values = _labelled("US")
-    res, out = run(ds, "ultrasound")          # redact-phi: values of PHI labels go
+    res, out = run(ds, "ultrasound")  # redact-phi: values of PHI labels go
     after = frames(out)[0]
     for value in ("M", "1962", "045Y"):
         assert _gone(before, after, mask, values[value]) >= 0.9, value
-    assert _gone(before, after, mask, values["L"]) < 0.1          # "Side" announces no identifier
+    assert _gone(before, after, mask, values["L"]) < 0.1  # "Side" announces no identifier
 
 
 def test_every_image_records_its_redacted_share():
@@ -272,21 +298,38 @@ def test_verify_in_the_band_still_catches_text_left_behind(monkeypatch):
     ds = to_dataset(s, bits=12)
     calls = []
     real_detect = PPOCRDetector.detect
-    monkeypatch.setattr(PPOCRDetector, "detect", lambda self, v, rois=None: calls.append(rois) or
-                        real_detect(self, v, rois))
+    monkeypatch.setattr(
+        PPOCRDetector, "detect", lambda self, v, rois=None: calls.append(rois) or real_detect(self, v, rois)
+    )
     res, _ = run(ds)
     assert res.status == "ok", res.reason
-    assert all(r is None for r in calls)          # the model ran on the first pass only
-    monkeypatch.setattr(stage, "_fill", lambda frame, out, b: None)   # a redaction that does nothing
+    assert all(r is None for r in calls)  # the model ran on the first pass only
+    monkeypatch.setattr(stage, "_fill", lambda frame, out, b: None)  # a redaction that does nothing
     res, _ = run(ds)
     assert res.status == "quarantined" and res.reason.startswith("verify-failed")
 
 
-@pytest.mark.parametrize("text,phi", [
-    ("Sex: M", True), ("DOB:1962", True), ("姓名：张三", True), ("Age 90Y Sex MALE", True), ("ID 12345", True),
-    ("年龄 45岁", True), ("Patient Name: DOE", True), ("Time: 18:44", True),
-    ("Gn 77", False), ("FR 24Hz", False), ("Time 18:44", False), ("MI 0.5", False), ("Sex:", False),
-    ("Depth 16 cm", False), ("Patient Position HFS", False), ("Westbrook Health", False)])
+@pytest.mark.parametrize(
+    "text,phi",
+    [
+        ("Sex: M", True),
+        ("DOB:1962", True),
+        ("姓名：张三", True),
+        ("Age 90Y Sex MALE", True),
+        ("ID 12345", True),
+        ("年龄 45岁", True),
+        ("Patient Name: DOE", True),
+        ("Time: 18:44", True),
+        ("Gn 77", False),
+        ("FR 24Hz", False),
+        ("Time 18:44", False),
+        ("MI 0.5", False),
+        ("Sex:", False),
+        ("Depth 16 cm", False),
+        ("Patient Position HFS", False),
+        ("Westbrook Health", False),
+    ],
+)
 def test_labels_that_announce_an_identifier(text, phi):
     """Strong labels (age, sex, ID ...) announce a value without a colon; plain words
     (time, date, site) only with one; technical text (gain, frame rate) never."""
@@ -295,9 +338,22 @@ def test_labels_that_announce_an_identifier(text, phi):
     assert labelled_phi(text) is phi
 
 
-@pytest.mark.parametrize("text,bare", [("F", True), ("Female", True), ("045Y", True), ("36 yrs", True),
-                                       ("54Y/F", True), ("45岁", True), ("女", True),
-                                       ("2D", False), ("5 MHz", False), ("12 cm", False), ("C5-1", False)])
+@pytest.mark.parametrize(
+    "text,bare",
+    [
+        ("F", True),
+        ("Female", True),
+        ("045Y", True),
+        ("36 yrs", True),
+        ("54Y/F", True),
+        ("45岁", True),
+        ("女", True),
+        ("2D", False),
+        ("5 MHz", False),
+        ("12 cm", False),
+        ("C5-1", False),
+    ],
+)
 def test_bare_sex_and_age_in_redact_phi(text, bare):
     from deid.pixels.labels import demographic
 
@@ -312,10 +368,12 @@ def test_a_jp2_box_that_cannot_move_on_is_refused_before_decoding(tmp_path):
 
     src = tmp_path / "loop.dcm"
     src.write_bytes(jp2_box_length_zero())
-    code = ("import sys; from deid.core import Context; from deid.dicom.handler import DicomHandler;"
-            "from deid.policy import load_pipeline; from deid.pseudonym import Pseudonymizer;"
-            "r = DicomHandler()._process(open(sys.argv[1], 'rb').read(), 'fp',"
-            " Context(load_pipeline('chest-xray'), Pseudonymizer(b'k' * 32)), 'x.dcm'); print(r.reason)")
+    code = (
+        "import sys; from deid.core import Context; from deid.dicom.handler import DicomHandler;"
+        "from deid.policy import load_pipeline; from deid.pseudonym import Pseudonymizer;"
+        "r = DicomHandler()._process(open(sys.argv[1], 'rb').read(), 'fp',"
+        " Context(load_pipeline('chest-xray'), Pseudonymizer(b'k' * 32)), 'x.dcm'); print(r.reason)"
+    )
     out = subprocess.run([sys.executable, "-c", code, str(src)], capture_output=True, text=True, timeout=120)
     assert out.stdout.startswith("pixels-undecodable: JPEG 2000 frame with a box of invalid length"), out.stderr
     from deid.dicom.pixels import check_jp2_boxes

@@ -1,5 +1,6 @@
 """Burned-in text removal, end to end through the DICOM handler, on synthetic images with
 ground truth (tests/pixels/synth.py) and on the presidio images (tests/data/presidio)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -63,7 +64,7 @@ def collateral(s, before: np.ndarray, after: np.ndarray, margin: int = 12) -> fl
     inside = np.zeros(before.shape[:2], bool)
     for line in s.lines:
         x0, y0, x1, y1 = line.box
-        inside[max(0, y0 - margin):y1 + margin, max(0, x0 - margin):x1 + margin] = True
+        inside[max(0, y0 - margin) : y1 + margin, max(0, x0 - margin) : x1 + margin] = True
     changed = before != after if before.ndim == 2 else (before != after).any(axis=-1)
     return float((changed & ~inside).sum() / changed.size)
 
@@ -87,11 +88,18 @@ def test_chest_xrays_every_phi_line_removed_markers_kept():
     assert totals["safe_kept"] == totals["safe"]  # R and PA stay
 
 
-@pytest.mark.parametrize("variant", [
-    dict(bits=8, syntax="explicit"), dict(bits=16, syntax="explicit"), dict(bits=16, signed=True, syntax="rle"),
-    dict(bits=12, photometric="MONOCHROME1", syntax="j2k"), dict(bits=12, syntax="jls", window=True),
-    dict(bits=8, syntax="jpeg"), dict(bits=8, photometric="RGB", syntax="rle"),
-])
+@pytest.mark.parametrize(
+    "variant",
+    [
+        dict(bits=8, syntax="explicit"),
+        dict(bits=16, syntax="explicit"),
+        dict(bits=16, signed=True, syntax="rle"),
+        dict(bits=12, photometric="MONOCHROME1", syntax="j2k"),
+        dict(bits=12, syntax="jls", window=True),
+        dict(bits=8, syntax="jpeg"),
+        dict(bits=8, photometric="RGB", syntax="rle"),
+    ],
+)
 def test_every_encoding_redacted_and_kept_lossless(variant):
     s = chest_case(11, 768, 768, chinese=True)
     ds = to_dataset(s, **variant)
@@ -171,10 +179,13 @@ def test_device_region_rule_blanks_banner_without_ocr():
     assert out.get("BurnedInAnnotation") != "NO"  # regions-only does not claim the text is gone
 
 
-@pytest.mark.parametrize("manufacturer,model,rule,banner", [
-    ("Philips Medical Systems", "EPIQ 7G", "us-philips-epiq-600", 49),       # CTP (0,0,1024,49) at 600 rows
-    ("ESAOTE", "6100", "us-esaote-6100-608", None),                          # 608 rows only: no match at 600
-])
+@pytest.mark.parametrize(
+    "manufacturer,model,rule,banner",
+    [
+        ("Philips Medical Systems", "EPIQ 7G", "us-philips-epiq-600", 49),  # CTP (0,0,1024,49) at 600 rows
+        ("ESAOTE", "6100", "us-esaote-6100-608", None),  # 608 rows only: no match at 600
+    ],
+)
 def test_ctp_device_rules_match_on_signature_and_size(manufacturer, model, rule, banner):
     ds = to_dataset(ultrasound_case(4), modality="US", bits=8)  # 800 x 600
     ds.Manufacturer, ds.ManufacturerModelName = manufacturer, model
@@ -186,7 +197,7 @@ def test_ctp_device_rules_match_on_signature_and_size(manufacturer, model, rule,
         return
     assert f"pixels:region:{rule}" in hits
     after = frames(out)[0]
-    assert len(np.unique(after[:banner])) == 1 and len(np.unique(after[banner:banner + 20])) > 1
+    assert len(np.unique(after[:banner])) == 1 and len(np.unique(after[banner : banner + 20])) > 1
 
 
 def test_blank_outside_ultrasound_regions():
@@ -222,8 +233,11 @@ def test_audit_has_one_event_per_box_and_no_text(tmp_path):
     boxes = [e for e in res.events if e.category == "burned-in-text"]
     assert len(boxes) >= len([ln for ln in s.lines if not ln.safe])
     assert all(e.location.startswith("pixels.frame[0].box[") for e in boxes)
-    assert all(e.fingerprint and len(e.fingerprint) >= 16 for e in boxes if e.action == "redact"
-               and "score=0.00" not in e.detail and "score=unread" not in e.detail)
+    assert all(
+        e.fingerprint and len(e.fingerprint) >= 16
+        for e in boxes
+        if e.action == "redact" and "score=0.00" not in e.detail and "score=unread" not in e.detail
+    )
     # a line too long to be a safe word is redacted unread, and recorded as such
     assert any("score=unread" in e.detail and not e.fingerprint for e in boxes)
     blob = json.dumps([e.as_dict() for e in res.events], ensure_ascii=False)
@@ -234,14 +248,30 @@ def test_audit_has_one_event_per_box_and_no_text(tmp_path):
 def test_cli_batch_with_preview_multiframe_no_pixels_and_compressed(tmp_path):
     src = tmp_path / "in"
     src.mkdir()
-    (src / "us.dcm").write_bytes(to_bytes(to_dataset(ultrasound_case(1), photometric="RGB", frames=2,
-                                                     modality="US")))
+    (src / "us.dcm").write_bytes(to_bytes(to_dataset(ultrasound_case(1), photometric="RGB", frames=2, modality="US")))
     for name in ("rle", "j2k", "jls", "jpeg"):
         (src / f"{name}.dcm").write_bytes(to_bytes(to_dataset(chest_case(20, 512, 512), bits=8, syntax=name)))
     (src / "nopix.dcm").write_bytes((PRESIDIO / "0_ORIGINAL_no_pixels.dcm").read_bytes())
     out, prev = tmp_path / "out", tmp_path / "preview"
-    proc = subprocess.run([sys.executable, "-m", "deid.cli", "run", str(src), "-o", str(out), "--preview", str(prev),
-                           "-q", "--key-file", str(_key(tmp_path))], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "deid.cli",
+            "run",
+            str(src),
+            "-o",
+            str(out),
+            "--preview",
+            str(prev),
+            "-q",
+            "--key-file",
+            str(_key(tmp_path)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in src.iterdir())
     pngs = sorted(p.name for p in prev.rglob("*.png"))
@@ -263,15 +293,20 @@ def _key(tmp_path):
 GT = PRESIDIO / "ground_truth.json"
 
 
-@pytest.mark.parametrize("name,gt_key", [("0_ORIGINAL_compressed.dcm", "sample_data/0_ORIGINAL.dcm"),
-                                         ("2_ORIGINAL.dcm", "sample_data/2_ORIGINAL.dcm")])
+@pytest.mark.parametrize(
+    "name,gt_key",
+    [("0_ORIGINAL_compressed.dcm", "sample_data/0_ORIGINAL.dcm"), ("2_ORIGINAL.dcm", "sample_data/2_ORIGINAL.dcm")],
+)
 def test_presidio_images_every_ground_truth_word_covered(name, gt_key):
     data = (PRESIDIO / name).read_bytes()
     pipe = load_pipeline("chest-xray")
     res = DicomHandler()._process(data, "fp", Context(pipe, PSEUDO), name)
     assert res.status == "ok", res.reason
-    boxes = [tuple(int(v) for v in e.location.split("box[")[1].rstrip("]").split(","))
-             for e in res.events if e.action == "redact" and ".box[" in e.location]
+    boxes = [
+        tuple(int(v) for v in e.location.split("box[")[1].rstrip("]").split(","))
+        for e in res.events
+        if e.action == "redact" and ".box[" in e.location
+    ]
     words = json.loads(GT.read_text())[gt_key]
     for w in words:  # ground truth is in presidio's 25 px padded space
         x0, y0 = w["left"] - 25, w["top"] - 25

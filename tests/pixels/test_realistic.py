@@ -3,6 +3,7 @@ written without reading deid/pixels/): vendor-style layouts, many fonts and rend
 hidden ranges, coloured text, and hard negatives (collimator edges, rulers, wires,
 film borders, grain) with no text at all. Every image is held to the bounds on its own,
 not on a median: the bigger set runs in benchmarks/pixels_realistic.py."""
+
 from __future__ import annotations
 
 import pytest
@@ -29,17 +30,30 @@ def _run(c, pipeline: str = "chest-xray"):
     before, after, tol = c.pixels(), None, 0
     if res.status == "ok":  # a YBR input is written as RGB: compare colours, within rounding
         out = pydicom.dcmread(io.BytesIO(res.data))
-        before, after, tol, _pi = to_comparable(before, c.photometric, stored_pixels(out),
-                                                str(out.PhotometricInterpretation))
+        before, after, tol, _pi = to_comparable(
+            before, c.photometric, stored_pixels(out), str(out.PhotometricInterpretation)
+        )
     return res, score_image(c.tokens, before, after, name=c.name, kind=c.kind, tol=tol)
 
 
 # one of each kind that is cheap enough for the suite (the 2-3k px radiographs and
 # mammograms run in the benchmark): seeds fixed, chosen before looking at the results
-CASES = [("ct", 5), pytest.param("mr", 6, marks=pytest.mark.xfail(
-    strict=True, reason="known miss: a 6 px 'M' touching bright anatomy on a 256 px MR; neither detector "
-                        "sees it (docs/pixels.md)")),
-         ("sc-rgb", 9), ("cn-us", 11), ("us-cine", 8), ("us", 7)]
+CASES = [
+    ("ct", 5),
+    pytest.param(
+        "mr",
+        6,
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="known miss: a 6 px 'M' touching bright anatomy on a 256 px MR; neither detector "
+            "sees it (docs/pixels.md)",
+        ),
+    ),
+    ("sc-rgb", 9),
+    ("cn-us", 11),
+    ("us-cine", 8),
+    ("us", 7),
+]
 
 
 @pytest.mark.parametrize("kind,seed", CASES)

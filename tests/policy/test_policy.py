@@ -1,4 +1,5 @@
 """Policy engine: the table is data, options stack, combined codes resolve, bad YAML is refused."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,18 +13,30 @@ from deid.policy.table import load_table
 def test_table_has_all_621_rows_and_repeating_groups():
     t = load_table()
     assert len(t.rows) == 621
-    assert t.lookup(0x50001234).name == "Curve Data"          # (50xx,xxxx)
-    assert t.lookup(0x60023000).name == "Overlay Data"        # (60xx,3000)
+    assert t.lookup(0x50001234).name == "Curve Data"  # (50xx,xxxx)
+    assert t.lookup(0x60023000).name == "Overlay Data"  # (60xx,3000)
     assert t.lookup(0x60104000).name == "Overlay Comments"
     assert t.private.basic == "X"
 
 
-@pytest.mark.parametrize("code,typ,want", [
-    ("X/Z", 2, "Z"), ("X/Z", 3, "X"), ("X/Z", None, "Z"),
-    ("X/D", 1, "D"), ("X/D", 3, "X"), ("X/D", None, "D"),
-    ("Z/D", 1, "D"), ("Z/D", 2, "Z"), ("X/Z/D", 1, "D"), ("X/Z/D", 2, "Z"), ("X/Z/D", 3, "X"),
-    ("X/Z/U*", None, "U"), ("X/Z/U*", 3, "U"),
-])
+@pytest.mark.parametrize(
+    "code,typ,want",
+    [
+        ("X/Z", 2, "Z"),
+        ("X/Z", 3, "X"),
+        ("X/Z", None, "Z"),
+        ("X/D", 1, "D"),
+        ("X/D", 3, "X"),
+        ("X/D", None, "D"),
+        ("Z/D", 1, "D"),
+        ("Z/D", 2, "Z"),
+        ("X/Z/D", 1, "D"),
+        ("X/Z/D", 2, "Z"),
+        ("X/Z/D", 3, "X"),
+        ("X/Z/U*", None, "U"),
+        ("X/Z/U*", 3, "U"),
+    ],
+)
 def test_combined_codes(code, typ, want):
     assert resolve_combined(code, typ)[0] == want
 
@@ -43,21 +56,28 @@ def test_shipped_pipelines_load():
     names = shipped_pipelines()
     assert {"dicom-basic", "dicom-research"} <= set(names)
     r = load_pipeline("dicom-research").dicom
-    assert set(r.options) == {"retain_long_modified_dates", "clean_descriptors",
-                              "retain_patient_characteristics", "retain_safe_private"}
+    assert set(r.options) == {
+        "retain_long_modified_dates",
+        "clean_descriptors",
+        "retain_patient_characteristics",
+        "retain_safe_private",
+    }
 
 
-@pytest.mark.parametrize("raw,needle", [
-    ({"dicom": {"options": ["retain_all"]}}, "retain_all"),
-    ({"dicom": {"profile": "extended"}}, "profile"),
-    ({"dicom": {"options": ["retain_long_full_dates", "retain_long_modified_dates"]}}, "one of"),
-    ({"dicom": {"overrides": [{"keyword": "PatientName", "action": "obliterate"}]}}, "obliterate"),
-    ({"dicom": {"overrides": [{"keyword": "NotAKeyword", "action": "keep"}]}}, "NotAKeyword"),
-    ({"dicom": {"overrides": [{"action": "keep"}]}}, "needs one of"),
-    ({"dicom": {"overrides": [{"tag": "(10,10)", "action": "keep"}]}}, "(gggg,eeee)"),
-    ({"dicom": {"date_shift_days": [5, 1]}}, "date_shift_days"),
-    ({"dicm": {}}, "unknown top-level"),
-])
+@pytest.mark.parametrize(
+    "raw,needle",
+    [
+        ({"dicom": {"options": ["retain_all"]}}, "retain_all"),
+        ({"dicom": {"profile": "extended"}}, "profile"),
+        ({"dicom": {"options": ["retain_long_full_dates", "retain_long_modified_dates"]}}, "one of"),
+        ({"dicom": {"overrides": [{"keyword": "PatientName", "action": "obliterate"}]}}, "obliterate"),
+        ({"dicom": {"overrides": [{"keyword": "NotAKeyword", "action": "keep"}]}}, "NotAKeyword"),
+        ({"dicom": {"overrides": [{"action": "keep"}]}}, "needs one of"),
+        ({"dicom": {"overrides": [{"tag": "(10,10)", "action": "keep"}]}}, "(gggg,eeee)"),
+        ({"dicom": {"date_shift_days": [5, 1]}}, "date_shift_days"),
+        ({"dicm": {}}, "unknown top-level"),
+    ],
+)
 def test_invalid_pipelines_are_refused_with_the_reason(raw, needle):
     with pytest.raises(PolicyError) as exc:
         build_pipeline(raw, "t.yaml")

@@ -7,6 +7,7 @@ word, 15-digit IDs, phones split by spaces, dates in every common form, and clin
 terms that start with a surname character (黄疸, 林可霉素) or hold a place (新疆出血热),
 which must be kept. `keep` lists those terms' spans.
 """
+
 from __future__ import annotations
 
 import random
@@ -16,10 +17,37 @@ from faker import Faker
 
 from deid.text.validate import resident_id_check_digit
 
-CLINICAL_ZH = ["黄疸", "新疆出血热", "林可霉素", "高血压", "白内障", "甘露醇", "金黄色葡萄球菌", "万古霉素", "华法林",
-               "石膏固定", "毛细支气管炎", "川崎病", "唐氏综合征", "贝尔面瘫", "马方综合征", "房间隔缺损", "胡桃夹综合征"]
-CLINICAL_EN = ["Parkinson's disease", "Foley catheter", "Gleason score 7", "Apgar 9", "Crohn's disease",
-               "Hodgkin lymphoma", "Down syndrome", "Bell's palsy", "Glasgow Coma Scale 15", "Swan-Ganz catheter"]
+CLINICAL_ZH = [
+    "黄疸",
+    "新疆出血热",
+    "林可霉素",
+    "高血压",
+    "白内障",
+    "甘露醇",
+    "金黄色葡萄球菌",
+    "万古霉素",
+    "华法林",
+    "石膏固定",
+    "毛细支气管炎",
+    "川崎病",
+    "唐氏综合征",
+    "贝尔面瘫",
+    "马方综合征",
+    "房间隔缺损",
+    "胡桃夹综合征",
+]
+CLINICAL_EN = [
+    "Parkinson's disease",
+    "Foley catheter",
+    "Gleason score 7",
+    "Apgar 9",
+    "Crohn's disease",
+    "Hodgkin lymphoma",
+    "Down syndrome",
+    "Bell's palsy",
+    "Glasgow Coma Scale 15",
+    "Swan-Ganz catheter",
+]
 HANZI_DIGITS = "〇一二三四五六七八九"
 
 
@@ -27,8 +55,8 @@ HANZI_DIGITS = "〇一二三四五六七八九"
 class Note:
     lang: str
     text: str = ""
-    gold: list[tuple[str, int, int]] = field(default_factory=list)   # (category, start, end)
-    keep: list[tuple[int, int]] = field(default_factory=list)        # clinical terms
+    gold: list[tuple[str, int, int]] = field(default_factory=list)  # (category, start, end)
+    keep: list[tuple[int, int]] = field(default_factory=list)  # clinical terms
 
     def add(self, piece: str, category: str | None = None, keep: bool = False) -> None:
         s = len(self.text)
@@ -92,7 +120,7 @@ def zh_note(seed: int) -> Note:
     name, mother, doctor = fake.name(), fake.name_female(), fake.name()
     born = fake.date_of_birth(minimum_age=1, maximum_age=90).strftime("%Y%m%d")
     term1, term2 = rng.sample(CLINICAL_ZH, 2)
-    if rng.random() < 0.5:               # a name with no cue word at all
+    if rng.random() < 0.5:  # a name with no cue word at all
         n.add(name, "name")
         n.add(f"，{rng.choice(['男', '女'])}，{rng.randint(1, 85)}岁，因")
     else:
@@ -107,7 +135,7 @@ def zh_note(seed: int) -> Note:
     n.add("，联系电话")
     n.add(zh_phone(rng, fake), "phone")
     n.add("。住院号：")
-    n.add(f"ZY{rng.randint(10 ** 7, 10 ** 8 - 1)}", "mrn")
+    n.add(f"ZY{rng.randint(10**7, 10**8 - 1)}", "mrn")
     n.add("。家住")
     n.add(fake.address().split(" ")[0], "address")
     n.add("。母亲")
@@ -145,7 +173,7 @@ def en_note(seed: int) -> Note:
     n.add(" seen on ")
     n.add(fake.date_between("-5y", "today").strftime(rng.choice(["%m/%d/%Y", "%B %d, %Y", "%Y-%m-%d"])), "date")
     n.add(". MRN: ")
-    n.add(str(rng.randint(10 ** 6, 10 ** 8)), "mrn")
+    n.add(str(rng.randint(10**6, 10**8)), "mrn")
     n.add(". SSN ")
     n.add(fake.ssn(), "ssn")
     n.add(". Phone ")
@@ -195,5 +223,9 @@ def score(notes_: list[Note], predict) -> dict:
         for s, e in found:
             n_found += 1
             tp_found += any(s < ge and gs < e for _c, gs, ge in note.gold)
-    return {"recall": {c: h / t for c, (h, t) in per.items()}, "counts": {c: t for c, (_h, t) in per.items()},
-            "clinical_kept": kept[0] / max(1, kept[1]), "precision": tp_found / max(1, n_found)}
+    return {
+        "recall": {c: h / t for c, (h, t) in per.items()},
+        "counts": {c: t for c, (_h, t) in per.items()},
+        "clinical_kept": kept[0] / max(1, kept[1]),
+        "precision": tp_found / max(1, n_found),
+    }

@@ -2,6 +2,7 @@
 them: free-text IDs, phones, e-mails and dates >= 99 % recall; Chinese names and
 addresses >= 95 %; clinical terms kept >= 98 %; structured fields 100 %. The same set
 and scorer feed benchmarks/records.py, whose figures are in docs/records.md."""
+
 from __future__ import annotations
 
 import csv
@@ -49,16 +50,36 @@ def _register(rows: int, seed: int = 7) -> tuple[str, list[list[str]]]:
     """A newborn register (the kind sold to photo studios), GB18030-ready."""
     fake, rng = Faker("zh_CN"), random.Random(seed)
     fake.seed_instance(seed)
-    header = ["住院号", "新生儿姓名", "性别", "出生日期", "母亲姓名", "母亲身份证号", "父亲姓名", "联系电话", "家庭住址"]
+    header = [
+        "住院号",
+        "新生儿姓名",
+        "性别",
+        "出生日期",
+        "母亲姓名",
+        "母亲身份证号",
+        "父亲姓名",
+        "联系电话",
+        "家庭住址",
+    ]
     body = []
     for i in range(rows):
         born = fake.date_of_birth(minimum_age=20, maximum_age=40).strftime("%Y%m%d")
         mid = resident_id(rng, born)
         if i % 10 == 0:  # a wrong check digit: still removed, by the field's name
             mid = mid[:-1] + ("0" if mid[-1] != "0" else "1")
-        body.append([f"ZY{rng.randint(10 ** 7, 10 ** 8 - 1)}", fake.name(), rng.choice("男女"),
-                     fake.date_between("-30d", "today").isoformat(), fake.name_female(), mid, fake.name_male(),
-                     fake.phone_number(), fake.address().split(" ")[0]])
+        body.append(
+            [
+                f"ZY{rng.randint(10**7, 10**8 - 1)}",
+                fake.name(),
+                rng.choice("男女"),
+                fake.date_between("-30d", "today").isoformat(),
+                fake.name_female(),
+                mid,
+                fake.name_male(),
+                fake.phone_number(),
+                fake.address().split(" ")[0],
+            ]
+        )
     return header, body
 
 
@@ -74,6 +95,6 @@ def test_structured_fields_full_recall():
     for before, after in zip(body, rows[1:]):
         for col in (0, 1, 4, 5, 6, 7):
             assert before[col] not in after[col], header[col]
-        assert after[2] == before[2]                         # sex kept
-        assert after[3][:4] == before[3][:4]                 # birth date -> year
+        assert after[2] == before[2]  # sex kept
+        assert after[3][:4] == before[3][:4]  # birth date -> year
         assert before[8].startswith(after[8]) and len(after[8]) < len(before[8])  # address -> province/city

@@ -2,6 +2,7 @@
 values are gone, one patient has one pseudonym and one date offset across a CSV, a JSONL,
 an HL7 message, a FHIR Bundle and a DICOM file, and bad input is quarantined with a reason
 that names where, never what. Every value here is synthetic."""
+
 from __future__ import annotations
 
 import csv
@@ -17,15 +18,32 @@ from helpers import make_ds, to_bytes
 
 runner = CliRunner()
 MRN = "ZY20240301"
-PLANTED = ["王小明", "李娟", "110101199003074514", "11010119900307451X", "13812345678", "138 1234 5678",
-           "13912345678", "建国路88号", "黄晓燕", "John Smith", "555-123-4567", "j.smith@example.org",
-           "4663 Howell Stream", "SMITH^JOHN", "123-45-6789", MRN]
+PLANTED = [
+    "王小明",
+    "李娟",
+    "110101199003074514",
+    "11010119900307451X",
+    "13812345678",
+    "138 1234 5678",
+    "13912345678",
+    "建国路88号",
+    "黄晓燕",
+    "John Smith",
+    "555-123-4567",
+    "j.smith@example.org",
+    "4663 Howell Stream",
+    "SMITH^JOHN",
+    "123-45-6789",
+    MRN,
+]
 
-CSV_GB = ("住院号,新生儿姓名,性别,出生日期,母亲姓名,母亲身份证号,联系电话,家庭住址,备注\r\n"
-          f"{MRN},王小明,男,2024-03-01,李娟,110101199003074514,138 1234 5678,北京市朝阳区建国路88号3栋2单元501室,"
-          "患儿黄疸，母亲李娟陪护，电话13912345678\r\n"
-          "ZY20240302,黄晓燕,女,2024年3月5日,陈静,11010119900307451X,010-88886666,上海市浦东新区世纪大道100号,"
-          "出生后高热3天\r\n")
+CSV_GB = (
+    "住院号,新生儿姓名,性别,出生日期,母亲姓名,母亲身份证号,联系电话,家庭住址,备注\r\n"
+    f"{MRN},王小明,男,2024-03-01,李娟,110101199003074514,138 1234 5678,北京市朝阳区建国路88号3栋2单元501室,"
+    "患儿黄疸，母亲李娟陪护，电话13912345678\r\n"
+    "ZY20240302,黄晓燕,女,2024年3月5日,陈静,11010119900307451X,010-88886666,上海市浦东新区世纪大道100号,"
+    "出生后高热3天\r\n"
+)
 
 
 def _run(tmp_path, files: dict[str, bytes], *extra):
@@ -60,10 +78,10 @@ def test_csv_gb18030_keeps_shape_and_encoding_and_links_to_dicom(tmp_path):
         assert value not in text
     ct = pydicom.dcmread(out / "ct.dcm")
     assert rows[1][0] == str(ct.PatientID) and rows[1][1] == str(ct.PatientID)  # one patient, one pseudonym
-    assert rows[1][4] in rows[1][8]                 # the mother's name in the note: the same pseudonym
+    assert rows[1][4] in rows[1][8]  # the mother's name in the note: the same pseudonym
     assert rows[1][2] == "男" and "黄疸" in rows[1][8] and "高热" in rows[2][8]  # clinical words kept
-    assert rows[1][7] == "北京市" and rows[2][7] == "上海市"   # address generalized to province/city
-    assert rows[1][5] == rows[2][5] == "[RESIDENT_ID]"      # wrong checksum too: removed by field name
+    assert rows[1][7] == "北京市" and rows[2][7] == "上海市"  # address generalized to province/city
+    assert rows[1][5] == rows[2][5] == "[RESIDENT_ID]"  # wrong checksum too: removed by field name
 
 
 def test_date_offset_of_a_record_equals_that_patients_images(tmp_path):
@@ -79,19 +97,47 @@ def test_date_offset_of_a_record_equals_that_patients_images(tmp_path):
 
 def test_jsonl_hl7_and_fhir_keep_their_format_and_share_the_pseudonym(tmp_path):
     mrn = "12345678"
-    jsonl = json.dumps({"patient": {"name": "John Smith", "mrn": mrn, "phone": "555-123-4567"},
-                        "notes": ["Call j.smith@example.org", "SS# 123-45-6789"]}) + "\n"
-    hl7 = ("MSH|^~\\&|LAB|HOSP|DEID|X|20240101120000||ADT^A01|1|P|2.5\r"
-           f"PID|1||{mrn}^^^HOSP^MR||SMITH^JOHN^Q||19300314|M|||4663 Howell Stream^^Robertbury^PR^93673"
-           "||(555)123-4567\rNTE|1||Patient John Smith called from 555-123-4567\r")
-    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
-        {"resource": {"resourceType": "Patient", "id": "p1", "identifier": [{"system": "urn:mrn", "value": mrn}],
-                      "name": [{"family": "Smith", "given": ["John"]}],
-                      "telecom": [{"system": "email", "value": "j.smith@example.org"}], "birthDate": "1930-03-14"}},
-        {"resource": {"resourceType": "Observation", "subject": {"reference": "Patient/p1"},
-                      "effectiveDateTime": "2024-03-14", "valueString": "reviewed by Dr. Alice Wong"}}]}
-    res, out = _run(tmp_path, {"a.jsonl": jsonl.encode(), "m.hl7": hl7.encode(),
-                               "b.json": json.dumps(bundle, indent=2).encode()})
+    jsonl = (
+        json.dumps(
+            {
+                "patient": {"name": "John Smith", "mrn": mrn, "phone": "555-123-4567"},
+                "notes": ["Call j.smith@example.org", "SS# 123-45-6789"],
+            }
+        )
+        + "\n"
+    )
+    hl7 = (
+        "MSH|^~\\&|LAB|HOSP|DEID|X|20240101120000||ADT^A01|1|P|2.5\r"
+        f"PID|1||{mrn}^^^HOSP^MR||SMITH^JOHN^Q||19300314|M|||4663 Howell Stream^^Robertbury^PR^93673"
+        "||(555)123-4567\rNTE|1||Patient John Smith called from 555-123-4567\r"
+    )
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {
+                "resource": {
+                    "resourceType": "Patient",
+                    "id": "p1",
+                    "identifier": [{"system": "urn:mrn", "value": mrn}],
+                    "name": [{"family": "Smith", "given": ["John"]}],
+                    "telecom": [{"system": "email", "value": "j.smith@example.org"}],
+                    "birthDate": "1930-03-14",
+                }
+            },
+            {
+                "resource": {
+                    "resourceType": "Observation",
+                    "subject": {"reference": "Patient/p1"},
+                    "effectiveDateTime": "2024-03-14",
+                    "valueString": "reviewed by Dr. Alice Wong",
+                }
+            },
+        ],
+    }
+    res, out = _run(
+        tmp_path, {"a.jsonl": jsonl.encode(), "m.hl7": hl7.encode(), "b.json": json.dumps(bundle, indent=2).encode()}
+    )
     assert res.exit_code == 0, res.output
     for name in ("a.jsonl", "m.hl7", "b.json"):
         body = (out / name).read_text()
@@ -132,11 +178,14 @@ def test_malformed_row_dropped_when_the_policy_says_so(tmp_path):
 
 
 def test_undecodable_and_broken_json_are_quarantined(tmp_path):
-    res, out = _run(tmp_path, {"x.csv": b"name,phone\n\x80\x80\x80\n", "y.json": b'{"name": "x",',
-                               "z.jsonl": b'{"a": 1}\nnot json\n'})
+    res, out = _run(
+        tmp_path,
+        {"x.csv": b"name,phone\n\x80\x80\x80\n", "y.json": b'{"name": "x",', "z.jsonl": b'{"a": 1}\nnot json\n'},
+    )
     assert res.exit_code == 1
-    reasons = sorted(json.loads(p.read_text())["reason"].split(":")[0]
-                     for p in (tmp_path / "out.quarantine").glob("*.reason.json"))
+    reasons = sorted(
+        json.loads(p.read_text())["reason"].split(":")[0] for p in (tmp_path / "out.quarantine").glob("*.reason.json")
+    )
     assert reasons == ["malformed-json", "malformed-jsonl", "undecodable-text"]
     assert not any(out.rglob("*.*")) if out.exists() else True
 

@@ -2,6 +2,7 @@
 might not look (top-level JSON values, object keys, Bundle URLs, HL7 escapes, lines
 that are not segments, headerless CSVs, file names), encodings that are not what they
 seem, and clinical text that must not be redacted. Every value is synthetic."""
+
 from __future__ import annotations
 
 import json
@@ -30,30 +31,55 @@ def _run(tmp_path, files: dict[str, bytes], *extra):
 
 
 def _reasons(tmp_path) -> dict[str, str]:
-    return {p.name[: -len(".reason.json")]: json.loads(p.read_text())["reason"]
-            for p in (tmp_path / "out.quarantine").rglob("*.reason.json")}
+    return {
+        p.name[: -len(".reason.json")]: json.loads(p.read_text())["reason"]
+        for p in (tmp_path / "out.quarantine").rglob("*.reason.json")
+    }
 
 
 def test_json_values_anywhere_and_keys(tmp_path):
-    files = {"a.json": json.dumps(["Patient: John Smith, SSN 123-45-6789", 13812345678]).encode(),
-             "b.json": json.dumps({"patients": {"13812345678": {"phone": "13912345678"}}}).encode(),
-             "c.json": json.dumps({"code": "110101199003074514", "type": "13812345678"}).encode(),
-             "d.json": json.dumps({"resourceType": "Bundle", "identifier": {"value": "MRN777"}, "entry": [
-                 {"request": {"url": "Patient?identifier=MRN777&phone=555-123-4567"},
-                  "resource": {"resourceType": "Patient", "id": "x",
-                               "identifier": [{"type": {"coding": [{"code": "MR"}]}, "value": "MRN777"}]}}]}).encode()}
+    files = {
+        "a.json": json.dumps(["Patient: John Smith, SSN 123-45-6789", 13812345678]).encode(),
+        "b.json": json.dumps({"patients": {"13812345678": {"phone": "13912345678"}}}).encode(),
+        "c.json": json.dumps({"code": "110101199003074514", "type": "13812345678"}).encode(),
+        "d.json": json.dumps(
+            {
+                "resourceType": "Bundle",
+                "identifier": {"value": "MRN777"},
+                "entry": [
+                    {
+                        "request": {"url": "Patient?identifier=MRN777&phone=555-123-4567"},
+                        "resource": {
+                            "resourceType": "Patient",
+                            "id": "x",
+                            "identifier": [{"type": {"coding": [{"code": "MR"}]}, "value": "MRN777"}],
+                        },
+                    }
+                ],
+            }
+        ).encode(),
+    }
     res, out, audit = _run(tmp_path, files)
     assert res.exit_code == 0, res.output
     body = b"".join((out / n).read_bytes() for n in files)
-    for value in (b"John Smith", b"123-45-6789", b"13812345678", b"13912345678", b"110101199003074514",
-                  b"MRN777", b"555-123-4567"):
+    for value in (
+        b"John Smith",
+        b"123-45-6789",
+        b"13812345678",
+        b"13912345678",
+        b"110101199003074514",
+        b"MRN777",
+        b"555-123-4567",
+    ):
         assert value not in body and value not in audit, value
 
 
 def test_hl7_escapes_non_segments_and_more_fields(tmp_path):
-    good = ("MSH|^~\\&|A|B|C|D|20240101120000||ADT^A01|1|P|2.5\r"
-            "PID|1||MRN1^^^H^MR||DOE^JANE||19300101|F|||||||||||123-45-6789\r"
-            "PID|2||MRN2||ROE^JOHN|SMITH^MARY\rMRG|MRN0\rNTE|1||SSN 321\\X2D\\54\\X2D\\9876, call 555\\X2D\\123\\X2D\\4567\r")
+    good = (
+        "MSH|^~\\&|A|B|C|D|20240101120000||ADT^A01|1|P|2.5\r"
+        "PID|1||MRN1^^^H^MR||DOE^JANE||19300101|F|||||||||||123-45-6789\r"
+        "PID|2||MRN2||ROE^JOHN|SMITH^MARY\rMRG|MRN0\rNTE|1||SSN 321\\X2D\\54\\X2D\\9876, call 555\\X2D\\123\\X2D\\4567\r"
+    )
     broken = "MSH|^~\\&|A|B|C|D|20240101||ADT^A01|1|P|2.5\rNTE|1||x\rcall John Roe at 555-123-4567\r"
     res, out, audit = _run(tmp_path, {"good.hl7": good.encode(), "broken.hl7": broken.encode()})
     assert res.exit_code == 1
@@ -66,16 +92,23 @@ def test_hl7_escapes_non_segments_and_more_fields(tmp_path):
 
 
 def test_encodings_that_are_not_what_they_seem_are_quarantined(tmp_path):
-    res, out, _audit = _run(tmp_path, {"latin.csv": "name\nMr. Müller, François\n".encode("cp1252"),
-                                       "wide.txt": "Patient John Smith".encode("utf-16-le")})
+    res, out, _audit = _run(
+        tmp_path,
+        {
+            "latin.csv": "name\nMr. Müller, François\n".encode("cp1252"),
+            "wide.txt": "Patient John Smith".encode("utf-16-le"),
+        },
+    )
     assert res.exit_code == 1 and not any(out.rglob("*.*"))
     assert {r.split(":")[0] for r in _reasons(tmp_path).values()} == {"undecodable-text"}
 
 
 def test_headerless_semicolon_and_tab_files(tmp_path):
-    files = {"nohead.csv": "张三,13812345678,110101199003074514\n李四,13912345678,11010119900307451X\n".encode(),
-             "semi.csv": "name;phone\n王小明;13812345678\n".encode(),
-             "tab.tsv": 'note\tphone\nwound 5" long\t13812345678\n'.encode()}
+    files = {
+        "nohead.csv": "张三,13812345678,110101199003074514\n李四,13912345678,11010119900307451X\n".encode(),
+        "semi.csv": "name;phone\n王小明;13812345678\n".encode(),
+        "tab.tsv": 'note\tphone\nwound 5" long\t13812345678\n'.encode(),
+    }
     res, out, audit = _run(tmp_path, files)
     assert res.exit_code == 0, res.output
     nohead = (out / "nohead.csv").read_text().splitlines()
@@ -100,20 +133,36 @@ def test_every_date_in_a_date_field_moves(tmp_path):
     assert "2021-03-04" not in row and "2021-03-10" not in row and "至" in row
 
 
-@pytest.mark.parametrize("text,value", [
-    ("ref 12345678.", "12345678"), ("联系555-123-4567", "555-123-4567"), ("微信：zhangsan_88", "zhangsan_88"),
-    ("病理号2021-12345", "2021-12345"), ("Accession #: ACC-2021-99887", "ACC-2021-99887"),
-    ("手机138\u200b1234\u200b5678", "138\u200b1234\u200b5678"), ("seen 04.03.2021", "04.03.2021"),
-    ("seen 15 March", "15 March"), ("于21-3-10复查", "21-3-10"),
-])
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        ("ref 12345678.", "12345678"),
+        ("联系555-123-4567", "555-123-4567"),
+        ("微信：zhangsan_88", "zhangsan_88"),
+        ("病理号2021-12345", "2021-12345"),
+        ("Accession #: ACC-2021-99887", "ACC-2021-99887"),
+        ("手机138\u200b1234\u200b5678", "138\u200b1234\u200b5678"),
+        ("seen 04.03.2021", "04.03.2021"),
+        ("seen 15 March", "15 March"),
+        ("于21-3-10复查", "21-3-10"),
+    ],
+)
 def test_recognizer_finds(text, value):
-    assert any(text[s.start:s.end] == value for s in find(text)), [text[s.start:s.end] for s in find(text)]
+    assert any(text[s.start : s.end] == value for s in find(text)), [text[s.start : s.end] for s in find(text)]
 
 
-@pytest.mark.parametrize("text", ["Patient: Denies chest pain.", "Nurse: Vitals stable.", "青霉素800000U静滴",
-                                  "Plt 250000/uL", "患者易疲劳，严重贫血，曾服用华法林。"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Patient: Denies chest pain.",
+        "Nurse: Vitals stable.",
+        "青霉素800000U静滴",
+        "Plt 250000/uL",
+        "患者易疲劳，严重贫血，曾服用华法林。",
+    ],
+)
 def test_clinical_text_not_redacted(text):
-    assert [text[s.start:s.end] for s in find(text)] == []
+    assert [text[s.start : s.end] for s in find(text)] == []
 
 
 def test_name_fragments_are_matched_as_names_only(tmp_path):
@@ -124,12 +173,26 @@ def test_name_fragments_are_matched_as_names_only(tmp_path):
 
 
 def test_fhir_patient_key_is_the_mr_identifier_like_dicom(tmp_path):
-    bundle = {"resourceType": "Bundle", "entry": [{"resource": {
-        "resourceType": "Patient", "id": "p", "name": [{"family": "Doe", "given": ["Jane"]}],
-        "identifier": [{"system": "http://hl7.org/fhir/sid/us-ssn", "value": "123-45-6789"},
-                       {"type": {"coding": [{"code": "MR"}]}, "value": "MRN777"}]}}]}
-    res, out, _a = _run(tmp_path, {"b.json": json.dumps(bundle).encode(),
-                                   "ct.dcm": to_bytes(make_ds(patient_id="MRN777", name="DOE^JANE"))})
+    bundle = {
+        "resourceType": "Bundle",
+        "entry": [
+            {
+                "resource": {
+                    "resourceType": "Patient",
+                    "id": "p",
+                    "name": [{"family": "Doe", "given": ["Jane"]}],
+                    "identifier": [
+                        {"system": "http://hl7.org/fhir/sid/us-ssn", "value": "123-45-6789"},
+                        {"type": {"coding": [{"code": "MR"}]}, "value": "MRN777"},
+                    ],
+                }
+            }
+        ],
+    }
+    res, out, _a = _run(
+        tmp_path,
+        {"b.json": json.dumps(bundle).encode(), "ct.dcm": to_bytes(make_ds(patient_id="MRN777", name="DOE^JANE"))},
+    )
     assert res.exit_code == 0, res.output
     patient = json.loads((out / "b.json").read_text())["entry"][0]["resource"]
     assert patient["name"][0]["family"] == str(pydicom.dcmread(out / "ct.dcm").PatientID)

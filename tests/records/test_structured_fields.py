@@ -1,6 +1,7 @@
 """Structured records: EHR export column names, a doubled byte-order mark, HL7 with its
 own separators, name columns under headers nobody mapped, and values found in one record
 looked for in the same patient's later records. Every value here is synthetic."""
+
 from __future__ import annotations
 
 import codecs
@@ -27,20 +28,36 @@ def run_csv(text: str, data: bytes | None = None, ner: str = "lac") -> list[list
     return list(csv.reader(io.StringIO(out.decode("utf-8-sig").lstrip("\ufeff"))))
 
 
-@pytest.mark.parametrize("column,category", [
-    ("PAT_NAME", "patient-name"), ("PAT_FIRST_NAME", "patient-name"), ("PAT_LAST_NAME", "patient-name"),
-    ("CONTACT_PERSON", "name"), ("PROV_NAME", "name"), ("CONTACT_PHONE", "phone"), ("HOME_PHONE", "phone"),
-    ("ADD_LINE_1", "address"), ("ZIP", "address"), ("EMAIL_ADDRESS", "email"), ("PAT_MRN_ID", "patient-id"),
-    ("BIRTH_DATE", "birth-date"), ("DEPARTMENT_NAME", None), ("ETHNICITY", "safe"),
-    ("CONTACT_DATE", "date"), ("HOSP_ADMSN_TIME_DTTM", "date"),   # Epic's encounter date is no contact person
-])
+@pytest.mark.parametrize(
+    "column,category",
+    [
+        ("PAT_NAME", "patient-name"),
+        ("PAT_FIRST_NAME", "patient-name"),
+        ("PAT_LAST_NAME", "patient-name"),
+        ("CONTACT_PERSON", "name"),
+        ("PROV_NAME", "name"),
+        ("CONTACT_PHONE", "phone"),
+        ("HOME_PHONE", "phone"),
+        ("ADD_LINE_1", "address"),
+        ("ZIP", "address"),
+        ("EMAIL_ADDRESS", "email"),
+        ("PAT_MRN_ID", "patient-id"),
+        ("BIRTH_DATE", "birth-date"),
+        ("DEPARTMENT_NAME", None),
+        ("ETHNICITY", "safe"),
+        ("CONTACT_DATE", "date"),
+        ("HOSP_ADMSN_TIME_DTTM", "date"),  # Epic's encounter date is no contact person
+    ],
+)
 def test_ehr_export_column_names(column, category):
     assert load_pipeline().records.category_of(column) == category
 
 
 def test_epic_style_export_loses_every_name_and_contact():
-    text = ("PAT_MRN_ID,PAT_FIRST_NAME,PAT_LAST_NAME,CONTACT_PERSON,CONTACT_PHONE,ADD_LINE_1,DEPARTMENT_NAME\n"
-            "E1001,Deanna,Hernandez,Quintus Arbogast,410-555-0199,12 Elm Street,CARDIOLOGY\n")
+    text = (
+        "PAT_MRN_ID,PAT_FIRST_NAME,PAT_LAST_NAME,CONTACT_PERSON,CONTACT_PHONE,ADD_LINE_1,DEPARTMENT_NAME\n"
+        "E1001,Deanna,Hernandez,Quintus Arbogast,410-555-0199,12 Elm Street,CARDIOLOGY\n"
+    )
     row = run_csv(text)[1]
     for planted in ("E1001", "Deanna", "Hernandez", "Quintus", "410-555-0199", "12 Elm Street"):
         assert planted not in ",".join(row), planted
@@ -64,23 +81,27 @@ def test_unknown_header_whose_values_are_names_is_a_name_column():
 
 def test_hl7_with_its_own_separators_reads_the_name_and_keeps_one_pseudonym():
     def message(f: str, c: str, r: str, e: str, s: str) -> bytes:
-        return (f"MSH{f}{c}{r}{e}{s}{f}LAB{f}HOSP{f}DEID{f}X{f}20240101120000{f}{f}ADT{c}A01{f}1{f}P{f}2.5\r"
-                f"PID{f}1{f}{f}MRN123{c}{c}{c}HOSP{c}MR{f}{f}HERNANDEZ{c}DEANNA{f}{f}19300314\r"
-                f"NTE{f}1{f}{f}Patient Deanna Hernandez called\r").encode()
+        return (
+            f"MSH{f}{c}{r}{e}{s}{f}LAB{f}HOSP{f}DEID{f}X{f}20240101120000{f}{f}ADT{c}A01{f}1{f}P{f}2.5\r"
+            f"PID{f}1{f}{f}MRN123{c}{c}{c}HOSP{c}MR{f}{f}HERNANDEZ{c}DEANNA{f}{f}19300314\r"
+            f"NTE{f}1{f}{f}Patient Deanna Hernandez called\r"
+        ).encode()
 
     default, _ = scrub_hl7(message("|", "^", "~", "\\", "&"), scrubber())
     odd, _ = scrub_hl7(message("#", "$", "%", "@", "!"), scrubber())
     d, o = default.decode().split("\r"), odd.decode().split("\r")
     assert "Hernandez" not in odd.decode() and "Deanna" not in odd.decode()
-    assert d[1].split("|")[5] == o[1].split("#")[5]         # PID-5: the same patient pseudonym
-    assert d[2].split("|")[3] == o[2].split("#")[3]         # and the same in the note
+    assert d[1].split("|")[5] == o[1].split("#")[5]  # PID-5: the same patient pseudonym
+    assert d[2].split("|")[3] == o[2].split("#")[3]  # and the same in the note
 
 
 def test_a_value_found_in_a_note_is_replaced_in_the_same_patients_later_records():
-    text = ("mrn,note\n"
-            "M77,Seen by Dr. Quorrel; 患者王小明入院\n"
-            "M77,Quorrel called back. 王小明复诊\n"
-            "M88,Quorrel is a word here\n")
+    text = (
+        "mrn,note\n"
+        "M77,Seen by Dr. Quorrel; 患者王小明入院\n"
+        "M77,Quorrel called back. 王小明复诊\n"
+        "M88,Quorrel is a word here\n"
+    )
     rows = run_csv(text, ner="off")
     assert "Quorrel" not in rows[2][1] and "王小明" not in rows[2][1]
-    assert "Quorrel" in rows[3][1]                          # another patient: not carried over
+    assert "Quorrel" in rows[3][1]  # another patient: not carried over

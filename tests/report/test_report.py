@@ -2,6 +2,7 @@
 thumbnails of the de-identified output (never the input: only a file whose SHA-256 is the
 digest the run recorded is decoded), no planted identifier anywhere, a page a headless
 browser renders without errors, and a report (never a traceback) from an edited log."""
+
 from __future__ import annotations
 
 import base64
@@ -29,7 +30,7 @@ from deid.report.thumbnails import DIFFERS, NO_DIGEST, frame0_box, thumbnail
 from helpers import REPO, deidentify_samples
 
 runner = CliRunner()
-CXR = "dicom/patient1/cxr.dcm"   # burned-in name and ID (sample_data/manifest.json)
+CXR = "dicom/patient1/cxr.dcm"  # burned-in name and ID (sample_data/manifest.json)
 MR = "dicom/patient2/mr.dcm"
 CHROMIUM = Path("/usr/bin/chromium")
 PNG_URI = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
@@ -68,7 +69,7 @@ def test_report_is_one_self_contained_file(run):
     out, audit, dest, text = run
     assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
     low = text.lower()
-    for external in ('src="http', "href=\"http", "<link", "<script src", "url(http", "@import"):
+    for external in ('src="http', 'href="http', "<link", "<script src", "url(http", "@import"):
         assert external not in low
     assert "default-src 'none'; img-src data:" in html.unescape(text)  # the CSP: no network fetch
     assert "<b>records</b>" in text  # the run's pipeline
@@ -100,7 +101,7 @@ def test_thumbnail_is_the_output_with_redacted_boxes_outlined(run):
     alone = [b for b in redacted if apart(b, redacted)]
     assert alone
     for x0, y0, x1, y1 in alone:  # the output is filled flat where text was; the input has strokes there
-        inner = img[y0 // 2 + 3:y1 // 2 - 3, x0 // 2 + 3:x1 // 2 - 3, 0]
+        inner = img[y0 // 2 + 3 : y1 // 2 - 3, x0 // 2 + 3 : x1 // 2 - 3, 0]
         assert inner.size and inner.std() < 3, (x0, y0, x1, y1)
     # the very thumbnail of the output file, and not of the input
     assert png == thumbnail(out / CXR, redacted, kept).png
@@ -138,9 +139,18 @@ def test_headless_browser_renders_it_without_errors(run, tmp_path):
     _out, _audit, dest, _text = run
     if not CHROMIUM.exists():
         pytest.skip("install Debian chromium (apt-get install chromium) to run the browser test")
-    base = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            f"--user-data-dir={tmp_path / 'profile'}"]
+    base = [
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
     dom = subprocess.run(base + ["--dump-dom", dest.as_uri()], capture_output=True, text=True, timeout=60).stdout
     root = re.search(r"<html[^>]*>", dom)
     assert root, dom[:500]
@@ -150,8 +160,9 @@ def test_headless_browser_renders_it_without_errors(run, tmp_path):
     assert attrs.get("data-broken-images") == "0"
     assert int(attrs.get("data-images", "0")) >= 1
     shot = tmp_path / "report.png"
-    subprocess.run(base + [f"--screenshot={shot}", "--window-size=1280,2000", dest.as_uri()],
-                   capture_output=True, timeout=60)
+    subprocess.run(
+        base + [f"--screenshot={shot}", "--window-size=1280,2000", dest.as_uri()], capture_output=True, timeout=60
+    )
     assert shot.exists() and shot.stat().st_size > 20_000
     assert Image.open(shot).size == (1280, 2000)
 
@@ -210,8 +221,10 @@ def test_bad_inputs_exit_2_with_a_clear_message(run, tmp_path):
 
 
 def test_matplotlib_is_loaded_only_by_the_report():
-    code = ("import sys, deid.cli, deid.engine.runner, deid.report.build, deid.report.page, deid.report.charts; "
-            "assert 'matplotlib' not in sys.modules, 'matplotlib imported eagerly'")
+    code = (
+        "import sys, deid.cli, deid.engine.runner, deid.report.build, deid.report.page, deid.report.charts; "
+        "assert 'matplotlib' not in sys.modules, 'matplotlib imported eagerly'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
@@ -232,11 +245,12 @@ def test_the_run_records_each_output_digest_and_the_report_lists_it(run):
     out, audit, _dest, text = run
     digests = [e for e in iter_events(audit, CXR) if e["location"] == "<output>"]
     assert [(e["action"], e["category"], e["rule_id"], e["fingerprint"]) for e in digests] == [
-        ("digest", "file", "engine:output-digest", "")]
+        ("digest", "file", "engine:output-digest", "")
+    ]
     assert digests[0]["detail"] == "sha256=" + _sha256(out / CXR)
     block = _file_block(text, CXR)
     assert "engine:output-digest" in block and digests[0]["detail"] in block  # listed like any event
-    summary = text[text.index('id="summary"'):text.index('id="charts"')]
+    summary = text[text.index('id="summary"') : text.index('id="charts"')]
     assert "<td><code>digest</code></td>" not in summary  # category "file": not an event on content
 
 
@@ -290,9 +304,10 @@ def _rechained(audit: Path, dest: Path, drop: str) -> Path:
         for r in db.execute(f"SELECT {', '.join(RUN_COLS)} FROM runs").fetchall():
             vals = dict(zip(RUN_COLS, r))
             vals["event_count"], vals["head_hash"] = per_run[vals["run_id"]]
-            db.execute("UPDATE runs SET event_count=?, head_hash=?, row_hash=? WHERE run_id=?",
-                       (vals["event_count"], vals["head_hash"], _hash(GENESIS, [vals[c] for c in RUN_COLS]),
-                        vals["run_id"]))
+            db.execute(
+                "UPDATE runs SET event_count=?, head_hash=?, row_hash=? WHERE run_id=?",
+                (vals["event_count"], vals["head_hash"], _hash(GENESIS, [vals[c] for c in RUN_COLS]), vals["run_id"]),
+            )
     return dest
 
 
@@ -328,32 +343,38 @@ def test_a_thumbnail_that_cannot_be_made_is_a_note(run, tmp_path, monkeypatch):
 
 _BOX = "(SELECT seq FROM events WHERE item=? AND action='redact' AND location LIKE 'pixels.frame[0].box[%' "
 _ROW = "(SELECT MIN(seq) FROM events WHERE item=? AND location LIKE '(%')"  # a header element of the CXR
-_WITHOUT_NOT_NULL = ("CREATE TABLE e2 AS SELECT * FROM events", "DROP TABLE events",
-                     "ALTER TABLE e2 RENAME TO events")
+_WITHOUT_NOT_NULL = ("CREATE TABLE e2 AS SELECT * FROM events", "DROP TABLE events", "ALTER TABLE e2 RENAME TO events")
 EDITS = {
-    "huge box": (f"UPDATE events SET location='pixels.frame[0].box[0,0,999999999999,999999999999]' "
-                 f"WHERE seq={_BOX} ORDER BY seq LIMIT 1)",
-                 f"UPDATE events SET location='pixels.frame[0].box[100,100,999999999,999999999]' "
-                 f"WHERE seq={_BOX} ORDER BY seq DESC LIMIT 1)",
-                 "UPDATE runs SET versions='{not json'"),
-    "blob": (f"UPDATE events SET location=X'ff', action=X'ff', category=X'80', rule_id=X'ff', fingerprint=X'00', "
-             f"detail=X'fe00' WHERE seq={_ROW}",
-             "UPDATE events SET item=CAST(item AS BLOB) WHERE item='dicom/patient1/ct2.dcm'",
-             f"UPDATE events SET detail=X'ff' WHERE item='{MR}' AND location='<file>'",
-             "UPDATE events SET action='quarantine', detail=X'ff3a' WHERE item='dicom/patient1/ct.dcm' "
-             "AND location='<file>'",
-             "UPDATE runs SET pipeline=X'ff', key_id=X'00', started=X'31', versions=X'ff'"),
-    "int": (f"UPDATE events SET location=1, action=2, category=3, rule_id=4, fingerprint=5, detail=6 WHERE seq={_ROW}",
-            f"UPDATE events SET detail=42 WHERE item='{MR}' AND location='<file>'",
-            "UPDATE events SET action='quarantine', detail=7 WHERE item='dicom/patient1/ct.dcm' AND location='<file>'",
-            "UPDATE runs SET pipeline=1, key_id=2, policy_hash=3, versions='[1, 2]'"),
-    "null": (*_WITHOUT_NOT_NULL,
-             f"UPDATE events SET location=NULL, action=NULL, category=NULL, rule_id=NULL, fingerprint=NULL, "
-             f"detail=NULL WHERE seq={_ROW}",
-             f"UPDATE events SET detail=NULL WHERE item='{MR}' AND location='<file>'",
-             "UPDATE events SET action='quarantine', detail=NULL WHERE item='dicom/patient1/ct.dcm' "
-             "AND location='<file>'",
-             "UPDATE runs SET pipeline=NULL, key_id=NULL, started=NULL, versions='5'"),
+    "huge box": (
+        f"UPDATE events SET location='pixels.frame[0].box[0,0,999999999999,999999999999]' "
+        f"WHERE seq={_BOX} ORDER BY seq LIMIT 1)",
+        f"UPDATE events SET location='pixels.frame[0].box[100,100,999999999,999999999]' "
+        f"WHERE seq={_BOX} ORDER BY seq DESC LIMIT 1)",
+        "UPDATE runs SET versions='{not json'",
+    ),
+    "blob": (
+        f"UPDATE events SET location=X'ff', action=X'ff', category=X'80', rule_id=X'ff', fingerprint=X'00', "
+        f"detail=X'fe00' WHERE seq={_ROW}",
+        "UPDATE events SET item=CAST(item AS BLOB) WHERE item='dicom/patient1/ct2.dcm'",
+        f"UPDATE events SET detail=X'ff' WHERE item='{MR}' AND location='<file>'",
+        "UPDATE events SET action='quarantine', detail=X'ff3a' WHERE item='dicom/patient1/ct.dcm' "
+        "AND location='<file>'",
+        "UPDATE runs SET pipeline=X'ff', key_id=X'00', started=X'31', versions=X'ff'",
+    ),
+    "int": (
+        f"UPDATE events SET location=1, action=2, category=3, rule_id=4, fingerprint=5, detail=6 WHERE seq={_ROW}",
+        f"UPDATE events SET detail=42 WHERE item='{MR}' AND location='<file>'",
+        "UPDATE events SET action='quarantine', detail=7 WHERE item='dicom/patient1/ct.dcm' AND location='<file>'",
+        "UPDATE runs SET pipeline=1, key_id=2, policy_hash=3, versions='[1, 2]'",
+    ),
+    "null": (
+        *_WITHOUT_NOT_NULL,
+        f"UPDATE events SET location=NULL, action=NULL, category=NULL, rule_id=NULL, fingerprint=NULL, "
+        f"detail=NULL WHERE seq={_ROW}",
+        f"UPDATE events SET detail=NULL WHERE item='{MR}' AND location='<file>'",
+        "UPDATE events SET action='quarantine', detail=NULL WHERE item='dicom/patient1/ct.dcm' AND location='<file>'",
+        "UPDATE runs SET pipeline=NULL, key_id=NULL, started=NULL, versions='5'",
+    ),
 }
 
 
@@ -371,8 +392,11 @@ def test_odd_values_in_an_edited_log_still_give_a_report(run, tmp_path, edit):
         assert 'id="group-quarantined"' in text
 
 
-@pytest.mark.parametrize("raw", [None, "", '{"deid": "1.0"}', "[1, 2]", "5", '"x"', "{not json", "[" * 100_000,
-                                 b"\xff", b'{"a": 1}', 7, 1.5], ids=lambda v: repr(v)[:20])
+@pytest.mark.parametrize(
+    "raw",
+    [None, "", '{"deid": "1.0"}', "[1, 2]", "5", '"x"', "{not json", "[" * 100_000, b"\xff", b'{"a": 1}', 7, 1.5],
+    ids=lambda v: repr(v)[:20],
+)
 def test_versions_of_any_shape_are_shown_not_crashed_on(raw):
     pairs = report_html._versions(raw)
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in pairs)

@@ -1,5 +1,6 @@
 """Rule recognizers on hand-made hard cases (the synthetic evaluation set, with its
 recall/precision floors, is tests/records/test_eval.py)."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,14 +10,14 @@ from deid.text.validate import luhn, normalise, resident_id
 
 
 def spans(text: str) -> dict[str, str]:
-    return {text[s.start:s.end]: s.category for s in find(text)}
+    return {text[s.start : s.end]: s.category for s in find(text)}
 
 
 def test_resident_id_checksum_and_date():
     assert resident_id("110101199003074514")
-    assert not resident_id("110101199003074515")      # wrong check digit
-    assert not resident_id("110101199013074514")      # month 13
-    assert resident_id("110101900307451")             # 15-digit, 1990-03-07
+    assert not resident_id("110101199003074515")  # wrong check digit
+    assert not resident_id("110101199013074514")  # month 13
+    assert resident_id("110101900307451")  # 15-digit, 1990-03-07
     found = spans("身份证号110101199003074514，另一个110101199003074515")
     assert found["110101199003074514"] == "resident-id"
     assert found["110101199003074515"] == "id-number"  # still an identifier, not a valid resident ID
@@ -27,7 +28,7 @@ def test_phones_split_by_spaces_and_full_width():
     found = spans(text)
     assert found.get("138 1234 5678") == "phone"
     assert found.get("+86-139-1234-5678") == "phone"
-    assert "１３８１２３４５６７８" in found                    # full-width, offsets in the original
+    assert "１３８１２３４５６７８" in found  # full-width, offsets in the original
     assert normalise("１３８") == "138"
 
 
@@ -38,11 +39,20 @@ def test_bank_card_needs_luhn():
     assert "4111 1111 1111 1112" not in spans("卡号 4111 1111 1111 1112")
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("2025年3月1日", "2025年3月1日"), ("二〇二三年五月", "二〇二三年五月"), ("2025-03-01", "2025-03-01"),
-    ("25/3/1", "25/3/1"), ("3月1日", "3月1日"), ("20250301", "20250301"),
-    ("03/14/1930", "03/14/1930"), ("January 5, 2024", "January 5, 2024"), ("5 Jan 2024", "5 Jan 2024"),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("2025年3月1日", "2025年3月1日"),
+        ("二〇二三年五月", "二〇二三年五月"),
+        ("2025-03-01", "2025-03-01"),
+        ("25/3/1", "25/3/1"),
+        ("3月1日", "3月1日"),
+        ("20250301", "20250301"),
+        ("03/14/1930", "03/14/1930"),
+        ("January 5, 2024", "January 5, 2024"),
+        ("5 Jan 2024", "5 Jan 2024"),
+    ],
+)
 def test_dates_in_every_common_form(text, expected):
     assert spans(f"于 {text} 入院").get(expected) == "date"
 
@@ -67,14 +77,26 @@ def test_address_school_and_class():
 
 
 def test_english_safe_harbor_identifiers():
-    text = ("Patient: John Smith, MRN: 12345678, 93 y/o. SS# 123-45-6789. Seen by Dr. Alice Wong. "
-            "Call (555) 123-4567, john@x.org, https://example.com/a, 192.168.1.20. Policy #: AB-998877. "
-            "Lives at 4663 Howell Stream, Robertbury, PR 93673.")
+    text = (
+        "Patient: John Smith, MRN: 12345678, 93 y/o. SS# 123-45-6789. Seen by Dr. Alice Wong. "
+        "Call (555) 123-4567, john@x.org, https://example.com/a, 192.168.1.20. Policy #: AB-998877. "
+        "Lives at 4663 Howell Stream, Robertbury, PR 93673."
+    )
     found = spans(text)
-    for value, cat in [("John Smith", "name"), ("12345678", "mrn"), ("93 y/o", "age"), ("123-45-6789", "ssn"),
-                       ("Alice Wong", "name"), ("(555) 123-4567", "phone"), ("john@x.org", "email"),
-                       ("https://example.com/a", "url"), ("192.168.1.20", "ip"), ("AB-998877", "account"),
-                       ("4663 Howell Stream", "address"), ("Robertbury, PR 93673", "address")]:
+    for value, cat in [
+        ("John Smith", "name"),
+        ("12345678", "mrn"),
+        ("93 y/o", "age"),
+        ("123-45-6789", "ssn"),
+        ("Alice Wong", "name"),
+        ("(555) 123-4567", "phone"),
+        ("john@x.org", "email"),
+        ("https://example.com/a", "url"),
+        ("192.168.1.20", "ip"),
+        ("AB-998877", "account"),
+        ("4663 Howell Stream", "address"),
+        ("Robertbury, PR 93673", "address"),
+    ]:
         assert found.get(value) == cat, value
 
 

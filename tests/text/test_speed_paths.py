@@ -2,6 +2,7 @@
 gates (Rule.needs/chars/words/probe) never skip a text its pattern matches, and the
 compiled-free search for values found once is the regex scan it replaces. Texts here
 are synthetic."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -39,12 +40,15 @@ def test_a_rule_is_never_skipped_on_a_text_it_matches(rule):
             assert rule.may_match(t, low, keys), t[:60]
 
 
-@pytest.mark.parametrize("text,values", [
-    ("Dr. Quorrel and QUORREL; quorrelson is another word", ["Quorrel"]),
-    ("MRN 12345678, again 12345678 and 123456789", ["12345678"]),
-    ("Maria Lopez-Maria Lopez, maria lopez", ["Maria Lopez", "Lopez", "Maria"]),
-    ("王小明来了，王小明走了，王小", ["王小明", "小明"]),
-])
+@pytest.mark.parametrize(
+    "text,values",
+    [
+        ("Dr. Quorrel and QUORREL; quorrelson is another word", ["Quorrel"]),
+        ("MRN 12345678, again 12345678 and 123456789", ["12345678"]),
+        ("Maria Lopez-Maria Lopez, maria lopez", ["Maria Lopez", "Lopez", "Maria"]),
+        ("王小明来了，王小明走了，王小", ["王小明", "小明"]),
+    ],
+)
 def test_found_values_are_searched_as_the_regex_would(text, values):
     rx = pattern(values)
     assert occurrences(text, values) == ([m.span() for m in rx.finditer(text)] if rx else [])

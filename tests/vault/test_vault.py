@@ -1,5 +1,6 @@
 """The honest broker's vault: `deid run --vault` maps what the outputs hold back to the inputs,
 readable only with its own key; nothing is collected without it. Every value is synthetic."""
+
 from __future__ import annotations
 
 import csv
@@ -39,7 +40,7 @@ pixels: {mode: "off"}
 """
 PIDS = ("VLT-PID-4417", "VLT-PID-5528")
 ACCESSIONS = ("VLT-ACC-0071", "VLT-ACC-0082")
-ROOT = "1.2.826.0.1.3680043.10.999."          # synthetic UIDs under one test root
+ROOT = "1.2.826.0.1.3680043.10.999."  # synthetic UIDs under one test root
 STUDIES = (ROOT + "1.1", ROOT + "2.1")
 
 
@@ -53,11 +54,21 @@ def _tree(root: Path) -> dict[str, Dataset]:
     patient B: one image. Plus a CSV whose mrn column holds patient B's ID."""
     src = root / "in"
     files: dict[str, Dataset] = {}
-    layout = [("a/s1/1.dcm", 0, "1.1.1", "1.1.1.1"), ("a/s1/2.dcm", 0, "1.1.1", "1.1.1.2"),
-              ("a/s2/1.dcm", 0, "1.1.2", "1.1.2.1"), ("b/1.dcm", 1, "2.1.1", "2.1.1.1")]
+    layout = [
+        ("a/s1/1.dcm", 0, "1.1.1", "1.1.1.1"),
+        ("a/s1/2.dcm", 0, "1.1.1", "1.1.1.2"),
+        ("a/s2/1.dcm", 0, "1.1.2", "1.1.2.1"),
+        ("b/1.dcm", 1, "2.1.1", "2.1.1.1"),
+    ]
     for rel, p, series, sop in layout:
-        ds = make_ds(patient_id=PIDS[p], name=f"SYNTH^PATIENT{p}", study_uid=STUDIES[p], sop_uid=ROOT + sop,
-                     SeriesInstanceUID=ROOT + series, AccessionNumber=ACCESSIONS[p])
+        ds = make_ds(
+            patient_id=PIDS[p],
+            name=f"SYNTH^PATIENT{p}",
+            study_uid=STUDIES[p],
+            sop_uid=ROOT + sop,
+            SeriesInstanceUID=ROOT + series,
+            AccessionNumber=ACCESSIONS[p],
+        )
         if rel == "a/s2/1.dcm":
             ref = Dataset()
             ref.ReferencedSOPClassUID = ds.SOPClassUID
@@ -106,8 +117,16 @@ def _one(v: Vault, kind: str, **side: str) -> str:
 
 def test_vault_maps_every_input_value_to_the_output_and_back(tmp_path):
     files = _tree(tmp_path)
-    res = _run(tmp_path, "out", "--vault", str(tmp_path / "vault.sqlite"), "--vault-key-file",
-               str(tmp_path / "vault.key"), "--engine", "inline")
+    res = _run(
+        tmp_path,
+        "out",
+        "--vault",
+        str(tmp_path / "vault.sqlite"),
+        "--vault-key-file",
+        str(tmp_path / "vault.key"),
+        "--engine",
+        "inline",
+    )
     assert res.exit_code == 0, res.output
     assert "new vault key" in res.output  # created, and said where
     for p in (tmp_path / "vault.key", tmp_path / "vault.sqlite"):
@@ -135,14 +154,18 @@ def test_vault_maps_every_input_value_to_the_output_and_back(tmp_path):
     key = ["--vault-key-file", str(tmp_path / "vault.key")]
     fwd = runner.invoke(app, ["vault", "lookup", str(tmp_path / "vault.sqlite"), *key, "--original", PIDS[1]])
     assert fwd.exit_code == 0 and fwd.stdout.strip() == o.PatientID
-    back = runner.invoke(app, ["vault", "lookup", str(tmp_path / "vault.sqlite"), *key, "--pseudonym",
-                               o.SOPInstanceUID, "--kind", "uid"])
+    back = runner.invoke(
+        app, ["vault", "lookup", str(tmp_path / "vault.sqlite"), *key, "--pseudonym", o.SOPInstanceUID, "--kind", "uid"]
+    )
     assert back.exit_code == 0 and back.stdout.strip() == ROOT + "2.1.1.1"
     miss = runner.invoke(app, ["vault", "lookup", str(tmp_path / "vault.sqlite"), *key, "--original", "VLT-NONE"])
     assert miss.exit_code == 1 and miss.stdout == ""
     # the same key, read from DEID_VAULT_KEY instead of a file
-    env = runner.invoke(app, ["vault", "lookup", str(tmp_path / "vault.sqlite"), "--original", PIDS[0]],
-                        env={"DEID_VAULT_KEY": (tmp_path / "vault.key").read_text().strip()})
+    env = runner.invoke(
+        app,
+        ["vault", "lookup", str(tmp_path / "vault.sqlite"), "--original", PIDS[0]],
+        env={"DEID_VAULT_KEY": (tmp_path / "vault.key").read_text().strip()},
+    )
     assert env.exit_code == 0 and env.stdout.strip() == read(tmp_path / "out" / "a/s1/1.dcm").PatientID
 
 
@@ -151,15 +174,20 @@ def test_wrong_key_reads_nothing_and_the_file_holds_no_value(tmp_path):
     _key_file(tmp_path)
     _vault_run(tmp_path)
     outs = [read(tmp_path / "out" / rel) for rel in files]
-    values = {*PIDS, *ACCESSIONS} | {str(ds[kw].value) for ds in [*files.values(), *outs]
-                                     for kw in ("PatientID", "AccessionNumber", "StudyInstanceUID",
-                                                "SeriesInstanceUID", "SOPInstanceUID")}
+    values = {*PIDS, *ACCESSIONS} | {
+        str(ds[kw].value)
+        for ds in [*files.values(), *outs]
+        for kw in ("PatientID", "AccessionNumber", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
+    }
     raw = b"".join(p.read_bytes() for p in tmp_path.glob("vault.sqlite*"))
     assert raw and not [v for v in values if v.encode() in raw]
     _private(tmp_path / "other.key", b"some-other-vault-key-0123456789abcdef\n")
     wrong = ["--vault-key-file", str(tmp_path / "other.key")]
-    for args in (["lookup", "--original", PIDS[0]], ["lookup", "--pseudonym", outs[0].PatientID],
-                 ["export", "--format", "midi-b", "--out", str(tmp_path / "exp")]):
+    for args in (
+        ["lookup", "--original", PIDS[0]],
+        ["lookup", "--pseudonym", outs[0].PatientID],
+        ["export", "--format", "midi-b", "--out", str(tmp_path / "exp")],
+    ):
         res = runner.invoke(app, ["vault", args[0], str(tmp_path / "vault.sqlite"), *wrong, *args[1:]])
         assert res.exit_code == 2
         assert "the vault key does not open this vault" in res.output
@@ -179,8 +207,18 @@ def test_an_altered_row_fails_its_integrity_check(tmp_path):
         db.execute("UPDATE mappings SET box=? WHERE ix=?", (box[:20] + bytes([box[20] ^ 1]) + box[21:], ix))
     db.commit()
     db.close()
-    res = runner.invoke(app, ["vault", "lookup", str(tmp_path / "vault.sqlite"), "--vault-key-file",
-                              str(tmp_path / "vault.key"), "--original", PIDS[0]])
+    res = runner.invoke(
+        app,
+        [
+            "vault",
+            "lookup",
+            str(tmp_path / "vault.sqlite"),
+            "--vault-key-file",
+            str(tmp_path / "vault.key"),
+            "--original",
+            PIDS[0],
+        ],
+    )
     assert res.exit_code == 2 and "integrity" in res.output and PIDS[0] not in res.output
 
 
@@ -188,18 +226,21 @@ def test_refused_without_a_separate_vault_key(tmp_path):
     _tree(tmp_path)
     vault = ["--vault", str(tmp_path / "vault.sqlite")]
     _private(tmp_path / "same.key", KEY + b"\n")  # the pseudonym key (DEID_KEY in tests)
-    cases = [(vault + ["--vault-key-file", str(tmp_path / "same.key")], None, "is the pseudonym key"),
-             (vault, {"DEID_VAULT_KEY": KEY.decode()}, "is the pseudonym key"),
-             (vault, None, "no vault key"),
-             (["--vault-key-file", str(tmp_path / "v.key")], None, "needs --vault"),
-             (vault + ["--vault-key-file", str(tmp_path / "v.key"), "--dry-run"], None, "dry run")]
+    cases = [
+        (vault + ["--vault-key-file", str(tmp_path / "same.key")], None, "is the pseudonym key"),
+        (vault, {"DEID_VAULT_KEY": KEY.decode()}, "is the pseudonym key"),
+        (vault, None, "no vault key"),
+        (["--vault-key-file", str(tmp_path / "v.key")], None, "needs --vault"),
+        (vault + ["--vault-key-file", str(tmp_path / "v.key"), "--dry-run"], None, "dry run"),
+    ]
     for args, env, message in cases:
         res = _run(tmp_path, "out", *args, env=env)
         assert res.exit_code == 2, (args, res.output)
         assert message in res.output
     assert not (tmp_path / "vault.sqlite").exists() and not (tmp_path / "out").exists()
-    res = _run(tmp_path, "out", "--vault", str(tmp_path / "out" / "v.sqlite"), "--vault-key-file",
-               str(tmp_path / "v.key"))
+    res = _run(
+        tmp_path, "out", "--vault", str(tmp_path / "out" / "v.sqlite"), "--vault-key-file", str(tmp_path / "v.key")
+    )
     assert res.exit_code == 2 and "must not be inside --out" in res.output
 
 
@@ -234,8 +275,10 @@ def test_outputs_not_written_leave_nothing_in_the_vault(tmp_path, monkeypatch):
 
     monkeypatch.setattr(folder_sink, "atomic_write", fail)
     got: list = []
-    job = Job(Context(load_pipeline(tmp_path / "pipe.yaml"), Pseudonymizer(KEY), collect_mappings=True),
-              FolderSink(tmp_path / "out", tmp_path / "q"))
+    job = Job(
+        Context(load_pipeline(tmp_path / "pipe.yaml"), Pseudonymizer(KEY), collect_mappings=True),
+        FolderSink(tmp_path / "out", tmp_path / "q"),
+    )
     log = AuditLog(tmp_path / "a.sqlite")
     log.start_run("t", "h", {}, "kid")
     s = run(discover([tmp_path / "in"]), job, log, mappings=got.extend)
@@ -268,8 +311,20 @@ def test_midi_b_export_matches_the_outputs(tmp_path):
     _vault_run(tmp_path)
     _vault_run(tmp_path, "out-again")  # the same mappings again: still one row each
     exp = tmp_path / "exp"
-    res = runner.invoke(app, ["vault", "export", str(tmp_path / "vault.sqlite"), "--vault-key-file",
-                              str(tmp_path / "vault.key"), "--format", "midi-b", "--out", str(exp)])
+    res = runner.invoke(
+        app,
+        [
+            "vault",
+            "export",
+            str(tmp_path / "vault.sqlite"),
+            "--vault-key-file",
+            str(tmp_path / "vault.key"),
+            "--format",
+            "midi-b",
+            "--out",
+            str(exp),
+        ],
+    )
     assert res.exit_code == 0, res.output
     maps = {}
     for name in ("uid_mapping.csv", "patid_mapping.csv"):
@@ -282,15 +337,28 @@ def test_midi_b_export_matches_the_outputs(tmp_path):
         maps[name] = {r["id_old"]: r["id_new"] for r in rows}
     uids, pats = maps["uid_mapping.csv"], maps["patid_mapping.csv"]
     assert set(pats) == set(PIDS)
-    assert len(uids) == len({u for ds in files.values()
-                             for u in (ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID)})
+    assert len(uids) == len(
+        {u for ds in files.values() for u in (ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID)}
+    )
     for rel, ds in files.items():
         o = read(tmp_path / "out" / rel)
         assert uids[ds.SOPInstanceUID] == o.SOPInstanceUID and uids[ds.StudyInstanceUID] == o.StudyInstanceUID
         assert pats[ds.PatientID] == o.PatientID
     assert not [p for p in exp.iterdir() if p.name.endswith(".part")]
-    res = runner.invoke(app, ["vault", "export", str(tmp_path / "vault.sqlite"), "--vault-key-file",
-                              str(tmp_path / "vault.key"), "--format", "csv", "--out", str(exp)])
+    res = runner.invoke(
+        app,
+        [
+            "vault",
+            "export",
+            str(tmp_path / "vault.sqlite"),
+            "--vault-key-file",
+            str(tmp_path / "vault.key"),
+            "--format",
+            "csv",
+            "--out",
+            str(exp),
+        ],
+    )
     assert res.exit_code == 0, res.output
     lines = (exp / "vault_mapping.csv").read_text().splitlines()
     assert lines[0] == "kind,id_old,id_new" and len(lines) - 1 == len(uids) + len(pats) + len(ACCESSIONS)
@@ -299,8 +367,9 @@ def test_midi_b_export_matches_the_outputs(tmp_path):
 
 # -- integrity, identity, locking, resume, safety -------------------------------------------------
 def _lookup(root: Path, *args: str, vault: str = "vault.sqlite", **kw):
-    return runner.invoke(app, ["vault", "lookup", str(root / vault), "--vault-key-file", str(root / "vault.key"),
-                               *args], **kw)
+    return runner.invoke(
+        app, ["vault", "lookup", str(root / vault), "--vault-key-file", str(root / "vault.key"), *args], **kw
+    )
 
 
 def _said(res) -> str:
@@ -342,8 +411,9 @@ def test_a_swapped_reverse_index_fails_the_integrity_check(tmp_path):
 def test_one_original_with_two_pseudonyms_keeps_both(tmp_path):
     _tree(tmp_path)
     _key_file(tmp_path)
-    (tmp_path / "pipe.yaml").write_text(PIPELINE.replace("{keyword: PatientID, action: pseudonym}",
-                                                         "{keyword: PatientID, action: hash}"))
+    (tmp_path / "pipe.yaml").write_text(
+        PIPELINE.replace("{keyword: PatientID, action: pseudonym}", "{keyword: PatientID, action: hash}")
+    )
     _vault_run(tmp_path, "out", "vault.sqlite", "--engine", "inline")
     hashed = read(tmp_path / "out" / "b/1.dcm").PatientID
     in_record = (tmp_path / "out" / "visits.csv").read_text().splitlines()[1].split(",")[0]
@@ -367,8 +437,16 @@ def test_a_run_under_another_pseudonym_key_is_refused(tmp_path):
     assert db.execute("SELECT value FROM meta WHERE name='pseudonym-key'").fetchone()[0] == Pseudonymizer(KEY).key_id
     db.close()
     _private(tmp_path / "other.key", b"another-pseudonym-key-0123456789abcdef\n")
-    res = _run(tmp_path, "out2", "--key-file", str(tmp_path / "other.key"), "--vault", str(tmp_path / "vault.sqlite"),
-               "--vault-key-file", str(tmp_path / "vault.key"))
+    res = _run(
+        tmp_path,
+        "out2",
+        "--key-file",
+        str(tmp_path / "other.key"),
+        "--vault",
+        str(tmp_path / "vault.sqlite"),
+        "--vault-key-file",
+        str(tmp_path / "vault.key"),
+    )
     assert res.exit_code == 2 and "belongs to another pseudonym key; use a new vault" in _said(res)
     assert not (tmp_path / "out2").exists()
 
@@ -401,8 +479,16 @@ def test_a_vault_write_failure_stops_the_run_and_the_resumed_run_completes_the_v
         return v, where
 
     monkeypatch.setattr(vault_mod, "open_for_run", failing)
-    res = _run(tmp_path, "out", "--vault", str(tmp_path / "vault.sqlite"), "--vault-key-file",
-               str(tmp_path / "vault.key"), "--engine", "inline")
+    res = _run(
+        tmp_path,
+        "out",
+        "--vault",
+        str(tmp_path / "vault.sqlite"),
+        "--vault-key-file",
+        str(tmp_path / "vault.key"),
+        "--engine",
+        "inline",
+    )
     assert res.exit_code == 2 and isinstance(res.exception, SystemExit), res.output
     assert "cannot store mappings" in _said(res) and "disk is full" in _said(res) and "redoes them" in _said(res)
     assert not [p for p in PIDS if p in _said(res)]
@@ -417,8 +503,14 @@ def test_a_vault_in_use_is_refused_before_any_input_is_read(tmp_path, monkeypatc
     _tree(tmp_path)
     _key_file(tmp_path)
     _vault_run(tmp_path, "out", "vault.sqlite", "--engine", "inline")
-    args = ("--vault", str(tmp_path / "vault.sqlite"), "--vault-key-file", str(tmp_path / "vault.key"),
-            "--engine", "inline")
+    args = (
+        "--vault",
+        str(tmp_path / "vault.sqlite"),
+        "--vault-key-file",
+        str(tmp_path / "vault.key"),
+        "--engine",
+        "inline",
+    )
     other = sqlite3.connect(tmp_path / "vault.sqlite", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # any other writer
     res = _run(tmp_path, "out2", *args)
@@ -487,8 +579,18 @@ def test_export_to_an_unusable_folder_is_an_error(tmp_path):
     _key_file(tmp_path)
     _vault_run(tmp_path, "out", "vault.sqlite", "--engine", "inline")
     (tmp_path / "a-file").write_text("x")
-    res = runner.invoke(app, ["vault", "export", str(tmp_path / "vault.sqlite"), "--vault-key-file",
-                              str(tmp_path / "vault.key"), "--out", str(tmp_path / "a-file")])
+    res = runner.invoke(
+        app,
+        [
+            "vault",
+            "export",
+            str(tmp_path / "vault.sqlite"),
+            "--vault-key-file",
+            str(tmp_path / "vault.key"),
+            "--out",
+            str(tmp_path / "a-file"),
+        ],
+    )
     assert res.exit_code == 2 and isinstance(res.exception, SystemExit) and "cannot write" in _said(res)
 
 
@@ -581,8 +683,16 @@ def test_a_run_that_loses_the_race_for_a_new_vault_leaves_the_winners_vault_and_
 def test_the_vault_cannot_be_the_audit_log(tmp_path):
     _tree(tmp_path)
     key = _key_file(tmp_path)
-    res = _run(tmp_path, "out", "--audit", str(tmp_path / "x.sqlite"), "--vault", str(tmp_path / "x.sqlite"),
-               "--vault-key-file", str(key))
+    res = _run(
+        tmp_path,
+        "out",
+        "--audit",
+        str(tmp_path / "x.sqlite"),
+        "--vault",
+        str(tmp_path / "x.sqlite"),
+        "--vault-key-file",
+        str(key),
+    )
     assert res.exit_code == 2 and "its own file" in res.output
     assert not (tmp_path / "out").exists()
 

@@ -10,6 +10,7 @@ in this process, as it completes: the driver (runner.py) is the one audit writer
 A new executor is one module with a class that has `run(items, take)`, and one line in
 EXECUTORS below.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from ..job import Job, Outcome
 
 class Engine(str, Enum):
     """`deid run --engine`: the values are the option's words."""
+
     INLINE = "inline"
     LOCAL = "local"
     DASK = "dask"
@@ -34,9 +36,10 @@ class Engine(str, Enum):
 class Limits:
     """How much an executor may use. The per-item time limit is the job's (Job.timeout),
     applied in every executor; these are the rest."""
-    workers: int = 1                  # processes (local), LocalCluster workers (dask); inline ignores it
-    max_memory_mb: int = 0            # address-space limit per worker process (local; 0: none)
-    scheduler: str | None = None      # a running Dask scheduler's address (dask; None: a LocalCluster)
+
+    workers: int = 1  # processes (local), LocalCluster workers (dask); inline ignores it
+    max_memory_mb: int = 0  # address-space limit per worker process (local; 0: none)
+    scheduler: str | None = None  # a running Dask scheduler's address (dask; None: a LocalCluster)
 
 
 class Executor(Protocol):

@@ -16,6 +16,7 @@ returns; for that, and for memory, use the cluster's own worker limits (memory,
 lifetime), which restart a worker and fail its task; the items of a failed task go again one
 per task, and an item whose own task fails is quarantined as `worker-died`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -57,15 +58,18 @@ class DaskExecutor:
         if self.scheduler:
             client = Client(self.scheduler)
         else:
-            cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
+            cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True, dashboard_address=None)
             client = Client(cluster)
         try:
             job = client.scatter(self.job, broadcast=True)
             batches = chunks(items, self.chunk)
             in_flight = max(2, 2 * len(client.scheduler_info().get("workers", {})) or 2 * self.workers)
-            log.debug("dask: %s, chunks of %d, at most %d in flight",
-                      "a running scheduler" if self.scheduler else "a LocalCluster", self.chunk, in_flight)
+            log.debug(
+                "dask: %s, chunks of %d, at most %d in flight",
+                "a running scheduler" if self.scheduler else "a LocalCluster",
+                self.chunk,
+                in_flight,
+            )
             pending = as_completed()
             sent: dict = {}
 

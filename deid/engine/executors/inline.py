@@ -5,6 +5,7 @@ An item is taken (recorded as done) only after its write has finished; outcomes 
 out in the order the items went in. In-flight writes are bounded in count and bytes,
 so memory stays flat. The writes themselves go through the job's sink (work.finish).
 """
+
 from __future__ import annotations
 
 import logging
@@ -18,9 +19,9 @@ from ..work import finish, safe_prepare
 
 log = logging.getLogger(__name__)
 
-IO_THREADS = 4                          # fsync waits on the disk, not the CPU
-MAX_PENDING = 16                        # outputs waiting to be written, at most
-MAX_PENDING_BYTES = 256 * 1024 * 1024   # and their bytes, at most
+IO_THREADS = 4  # fsync waits on the disk, not the CPU
+MAX_PENDING = 16  # outputs waiting to be written, at most
+MAX_PENDING_BYTES = 256 * 1024 * 1024  # and their bytes, at most
 
 
 def chunks(items: Iterable[Item], n: int) -> Iterator[list[Item]]:
@@ -35,9 +36,13 @@ def chunks(items: Iterable[Item], n: int) -> Iterator[list[Item]]:
         yield chunk
 
 
-def run_inline(items: Iterable[Item], job: Job, take: Callable[[Outcome], None],
-               prep: Callable[[Item, Job], Result] = safe_prepare,
-               started: Callable[[], None] | None = None) -> None:
+def run_inline(
+    items: Iterable[Item],
+    job: Job,
+    take: Callable[[Outcome], None],
+    prep: Callable[[Item, Job], Result] = safe_prepare,
+    started: Callable[[], None] | None = None,
+) -> None:
     """Process `items` here, writes on threads. `started()` is called as each item begins
     (the pool's supervisor learns from it which item a stuck worker is on)."""
     pending: deque[tuple[Future, int]] = deque()
@@ -50,8 +55,7 @@ def run_inline(items: Iterable[Item], job: Job, take: Callable[[Outcome], None],
             size = len(res.data or b"")
             pending.append((io.submit(finish, it, job, res), size))
             in_bytes += size
-            while pending and (pending[0][0].done() or len(pending) > MAX_PENDING
-                               or in_bytes > MAX_PENDING_BYTES):
+            while pending and (pending[0][0].done() or len(pending) > MAX_PENDING or in_bytes > MAX_PENDING_BYTES):
                 fut, size = pending.popleft()
                 in_bytes -= size
                 take(fut.result())

@@ -17,6 +17,7 @@ again (the same bytes). A worker that dies (out of memory, a crash in native cod
 the item it was on quarantined (`worker-died`) the same way. The batch goes on. Workers
 can be given an address-space limit.
 """
+
 from __future__ import annotations
 
 import logging
@@ -38,8 +39,8 @@ from .inline import chunks, run_inline
 log = logging.getLogger(__name__)
 
 CHUNK = 8
-POLL = 0.5          # seconds between deadline checks when no worker reports
-KILL_GRACE = 10.0   # seconds past the time limit before a silent worker is killed
+POLL = 0.5  # seconds between deadline checks when no worker reports
+KILL_GRACE = 10.0  # seconds past the time limit before a silent worker is killed
 STARTED = "started"
 
 
@@ -47,8 +48,8 @@ STARTED = "started"
 class _Slot:
     proc: mp.process.BaseProcess
     conn: Connection
-    outstanding: deque = field(default_factory=deque)   # sent, outcome not back yet (in order)
-    started: int = 0                                    # how many of them the worker has begun
+    outstanding: deque = field(default_factory=deque)  # sent, outcome not back yet (in order)
+    started: int = 0  # how many of them the worker has begun
     deadline: float = 0.0
 
     def current(self) -> int:
@@ -57,7 +58,7 @@ class _Slot:
 
 
 def _worker(job: Job, conn: Connection, threads: int, max_memory_mb: int) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)   # the driver handles Ctrl-C and stops the pool
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver handles Ctrl-C and stops the pool
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.environ.setdefault("DEID_OCR_THREADS", str(threads))
     if max_memory_mb:
@@ -72,8 +73,13 @@ def _worker(job: Job, conn: Connection, threads: int, max_memory_mb: int) -> Non
             return
         if chunk is None:
             return
-        run_inline(chunk, job, conn.send, partial(safe_prepare, max_memory_mb=max_memory_mb),
-                   started=partial(conn.send, STARTED))
+        run_inline(
+            chunk,
+            job,
+            conn.send,
+            partial(safe_prepare, max_memory_mb=max_memory_mb),
+            started=partial(conn.send, STARTED),
+        )
 
 
 class Supervisor:
@@ -88,8 +94,7 @@ class Supervisor:
 
     def _start(self) -> _Slot:
         parent, child = self.ctx.Pipe()
-        proc = self.ctx.Process(target=_worker, args=(self.job, child, self.threads, self.max_memory_mb),
-                                daemon=True)
+        proc = self.ctx.Process(target=_worker, args=(self.job, child, self.threads, self.max_memory_mb), daemon=True)
         proc.start()
         child.close()
         return _Slot(proc, parent)
@@ -112,8 +117,11 @@ class Supervisor:
     def _replace(self, slot: _Slot, reason: str, take: Callable[[Outcome], None]) -> None:
         """Kill a stuck or dead worker, quarantine the item it was on, give the rest of its
         items (those it finished but had not reported too) to a fresh worker."""
-        log.info("pool: replacing a worker (%s), %d of its items go to a fresh one",
-                 reason.split(":", 1)[0], max(0, len(slot.outstanding) - 1))
+        log.info(
+            "pool: replacing a worker (%s), %d of its items go to a fresh one",
+            reason.split(":", 1)[0],
+            max(0, len(slot.outstanding) - 1),
+        )
         if slot.proc.is_alive():
             slot.proc.kill()
         slot.proc.join()
@@ -152,8 +160,13 @@ class Supervisor:
 
     def run(self, items: Iterable[Item], take: Callable[[Outcome], None]) -> None:
         batches = chunks(items, self.chunk)
-        log.debug("pool: %d workers, chunks of %d, %d OCR threads each, kill after %g s of silence",
-                  self.workers, self.chunk, self.threads, self.limit)
+        log.debug(
+            "pool: %d workers, chunks of %d, %d OCR threads each, kill after %g s of silence",
+            self.workers,
+            self.chunk,
+            self.threads,
+            self.limit,
+        )
         try:
             for _ in range(self.workers):
                 slot = self._start()

@@ -13,6 +13,7 @@ The quarantine holds raw inputs, so it is a private local folder whatever the ou
 destination is (a DICOM C-STORE peer, a DICOMweb STOW-RS endpoint, an object store).
 A new sink is one module with a class that has the methods below.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -3,6 +3,7 @@ out/<rel> (a temp file in the same folder, fsync, os.replace: writer.py), quaran
 inputs copied aside, with a reason file each, into the private folder beside it
 (<out>.quarantine: folders 0700, files 0600), and optional previews in their own folder.
 """
+
 from __future__ import annotations
 
 import os
@@ -13,14 +14,14 @@ from typing import BinaryIO, Iterator, Mapping
 from ...errors import DeidError
 from ..writer import append_reason, atomic_write, copy_aside, find_partials, quarantine_path, write_reason
 
-REASONS = "REASONS.jsonl"   # the quarantine's list: one line per input not written
+REASONS = "REASONS.jsonl"  # the quarantine's list: one line per input not written
 
 
 @dataclass(frozen=True)
 class FolderSink:
     out: Path
     quarantine_dir: Path
-    preview_dir: Path | None = None     # --preview: PNGs of redacted frames (for people, never uploaded)
+    preview_dir: Path | None = None  # --preview: PNGs of redacted frames (for people, never uploaded)
 
     @property
     def where(self) -> str:

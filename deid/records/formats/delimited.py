@@ -9,6 +9,7 @@ number of fields than the header is malformed: the file is quarantined (policy
 kept as they were. Rows stream through one at a time after a 200-row look-ahead, which
 also finds name columns the header does not name (deid.text.columns).
 """
+
 from __future__ import annotations
 
 import csv
@@ -44,8 +45,11 @@ def scrub_delimited(data: bytes, scrubber: Scrubber, delimiter: str) -> tuple[by
     header, width = sample[0], len(sample[0])
     quote_all = dialect.get("quoting") != csv.QUOTE_NONE and width > 0 and first_line.count('"') >= 2 * width
     buf = io.StringIO()
-    style = dict(dialect) if "quoting" in dialect else {**dialect, "quoting": csv.QUOTE_ALL if quote_all
-                                                         else csv.QUOTE_MINIMAL}
+    style = (
+        dict(dialect)
+        if "quoting" in dialect
+        else {**dialect, "quoting": csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL}
+    )
     w = csv.writer(buf, lineterminator=newline, **style)
     if any(scrubber.rewritten(cell) != cell for cell in header):
         # identifiers in the first row: it is data, not a header (never a location either)
@@ -63,8 +67,11 @@ def scrub_delimited(data: bytes, scrubber: Scrubber, delimiter: str) -> tuple[by
         if len(row) != width:
             if scrubber.policy.malformed == "quarantine":
                 raise InputError(f"malformed-row: row {i} has {len(row)} fields, the header has {width}")
-            events.append(AuditEvent(f"row[{i}]", "drop-row", "malformed", "records:malformed", "",
-                                     f"fields={len(row)};header={width}"))
+            events.append(
+                AuditEvent(
+                    f"row[{i}]", "drop-row", "malformed", "records:malformed", "", f"fields={len(row)};header={width}"
+                )
+            )
             continue
         where = f"row[{i}]"
         fields = [Field(where + col, name, v, hint) for (col, name, hint), v in zip(cols, row)]
@@ -77,7 +84,7 @@ def scrub_delimited(data: bytes, scrubber: Scrubber, delimiter: str) -> tuple[by
     return encode(body, enc), events
 
 
-SAMPLE = 200   # rows read ahead: the header check and the name-column guess; the rest streams
+SAMPLE = 200  # rows read ahead: the header check and the name-column guess; the rest streams
 
 
 def _rows(text: str, dialect: dict) -> Iterator[list[str]]:

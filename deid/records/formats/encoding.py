@@ -1,5 +1,6 @@
 """Text encodings of record files: read UTF-8 (with or without BOM), UTF-16 with a BOM,
 or GB18030 (a superset of GBK and GB2312), and write back in the same encoding."""
+
 from __future__ import annotations
 
 import codecs
@@ -11,7 +12,7 @@ from ...errors import InputError
 def decode(data: bytes) -> tuple[str, str]:
     """(text, encoding name to write it back with)."""
     if data.startswith(codecs.BOM_UTF8):
-        body = data[len(codecs.BOM_UTF8):]
+        body = data[len(codecs.BOM_UTF8) :]
         if not _ok(body, "utf-8"):
             _fail()
         return body.decode("utf-8"), "utf-8-sig"
@@ -66,5 +67,4 @@ def _ok(data: bytes, enc: str) -> bool:
 
 
 def _fail() -> NoReturn:
-    raise InputError("undecodable-text: the file is not UTF-8, UTF-16 (with BOM) or GB18030; "
-                     "convert it to UTF-8 first")
+    raise InputError("undecodable-text: the file is not UTF-8, UTF-16 (with BOM) or GB18030; convert it to UTF-8 first")

@@ -8,6 +8,7 @@ an address (XAD) keeps city, state and country and loses street and ZIP; a patie
 (CX) keeps its assigning authority and type. MSH-1/MSH-2 (separators) are never touched,
 and whatever separators a message declares there are the ones read and written.
 """
+
 from __future__ import annotations
 
 import re
@@ -73,7 +74,7 @@ def _seps(msg: hl7.Message) -> dict[str, str]:
 def _message(msg: hl7.Message, n: int, scrubber: Scrubber) -> list[AuditEvent]:
     seps = _seps(msg)
     key = _patient_key(msg, scrubber, seps)
-    leaves: list[tuple[list, int, Field]] = []   # (the hl7 container, index, field)
+    leaves: list[tuple[list, int, Field]] = []  # (the hl7 container, index, field)
     for s_i, seg in enumerate(msg):
         name = str(seg[0])
         if not SEGMENT.match(name):
@@ -129,6 +130,7 @@ def unescape(value: str, seps: dict[str, str] = DEFAULT) -> str:
             except ValueError:
                 return m.group(0)
         return m.group(0)
+
     e = re.escape(esc)
     return re.sub(rf"{e}([^{e}]{{1,32}}){e}", sub, value)
 

@@ -10,6 +10,7 @@ Bundle, a resource that points at Patient/<id> gets that patient's key (from its
 identifier), so its dates shift with theirs and the patient's name is found in its text.
 Key order is kept; indentation, separators and \\u-escaping follow the input.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,24 @@ from ..scrub import Field, Scrubber
 from .encoding import decode, encode
 
 # in FHIR resources, leaves under these keys are codes that describe a value, not values
-DESCRIPTIVE = {"system", "use", "resourceType", "status", "gender", "code", "unit", "type", "url", "profile",
-               "versionId", "lastUpdated", "language", "fullUrl", "mode", "rank"}
+DESCRIPTIVE = {
+    "system",
+    "use",
+    "resourceType",
+    "status",
+    "gender",
+    "code",
+    "unit",
+    "type",
+    "url",
+    "profile",
+    "versionId",
+    "lastUpdated",
+    "language",
+    "fullUrl",
+    "mode",
+    "rank",
+}
 SAFE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,40}$")
 
 
@@ -37,9 +54,12 @@ def _style(text: str) -> dict:
         indent = m.group(1) if "\t" in m.group(1) else len(m.group(1))
     elif "\n" in text.strip():
         indent = 0
-    compact = not re.search(r'[,:]\s', text) if indent is None else False
-    return {"indent": indent, "ensure_ascii": text.isascii() and "\\u" in text,
-            "separators": (",", ":") if compact else None}
+    compact = not re.search(r"[,:]\s", text) if indent is None else False
+    return {
+        "indent": indent,
+        "ensure_ascii": text.isascii() and "\\u" in text,
+        "separators": (",", ":") if compact else None,
+    }
 
 
 def scrub_json(data: bytes, scrubber: Scrubber) -> tuple[bytes, list[AuditEvent]]:
@@ -83,8 +103,7 @@ def _document(doc: Any, path: str, scrubber: Scrubber, events: list) -> Any:
             if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
                 res = entry.pop("resource")
                 key, related = patients.get(_subject(res), (None, []))
-                resources.append((entry, _record(res, f"{path}.entry[{i}].resource", scrubber, events, key,
-                                                 related)))
+                resources.append((entry, _record(res, f"{path}.entry[{i}].resource", scrubber, events, key, related)))
         everyone = [f for _key, fields in patients.values() for f in fields]
         # the Bundle's own fields (identifier, meta, request URLs), resources set aside;
         # its patients' values are looked for there too
@@ -98,16 +117,25 @@ def _document(doc: Any, path: str, scrubber: Scrubber, events: list) -> Any:
     return _record(doc, path, scrubber, events)
 
 
-def _record(obj: Any, path: str, scrubber: Scrubber, events: list, key: str | None = None,
-            related: Sequence[Field] = ()) -> Any:
+def _record(
+    obj: Any, path: str, scrubber: Scrubber, events: list, key: str | None = None, related: Sequence[Field] = ()
+) -> Any:
     if key is None and isinstance(obj, dict) and obj.get("resourceType") == "Patient" and _mr_identifier(obj):
         key = "id:" + _mr_identifier(obj)
     holder = [obj]  # so a bare string or number at the top is a field like any other
     leaves, renames = _leaves(holder, path, scrubber)
     for parent, old, new, loc in renames:
         parent[new] = parent.pop(old)
-        events.append(AuditEvent(loc, "replace", "key", "records:identifying-key", scrubber.pseudo.fingerprint(old),
-                                 "an object key held an identifier"))
+        events.append(
+            AuditEvent(
+                loc,
+                "replace",
+                "key",
+                "records:identifying-key",
+                scrubber.pseudo.fingerprint(old),
+                "an object key held an identifier",
+            )
+        )
     if not leaves:
         return holder[0]
     new, evs = scrubber.scrub([f for _p, f in leaves], key, related)
@@ -158,8 +186,9 @@ def _collect(node: Any, path: str, keys: list[str], rtype: str, out: list, renam
         elif isinstance(v, (str, int, float)) and not isinstance(v, bool):
             if rtype and names and names[-1] in DESCRIPTIVE and names[-2:] != ["request", "url"]:
                 continue
-            out.append(([node, k], Field(sub, _name(names, rtype, scrubber.policy.fields), str(v),
-                                         _hint(node, names, rtype))))
+            out.append(
+                ([node, k], Field(sub, _name(names, rtype, scrubber.policy.fields), str(v), _hint(node, names, rtype)))
+            )
 
 
 def _name(names: list[str], rtype: str, known: dict) -> str:
