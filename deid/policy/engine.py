@@ -325,7 +325,9 @@ def _parse_override(i: int, item: object) -> Override:
 def build_pipeline(raw: dict, source: str) -> Pipeline:
     if not isinstance(raw, dict):
         raise PolicyError(f"{source}: a pipeline must be a YAML mapping")
-    unknown = set(raw) - {"name", "description", "dicom", "pixels", "records", "outputs", "verify"}
+    if "outputs" in raw:  # once accepted and ignored: a pipeline must not believe it routes outputs
+        raise PolicyError(f"{source}: 'outputs' is not a pipeline key; outputs go where `deid run --out` says")
+    unknown = set(raw) - {"name", "description", "dicom", "pixels", "records", "verify"}
     if unknown:
         raise PolicyError(f"{source}: unknown top-level keys {sorted(unknown)}")
     d = raw.get("dicom") or {}

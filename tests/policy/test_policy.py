@@ -76,6 +76,7 @@ def test_shipped_pipelines_load():
         ({"dicom": {"overrides": [{"tag": "(10,10)", "action": "keep"}]}}, "(gggg,eeee)"),
         ({"dicom": {"date_shift_days": [5, 1]}}, "date_shift_days"),
         ({"dicm": {}}, "unknown top-level"),
+        ({"outputs": [{"folder": "x"}]}, "'outputs' is not a pipeline key"),  # was accepted and ignored
     ],
 )
 def test_invalid_pipelines_are_refused_with_the_reason(raw, needle):
