@@ -28,6 +28,7 @@ tells. A name found once is found at every other occurrence in the text.
 
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 from . import lexicon as L
@@ -53,6 +54,7 @@ consult discussed told""".split()
 )
 PREPOSITIONS = frozenset("with to by w".split())  # spoke with X, seen by X: skipped after a verb
 WORDS_AFTER = frozenset("aware notified paged updated informed called visited family".split())
+FILE_SUFFIX = re.compile(r"\.(?:dcm|dicom|ima|txt|csv|tsv|jsonl?|hl7|xml|html?|pdf|png|jpe?g|gz|zip|nii|dat)\b", re.I)
 NEEDS_NAME = frozenset("ms mr np pa".split())  # also mental status, mitral regurgitation, nasal prongs, PA line
 GAP_CHARS = set(" \t.,:-()/?")
 CUES = TITLES | ROLES | RELATIVES | CREDENTIALS | VERBS_BEFORE | WORDS_AFTER | {"law"}  # words cue() looks at
@@ -214,8 +216,12 @@ class _Evidence(Marks):
         """The names cue word i (key k) points at: after it or before it."""
         toks = self.toks
         nxt = self.text[t.end : t.end + 1]
-        if k in TITLES and not t.initial and nxt in (" ", "."):
-            self.take_after(i, self.after_title if k not in NEEDS_NAME or nxt == "." else self.cued, "title")
+        # a title's full stop is not a file's (mr.dcm); "Mr"/"Ms" written so in mixed text is
+        # Mister, not mitral regurgitation or mental status (MR, ms)
+        dotted = nxt == "." and not FILE_SUFFIX.match(self.text, t.end)
+        spelt = self.mixed and t.title and k in ("mr", "ms")
+        if k in TITLES and not t.initial and (nxt == " " or dotted):
+            self.take_after(i, self.after_title if k not in NEEDS_NAME or dotted or spelt else self.cued, "title")
         elif k in ROLES and (t.upper or not self.mixed or k not in WEAK_ROLES):
             self.take_after(
                 i, (self.clinician if k in ("np", "pa") else self.cued) if k in NEEDS_NAME else self.person, "role"

@@ -148,3 +148,17 @@ def test_dates_in_ventilator_and_mistyped_context(text, value):
 )
 def test_clinical_context_is_not_a_place_name_or_date(text):
     assert found(text) == {}
+
+
+@pytest.mark.parametrize("surname", ["Smith", "Brown", "Green", "White", "Young", "King", "Wood", "Black", "Hill",
+                                     "Rose", "Miller", "Bell", "Fox", "Hall", "Lee", "Long", "Street"])
+def test_mr_and_ms_without_a_full_stop_still_announce_a_surname(surname):
+    """'Mr Smith' in mixed text is Mister (MR and ms are mitral regurgitation and mental
+    status only in their own spelling); surnames that are English words too."""
+    for text in (f"Seen by Mr {surname} today.", f"Ms {surname} called back."):
+        assert surname in [text[s.start : s.end] for s in find(text)], text
+
+
+@pytest.mark.parametrize("text", ["see file mr.dcm", "mild MR noted, ms intact", "MR brain negative."])
+def test_mr_that_is_no_title_announces_nothing(text):
+    assert [s for s in find(text) if s.category == "name"] == []
