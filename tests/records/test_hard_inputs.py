@@ -202,3 +202,12 @@ def test_audit_locations_hold_no_key_or_header_values(tmp_path):
     res, _out, _a = _run(tmp_path, {"k.json": json.dumps({"13812345678": {"x": "y"}}).encode()})
     locs = [r[0] for r in sqlite3.connect(tmp_path / "out.audit.sqlite").execute("select location from events")]
     assert locs and not any("1381" in loc for loc in locs)
+
+
+def test_a_renamed_json_key_keeps_its_place_and_a_title_before_a_surname_is_read(tmp_path):
+    doc = {"first": 1, "Mr Brown": {"x": 2}, "note": "ok", "last": 4}
+    res, out, _audit = _run(tmp_path, {"k.json": json.dumps(doc).encode()})
+    assert res.exit_code == 0, res.output
+    keys = list(json.loads((out / "k.json").read_text("utf-8")))
+    assert keys[0] == "first" and keys[-1] == "last" and len(keys) == 4
+    assert "Brown" not in keys[1] and keys[1].startswith("Mr ") and keys[2] == "note"

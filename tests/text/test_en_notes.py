@@ -150,8 +150,28 @@ def test_clinical_context_is_not_a_place_name_or_date(text):
     assert found(text) == {}
 
 
-@pytest.mark.parametrize("surname", ["Smith", "Brown", "Green", "White", "Young", "King", "Wood", "Black", "Hill",
-                                     "Rose", "Miller", "Bell", "Fox", "Hall", "Lee", "Long", "Street"])
+@pytest.mark.parametrize(
+    "surname",
+    [
+        "Smith",
+        "Brown",
+        "Green",
+        "White",
+        "Young",
+        "King",
+        "Wood",
+        "Black",
+        "Hill",
+        "Rose",
+        "Miller",
+        "Bell",
+        "Fox",
+        "Hall",
+        "Lee",
+        "Long",
+        "Street",
+    ],
+)
 def test_mr_and_ms_without_a_full_stop_still_announce_a_surname(surname):
     """'Mr Smith' in mixed text is Mister (MR and ms are mitral regurgitation and mental
     status only in their own spelling); surnames that are English words too."""

@@ -125,7 +125,9 @@ def _record(
     holder = [obj]  # so a bare string or number at the top is a field like any other
     leaves, renames = _leaves(holder, path, scrubber)
     for parent, old, new, loc in renames:
-        parent[new] = parent.pop(old)
+        kept = list(parent.items())  # the renamed key stays where it was in its object
+        parent.clear()
+        parent.update((new if k == old else k, v) for k, v in kept)
         events.append(
             AuditEvent(
                 loc,
