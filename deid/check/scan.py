@@ -7,6 +7,7 @@ before an upload and the check at the end of a run are the same check.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Callable, Optional
 
 from ..core import Context, Item
@@ -74,6 +75,11 @@ def check_bytes(
             from .pixels import check_image
 
             return check_image(data, rel)
+        if looks_like_text(data):  # notes.md, a suffix-less export: read as the free text it is
+            text_handler = handler_for(rel + ".txt", data)
+            if text_handler is not None:
+                found = _check(text_handler, data, rel + ".txt", ctx, excerpts, pixels, identity_values)
+                return [replace(f, file=rel) if f.file == rel + ".txt" else f for f in found]
     except InputError as exc:
         return [Finding(rel, "<file>", "unreadable", str(exc).split(":", 1)[0])]
     except RecursionError:
@@ -83,6 +89,22 @@ def check_bytes(
     except BaseException as exc:  # a file check cannot read is a finding, never a crash of the scan
         return [Finding(rel, "<file>", "unreadable", f"check:internal-error:{type(exc).__name__}")]
     return None
+
+
+def looks_like_text(data: bytes) -> bool:
+    """UTF-8 or GB18030 with no NUL and almost no control characters: a text file whatever
+    its name (binary formats deid does not read stay unread, as before)."""
+    head = data[: 1 << 16]
+    if not head or b"\x00" in head:
+        return False
+    for codec in ("utf-8", "gb18030"):
+        try:
+            text = head.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        controls = sum(1 for c in text if ord(c) < 32 and c not in "\t\r\n\f")
+        return controls <= len(text) // 100
+    return False
 
 
 def is_image(rel: str) -> bool:

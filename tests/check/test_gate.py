@@ -108,3 +108,20 @@ def test_deid_run_leaves_nothing_the_gate_cannot_read(tmp_path, change):
     res = runner.invoke(app, ["run", str(tmp_path / "raw"), "--out", str(tmp_path / "out"), "-q"])
     assert res.exit_code == 0, res.output
     assert _check(tmp_path / "out") == (0, [])
+
+
+@pytest.mark.parametrize(
+    "name,data",
+    [
+        ("notes.md", "Patient John Smith, phone 617-555-0143\n".encode()),
+        ("export", "姓名：王小明 电话：13700001111\n".encode("gb18030")),
+        ("README", "Seen by Mr Brown today.\n".encode()),
+    ],
+)
+def test_a_text_file_of_no_known_kind_is_read_as_free_text(clean, name, data):
+    """A note saved as .md or with no suffix at all cannot walk past the gate unread."""
+    (clean / "out" / name).write_bytes(data)
+    code, found = _check(clean / "out")
+    assert code == 1 and found and all(f["file"] == name for f in found), found
+    (clean / "out" / name).write_bytes(b"\x00\x01binary" * 50)  # a binary of no kind: unread, as before
+    assert _check(clean / "out") == (0, [])
