@@ -74,25 +74,18 @@ def score_one(c: R.Case, in_path: Path, out_dir: Path, qdir: Path):
     before = R.stored_pixels(ds_in)
     out_path = out_dir / in_path.name
     reason_file = qdir / (in_path.name + ".reason.json")
+
+    def unscored(status: str, reason: str):
+        """No output to compare: the case scored as `status`, with its reason."""
+        sc = S.score_image(c.tokens, before, None, name=c.name, kind=c.kind, status=status, reason=reason)
+        return sc, (ds_in, None, 0), before, None
+
     if out_path.exists():
         try:
             ds_out = pydicom.dcmread(out_path)
             after = R.stored_pixels(ds_out)
         except Exception as exc:  # an unreadable output is a finding of its own
-            return (
-                S.score_image(
-                    c.tokens,
-                    before,
-                    None,
-                    name=c.name,
-                    kind=c.kind,
-                    status="error",
-                    reason=f"output unreadable: {type(exc).__name__}: {exc}",
-                ),
-                (ds_in, None, 0),
-                before,
-                None,
-            )
+            return unscored("error", f"output unreadable: {type(exc).__name__}: {exc}")
         b, a, extra, pi = S.to_comparable(
             before,
             str(ds_in.PhotometricInterpretation),
@@ -104,27 +97,8 @@ def score_one(c: R.Case, in_path: Path, out_dir: Path, qdir: Path):
         sc = S.score_image(c.tokens, b, a, name=c.name, kind=c.kind, tol=tol)
         return sc, (ds_in, pi, tol), b, a
     if reason_file.exists():
-        reason = json.loads(reason_file.read_text()).get("reason", "?")
-        return (
-            S.score_image(c.tokens, before, None, name=c.name, kind=c.kind, status="quarantined", reason=reason),
-            (ds_in, None, 0),
-            before,
-            None,
-        )
-    return (
-        S.score_image(
-            c.tokens,
-            before,
-            None,
-            name=c.name,
-            kind=c.kind,
-            status="missing",
-            reason="no output and no quarantine record",
-        ),
-        (ds_in, None, 0),
-        before,
-        None,
-    )
+        return unscored("quarantined", json.loads(reason_file.read_text()).get("reason", "?"))
+    return unscored("missing", "no output and no quarantine record")
 
 
 def _panel(arr, photometric, window, rescale):
