@@ -47,6 +47,30 @@ def _raise(_signum: int, _frame: FrameType | None) -> None:
 
 
 @contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM until the block ends, then stop (KeyboardInterrupt): the
+    driver records an outcome and counts it as one step, so a stop can never land between
+    the audit row and the count (a run whose books then do not balance). In the main
+    thread only (the only one that receives signals)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+
+    def hold(signum: int, _frame: FrameType | None) -> None:
+        held.append(signum)
+
+    previous = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+    if held:
+        raise KeyboardInterrupt
+
+
+@contextmanager
 def _alarm(seconds: float) -> Iterator[None]:
     previous = signal.signal(signal.SIGALRM, _raise)
     signal.setitimer(signal.ITIMER_REAL, seconds)

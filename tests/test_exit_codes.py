@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -130,3 +131,26 @@ def test_an_unknown_option_is_a_usage_error_not_an_internal_one():
     # typer >= 0.2x raises its own click's usage errors (not click.ClickException)
     res = runner.invoke(app, ["run", "--no-such-option"])
     assert res.exit_code == 2 and "internal error" not in res.output, res.output
+
+
+@pytest.mark.parametrize("raised", ["KeyboardInterrupt", "click-130"])
+def test_ctrl_c_before_the_command_starts_is_exit_3(monkeypatch, raised):
+    """click turns a Ctrl-C while options are parsed into 130 (and Python into -SIGINT):
+    deid's documented code for an interruption is 3, whenever it lands."""
+    import click
+
+    import deid.cli as cli
+
+    def app() -> None:
+        if raised == "KeyboardInterrupt":
+            raise KeyboardInterrupt
+        raise click.exceptions.Exit(130)
+
+    monkeypatch.setattr(cli, "app", app)
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(SystemExit) as exc:
+            cli.main()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert exc.value.code == 3

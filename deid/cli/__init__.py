@@ -30,4 +30,22 @@ def version() -> None:
 
 
 def main() -> None:  # console script
-    app()
+    """Ctrl-C before a command has started (while its options are parsed) is exit 3 like
+    any other interruption, not click's 130."""
+    import signal
+    import sys
+
+    import click
+
+    from .common import INTERRUPTED
+
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(INTERRUPTED)
+    except click.exceptions.Exit as exc:
+        sys.exit(INTERRUPTED if exc.exit_code == 130 else exc.exit_code)
+    except SystemExit as exc:
+        sys.exit(INTERRUPTED if exc.code == 130 else exc.code)
+    finally:  # the command is over and its exit code chosen: a late Ctrl-C cannot change it
+        signal.signal(signal.SIGINT, signal.SIG_IGN)

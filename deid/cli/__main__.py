@@ -1,5 +1,10 @@
 """`python -m deid.cli`."""
 
-from . import main
+import sys
+
+try:
+    from . import main
+except KeyboardInterrupt:  # Ctrl-C while deid is still loading: nothing was done yet
+    sys.exit(3)
 
 main()

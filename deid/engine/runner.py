@@ -17,6 +17,7 @@ from typing import Callable, Iterable, Iterator, Mapping
 from ..audit.log import AuditLog, FileRecord
 from ..errors import AuditError, DeidError
 from ..handlers import Item
+from ..limits import interrupts_held
 from .executors import Engine, Limits, make_executor
 from .job import Job, Outcome
 from .sinks import REASONS
@@ -101,6 +102,12 @@ def run(
     def take(o: Outcome) -> None:
         if o.status == "stop":
             raise RunStopped(o.reason)
+        with interrupts_held():  # recorded and counted, or neither
+            _take(o)
+        if progress:
+            progress(o)
+
+    def _take(o: Outcome) -> None:
         r = o.result
         s.kinds[r.kind] = s.kinds.get(r.kind, 0) + 1
         for ev in r.events:
@@ -123,8 +130,6 @@ def run(
             path_fp(job, o.source) if o.source else "",
         )
         _count(s, o)
-        if progress:
-            progress(o)
 
     try:
         executor.run(todo(), take)
