@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 if TYPE_CHECKING:
+    from .findings import Finding
     from .policy.engine import Pipeline
     from .pseudonym import Pseudonymizer
 
@@ -137,8 +138,9 @@ class Handler(Protocol):
 
     `sniff` says whether a file is this kind, from its name and its first bytes (content
     first: routing must not trust a suffix alone where the content can say); `process`
-    de-identifies it. `data`: the file's bytes when the caller already read them (read
-    once, route, process)."""
+    de-identifies it; `findings` says what `process` would still find identifying in it,
+    changing nothing and using no key (`deid check` and the `verify:` step on outputs).
+    `data`: the file's bytes when the caller already read them (read once, route, process)."""
 
     kind: str
 
@@ -146,15 +148,44 @@ class Handler(Protocol):
 
     def process(self, item: Item, ctx: Context, data: bytes | None = None) -> Result: ...
 
+    def findings(
+        self,
+        item: Item,
+        ctx: Context | None,
+        data: bytes | None = None,
+        *,
+        excerpts: bool = False,
+        pixels: bool = False,
+        identity_values: list[str] | None = None,
+    ) -> list[Finding]: ...
+
 
 class FileHandler:
     """A Handler of whole files: reads the file (unless given its bytes), fingerprints it
-    with the key, and hands both to `_process(data, fingerprint, ctx, relpath)`."""
+    with the key, and hands both to `_process(data, fingerprint, ctx, relpath)`. A kind
+    with no `findings` of its own is a finding wherever check meets it: never passed unread."""
 
     kind = ""
 
     def sniff(self, path: str, head: bytes) -> bool:  # pragma: no cover
         raise NotImplementedError
+
+    def read(self, item: Item) -> bytes:
+        return Path(item.source).read_bytes()
+
+    def findings(
+        self,
+        item: Item,
+        ctx: Context | None,
+        data: bytes | None = None,
+        *,
+        excerpts: bool = False,
+        pixels: bool = False,
+        identity_values: list[str] | None = None,
+    ) -> list[Finding]:
+        from .findings import Finding
+
+        return [Finding(item.relpath, "<file>", "unreadable", "check:no-check-for-kind")]
 
     def process(self, item: Item, ctx: Context, data: bytes | None = None) -> Result:
         if data is None:

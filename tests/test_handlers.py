@@ -61,3 +61,26 @@ def test_status_is_the_plain_string():
     assert Status.QUARANTINED == "quarantined" and f"{Status.OK}" == "ok" and str(Status.ERROR) == "error"
     assert json.dumps({Status.OK: Status.QUARANTINED}) == '{"ok": "quarantined"}'
     assert Result("error").status is Status.ERROR
+
+
+class ToyWithFindings(ToyHandler):
+    def findings(self, item, ctx, data=None, *, excerpts=False, pixels=False, identity_values=None):
+        from deid.findings import Finding
+
+        return [Finding(item.relpath, "body", "name", "toy:rule")] if b"SMITH" in (data or b"") else []
+
+
+def test_a_toy_kinds_findings_are_what_deid_check_reports(monkeypatch, tmp_path):
+    """deid check has no list of kinds of its own: it asks each file's handler."""
+    from deid.core import Context
+    from deid.engine.check import check_paths
+    from deid.operators.find import NoKey
+    from deid.policy import load_pipeline
+
+    monkeypatch.setattr(registry, "HANDLERS", [*registry.HANDLERS, ToyWithFindings])
+    (tmp_path / "a.xyz").write_bytes(b"TOY1 SMITH")
+    (tmp_path / "b.xyz").write_bytes(b"TOY1 clean")
+    seen = []
+    check_paths([tmp_path], Context(load_pipeline(None), NoKey()), seen.append, excerpts=False, pixels=False, timeout=5)
+    got = {c.shown: [(f.location, f.rule) for f in c.findings or []] for c in seen}
+    assert got == {"a.xyz": [("body", "toy:rule")], "b.xyz": []}

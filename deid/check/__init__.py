@@ -12,13 +12,7 @@ from __future__ import annotations
 
 from ..categories import HIGH
 from ..findings import Finding
-from ..operators.mask import mask as _mask
+from ..operators.mask import mask_excerpt as mask
 from ..pseudonym import is_own_pseudonym
 
 __all__ = ["HIGH", "Finding", "is_own_pseudonym", "mask"]
-
-
-def mask(value: str) -> str:
-    """1380****678: the first three and last three characters, the rest starred (all of
-    it when it is six characters or fewer)."""
-    return _mask(value.strip(), head=3, tail=3)

@@ -8,33 +8,15 @@ before an upload and the check at the end of a run are the same check.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Callable, Optional
 
-from ..core import Context, Item
+from ..core import Context, Handler, Item
 from ..errors import InputError
 from ..limits import STOPS
 from . import Finding
 
-CheckFn = Callable[[bytes, str, Optional[Context], bool, bool, Optional[list[str]]], list[Finding]]
-
-
-def _dicom(
-    data: bytes, rel: str, ctx: Context | None, excerpts: bool, pixels: bool, identity_values: list[str] | None
-) -> list[Finding]:
-    from .dicom import check_dicom
-
-    return check_dicom(data, rel, excerpts, pixels, identity_values)
-
-
-# handler kind (deid/handlers.py) -> its own check. Any other kind is checked by its
-# handler's `findings(item, ctx, data)` (RecordHandler.findings: the same handler with the
-# "find, don't change" operator set); a kind with neither is a finding
-# (check:no-check-for-kind), never passed unread
-CHECKS: dict[str, CheckFn] = {"dicom": _dicom}
-
 
 def _check(
-    handler: Any,
+    handler: Handler,
     data: bytes,
     rel: str,
     ctx: Context | None,
@@ -42,14 +24,9 @@ def _check(
     pixels: bool,
     identity_values: list[str] | None,
 ) -> list[Finding]:
-    check = CHECKS.get(handler.kind)
-    if check is not None:
-        return check(data, rel, ctx, excerpts, pixels, identity_values)
-    findings = getattr(handler, "findings", None)
-    if findings is None:
-        return [Finding(rel, "<file>", "unreadable", "check:no-check-for-kind")]
-    found: list[Finding] = findings(Item("", rel), ctx, data)
-    return found
+    """The handler's own findings (each kind says what in it still identifies; a kind
+    that cannot say is a finding, FileHandler.findings)."""
+    return handler.findings(Item("", rel), ctx, data, excerpts=excerpts, pixels=pixels, identity_values=identity_values)
 
 
 def check_bytes(
@@ -72,7 +49,7 @@ def check_bytes(
         if is_image(rel):
             if not pixels:
                 return None
-            from .pixels import check_image
+            from ..pixels.findings import check_image
 
             return check_image(data, rel)
         if looks_like_text(data):  # notes.md, a suffix-less export: read as the free text it is
@@ -108,6 +85,6 @@ def looks_like_text(data: bytes) -> bool:
 
 
 def is_image(rel: str) -> bool:
-    from .pixels import IMAGE_SUFFIXES
+    from ..pixels.findings import IMAGE_SUFFIXES
 
     return rel.lower().endswith(IMAGE_SUFFIXES)

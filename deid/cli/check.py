@@ -46,7 +46,7 @@ def check(
     run before an upload (see docs/hooks.md)."""
     from ..check import HIGH
     from ..check.scan import is_image
-    from ..engine.check import check_paths
+    from ..engine.check import Checked, check_paths
     from ..handlers import Context
     from ..operators.find import NoKey
     from ..policy import load_pipeline
@@ -60,16 +60,20 @@ def check(
         if not p.exists():
             fail(f"{p} does not exist (or is a broken link)")
     ctx = Context(pipe, NoKey())  # finding derives nothing keyed: no key is read or made
-    files = unread_images = found = high = 0
-    for checked in check_paths(paths, ctx, excerpts=show_excerpts, pixels=pixels, timeout=timeout):
-        files += 1
+    n = {"files": 0, "unread_images": 0, "found": 0, "high": 0}
+
+    def take(checked: Checked) -> None:
+        n["files"] += 1
         if checked.findings is None:
-            unread_images += is_image(checked.shown)
-            continue
+            n["unread_images"] += is_image(checked.shown)
+            return
         for f in checked.findings:
-            found += 1
-            high += f.category in HIGH
+            n["found"] += 1
+            n["high"] += f.category in HIGH
             _print(f, fmt)
+
+    check_paths(paths, ctx, take, excerpts=show_excerpts, pixels=pixels, timeout=timeout)
+    files, unread_images, found, high = n["files"], n["unread_images"], n["found"], n["high"]
     if not files:
         fail(f"no files found in {', '.join(map(str, paths))}: nothing was checked")
     console.print(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from ..core import Action, AuditEvent, Context, FileHandler, Result, Status
+from ..core import Action, AuditEvent, Context, FileHandler, Item, Result, Status
 from ..errors import InputError, QuarantineError
 from .bits import clear_stray_bits
 from .deidentify import T_PATIENT_ID, T_SOP_INSTANCE, T_STUDY_UID, Header, deidentify
@@ -14,6 +14,7 @@ from .io import looks_like_dicom, read_file, verify_readable, write_file
 from .raw import RawFile, has_pixels
 
 if TYPE_CHECKING:
+    from ..findings import Finding
     from ..pixels.outcome import PixelOutcome
 
 
@@ -24,6 +25,26 @@ class DicomHandler(FileHandler):
         """DICOM by content (the preamble, or a first tag: the first 132 bytes), or by a
         .dcm/.dicom name, so a broken .dcm is reported as a broken DICOM file."""
         return looks_like_dicom(head[:132]) or path.lower().endswith((".dcm", ".dicom"))
+
+    def findings(
+        self,
+        item: Item,
+        ctx: Context | None,
+        data: bytes | None = None,
+        *,
+        excerpts: bool = False,
+        pixels: bool = False,
+        identity_values: list[str] | None = None,
+    ) -> list[Finding]:
+        """What still identifies in this file (dicom/findings.py): identity attributes that
+        are not deid's own values, private tags off the safe list, identifiers in any text,
+        what check cannot read; with `pixels`, burned-in text and overlay text. Nothing is
+        changed and no key is used. InputError when the file cannot be parsed."""
+        from .findings import check_dicom
+
+        if data is None:
+            data = self.read(item)
+        return check_dicom(data, item.relpath, excerpts, pixels, identity_values)
 
     def _process(self, data: bytes, fp: str, ctx: Context, relpath: str) -> Result:
         try:

@@ -8,22 +8,27 @@ a finding). Files are named in the findings with each identifying name replaced 
 `[category]`, so the gate's own output does not repeat what it found.
 
 The engine's side of `deid check`: it walks and reads the inputs as `deid run` does
-(discover, read_input, the same path judge) and hands each file's bytes to deid.check,
-which sits below the engine (the pipeline's `verify:` step calls the same check_bytes).
+(discover, read_input, the same path judge), through the engine's inline executor with a
+sink that writes nothing, and hands each file's bytes to deid.check (below the engine),
+which asks the file's handler for its findings (Handler.findings: the same handlers as
+`deid run`, changing nothing; the pipeline's `verify:` step calls the same check_bytes).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator
+from typing import Callable
 
 from ..check import Finding, mask
 from ..check.scan import check_bytes
-from ..core import Context, Item
+from ..core import Context, Item, Result, Status
 from ..limits import TimeLimit, time_limit
 from .discover import discover
+from .executors.inline import run_inline
+from .job import Job, Outcome
 from .paths import judge
+from .sinks import Discard
 from .work import read_input
 
 PROBLEMS = {
@@ -40,9 +45,26 @@ class Checked:
     findings: list[Finding] | None  # None: not a kind check reads (an image without --pixels)
 
 
-def check_paths(paths: list[Path], ctx: Context, *, excerpts: bool, pixels: bool, timeout: float) -> Iterator[Checked]:
-    for item in discover(paths):
-        yield check_item(item, ctx, excerpts=excerpts, pixels=pixels, timeout=timeout)
+def check_paths(
+    paths: list[Path],
+    ctx: Context,
+    take: Callable[[Checked], None],
+    *,
+    excerpts: bool,
+    pixels: bool,
+    timeout: float,
+) -> None:
+    """Every entry below `paths`, checked, handed to `take` in the order found."""
+    job = Job(ctx, Discard(), timeout=timeout)
+
+    def prep(item: Item, job: Job) -> Result:
+        checked = check_item(item, job.ctx, excerpts=excerpts, pixels=pixels, timeout=job.timeout)
+        return Result(Status.OK, kind="check", details={"checked": checked})
+
+    def done(item: Item, job: Job, res: Result) -> Outcome:
+        return Outcome(item.relpath, res.status, "", "", res)
+
+    run_inline(discover(paths), job, lambda o: take(o.result.details["checked"]), prep=prep, finish=done)
 
 
 def check_item(item: Item, ctx: Context, *, excerpts: bool, pixels: bool, timeout: float) -> Checked:

@@ -19,6 +19,12 @@ def mask(value: str, keep: str = "", head: int = 0, tail: int = 0, char: str = "
     return value[:head] + middle + value[n - tail :]
 
 
+def mask_excerpt(value: str) -> str:
+    """1380****678: the first three and last three characters, the rest starred (all of
+    it when it is six characters or fewer). The excerpt `deid check --show-excerpts` shows."""
+    return mask(value.strip(), head=3, tail=3)
+
+
 class Mask(Operator):
     name = "mask"
     stacks = frozenset({"records"})

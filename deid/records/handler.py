@@ -61,13 +61,27 @@ class RecordHandler(FileHandler):
     def sniff(self, path: str, head: bytes) -> bool:
         return record_kind(path) is not None
 
-    def findings(self, item: Item, ctx: Context, data: bytes | None = None) -> list[Finding]:
+    def findings(
+        self,
+        item: Item,
+        ctx: Context | None,
+        data: bytes | None = None,
+        *,
+        excerpts: bool = False,
+        pixels: bool = False,
+        identity_values: list[str] | None = None,
+    ) -> list[Finding]:
         """What `process()` would still change in this file under `ctx.pipeline`: one
         Finding (location, category, rule; never a value) per field or span, the file's
         path included. Nothing is written and no key is used (`ctx.pseudo` is not read).
-        A file that cannot be read is one finding at <file>, its reason's code as rule."""
+        A file that cannot be read is one finding at <file>, its reason's code as rule.
+        Records hold no pixels and show no excerpts: the other options are the protocol's."""
         from ..operators.find import NoKey
 
+        if ctx is None:  # the default pipeline's field map and recognizers
+            from ..policy import load_pipeline
+
+            ctx = Context(load_pipeline(None), NoKey())
         if data is None:
             try:
                 data = Path(item.source).read_bytes()

@@ -10,8 +10,8 @@ import pydicom
 from PIL import Image, ImageDraw, ImageFont
 from typer.testing import CliRunner
 
-from deid.check.pixels import overlay_planes
 from deid.cli import app
+from deid.dicom.findings import overlay_planes
 from deid.dicom.io import read_file
 from helpers import make_ds, write
 

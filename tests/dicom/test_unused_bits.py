@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from deid.check.dicom import check_dicom
 from deid.core import Context, Item
 from deid.dicom.bits import stray_bits
+from deid.dicom.findings import check_dicom
 from deid.dicom.handler import DicomHandler
 from deid.dicom.io import read_file
 from deid.policy import build_pipeline

@@ -135,7 +135,7 @@ def test_a_native_panic_quarantines_its_input_not_the_worker(tmp_path, monkeypat
 
 
 def test_check_reports_a_native_panic_as_a_finding(monkeypatch):
-    import deid.check.dicom as check_dicom
+    import deid.dicom.findings as check_dicom
     from deid.check.scan import check_bytes
 
     def panicking(*_a, **_k):

@@ -15,7 +15,8 @@ from typing import Callable, Iterable, Iterator
 
 from ...handlers import Item, Result
 from ..job import Job, Outcome
-from ..work import finish, safe_prepare
+from ..work import finish as write_or_set_aside
+from ..work import safe_prepare
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +43,11 @@ def run_inline(
     take: Callable[[Outcome], None],
     prep: Callable[[Item, Job], Result] = safe_prepare,
     started: Callable[[], None] | None = None,
+    finish: Callable[[Item, Job, Result], Outcome] = write_or_set_aside,
 ) -> None:
-    """Process `items` here, writes on threads. `started()` is called as each item begins
-    (the pool's supervisor learns from it which item a stuck worker is on)."""
+    """Process `items` here (`prep`), writes on threads (`finish`: through the job's sink).
+    `started()` is called as each item begins (the pool's supervisor learns from it which
+    item a stuck worker is on)."""
     pending: deque[tuple[Future, int]] = deque()
     in_bytes = 0
     with ThreadPoolExecutor(IO_THREADS, thread_name_prefix="deid-write") as io:

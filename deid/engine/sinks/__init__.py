@@ -8,6 +8,7 @@ to every worker with the job, so it must pickle, and must be safe to call from s
 threads and processes at once for different `rel`s.
 
     folder   --out DIR, the quarantine beside it, optional previews   sinks/folder.py
+    discard  nothing is written (`deid check` walks with it)           sinks/discard.py
 
 The quarantine holds raw inputs, so it is a private local folder whatever the outputs'
 destination is (a DICOM C-STORE peer, a DICOMweb STOW-RS endpoint, an object store).
@@ -19,9 +20,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import BinaryIO, Iterator, Mapping, Protocol
 
+from .discard import Discard
 from .folder import REASONS, FolderSink
 
-__all__ = ["REASONS", "FolderSink", "Sink"]
+__all__ = ["REASONS", "Discard", "FolderSink", "Sink"]
 
 
 class Sink(Protocol):

@@ -1,23 +1,30 @@
-"""`deid check` for DICOM: the header at every depth, and optionally the pixels."""
+"""Finding (not changing) what identifies in a DICOM file: the header at every depth, and
+optionally burned-in text in the pixels and text in overlay planes. DicomHandler.findings:
+`deid check` and the `verify:` step."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
-from ..dicom import values as V
-from ..dicom.bits import stray_bits
-from ..dicom.deidentify import FREE_TEXT_VRS, IDENTITY_TAGS, Header
-from ..dicom.dictionary import entry
-from ..dicom.io import RawFile, read_file
-from ..dicom.raw import Elem, has_pixels
+import numpy as np
+
 from ..errors import InputError
+from ..findings import Finding
+from ..operators.mask import mask_excerpt as mask
+from ..pixels.findings import box_location, cleaner, phi_in_frames
 from ..policy.engine import UNKNOWN_KEPT_VRS, SafePrivate, safe_private
 from ..pseudonym import is_own_pseudonym
 from ..text.recognize import find
-from . import Finding, mask
-from .pixels import phi_in_frames, text_in_overlays
+from . import values as V
+from .bits import stray_bits
+from .deidentify import FREE_TEXT_VRS, IDENTITY_TAGS, Header
+from .dictionary import entry
+from .io import RawFile, read_file
+from .raw import Elem, has_pixels
 
 T_IDENTITY_REMOVED = 0x00120062
+OVERLAY_DATA, OVERLAY_ROWS, OVERLAY_COLS = 0x3000, 0x0010, 0x0011
+LEGIBLE = 0.8  # an overlay box counts as text when read at least this surely
 T_PIXEL_DATA = 0x7FE00010
 # coded values (CodeValue, CodingSchemeDesignator, CodingSchemeVersion, ...): codes, not text
 CODE_TAGS = frozenset({0x00080100, 0x00080102, 0x00080103, 0x00080119, 0x00080120, 0x00080105, 0x00080106})
@@ -128,13 +135,65 @@ def _opaque(e: Elem, top: bool) -> tuple[str, str] | None:
 def _pixels(f: RawFile, header: Header, rel: str, identity_values: list[str] | None) -> list[Finding]:
     """Burned-in text whose reading matches identity values (the header's, or the
     original's when deid checks its own output) or a recognizer."""
-    from ..dicom.pixels import decode
+    from .operators import IdentityValues
+    from .pixels import decode
 
     px = decode(f)
-    return phi_in_frames(
-        px.frames,
-        px.ds,
-        px.photometric,
-        rel,
-        identity_values if identity_values is not None else header.pixel_identity_values(),
-    )
+    values = identity_values if identity_values is not None else header.pixel_identity_values()
+    return phi_in_frames(px.frames, px.ds, px.photometric, rel, IdentityValues(values) if values else None)
+
+
+def overlay_planes(elems: list[Elem]) -> list[tuple[int, np.ndarray]]:
+    """(group, frames) of each overlay plane (60xx,3000) held in the header: the bits
+    unpacked (PS3.5 8.1.2: little-endian bit order, frames one after another), set bits
+    white on black, as (frames, rows, cols): every frame the data holds, whatever
+    NumberOfFramesInOverlay (PS3.3 C.9.2.1.2) says."""
+    dims: dict[int, dict[int, int]] = {}
+    data: dict[int, bytes] = {}
+    for e in elems:
+        g, el = e.tag >> 16, e.tag & 0xFFFF
+        if 0x6000 <= g <= 0x601E and not g & 1 and e.items is None:
+            if el in (OVERLAY_ROWS, OVERLAY_COLS) and e.length >= 2:
+                dims.setdefault(g, {})[el] = int.from_bytes(e.value[:2], "little")
+            elif el == OVERLAY_DATA:
+                data[g] = e.value
+    out = []
+    for g, bits in sorted(data.items()):
+        d = dims.get(g, {})
+        rows, cols = d.get(OVERLAY_ROWS, 0), d.get(OVERLAY_COLS, 0)
+        n = rows * cols
+        if not n:
+            continue  # a plane without usable dimensions: nothing to read
+        if len(bits) * 8 < n:
+            continue
+        frames = len(bits) * 8 // n
+        plane = np.unpackbits(np.frombuffer(bits, np.uint8), bitorder="little")[: n * frames]
+        out.append((g, (plane.reshape(frames, rows, cols) * 255).astype(np.uint8)))
+    return out
+
+
+def text_in_overlays(elems: list[Elem], rel: str) -> list[Finding]:
+    """Legible text in any frame of any overlay plane (probes.py: identical frames read once,
+    many distinct ones through their composites)."""
+    planes = overlay_planes(elems)
+    if not planes:
+        return []
+    from ..pixels.probes import probes
+
+    finder = cleaner("redact-all-text")
+    out = []
+    for g, frames in planes:
+        for p in probes(frames):
+            if not p.image.any():
+                continue
+            for d in finder.find(p.image, {}, "MONOCHROME2"):
+                if d.verdict.action == "redact" and d.reading.score >= LEGIBLE and d.reading.text.strip():
+                    out.append(
+                        Finding(
+                            rel,
+                            box_location(f"overlay({g:04X},3000).{p.name}", d.box),
+                            "overlay-text",
+                            "check:overlay-text",
+                        )
+                    )
+    return out

@@ -1,9 +1,9 @@
-"""`deid check` on pixels: burned-in text in DICOM frames, DICOM overlay planes and plain
-images (PNG/JPEG), read with deid's own detectors and recognizers.
+"""Finding (not changing) burned-in identifiers: in any frames (a DICOM image's, through
+its adapter in deid/dicom/findings.py) and in plain images (PNG/JPEG, their metadata too),
+read with deid's own detectors and recognizers. `deid check` and the `verify:` step.
 
 Frames and images use the `redact-phi` classification (text matching identity values or
-a recognizer is a finding; unreadable boxes are not). Overlay planes are graphics drawn
-over the image: any legible text in them is a finding, as the Basic Profile removes them.
+a recognizer is a finding; unreadable boxes are not).
 """
 
 from __future__ import annotations
@@ -12,30 +12,27 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 
-from ..dicom.raw import Elem
-from . import Finding
+from ..findings import Finding
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
-    from ..pixels.cleaner import FrameCleaner
-    from ..pixels.detect import Box
+    from .cleaner import FrameCleaner
+    from .detect import Box
+    from .frames import IdentityMatcher
 
-OVERLAY_DATA, OVERLAY_ROWS, OVERLAY_COLS = 0x3000, 0x0010, 0x0011
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-LEGIBLE = 0.8  # an overlay box counts as text when read at least this surely
 
 
-def _cleaner(mode: str, identity_values: list[str] | None = None) -> FrameCleaner:
-    from ..dicom.operators import IdentityValues
-    from ..pixels.cleaner import FrameCleaner
+def cleaner(mode: str, identity: IdentityMatcher | None = None) -> FrameCleaner:
+    """A frame cleaner that only finds: `mode`'s classification, no verify pass."""
     from ..policy.pixels import PixelPolicy
+    from .cleaner import FrameCleaner
 
-    identity = IdentityValues(identity_values) if identity_values else None
     return FrameCleaner(PixelPolicy(mode=mode, verify=False), mode, identity)
 
 
-def _box(prefix: str, b: Box) -> str:
+def box_location(prefix: str, b: Box) -> str:
     return f"{prefix}.box[{b.x0},{b.y0},{b.x1},{b.y1}]"
 
 
@@ -43,75 +40,23 @@ def _phi(cleaner: FrameCleaner, frame: np.ndarray, ds: Any, photometric: str, re
     """Boxes of one frame whose reading is an identifier (identity value or recognizer hit);
     unreadable boxes are not findings here."""
     return [
-        Finding(rel, _box(where, d.box), d.verdict.why, d.verdict.rule_id)
+        Finding(rel, box_location(where, d.box), d.verdict.why, d.verdict.rule_id)
         for d in cleaner.find(frame, ds, photometric)
         if d.verdict.action == "redact" and d.verdict.why not in ("unreadable", "text")
     ]
 
 
 def phi_in_frames(
-    frames: Iterable[np.ndarray], ds: Any, photometric: str, rel: str, identity_values: list[str] | None = None
+    frames: Iterable[np.ndarray], ds: Any, photometric: str, rel: str, identity: IdentityMatcher | None = None
 ) -> list[Finding]:
-    """Identifiers burned into any frame of a DICOM image."""
-    from ..pixels.probes import probes
+    """Identifiers burned into any frame of an image (`identity`: the patient's values,
+    compiled; None: the recognizers only)."""
+    from .probes import probes
 
-    cleaner = _cleaner("redact-phi", identity_values)
+    finder = cleaner("redact-phi", identity)
     return [
-        f for p in probes(np.asarray(frames)) for f in _phi(cleaner, p.image, ds, photometric, rel, f"pixels.{p.name}")
+        f for p in probes(np.asarray(frames)) for f in _phi(finder, p.image, ds, photometric, rel, f"pixels.{p.name}")
     ]
-
-
-def overlay_planes(elems: list[Elem]) -> list[tuple[int, np.ndarray]]:
-    """(group, frames) of each overlay plane (60xx,3000) held in the header: the bits
-    unpacked (PS3.5 8.1.2: little-endian bit order, frames one after another), set bits
-    white on black, as (frames, rows, cols): every frame the data holds, whatever
-    NumberOfFramesInOverlay (PS3.3 C.9.2.1.2) says."""
-    dims: dict[int, dict[int, int]] = {}
-    data: dict[int, bytes] = {}
-    for e in elems:
-        g, el = e.tag >> 16, e.tag & 0xFFFF
-        if 0x6000 <= g <= 0x601E and not g & 1 and e.items is None:
-            if el in (OVERLAY_ROWS, OVERLAY_COLS) and e.length >= 2:
-                dims.setdefault(g, {})[el] = int.from_bytes(e.value[:2], "little")
-            elif el == OVERLAY_DATA:
-                data[g] = e.value
-    out = []
-    for g, bits in sorted(data.items()):
-        d = dims.get(g, {})
-        rows, cols = d.get(OVERLAY_ROWS, 0), d.get(OVERLAY_COLS, 0)
-        n = rows * cols
-        if not n:
-            continue  # a plane without usable dimensions: nothing to read
-        if len(bits) * 8 < n:
-            continue
-        frames = len(bits) * 8 // n
-        plane = np.unpackbits(np.frombuffer(bits, np.uint8), bitorder="little")[: n * frames]
-        out.append((g, (plane.reshape(frames, rows, cols) * 255).astype(np.uint8)))
-    return out
-
-
-def text_in_overlays(elems: list[Elem], rel: str) -> list[Finding]:
-    """Legible text in any frame of any overlay plane (probes.py: identical frames read once,
-    many distinct ones through their composites)."""
-    planes = overlay_planes(elems)
-    if not planes:
-        return []
-    from ..pixels.probes import probes
-
-    cleaner = _cleaner("redact-all-text")
-    out = []
-    for g, frames in planes:
-        for p in probes(frames):
-            if not p.image.any():
-                continue
-            for d in cleaner.find(p.image, {}, "MONOCHROME2"):
-                if d.verdict.action == "redact" and d.reading.score >= LEGIBLE and d.reading.text.strip():
-                    out.append(
-                        Finding(
-                            rel, _box(f"overlay({g:04X},3000).{p.name}", d.box), "overlay-text", "check:overlay-text"
-                        )
-                    )
-    return out
 
 
 def check_image(data: bytes, rel: str) -> list[Finding]:
@@ -132,11 +77,11 @@ def check_image(data: bytes, rel: str) -> list[Finding]:
                 frames.append(_image_views(frame))
     except Exception as exc:  # corrupt, truncated, a decompression bomb, a mode Pillow refuses
         return [Finding(rel, "<file>", "unreadable", f"check:image-undecodable:{type(exc).__name__}")]
-    cleaner = _cleaner("redact-phi")
+    finder = cleaner("redact-phi")
     out: dict[str, Finding] = {}  # the same box found in two renderings of a frame counts once
     for i, views in enumerate(frames):
         for view, ds in views:
-            for f in _phi(cleaner, view, ds, "RGB" if view.ndim == 3 else "MONOCHROME2", rel, f"pixels.frame[{i}]"):
+            for f in _phi(finder, view, ds, "RGB" if view.ndim == 3 else "MONOCHROME2", rel, f"pixels.frame[{i}]"):
                 out.setdefault(f.location, f)
     return list(out.values()) + _metadata_findings(meta, rel)
 
