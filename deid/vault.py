@@ -358,20 +358,28 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 def open_for_run(
-    vault: Path | None, key_file: Path | None, pseudonym_key: bytes, out_dir: Path, inputs: Iterable[Path] = ()
+    vault: Path | None,
+    key_file: Path | None,
+    pseudonym_key: bytes,
+    written: Path | Iterable[Path],
+    inputs: Iterable[Path] = (),
 ) -> tuple[Vault, str]:
     """The vault a run writes, and where its key came from; refuses a vault key that is the
     pseudonym key (one leaked file would then undo both), a vault made under another
-    pseudonym key, and a vault or key inside the output or an input. A key file made here
-    is removed again when the vault does not open."""
+    pseudonym key, and a vault or key inside a folder the run writes (`written`: its sink's
+    local folders, Sink.folders(): the output, the quarantine, previews) or an input. A key
+    file made here is removed again when the vault does not open."""
     if vault is None:
         raise VaultError("--vault-key-file needs --vault FILE")
     folders = [p.resolve() for p in inputs]
+    outs = [p.resolve() for p in ([written] if isinstance(written, Path) else written)]
     for p in (vault, key_file):
         if p is None:
             continue
-        if _inside(p.resolve(), out_dir):
-            raise VaultError("the vault and its key must not be inside --out: uploading the output would upload them")
+        if any(_inside(p.resolve(), o) for o in outs):
+            raise VaultError(
+                "the vault and its key must not be inside --out or its quarantine: uploading the output would upload them"
+            )
         if any(_inside(p.resolve(), f) for f in folders):
             raise VaultError("the vault and its key must not be inside an input: the run would read them as inputs")
     if key_file is not None and vault.is_file() and not key_file.is_file():

@@ -97,7 +97,7 @@ def _run(cfg: RunConfig, counted: int, progress: Progress, say: Callable[[str], 
     from .accounting import check as accounting
 
     sink = cfg.sink()
-    vdb = _open_vault(cfg, say) if cfg.vault or cfg.vault_key_file else None
+    vdb = _open_vault(cfg, sink, say) if cfg.vault or cfg.vault_key_file else None
     try:
         audit, skip = _start(cfg, sink, vdb, say)
     except DeidError:
@@ -206,11 +206,12 @@ def versions() -> dict[str, str]:
     return out
 
 
-def _open_vault(cfg: RunConfig, say: Callable[[str], None]) -> Vault:
-    """The vault this run writes (--vault), opened (and locked) before any input is processed."""
+def _open_vault(cfg: RunConfig, sink: Sink, say: Callable[[str], None]) -> Vault:
+    """The vault this run writes (--vault), opened (and locked) before any input is processed,
+    outside every folder the sink writes."""
     from ..vault import open_for_run
 
-    vdb, where = open_for_run(cfg.vault, cfg.vault_key_file, cfg.secret, cfg.out, cfg.inputs)
+    vdb, where = open_for_run(cfg.vault, cfg.vault_key_file, cfg.secret, sink.folders(), cfg.inputs)
     if where.startswith("created"):
         say(
             f"new vault key: {display(where[8:])} (mode 0600). Keep it apart from the pseudonym key: "

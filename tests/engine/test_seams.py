@@ -37,6 +37,9 @@ class MemorySink:
 
     where = "memory:"
 
+    def folders(self):
+        return []
+
     def prepare(self):
         pass
 

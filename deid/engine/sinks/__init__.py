@@ -32,6 +32,10 @@ class Sink(Protocol):
         """The destination, as the summary and a run's resume signature name it: a resumed
         run continues only into the same one."""
 
+    def folders(self) -> list[Path]:
+        """The local folders it writes (outputs, quarantine, previews): a run's vault and
+        keys must be outside them, as must its inputs."""
+
     def prepare(self) -> None:
         """Before any input is read: the destination made or checked, the quarantine
         writable and private. A layout that cannot work raises DeidError (a usage error)."""

@@ -14,6 +14,9 @@ class Discard:
     def where(self) -> str:
         return "(nothing is written)"
 
+    def folders(self) -> list[Path]:
+        return []
+
     def prepare(self) -> None:
         pass
 
