@@ -43,6 +43,7 @@ def _one_line_error(res, code=2):
         "out-parent-not-a-folder",
         "quarantine-not-a-folder",
         "vault-folder-cannot-be-made",
+        "preview-is-a-file",
     ],
 )
 def test_configuration_errors_are_exit_2_with_one_line(tmp_path, case):
@@ -55,6 +56,7 @@ def test_configuration_errors_are_exit_2_with_one_line(tmp_path, case):
         "out-is-a-file": [],
         "out-parent-not-a-folder": [],
         "quarantine-not-a-folder": [],
+        "preview-is-a-file": ["--preview", str(tmp_path / "a-file")],
         "vault-folder-cannot-be-made": [
             "--vault",
             str(tmp_path / "a-file" / "v.sqlite"),

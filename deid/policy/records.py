@@ -101,7 +101,13 @@ def build_record_policy(raw: object, source: str) -> RecordPolicy:
     given = raw.get("operators") or {}
     if not isinstance(given, dict):
         raise PolicyError(f"{source}: records.operators must map a category to an operator")
+    named = set(categories.BY_NAME) | set(fields.values())
     for cat, op in given.items():
+        if str(cat) not in named:  # a typo (phnoe) would leave phones to the default operator, silently
+            raise PolicyError(
+                f"{source}: records.operators.{cat}: no such category (a category of deid/categories.py "
+                "or one that records.fields names)"
+            )
         try:
             operators.validate(op, "records")
         except operators.OperatorError as exc:

@@ -60,3 +60,18 @@ def test_dry_run_counts_and_writes_nothing(tmp_path):
     assert res.exit_code == 0, res.output
     assert "would write 6" in res.output and "records" in res.output and "pseudonym" in res.output
     assert not any(tmp_path.glob("out*"))
+
+
+def test_an_unreachable_dask_scheduler_is_a_configuration_error(monkeypatch):
+    """--scheduler pointing nowhere is exit 2 with one line (it was exit 4, an internal
+    error), after distributed's own connect timeout; here Client fails at once."""
+    distributed = pytest.importorskip("dask.distributed")
+    from deid.engine.executors.dask import DaskExecutor
+    from deid.errors import DeidError
+
+    def unreachable(*args, **kwargs):
+        raise OSError("Timed out trying to connect")
+
+    monkeypatch.setattr(distributed, "Client", unreachable)
+    with pytest.raises(DeidError, match="cannot reach the Dask scheduler at --scheduler tcp://127.0.0.1:1: OSError"):
+        DaskExecutor(None, 1, "tcp://127.0.0.1:1").run([], lambda o: None)

@@ -77,12 +77,18 @@ def test_shipped_pipelines_load():
         ({"dicom": {"date_shift_days": [5, 1]}}, "date_shift_days"),
         ({"dicm": {}}, "unknown top-level"),
         ({"outputs": [{"folder": "x"}]}, "'outputs' is not a pipeline key"),  # was accepted and ignored
+        ({"records": {"operators": {"phnoe": "mask"}}}, "records.operators.phnoe: no such category"),  # was ignored
     ],
 )
 def test_invalid_pipelines_are_refused_with_the_reason(raw, needle):
     with pytest.raises(PolicyError) as exc:
         build_pipeline(raw, "t.yaml")
     assert needle in str(exc.value)
+
+
+def test_records_operators_may_name_a_category_the_pipeline_defines():
+    p = build_pipeline({"records": {"fields": {"科室": "department"}, "operators": {"department": "keep"}}}, "t")
+    assert p.records.operators["department"] == "keep"
 
 
 def test_policy_hash_changes_with_content():

@@ -56,7 +56,14 @@ class DaskExecutor:
             raise DeidError("--engine dask needs dask.distributed: pip install 'deid[dask]'") from None
         cluster = None
         if self.scheduler:
-            client = Client(self.scheduler)
+            try:
+                client = Client(self.scheduler)
+            except (OSError, ValueError) as exc:  # unreachable, refused, a malformed address
+                from ...errors import DeidError
+
+                raise DeidError(
+                    f"cannot reach the Dask scheduler at --scheduler {self.scheduler}: {type(exc).__name__}"
+                ) from None
         else:
             cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True, dashboard_address=None)
             client = Client(cluster)

@@ -49,6 +49,16 @@ class FolderSink:
                 os.chmod(qdir, 0o700)
         elif not os.access(qdir.parent, os.W_OK | os.X_OK):
             raise DeidError(f"the quarantine folder {qdir} cannot be made: {qdir.parent} is not writable")
+        pv = self.preview_dir
+        if pv is not None:  # else every output with a preview would be quarantined (write-failed)
+            if pv.exists() and not pv.is_dir():
+                raise DeidError(f"--preview {pv} exists and is not a folder")
+            try:
+                pv.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DeidError(f"cannot create --preview {pv}: {exc.strerror or type(exc).__name__}") from None
+            if not os.access(pv, os.W_OK | os.X_OK):
+                raise DeidError(f"--preview {pv} is not writable")
 
     def put(self, rel: str, data: bytes) -> str:
         path = self.out / rel
