@@ -249,10 +249,12 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=2048)
     ap.add_argument("--skip-presidio", action="store_true")
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--cases", type=int, default=3, help="files per case for the s/image table")
+    ap.add_argument("--cases", type=int, default=3, help="files per case for the s/image table (at least 1)")
     ap.add_argument("--baseline", help="git revision to time the CR files against, in the same run")
     ap.add_argument("--time-only", nargs="*", help=argparse.SUPPRESS)  # the child of --baseline
     args = ap.parse_args()
+    if args.cases < 1:
+        ap.error("--cases must be at least 1: each case is timed on its own files")
     if args.time_only is not None:
         print(json.dumps(time_deid([Path(f) for f in args.time_only], args.repeat)))
         return
