@@ -80,8 +80,59 @@ def builtin_patterns() -> tuple:
 
 
 def builtin_fields() -> dict[str, str]:
+    """The shipped map (fields.yaml) over the DICOM keywords (dicom_keyword_fields)."""
     raw = yaml.safe_load(FIELDS_DATA.read_text("utf-8")) or {}
-    return {norm_field(n): cat for cat, names in raw.items() for n in names}
+    return {**dicom_keyword_fields(), **{norm_field(n): cat for cat, names in raw.items() for n in names}}
+
+
+# the category of a DICOM attribute named as a record field, by its VR (PS3.5); a VR not
+# here (TM, CS, numbers, ST/LT/UT text, sequences) leaves the field to the recognizers
+CATEGORY_BY_VR = {
+    "PN": "name",
+    "DA": "date",
+    "DT": "date",
+    "AS": "age",
+    "UI": "uid",
+    "AE": "id-number",
+    "SH": "id-number",
+    "LO": "id-number",
+}
+# words of a keyword that say more than its VR, first match wins: the patient's own ID and
+# birth date (pseudonymised and generalised as their record fields are), descriptions and
+# comments (free text: the recognizers read them), an institution (a place)
+KEYWORD_CATEGORY = (
+    ("PatientID", "patient-id"),
+    ("BirthDate", "birth-date"),
+    ("Description", None),
+    ("Comment", None),
+    ("Institution", "location"),
+)
+
+
+@lru_cache(maxsize=1)
+def dicom_keyword_fields() -> dict[str, str]:
+    """DICOM keywords as record field names (a PACS worklist exported to CSV, a header
+    dumped to JSON: PatientName, AccessionNumber, StudyInstanceUID): every attribute of
+    PS3.15 Table E.1-1 that the Basic Profile does not keep, with a category by its VR."""
+    from ..dicomdict import entry
+    from .table import load_table
+
+    out: dict[str, str] = {}
+    for row in load_table().rows:
+        tag = row.tag_int
+        if tag is None or row.basic in ("K", "C"):
+            continue
+        keyword, vr = entry(tag)[:2]
+        category = CATEGORY_BY_VR.get(vr or "")
+        if not keyword or category is None:
+            continue
+        for word, instead in KEYWORD_CATEGORY:
+            if word in keyword:
+                category = instead
+                break
+        if category is not None:
+            out[norm_field(keyword)] = category
+    return out
 
 
 def build_record_policy(raw: object, source: str) -> RecordPolicy:

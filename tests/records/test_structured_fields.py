@@ -105,3 +105,18 @@ def test_a_value_found_in_a_note_is_replaced_in_the_same_patients_later_records(
     rows = run_csv(text, ner="off")
     assert "Quorrel" not in rows[2][1] and "王小明" not in rows[2][1]
     assert "Quorrel" in rows[3][1]  # another patient: not carried over
+
+
+def test_dicom_keywords_as_column_names_are_decided_by_ps315_and_their_vr():
+    """A PACS worklist exported to CSV names its columns by DICOM keyword: each attribute
+    the Basic Profile does not keep is decided by name (values no recognizer knows, such
+    as a caret name or an accession number, were kept); descriptions stay free text."""
+    header = "PatientName,AccessionNumber,StudyInstanceUID,PatientBirthDate,InstitutionName,StudyDescription,Modality"
+    row = "Qiao^Wenhua,A33826060,1.2.840.99.1.5,19300314,Harbor View Clinic,CHEST PA,CR"
+    got = dict(zip(header.split(","), run_csv(f"{header}\n{row}\n", ner="off")[1]))
+    for col, original in zip(header.split(","), row.split(",")):
+        if col in ("StudyDescription", "Modality"):
+            assert got[col] == original  # no identifier in them: kept
+        else:
+            assert original not in got[col], col
+    assert got["PatientBirthDate"] == "1930"  # generalised as a birth date, not shifted as any date
