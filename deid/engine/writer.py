@@ -46,14 +46,38 @@ def append_reason(path: Path, item: str, reason: str, status: str) -> None:
     """quarantine/REASONS.jsonl: one machine-readable line per input not written (the
     reason is a code and a class name, never a value). Mode 0600."""
     make_dirs(path.parent, PRIVATE_DIR)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    with os.fdopen(fd, "a", encoding="utf-8") as fh:
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "a+", encoding="utf-8") as fh:
+        size = os.fstat(fd).st_size
+        torn = size > 0 and os.pread(fd, 1, size - 1) != b"\n"  # a line a kill -9 cut short
         fh.write(
-            json.dumps(
+            ("\n" if torn else "")
+            + json.dumps(
                 {"item": item, "reason": reason, "code": reason.split(":", 1)[0], "status": status}, ensure_ascii=False
             )
             + "\n"
         )
+
+
+def compact_reasons(path: Path) -> int:
+    """REASONS.jsonl with one line per input (the last said wins): a run killed before its
+    audit batch committed redoes those inputs, and notes them again. Rewritten atomically,
+    only when something repeats; how many lines went."""
+    try:
+        lines = path.read_text("utf-8").splitlines()
+    except FileNotFoundError:
+        return 0
+    last: dict[str, str] = {}
+    for line in lines:
+        try:
+            item = json.loads(line)["item"]
+        except (ValueError, KeyError, TypeError):
+            item = line  # a line torn by the kill: kept as it is, once
+        last[item] = line
+    if len(last) == len(lines):
+        return 0
+    atomic_write(path, "".join(x + "\n" for x in last.values()).encode("utf-8"))  # 0600: mkstemp
+    return len(lines) - len(last)
 
 
 def out_of_space(exc: BaseException) -> bool:

@@ -114,3 +114,22 @@ def test_ctrl_c_while_an_outcome_is_recorded_leaves_the_books_balanced(tmp_path,
     assert s.interrupted and s.files == 3 == len(calls)
     assert check(s, log, job.sink) == []
     log.close()
+
+
+def test_reasons_list_holds_each_input_once_after_a_killed_run_is_redone(tmp_path):
+    """Inputs a killed run quarantined but had not yet committed are redone and noted
+    again: when the run ends, REASONS.jsonl says each once (the last word), still 0600."""
+    import json
+
+    sink = FolderSink(tmp_path / "out", tmp_path / "out.q")
+    sink.prepare()
+    sink.note("a.dcm", "truncated: x", "quarantined")
+    sink.note("b.dcm", "not-dicom: y", "quarantined")
+    reasons = tmp_path / "out.q" / "REASONS.jsonl"
+    with reasons.open("a") as fh:
+        fh.write('{"item": "c.dcm", "reas')  # torn by a kill -9
+    sink.note("a.dcm", "truncated: x", "quarantined")  # the resumed run redoes a.dcm
+    sink.remove_partials()
+    lines = reasons.read_text().splitlines()
+    assert [json.loads(x)["item"] for x in lines if x.endswith("}")] == ["a.dcm", "b.dcm"]
+    assert len(lines) == 3 and reasons.stat().st_mode & 0o777 == 0o600

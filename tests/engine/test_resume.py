@@ -83,7 +83,7 @@ def test_killed_runs_resume_to_the_same_result(tmp_path, workers):
     assert not [p for p in q.rglob("*.part")]
     assert sorted(p.name for p in q.glob("*.dcm")) == ["broken.dcm"]
     lines = [json.loads(x) for x in (q / "REASONS.jsonl").read_text().splitlines()]
-    assert {x["item"] for x in lines} == {"broken.dcm"} and all(x["code"] for x in lines)
+    assert [x["item"] for x in lines] == ["broken.dcm"] and all(x["code"] for x in lines)  # once, however often redone
     assert len(written) + 1 == N + 1  # every input exactly once
     assert verify(tmp_path / "out.audit.sqlite") == []
 

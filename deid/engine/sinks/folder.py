@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import BinaryIO, Iterator, Mapping
 
 from ...errors import DeidError
-from ..writer import append_reason, atomic_write, copy_aside, find_partials, quarantine_path, write_reason
+from ..writer import (
+    append_reason,
+    atomic_write,
+    compact_reasons,
+    copy_aside,
+    find_partials,
+    quarantine_path,
+    write_reason,
+)
 
 REASONS = "REASONS.jsonl"  # the quarantine's list: one line per input not written
 
@@ -92,6 +100,8 @@ class FolderSink:
         return find_partials(*self.folders())
 
     def remove_partials(self) -> int:
+        """Temp files removed (how many), and REASONS.jsonl down to one line per input
+        (a killed run's inputs, redone, are noted again)."""
         n = 0
         for path in self.partials():
             try:
@@ -99,6 +109,7 @@ class FolderSink:
                 n += 1
             except FileNotFoundError:
                 pass
+        compact_reasons(self.quarantine_dir / REASONS)
         return n
 
     def resume_index(self, done: Mapping[str, str]) -> Mapping[str, str]:
