@@ -25,6 +25,7 @@ import yaml
 
 from .. import categories, operators
 from ..errors import PolicyError
+from ..pseudonym import is_own_pseudonym
 
 OPERATORS = operators.names("records")  # at import; validation asks the registry itself
 FIELDS_DATA = Path(__file__).resolve().parent.parent / "records" / "data" / "fields.yaml"
@@ -52,7 +53,9 @@ class RecordPolicy:
         n = norm_field(name)
         if n in self.fields:
             return self.fields[n]
-        return _by_pattern(str(name), self.patterns) if self.patterns else None
+        if not self.patterns or is_own_pseudonym(str(name)):  # a key deid replaced ([PHONE]) names nothing
+            return None
+        return _by_pattern(str(name), self.patterns)
 
     def operator_for(self, category: str) -> str:
         return self.operators.get(category, "tag")  # an identifier nobody named: replaced, never kept

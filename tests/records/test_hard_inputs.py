@@ -211,3 +211,11 @@ def test_a_renamed_json_key_keeps_its_place_and_a_title_before_a_surname_is_read
     keys = list(json.loads((out / "k.json").read_text("utf-8")))
     assert keys[0] == "first" and keys[-1] == "last" and len(keys) == 4
     assert "Brown" not in keys[1] and keys[1].startswith("Mr ") and keys[2] == "note"
+
+
+def test_a_key_that_was_a_phone_number_does_not_make_its_value_a_phone(tmp_path):
+    """{"13812345678": "mother"}: the key becomes [PHONE]; the output check read the tag as
+    a column named *PHONE* and the word under it as a phone, and quarantined the file."""
+    res, out, _audit = _run(tmp_path, {"a.json": json.dumps({"contacts": {"13812345678": "mother"}}).encode()})
+    assert res.exit_code == 0, res.output
+    assert json.loads((out / "a.json").read_text()) == {"contacts": {"[PHONE]": "mother"}}
