@@ -109,6 +109,19 @@ def finish(item: Item, job: Job, res: Result) -> Outcome:
     return Outcome(rel, res.status, res.reason, rel if res.status == Status.OK else "", res, item.relpath)
 
 
+def safe_finish(item: Item, job: Job, res: Result) -> Outcome:
+    """finish() with a last net: a write that fails in a way no sink expects (a bug) ends
+    this item as an error with the class name, blamed on this item, not on whichever item
+    its worker was preparing when the exception reached it."""
+    try:
+        return finish(item, job, res)
+    except STOPS:
+        raise
+    except BaseException as exc:
+        failed = res.quarantined(f"write-failed: internal-error: {type(exc).__name__}", events=[], status=Status.ERROR)
+        return Outcome(written_name(item, job, res), failed.status, failed.reason, "", failed, item.relpath)
+
+
 def _write(job: Job, rel: str, res: Result) -> Result:
     """Previews first: if one cannot be written, the item is quarantined with no output left
     behind (never an output file that is also in quarantine). A full disk propagates."""

@@ -144,3 +144,27 @@ def test_check_reports_a_native_panic_as_a_finding(monkeypatch):
     monkeypatch.setattr(check_dicom, "check_dicom", panicking)
     found = check_bytes(to_bytes(make_ds()), "x.dcm", None)
     assert [(f.category, f.rule) for f in found] == [("unreadable", "check:internal-error:Panic")]
+
+
+def test_a_write_that_raises_is_blamed_on_its_own_item_and_prints_nothing(tmp_path, monkeypatch, capfd):
+    """Not an OSError (a bug in a sink): that item is an error with the class name (it
+    killed its worker, and the item the worker was preparing took the blame), nothing
+    reaches stderr (a traceback could show a path), the batch goes on."""
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(6):
+        (src / f"im{i}.dcm").write_bytes(to_bytes(make_ds(patient_id="P1", SOPInstanceUID=f"1.2.{i}")))
+    real = FolderSink.put
+
+    def put(self, rel, data):
+        if rel.endswith("im3.dcm"):
+            raise RuntimeError("/secret/DOE^JANE/im3.dcm")
+        return real(self, rel, data)
+
+    monkeypatch.setattr(FolderSink, "put", put)
+    monkeypatch.delenv("DEID_DEBUG", raising=False)
+    s, out = _run(tmp_path, src, "o", workers=2)
+    assert (s.ok, s.quarantined, s.errors) == (5, 0, 1) and s.reasons == {"write-failed": 1}
+    assert not (out / "im3.dcm").exists() and (out / "im4.dcm").is_file()
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "DOE^JANE" not in err

@@ -15,8 +15,7 @@ from typing import Callable, Iterable, Iterator
 
 from ...handlers import Item, Result
 from ..job import Job, Outcome
-from ..work import finish as write_or_set_aside
-from ..work import safe_prepare
+from ..work import safe_finish, safe_prepare
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +42,7 @@ def run_inline(
     take: Callable[[Outcome], None],
     prep: Callable[[Item, Job], Result] = safe_prepare,
     started: Callable[[], None] | None = None,
-    finish: Callable[[Item, Job, Result], Outcome] = write_or_set_aside,
+    finish: Callable[[Item, Job, Result], Outcome] = safe_finish,
 ) -> None:
     """Process `items` here (`prep`), writes on threads (`finish`: through the job's sink).
     `started()` is called as each item begins (the pool's supervisor learns from it which

@@ -58,6 +58,21 @@ class _Slot:
 
 
 def _worker(job: Job, conn: Connection, threads: int, max_memory_mb: int) -> None:
+    """A worker process. What escapes the per-item nets (a bug in a write) ends it with
+    no traceback on stderr, which could show a path or a value: the supervisor reports
+    its item as worker-died (quarantined). DEID_DEBUG=1 shows the traceback."""
+    try:
+        _serve(job, conn, threads, max_memory_mb)
+    except BaseException:
+        if os.environ.get("DEID_DEBUG"):
+            raise
+        os._exit(WORKER_FAILED)
+
+
+WORKER_FAILED = 70  # EX_SOFTWARE
+
+
+def _serve(job: Job, conn: Connection, threads: int, max_memory_mb: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver handles Ctrl-C and stops the pool
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.environ.setdefault("DEID_OCR_THREADS", str(threads))
@@ -145,7 +160,12 @@ class Supervisor:
             except (EOFError, OSError):
                 s.proc.join(1)
                 code = s.proc.exitcode
-                self._replace(s, f"worker-died: exit {code} (out of memory or a crash in native code)", take)
+                why = (
+                    "an error in deid: DEID_DEBUG=1 shows it"
+                    if code == WORKER_FAILED
+                    else "out of memory or a crash in native code"
+                )
+                self._replace(s, f"worker-died: exit {code} ({why})", take)
                 break
             if isinstance(msg, str):  # STARTED
                 s.started += 1
