@@ -7,7 +7,8 @@ writes is never kept.
 A value is not a finding when it is blank, one of deid's own replacements (P-/N-/H-
 pseudonyms, [TAG]s, a dummy: pseudonym.is_own_pseudonym), or of a category `deid check`
 does not judge (categories.NOT_CHECKED: a shifted date looks like any date, and a
-generalized address or year like any other).
+generalized address or year like any other; the record stack judges a value its policy
+generalises by generalising it again, records/handler.py _finding_operators).
 
 NoKey is the pseudonymizer of such a run: it fingerprints nothing (the findings carry no
 fingerprint) and anything that would need a key raises, so finding needs no key at all.

@@ -42,11 +42,17 @@ def record_kind(path: str) -> str | None:
 @lru_cache(maxsize=1)
 def _finding_operators() -> type[Operators]:
     """The record stack's "find, don't change" operator set: `find` stands in for every
-    operator the policy names but `keep`."""
+    operator the policy names but `keep` and `generalize`; a value the policy generalises
+    (a birth date, an address, an age) is a finding when generalising it would still
+    change it: 1990-03-07 is one, 1990 is not; a street address is one, its province and
+    city are not (find alone cannot judge these: a generalised value looks like any other)."""
     from .operators import Operators
 
     class FindOperators(Operators):
         def apply(self, op: str, category: str, value: str, patient_key: str, context: str = "") -> Any:
+            if op == "generalize":  # keyless and idempotent: found where generalising would still change it
+                new = super().apply(op, category, value, patient_key, context)
+                return value if isinstance(new, str) and new.strip() == value.strip() else ""
             return super().apply(op if op == "keep" else "find", category, value, patient_key, context)
 
     return FindOperators

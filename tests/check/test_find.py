@@ -67,3 +67,28 @@ def test_a_find_run_holds_no_key():
     assert key.fingerprint("anything") == "" and key.per_file() is key
     with pytest.raises(RuntimeError):
         key.pseudonym("ROE^RICHARD")
+
+
+def test_generalised_fields_are_judged_by_whether_generalising_still_changes_them():
+    """A birth date, an address or an age under their own labels: the raw values are
+    findings; what `deid run` wrote for them (a year, a province and city, 90+) is not.
+    Find alone could not tell (a year looks like any year), so these went unjudged."""
+    from deid.pseudonym import Pseudonymizer
+
+    raw = (
+        "出生日期,家庭住址,年龄,dob,age\n"
+        "1990-03-07,广东省广州市天河区体育西路103号,93,03/07/1990,95\n"
+        "1988,浙江省杭州市,45,1988,45\n"
+    ).encode()
+    found = {(f.location, f.category) for f in _findings(raw, "register.csv")}
+    assert found == {
+        ("row[1].出生日期", "birth-date"),
+        ("row[1].家庭住址", "address"),
+        ("row[1].年龄", "age"),
+        ("row[1].dob", "birth-date"),
+        ("row[1].age", "age"),
+    }, found
+    out = RecordHandler().process(
+        Item("", "register.csv"), Context(load_pipeline("records"), Pseudonymizer(b"k" * 32)), raw
+    )
+    assert out.status == "ok" and _findings(out.data or b"", "register.csv") == []
