@@ -22,7 +22,7 @@ from typing import BinaryIO
 
 from ..audit.log import open_readonly, runs, verify
 from ..errors import AuditError
-from .thumbnails import Box, Thumb, device, frame0_box, is_dicom, open_output, thumbnail
+from .thumbnails import Box, Outputs, Thumb, device, frame0_box, is_dicom, open_output, thumbnail
 
 MAX_FILES = 2000  # files in the drill-down
 MAX_EVENTS_PER_FILE = 200  # event rows listed per file
@@ -168,7 +168,7 @@ def _collect(
         )
     else:
         note = ""
-    use = outputs if not note else None
+    use = _sink(outputs) if outputs is not None and not note else None
     data = ReportData(
         audit_name=audit.name,
         problems=problems,
@@ -321,10 +321,17 @@ def _reasons(db: sqlite3.Connection) -> list[tuple[str, int, list[str]]]:
     return [(code, n, examples[code]) for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
+def _sink(outputs: Path) -> Outputs:
+    """The output folder read back through the run's sink (a folder: `deid run --out`)."""
+    from ..engine.sinks import FolderSink
+
+    return FolderSink(outputs, outputs.with_name(outputs.name + ".quarantine"))
+
+
 def _look(
     db: sqlite3.Connection,
     data: ReportData,
-    outputs: Path,
+    outputs: Outputs,
     entry: FileEntry,
     want_thumb: bool,
     want_device: bool,

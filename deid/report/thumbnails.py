@@ -18,7 +18,7 @@ import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 import numpy as np
 
@@ -56,28 +56,23 @@ DIFFERS = "the file at this path is not the one this run wrote (digest differs)"
 UNREADABLE = "the output file could not be read"
 
 
-def output_file(outputs: Path, relpath: str) -> Path | None:
-    """The output named by a file row's detail, only when it lies inside `outputs` (an
-    edited audit log must not point the report at other files)."""
-    try:
-        root = outputs.resolve()
-        p = (root / relpath).resolve()
-        return p if root in p.parents and p.is_file() else None
-    except (OSError, ValueError, RuntimeError):  # a NUL byte, a name too long, a symlink loop
-        return None
+class Outputs(Protocol):
+    """Where a run's outputs are read back from: its sink (engine/sinks: Sink.open), e.g.
+    the output folder. `open` raises FileNotFoundError for a name it does not hold."""
+
+    def open(self, rel: str) -> BinaryIO: ...
 
 
-def open_output(outputs: Path, relpath: str, digest: str | None) -> tuple[BinaryIO | None, str]:
-    """(the output open at byte 0, "") when it lies inside `outputs` and its SHA-256 is
-    `digest` ("sha256=<hex>", as the run recorded it); else (None, why). Nothing is
-    decoded before the digest matched; the caller closes the file."""
-    path = output_file(outputs, relpath)
-    if path is None:
-        return None, NOT_IN_FOLDER
+def open_output(outputs: Outputs, relpath: str, digest: str | None) -> tuple[BinaryIO | None, str]:
+    """(the output open at byte 0, "") when the sink holds it and its SHA-256 is `digest`
+    ("sha256=<hex>", as the run recorded it); else (None, why). Nothing is decoded before
+    the digest matched; the caller closes the file."""
     if digest is None:
         return None, NO_DIGEST
     try:
-        fh = open(path, "rb")
+        fh = outputs.open(relpath)
+    except FileNotFoundError:
+        return None, NOT_IN_FOLDER
     except OSError:
         return None, UNREADABLE
     try:

@@ -133,3 +133,18 @@ def test_reasons_list_holds_each_input_once_after_a_killed_run_is_redone(tmp_pat
     lines = reasons.read_text().splitlines()
     assert [json.loads(x)["item"] for x in lines if x.endswith("}")] == ["a.dcm", "b.dcm"]
     assert len(lines) == 3 and reasons.stat().st_mode & 0o777 == 0o600
+
+
+def test_the_folder_sink_opens_only_what_lies_inside_its_output_folder(tmp_path):
+    """The report reads outputs back through the sink by the names in an audit log, which
+    can be edited: a name that climbs out, or a link that points out, opens nothing."""
+    sink = FolderSink(tmp_path / "out", tmp_path / "out.q")
+    sink.prepare()
+    sink.put("a/x.dcm", b"output")
+    (tmp_path / "raw.dcm").write_bytes(b"raw input")
+    (tmp_path / "out" / "link.dcm").symlink_to(tmp_path / "raw.dcm")
+    with sink.open("a/x.dcm") as fh:
+        assert fh.read() == b"output"
+    for name in ("../raw.dcm", "link.dcm", "a", "missing.dcm", "a/\x00.dcm"):
+        with pytest.raises(FileNotFoundError):
+            sink.open(name)

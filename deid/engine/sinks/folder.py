@@ -94,7 +94,16 @@ class FolderSink:
         return (self.out / rel).is_file()
 
     def open(self, rel: str) -> BinaryIO:
-        return open(self.out / rel, "rb")
+        """The output under `rel`, only when it lies inside the output folder (a name from
+        an edited audit log must not open other files); FileNotFoundError otherwise."""
+        try:
+            root = self.out.resolve()
+            path = (root / rel).resolve()
+        except (OSError, ValueError, RuntimeError):  # a NUL byte, a name too long, a symlink loop
+            raise FileNotFoundError(rel) from None
+        if root not in path.parents or not path.is_file():
+            raise FileNotFoundError(rel)
+        return open(path, "rb")
 
     def partials(self) -> Iterator[Path]:
         return find_partials(*self.folders())
