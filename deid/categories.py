@@ -18,8 +18,9 @@ Columns:
   remembered known from a field or found in free text, the value is looked for in the
              rest of the record's free text and again in the same patient's later records
   spread     found once in a text, every other place the same value stands is found too
-  checked    `deid check` on records judges it (dates, ages, addresses are not judged:
-             a shifted date or a generalized address looks like any other)
+  checked    `deid check` on records judges it by `find` (dates, ages, addresses are
+             not: a shifted date or a generalized address looks like any other; the
+             record stack judges what its policy generalises by generalising it again)
 This module imports nothing from deid: every layer may read it.
 """
 
@@ -101,6 +102,8 @@ DEFAULT_OPERATORS: dict[str, str] = {c.name: c.operator for c in CATEGORIES if c
 REMEMBERED: frozenset[str] = frozenset(c.name for c in CATEGORIES if c.remembered)
 SPREAD: frozenset[str] = frozenset(c.name for c in CATEGORIES if c.spread)
 NOT_CHECKED: frozenset[str] = frozenset(c.name for c in CATEGORIES if not c.checked)
+# every label a `tag` replacement writes ([PHONE], [电话]): a JSON key deid replaced is one
+LABELS: frozenset[str] = frozenset(c.label(zh) for c in CATEGORIES for zh in (True, False))
 
 
 def get(name: str) -> Category:

@@ -15,7 +15,7 @@ import signal
 import threading
 from contextlib import contextmanager
 from types import FrameType
-from typing import Iterator
+from typing import Any, Iterator
 
 
 class TimeLimit(BaseException):
@@ -48,10 +48,12 @@ def _raise(_signum: int, _frame: FrameType | None) -> None:
 
 @contextmanager
 def interrupts_held() -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM until the block ends, then stop (KeyboardInterrupt): the
-    driver records an outcome and counts it as one step, so a stop can never land between
-    the audit row and the count (a run whose books then do not balance). In the main
-    thread only (the only one that receives signals)."""
+    """Hold Ctrl-C and SIGTERM until the block ends, then raise each one that came again,
+    for the handler put back (Python's Ctrl-C: KeyboardInterrupt; the session's SIGTERM
+    handler; the default): the driver records an outcome and
+    counts it as one step, so a stop can never land between the audit row and the count
+    (a run whose books then do not balance). A signal that was ignored stays ignored. In
+    the main thread only (the only one that runs signal handlers)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -60,14 +62,27 @@ def interrupts_held() -> Iterator[None]:
     def hold(signum: int, _frame: FrameType | None) -> None:
         held.append(signum)
 
-    previous = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous: dict[int, Any] = {}
     try:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            if signal.getsignal(sig) is not signal.SIG_IGN:
+                previous[sig] = signal.signal(sig, hold)
         yield
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
-    if held:
-        raise KeyboardInterrupt
+        _restore(previous)
+    for signum in dict.fromkeys(held):  # to the handlers just put back
+        signal.raise_signal(signum)
+
+
+def _restore(previous: dict[int, Any]) -> None:
+    """Each handler put back, even when one of them fires (raises) while the others are."""
+    if not previous:
+        return
+    sig, handler = previous.popitem()
+    try:
+        _restore(previous)
+    finally:
+        signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
 @contextmanager

@@ -378,7 +378,7 @@ def open_for_run(
             continue
         if any(_inside(p.resolve(), o) for o in outs):
             raise VaultError(
-                "the vault and its key must not be inside --out or its quarantine: uploading the output would upload them"
+                "the vault and its key must not be inside --out, its quarantine or --preview: uploading the output would upload them"
             )
         if any(_inside(p.resolve(), f) for f in folders):
             raise VaultError("the vault and its key must not be inside an input: the run would read them as inputs")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import logging
 import os
 import shutil
 import sqlite3
@@ -14,6 +15,8 @@ from typing import Iterator
 
 from ..util import atomic_open, atomic_write, make_dirs  # noqa: F401  (named here too: moved to the bottom layer)
 
+log = logging.getLogger(__name__)
+REASONS_NAME = "REASONS.jsonl"
 PRIVATE_DIR = 0o700  # the quarantine holds raw inputs: folders 0700, files 0600 (mkstemp's mode)
 
 
@@ -62,21 +65,30 @@ def append_reason(path: Path, item: str, reason: str, status: str) -> None:
 def compact_reasons(path: Path) -> int:
     """REASONS.jsonl with one line per input (the last said wins): a run killed before its
     audit batch committed redoes those inputs, and notes them again. Rewritten atomically,
-    only when something repeats; how many lines went."""
+    only when something repeats; how many lines went. Lines are bytes: one a kill cut
+    inside a character stays as it is, once. Best effort: a file that cannot be read or
+    rewritten (a full disk) is left as it was, and the run's own outcome stands."""
     try:
-        lines = path.read_text("utf-8").splitlines()
+        lines = [x for x in path.read_bytes().split(b"\n") if x]
     except FileNotFoundError:
         return 0
-    last: dict[str, str] = {}
+    except OSError as exc:
+        log.warning("%s not compacted: %s", REASONS_NAME, type(exc).__name__)
+        return 0
+    last: dict[bytes | str, bytes] = {}
     for line in lines:
         try:
-            item = json.loads(line)["item"]
+            item: bytes | str = json.loads(line)["item"]
         except (ValueError, KeyError, TypeError):
-            item = line  # a line torn by the kill: kept as it is, once
+            item = line  # a line torn by the kill
         last[item] = line
     if len(last) == len(lines):
         return 0
-    atomic_write(path, "".join(x + "\n" for x in last.values()).encode("utf-8"))  # 0600: mkstemp
+    try:
+        atomic_write(path, b"".join(x + b"\n" for x in last.values()))  # 0600: mkstemp
+    except OSError as exc:
+        log.warning("%s not compacted: %s", REASONS_NAME, type(exc).__name__)
+        return 0
     return len(lines) - len(last)
 
 

@@ -25,7 +25,6 @@ import yaml
 
 from .. import categories, operators
 from ..errors import PolicyError
-from ..pseudonym import is_own_pseudonym
 
 OPERATORS = operators.names("records")  # at import; validation asks the registry itself
 FIELDS_DATA = Path(__file__).resolve().parent.parent / "records" / "data" / "fields.yaml"
@@ -53,7 +52,7 @@ class RecordPolicy:
         n = norm_field(name)
         if n in self.fields:
             return self.fields[n]
-        if not self.patterns or is_own_pseudonym(str(name)):  # a key deid replaced ([PHONE]) names nothing
+        if not self.patterns or str(name).strip() in categories.LABELS:  # a key deid replaced ([PHONE]) names nothing
             return None
         return _by_pattern(str(name), self.patterns)
 
@@ -100,11 +99,14 @@ CATEGORY_BY_VR = {
     "SH": "id-number",
     "LO": "id-number",
 }
-# words of a keyword that say more than its VR, first match wins: the patient's own ID and
-# birth date (pseudonymised and generalised as their record fields are), descriptions and
-# comments (free text: the recognizers read them), an institution (a place)
+# the patient's own ID: pseudonymised, and the key that links the patient's records to
+# their images. Only this keyword (IssuerOfPatientID, OtherPatientIDs name other things:
+# as the key they would give every patient of a hospital one pseudonym)
+KEYWORD_EXACT = {"PatientID": "patient-id"}
+# words of a keyword that say more than its VR, first match wins: a birth date
+# (generalised as its record field is), descriptions and comments (free text: the
+# recognizers read them), an institution (a place)
 KEYWORD_CATEGORY = (
-    ("PatientID", "patient-id"),
     ("BirthDate", "birth-date"),
     ("Description", None),
     ("Comment", None),
@@ -133,6 +135,7 @@ def dicom_keyword_fields() -> dict[str, str]:
             if word in keyword:
                 category = instead
                 break
+        category = KEYWORD_EXACT.get(keyword, category)
         if category is not None:
             out[norm_field(keyword)] = category
     return out

@@ -23,6 +23,24 @@ from ..text.spread import worth
 from .operators import REMOVE, Operators
 
 NOT_BY_NAME = frozenset({None, "safe", "free-text"})
+# categories whose operator reads the value's form (shift a date, keep a birth year, group
+# an age): decided by name only when the value is that and nothing else. "2024-01-01 John
+# Smith 13800138000" under a date column is free text: its date moves and the rest is read
+# by the recognizers (the date operator alone kept the name and the phone)
+SHAPED = frozenset({"date", "birth-date", "age"})
+_MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|january|february|march|april|june|july|august|september|october|november|december"
+_UNITS = "y/o|years|year|yrs|yr|yo|old|months|month|mos|mo|weeks|week|wks|wk|days|day|am|pm|y|m|w|d|t|z"
+_NOT_SHAPE = re.compile(
+    rf"(?i)(?<![a-z])(?:{_MONTHS}|{_UNITS})(?![a-z])\.?|[0-9\s/.,:+\-()'TZ年月日号时分秒岁周个天以上下左右约]"
+)
+
+
+def shaped(value: str) -> bool:
+    """Whether `value` is a date, time or age and nothing else: digits, separators, month
+    names and the words of an age (45 years, 45岁, 3 mo, 90+, March 7, 1990)."""
+    return not _NOT_SHAPE.sub("", value)
+
+
 MEMORY_LIMIT = 256  # values remembered per patient (a bound, not a cache)
 SHORT, FOUND_LIMIT = 200, 50_000  # cell values cached by Scrubber.find: length, count
 KEYLESS = frozenset({"tag", "generalize", "mask", "remove", "keep"})  # results that depend on the value alone
@@ -94,6 +112,8 @@ class Scrubber:
         out: list[str | RemoveType] = []
         events: list[AuditEvent] = []
         for f, cat in zip(fields, cats):
+            if cat in SHAPED and not shaped(f.value):
+                cat = None  # more than a date or an age: read as free text
             if cat in NOT_BY_NAME:
                 if self.policy.free_text and len(f.value.strip()) > 1:  # one character holds no identifier
                     if unknown:

@@ -148,3 +148,44 @@ def test_the_folder_sink_opens_only_what_lies_inside_its_output_folder(tmp_path)
     for name in ("../raw.dcm", "link.dcm", "a", "missing.dcm", "a/\x00.dcm"):
         with pytest.raises(FileNotFoundError):
             sink.open(name)
+
+
+def test_a_reasons_line_cut_inside_a_character_does_not_stop_the_compaction(tmp_path):
+    """Item names are written as they are (张...): a kill can cut one inside a UTF-8
+    character. The list is still compacted (bytes, line by line), and never raises."""
+    import json
+
+    sink = FolderSink(tmp_path / "out", tmp_path / "out.q")
+    sink.prepare()
+    sink.note("a.dcm", "truncated: x", "quarantined")
+    reasons = tmp_path / "out.q" / "REASONS.jsonl"
+    with reasons.open("ab") as fh:
+        fh.write('{"item": "张'.encode()[:-1])
+    sink.note("b.dcm", "not-dicom: y", "quarantined")
+    sink.note("a.dcm", "truncated: x", "quarantined")
+    sink.remove_partials()
+    lines = reasons.read_bytes().split(b"\n")[:-1]
+    assert len(lines) == 3
+    assert sorted(json.loads(x)["item"] for x in lines if x.endswith(b"}")) == ["a.dcm", "b.dcm"]
+
+
+def test_holding_interrupts_keeps_an_ignored_ctrl_c_ignored_and_hands_sigterm_to_its_handler():
+    """A run started in the background by a script has Ctrl-C ignored: holding must not
+    turn it into a stop. A held SIGTERM goes to the handler that was there (the session's)."""
+    import signal
+
+    from deid.limits import interrupts_held
+
+    seen = []
+    old_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    old_term = signal.signal(signal.SIGTERM, lambda s, f: seen.append(s))
+    try:
+        with interrupts_held():
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGTERM)
+            assert seen == []  # held
+        assert seen == [signal.SIGTERM]
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)

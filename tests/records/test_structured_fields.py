@@ -120,3 +120,44 @@ def test_dicom_keywords_as_column_names_are_decided_by_ps315_and_their_vr():
         else:
             assert original not in got[col], col
     assert got["PatientBirthDate"] == "1930"  # generalised as a birth date, not shifted as any date
+
+
+@pytest.mark.parametrize(
+    "column,value,kept",
+    [
+        ("StudyDate", "2024-01-01 John Smith 13800138000", "2024-01-01"),
+        ("admission date", "2024-01-01 John Smith 13800138000", "2024-01-01"),
+        ("SelectorASValue", "12, Zhang Wei 110101199003077777", "12, "),
+        ("age", "45 call 13800138000", "45 call "),
+    ],
+)
+def test_a_date_or_age_column_holding_more_is_read_as_free_text(column, value, kept):
+    """Decided by name, a date is shifted and an age grouped; what else the cell holds was
+    kept with it (the name, the phone, the ID). Now only a bare date or age is decided by
+    name; anything more is free text: the date still moves, the rest is recognised."""
+    got = run_csv(f'{column}\n"{value}"\n', ner="off")[1][0]
+    for secret in ("Smith", "13800138000", "Zhang Wei", "110101199003077777"):
+        assert secret not in got, got
+    if kept[0] == "2":
+        assert not got.startswith(kept)  # the date moved
+    else:
+        assert got.startswith(kept)
+
+
+def test_issuer_of_patient_id_does_not_become_the_patient_key():
+    """IssuerOfPatientID first: as a patient ID it keyed every patient of the hospital to
+    one pseudonym and one date offset."""
+    header = "IssuerOfPatientID,PatientID,PatientName"
+    rows = run_csv(f"{header}\nHOSP_A,MRN001,DOE^JOHN\nHOSP_A,MRN002,ROE^JANE\n", ner="off")[1:]
+    assert rows[0][2] != rows[1][2]  # two patients, two pseudonyms
+    assert rows[0][2] == rows[0][1] and rows[1][2] == rows[1][1]  # each the patient's own
+
+
+def test_a_raw_column_header_in_brackets_is_still_matched_by_pattern():
+    """Only deid's own tag labels ([PHONE], [电话]) stop a key from naming its column: with
+    free text off, a column no name decides is kept as it is."""
+    pipe = build_pipeline({"name": "t", "records": {"ner": "off", "free_text": False}}, "t")
+    sc = Scrubber(pipe.records, Pseudonymizer(KEY), pipe.dicom.date_shift_days, "file:x")
+    out, _events = scrub_delimited("[HOME_PHONE],[PHONE]\n13812345678,13812345678\n".encode(), sc, ",")
+    got = out.decode("utf-8-sig").splitlines()[1].split(",")
+    assert got[0] != "13812345678" and got[1] == "13812345678"  # [PHONE] is deid's own label

@@ -245,7 +245,7 @@ def test_refused_without_a_separate_vault_key(tmp_path):
     # nor inside the quarantine beside it (the sink's folders, not only --out)
     q = str(tmp_path / "out.quarantine" / "v.sqlite")
     res = _run(tmp_path, "out", "--vault", q, "--vault-key-file", str(tmp_path / "v.key"))
-    assert res.exit_code == 2 and "must not be inside --out or its quarantine" in res.output
+    assert res.exit_code == 2 and "must not be inside --out, its quarantine or --preview" in res.output
 
 
 def test_nothing_is_collected_without_the_vault(tmp_path):
