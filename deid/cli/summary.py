@@ -77,9 +77,10 @@ def show(rep: RunConfig, s: Summary, counted: int, problems: list[str], release:
                     "audit": str(rep.audit),
                     "quarantine": str(rep.quarantine),
                     "vault": str(rep.vault) if rep.vault else None,
-                    "risk": release.as_dict() if isinstance(release, ReleaseOutcome) else None,
                     "exit_code": exit_code(s, problems, release),
-                },
+                }
+                # the release pass (risk.k set): its levels, suppression, loss and measures
+                | ({"risk": release.as_dict()} if isinstance(release, ReleaseOutcome) else {}),
                 ensure_ascii=True,
             )
         )
