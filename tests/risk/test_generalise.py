@@ -36,7 +36,10 @@ def test_k3_suppresses_a_star_class_of_at_least_k():
     assert plan is not None and plan.levels == (1, 0)
     assert plan.suppressed_count == 5
     assert plan.loss == pytest.approx(0.6875)
-    out = [[apply(v, h, lv, bool(s)) for v, s in zip(col, plan.suppressed)] for col, h, lv in zip([AGES, SEXES], H, plan.levels)]
+    out = [
+        [apply(v, h, lv, bool(s)) for v, s in zip(col, plan.suppressed)]
+        for col, h, lv in zip([AGES, SEXES], H, plan.levels)
+    ]
     import numpy as np
 
     m = measure_persons(out, ("age", "sex"), {}, np.ones(8, dtype=np.int64))
