@@ -15,7 +15,8 @@ from pathlib import Path
 from ..audit.log import open_readonly, runs, verify
 from ..errors import AuditError
 
-RELEASE_ITEM = "<release>"
+RELEASE_ITEM = "<release>"  # the audit item of the release pass's measures
+DIGEST_RULE = "risk:output-digest"  # a rewritten output's digest, in place of the engine's
 
 
 @dataclass

@@ -30,14 +30,13 @@ from ..core import AuditEvent
 from ..policy.engine import Pipeline
 from ..records.formats.delimited import dialect
 from ..records.formats.encoding import decode, encode
-from .facts import RELEASE_ITEM
+from .facts import DIGEST_RULE, RELEASE_ITEM
 from .generalise import Plan, generalised, search
 from .hierarchies import HIERARCHIES, SUPPRESSED
 from .measures import Measures, measure, merged, persons
 from .quasi import Source, Table, read_release
 
 CATEGORY = "quasi-identifier"
-DIGEST_RULE = "risk:output-digest"  # replaces the engine's output digest of a rewritten file
 
 
 @dataclass
