@@ -17,16 +17,17 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ..errors import DeidError
-from .quasi import Table
+from .quasi import Table, gc_paused
 
 # class-size bins of the histogram (counts of classes and persons, never a value)
 BINS = ((1, 1), (2, 2), (3, 3), (4, 4), (5, 9), (10, 19), (20, 49), (50, 99), (100, None))
 
 
 def codes(values: Sequence[str]) -> np.ndarray:
-    """Each distinct value numbered (0, 1, ...) in order of first appearance."""
-    seen: dict[str, int] = {}
-    return np.fromiter((seen.setdefault(v, len(seen)) for v in values), dtype=np.int64, count=len(values))
+    """Each distinct value numbered (0, 1, ...) in order of first appearance (dict and map
+    run in C: about 0.1 s a million values)."""
+    number = {v: i for i, v in enumerate(dict.fromkeys(values))}
+    return np.fromiter(map(number.__getitem__, values), dtype=np.int64, count=len(values))
 
 
 def classes(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -93,6 +94,8 @@ class Measures:
 def persons(table: Table) -> tuple[np.ndarray, int]:
     """(person number of each row, number of persons): rows with the same non-empty person
     key are one person; a row without one is its own."""
+    if not any(table.person):  # no person field anywhere: a row is a person
+        return np.arange(len(table), dtype=np.int64), len(table)
     seen: dict[str, int] = {}
     out = np.empty(len(table), dtype=np.int64)
     for r, key in enumerate(table.person):
@@ -102,7 +105,9 @@ def persons(table: Table) -> tuple[np.ndarray, int]:
 
 def merged(values: Sequence[str], who: np.ndarray, n: int) -> list[str]:
     """Each person's value: its distinct non-empty values joined (sorted), or ''."""
-    if n == len(values):  # one row a person (a register, a flat table): nothing to merge
+    if n == len(values) and (n == 0 or (who[0] == 0 and bool((np.diff(who) == 1).all()))):
+        return list(values)  # a row a person, in order (a register, a flat table)
+    if n == len(values):  # one row a person: nothing to merge
         out = [""] * n
         for p, v in zip(who.tolist(), values):
             out[p] = v
@@ -118,6 +123,11 @@ def measure(
     table: Table, target: int | None = None, population: Mapping[tuple[str, ...], int] | None = None
 ) -> Measures:
     """The measures of `table` as it is (no generalisation)."""
+    with gc_paused():
+        return _measure(table, target, population)
+
+
+def _measure(table: Table, target: int | None, population: Mapping[tuple[str, ...], int] | None) -> Measures:
     who, n = persons(table)
     quasi = [merged(v, who, n) for v in table.quasi]
     sens = {s: codes(merged(v, who, n)) for s, v in table.sensitive.items()}

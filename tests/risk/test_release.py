@@ -187,3 +187,48 @@ def test_a_bad_risk_section_is_exit_2(tmp_path):
     (tmp_path / "x.csv").write_text("a\n1\n", "utf-8")
     res = cli("risk", str(tmp_path / "x.csv"), "-p", str(pipe))
     assert res.exit_code == 2 and "unknown keys under risk" in res.output and "Traceback" not in res.output
+
+
+def test_journalist_and_marketer_risk_against_a_population(runs, tmp_path):
+    """A population file holding every class of the release four times over: the
+    journalist's highest risk is 1/(4 min f), the marketer's (1/n) sum f/F = |J|/(4n)."""
+    _base, outs = runs
+    out, _summary, pipe = outs[5]
+    body = rows(out)[1:]
+    f: dict[tuple, int] = {}
+    for r in body:
+        f[tuple(r[1:5])] = f.get(tuple(r[1:5]), 0) + 1
+    pop = tmp_path / "population.csv"
+    with open(pop, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["出生日期", "性别", "区县", "分娩医院", "count"])
+        w.writerows([*key, 4 * n] for key, n in f.items())
+    res = cli("risk", str(out), "-p", str(pipe), "--population", str(pop), "--format", "json")
+    assert res.exit_code == 0, res.output
+    m = json.loads(res.stdout)
+    assert m["population"] and m["journalist_max"] == pytest.approx(1 / (4 * min(f.values())))
+    assert m["marketer"] == pytest.approx(len(f) / (4 * len(body))) == pytest.approx(m["journalist_avg"])
+    assert m["prosecutor_avg"] == pytest.approx(len(f) / len(body))
+
+
+def test_a_release_pass_that_cannot_write_stops_the_run_and_a_rerun_finishes_it(tmp_path, monkeypatch):
+    import errno
+
+    import deid.risk.release as release
+
+    src = write(tmp_path / "in" / "register.csv", n=2_000, seed=5)
+    pipe = pipeline_file(tmp_path)
+    out = tmp_path / "out"
+
+    def full(*_a, **_k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as mp:
+        mp.setattr(release, "rewrite", full)
+        stopped = cli("run", str(src.parent), "--out", str(out), "-p", str(pipe), "--engine", "inline")
+    assert stopped.exit_code == 3 and "release pass could not finish" in stopped.stdout
+    again = cli("run", str(src.parent), "--out", str(out), "-p", str(pipe), "--engine", "inline", "--format", "json")
+    assert again.exit_code == 0, again.output
+    summary = json.loads(again.stdout.strip().splitlines()[-1])
+    assert summary["done_earlier"] == 1 and summary["risk"]["reached"]
+    assert verify(out.with_name("out.audit.sqlite")) == []
