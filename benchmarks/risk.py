@@ -1,8 +1,8 @@
 """Re-identification risk on a large table, one core: deid's measures (numpy group-bys)
 against pyCANON, the tool a user would otherwise pick, on the same table in the same run.
 
-A synthetic table of --rows rows (skewed age, sex, region, year; a diagnosis that depends
-on age) is written as a CSV under benchmarks/.work/risk/. Timed, CPU seconds of this
+A synthetic table of --rows rows (tests/risk/synth.py: skewed age, sex, region, year; a
+diagnosis that depends on age) is written as a CSV under benchmarks/.work/risk/. Timed, CPU seconds of this
 process (the best of --repeat passes; a shared machine weighs less on CPU time):
 
   deid measure     k, classes, class sizes, l-diversity, prosecutor/journalist/marketer
@@ -29,7 +29,7 @@ from pathlib import Path
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 ROOT = Path(__file__).resolve().parent.parent
-sys.path = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
+sys.path = [str(ROOT), str(ROOT / "tests")] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
 
 import numpy as np  # noqa: E402
 
@@ -37,17 +37,10 @@ from deid.policy import build_pipeline  # noqa: E402
 from deid.risk.generalise import search  # noqa: E402
 from deid.risk.measures import codes, measure, measure_persons  # noqa: E402
 from deid.risk.quasi import read_release  # noqa: E402
+from risk.synth import table  # noqa: E402  (tests/risk/synth.py: the agreement test's table)
 
 WORK = ROOT / "benchmarks" / ".work" / "risk"
 QI = ["age", "sex", "region", "year"]
-REGIONS = [
-    "北京市海淀区",
-    "北京市朝阳区",
-    "浙江省杭州市西湖区",
-    "浙江省宁波市鄞州区",
-    "广东省广州市天河区",
-    "四川省成都市武侯区",
-]
 PIPELINE = {
     "name": "bench",
     "records": {"free_text": False, "ner": "off"},
@@ -62,20 +55,6 @@ PIPELINE = {
         "person": ["no-such-field"],
     },
 }
-
-
-def table(n: int, seed: int = 1) -> dict[str, list[str]]:
-    rng = np.random.default_rng(seed)
-    age = np.clip(rng.gamma(4.0, 11.0, size=n).astype(int), 0, 104)
-    w = 1.0 / np.arange(1, len(REGIONS) + 1) ** 1.2
-    dx = np.where(age > 60, rng.choice(["I10", "E11", "I25"], size=n), rng.choice(["J06", "K35", "I10", "S52"], size=n))
-    return {
-        "age": age.astype(str).tolist(),
-        "sex": rng.choice(["男", "女"], size=n, p=[0.49, 0.51]).tolist(),
-        "region": np.array(REGIONS)[rng.choice(len(REGIONS), size=n, p=w / w.sum())].tolist(),
-        "year": rng.choice([str(y) for y in range(2015, 2025)], size=n).tolist(),
-        "dx": dx.tolist(),
-    }
 
 
 def best(fn, repeat: int) -> tuple[float, object]:
@@ -103,12 +82,11 @@ def main() -> None:
     n = args.rows
     data = table(n)
     WORK.mkdir(parents=True, exist_ok=True)
-    path = WORK / f"table-{n}.csv"
-    if not path.is_file():
-        with open(path, "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(QI + ["dx"])
-            w.writerows(zip(*(data[c] for c in QI + ["dx"])))
+    path = WORK / f"table-{n}.csv"  # written again each run: always the table measured in memory
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(QI + ["dx"])
+        w.writerows(zip(*(data[c] for c in QI + ["dx"])))
     pipe = build_pipeline(PIPELINE, "bench")
     ones = np.ones(n, dtype=np.int64)
 

@@ -106,6 +106,8 @@ def text_lines(m: Measures) -> list[str]:
     ]
     if m.unread:
         lines.append(f"files not measured\t{m.unread} (not CSV/TSV/JSONL or DICOM, or unreadable)")
+    if m.failed:
+        lines.append(f"files that could not be parsed\t{m.failed} (a target k is not met while any is left)")
     return lines
 
 

@@ -67,11 +67,13 @@ class Measures:
     marketer: float = 0.0
     uniques: float = 0.0  # share of persons alone in their class (sample uniqueness)
     population: bool = False  # journalist/marketer against a declared population (else the release itself)
-    unread: int = 0  # files not read (no kind this reads)
+    unread: int = 0  # files not read (no kind this reads, or unparsable)
+    failed: int = 0  # tables or DICOM files that could not be parsed: what they hold is not measured
 
     @property
     def meets(self) -> bool:
-        return self.target is None or self.k >= self.target
+        """The target holds, and nothing that could hold quasi-identifiers went unread (fail closed)."""
+        return self.target is None or (self.k >= self.target and not self.failed)
 
     def histogram(self) -> list[tuple[str, int, int]]:
         """(bin label, classes, persons) per size bin."""
@@ -132,9 +134,11 @@ def _measure(table: Table, target: int | None, population: Mapping[tuple[str, ..
     quasi = [merged(v, who, n) for v in table.quasi]
     sens = {s: codes(merged(v, who, n)) for s, v in table.sensitive.items()}
     rows_per_person = np.bincount(who, minlength=n) if n else np.zeros(0, dtype=np.int64)
-    return measure_persons(
+    m = measure_persons(
         quasi, table.names, sens, rows_per_person, target, population, records=len(table), unread=table.unread
     )
+    m.failed = table.failed
+    return m
 
 
 def measure_persons(

@@ -55,6 +55,7 @@ class Table:
     rows: list[tuple[int, int]] = field(default_factory=list)  # (source index, row index in it)
     sources: list[Source] = field(default_factory=list)
     unread: int = 0  # files of no kind this reads (or unreadable): not in the measures
+    failed: int = 0  # ... of which CSV/TSV/JSONL/DICOM that could not be parsed: a release with one is not measured whole
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -95,8 +96,9 @@ def _read_release(paths: Iterable[Path], pipeline: Pipeline, tables_only: bool) 
                 _read_dicom(table, Source(rel, path, "dicom", {}), pol)
             else:
                 table.unread += not tables_only
-        except (OSError, InputError, ValueError):
+        except (OSError, InputError, ValueError, csv.Error):  # counted, never a traceback
             table.unread += 1
+            table.failed += 1
     return table
 
 

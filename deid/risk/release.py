@@ -101,6 +101,11 @@ def reach_k(out: Path, pipeline: Pipeline, fingerprint: Fingerprint, record: Rec
             _apply(table, plan, who, k, fingerprint, record, put, outcome)
     after = read_release([out], pipeline)
     outcome.measures = measure(after, k)
+    if not outcome.why and outcome.measures.failed:
+        outcome.why = (
+            f"{outcome.measures.failed} record tables or DICOM files in the output could not be read, so "
+            "what they hold is neither measured nor generalised"
+        )
     if not outcome.why and not outcome.measures.meets:
         outcome.why = (
             f"the release is {outcome.measures.k}-anonymous after the pass, below k={k}: "

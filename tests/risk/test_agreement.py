@@ -18,6 +18,7 @@ from deid.risk.generalise import generalised
 from deid.risk.measures import measure, measure_persons, merged, persons
 from deid.risk.quasi import read_release
 from helpers import KEY, REPO
+from risk.synth import table
 
 VENDOR = REPO / "tests" / "_vendor"
 
@@ -36,27 +37,7 @@ def pycanon():
 
 
 def synthetic(n: int, seed: int) -> pd.DataFrame:
-    """Skewed categorical columns: an age, a sex, a region (Zipf-like), a year, a diagnosis
-    that depends on age (so some classes are not diverse)."""
-    rng = np.random.default_rng(seed)
-    age = np.clip(rng.gamma(4.0, 11.0, size=n).astype(int), 0, 104)
-    sex = rng.choice(["男", "女"], size=n, p=[0.49, 0.51])
-    regions = np.array(
-        [
-            "北京市海淀区",
-            "北京市朝阳区",
-            "浙江省杭州市西湖区",
-            "浙江省宁波市鄞州区",
-            "广东省广州市天河区",
-            "四川省成都市武侯区",
-        ]
-    )
-    w = 1.0 / np.arange(1, len(regions) + 1) ** 1.2
-    region = regions[rng.choice(len(regions), size=n, p=w / w.sum())]
-    year = rng.choice([str(y) for y in range(2015, 2025)], size=n)
-    dx = np.where(age > 60, rng.choice(["I10", "E11", "I25"], size=n), rng.choice(["J06", "K35", "I10", "S52"], size=n))
-    dx2 = rng.choice(["A", "B"], size=n, p=[0.97, 0.03])
-    return pd.DataFrame({"age": age.astype(str), "sex": sex, "region": region, "year": year, "dx": dx, "dx2": dx2})
+    return pd.DataFrame(table(n, seed))
 
 
 def ours(df: pd.DataFrame, qi: list[str], sa: list[str]):

@@ -52,3 +52,13 @@ def test_a_csv_without_quasi_identifiers_is_not_in_the_table(tmp_path):
     (tmp_path / "lab.csv").write_text("病案号,结果\nP-A,5.1\n", "utf-8")
     table = read_release([tmp_path], PIPE)
     assert len(table) == 0 and table.unread == 0
+
+
+def test_a_table_that_cannot_be_parsed_fails_a_target(tmp_path):
+    """Fail closed: a CSV that does not parse may hold quasi-identifiers nobody measured."""
+    (tmp_path / "ok.csv").write_text("性别\nF\nF\n", "utf-8")
+    (tmp_path / "bad.csv").write_bytes(b"\xff\xfe\x00garbage\x00")
+    table = read_release([tmp_path], PIPE)
+    m = measure(table, target=2)
+    assert (m.k, m.failed, m.unread) == (2, 1, 1)
+    assert not m.meets
