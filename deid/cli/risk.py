@@ -2,7 +2,7 @@
 tables and DICOM headers): k-anonymity, class sizes, l-diversity, prosecutor / journalist
 / marketer risk (docs/risk.md), as text or JSON, and with --assessment the GB/T
 42460-structured assessment in Chinese and English. Counts and shares only: no value is
-ever printed. Exit 0, or 1 when --k is given and the output is below it."""
+ever printed. Exit 0, or 1 when a target (--k, else the pipeline's risk.k) is not met."""
 
 from __future__ import annotations
 
