@@ -232,3 +232,44 @@ def test_a_release_pass_that_cannot_write_stops_the_run_and_a_rerun_finishes_it(
     summary = json.loads(again.stdout.strip().splitlines()[-1])
     assert summary["done_earlier"] == 1 and summary["risk"]["reached"]
     assert verify(out.with_name("out.audit.sqlite")) == []
+
+
+def test_several_rows_of_one_person_are_generalised_and_suppressed_together(tmp_path):
+    """k counts persons: 60 patients with 1-4 visits each; a suppressed patient loses every row."""
+    import random
+
+    rnd = random.Random(4)
+    src = tmp_path / "in"
+    src.mkdir()
+    with open(src / "visits.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["病案号", "年龄", "性别"])
+        for p in range(60):
+            age, sex = rnd.randint(20, 80), rnd.choice("男女")
+            w.writerows([f"MRN{p:04d}", age, sex] for _ in range(rnd.randint(1, 4)))
+    pipe = tmp_path / "p.yaml"
+    pipe.write_text(
+        "name: t\nrecords: {free_text: false, ner: off, operators: {patient-id: pseudonym, age: keep}}\n"
+        "risk:\n  k: 3\n  max_suppression: 0.1\n  quasi:\n"
+        "    - {name: age, fields: [age], hierarchy: age}\n    - {name: sex, fields: [性别], hierarchy: category}\n",
+        "utf-8",
+    )
+    res = cli(
+        "run", str(src), "--out", str(tmp_path / "out"), "-p", str(pipe), "--engine", "inline", "--format", "json"
+    )
+    assert res.exit_code == 0, res.output
+    risk = json.loads(res.stdout.strip().splitlines()[-1])["risk"]
+    with open(tmp_path / "out" / "visits.csv", encoding="utf-8", newline="") as fh:
+        body = list(csv.reader(fh))[1:]
+    people: dict[str, set] = {}
+    for pid, age, sex in body:
+        people.setdefault(pid, set()).add((age, sex))
+    assert len(people) == 60 and all(len(v) == 1 for v in people.values())  # one person, one generalised value
+    classes: dict[tuple, int] = {}
+    for v in people.values():
+        classes[next(iter(v))] = classes.get(next(iter(v)), 0) + 1
+    assert min(classes.values()) >= 3
+    gone = [p for p, v in people.items() if v == {("*", "*")}]
+    assert (
+        len(gone) == risk["suppressed_persons"] and sum(1 for r in body if r[0] in gone) == risk["suppressed_records"]
+    )
