@@ -55,7 +55,7 @@ class Table:
     rows: list[tuple[int, int]] = field(default_factory=list)  # (source index, row index in it)
     sources: list[Source] = field(default_factory=list)
     unread: int = 0  # files of no kind this reads (or unreadable): not in the measures
-    failed: int = 0  # ... of which CSV/TSV/JSONL/DICOM that could not be parsed: a release with one is not measured whole
+    failed: int = 0  # ... of which tables or DICOM that did not parse: the release is not measured whole
 
     def __len__(self) -> int:
         return len(self.rows)

@@ -130,17 +130,7 @@ def test_jsonl_records_are_rewritten_in_place(tmp_path):
     src.mkdir()
     lines = [{"id": i, "age": str(30 + i % 10), "sex": "男" if i % 3 else "女", "note": "ok"} for i in range(40)]
     (src / "visits.jsonl").write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", "utf-8")
-    pipe = tmp_path / "p.yaml"
-    pipe.write_text(
-        "name: t\nrecords: {free_text: false, ner: off, fields: {note: safe, id: safe}}\n"
-        "risk:\n  k: 4\n  max_suppression: 0.2\n  quasi:\n"
-        "    - {name: age, fields: [age], hierarchy: age}\n    - {name: sex, fields: [sex], hierarchy: category}\n",
-        "utf-8",
-    )
-    res = cli(
-        "run", str(src), "--out", str(tmp_path / "out"), "-p", str(pipe), "--engine", "inline", "--format", "json"
-    )
-    assert res.exit_code == 0, res.output
+    run_age_sex(tmp_path, src, "fields: {note: safe, id: safe}", k=4, sup=0.2, sex="sex")
     got = [json.loads(x) for x in (tmp_path / "out" / "visits.jsonl").read_text("utf-8").splitlines() if x]
     assert [g["id"] for g in got] == list(range(40)) and all(list(g) == ["id", "age", "sex", "note"] for g in got)
     classes: dict[tuple, int] = {}
@@ -148,6 +138,22 @@ def test_jsonl_records_are_rewritten_in_place(tmp_path):
         classes[(g["age"], g["sex"])] = classes.get((g["age"], g["sex"]), 0) + 1
     assert min(classes.values()) >= 4
     assert {g["age"] for g in got} <= {"30-34", "35-39", "30-39", "*"}
+
+
+def run_age_sex(tmp_path, src, records: str, k: int, sup: float, sex: str) -> dict:
+    """`deid run` with quasi-identifiers age and sex and this k; the summary's `risk`."""
+    pipe = tmp_path / "p.yaml"
+    pipe.write_text(
+        f"name: t\nrecords: {{free_text: false, ner: off, {records}}}\n"
+        f"risk:\n  k: {k}\n  max_suppression: {sup}\n  quasi:\n"
+        f"    - {{name: age, fields: [age], hierarchy: age}}\n    - {{name: sex, fields: [{sex}], hierarchy: category}}\n",
+        "utf-8",
+    )
+    res = cli(
+        "run", str(src), "--out", str(tmp_path / "out"), "-p", str(pipe), "--engine", "inline", "--format", "json"
+    )
+    assert res.exit_code == 0, res.output
+    return json.loads(res.stdout.strip().splitlines()[-1])["risk"]
 
 
 def test_k_target_that_cannot_be_reached_exits_1(tmp_path):
@@ -247,18 +253,7 @@ def test_several_rows_of_one_person_are_generalised_and_suppressed_together(tmp_
         for p in range(60):
             age, sex = rnd.randint(20, 80), rnd.choice("男女")
             w.writerows([f"MRN{p:04d}", age, sex] for _ in range(rnd.randint(1, 4)))
-    pipe = tmp_path / "p.yaml"
-    pipe.write_text(
-        "name: t\nrecords: {free_text: false, ner: off, operators: {patient-id: pseudonym, age: keep}}\n"
-        "risk:\n  k: 3\n  max_suppression: 0.1\n  quasi:\n"
-        "    - {name: age, fields: [age], hierarchy: age}\n    - {name: sex, fields: [性别], hierarchy: category}\n",
-        "utf-8",
-    )
-    res = cli(
-        "run", str(src), "--out", str(tmp_path / "out"), "-p", str(pipe), "--engine", "inline", "--format", "json"
-    )
-    assert res.exit_code == 0, res.output
-    risk = json.loads(res.stdout.strip().splitlines()[-1])["risk"]
+    risk = run_age_sex(tmp_path, src, "operators: {patient-id: pseudonym, age: keep}", k=3, sup=0.1, sex="性别")
     with open(tmp_path / "out" / "visits.csv", encoding="utf-8", newline="") as fh:
         body = list(csv.reader(fh))[1:]
     people: dict[str, set] = {}
