@@ -180,6 +180,27 @@ class AuditLog:
         for ev in events:
             rows.append((file.item, ev.location, ev.action, ev.category, ev.rule_id, ev.fingerprint, ev.detail))
         rows.append((file.item, "<file>", FILE_ACTIONS[file.status], "file", "engine", file.fingerprint, file.detail))
+        with _sql(self.path, "write to it"):
+            self._chain(rows)
+            if path_fp:
+                self.db.execute("INSERT OR REPLACE INTO done VALUES (?,?,?)", (self.run_id, path_fp, file.status))
+        self._uncommitted += 1
+        if self._uncommitted >= self.COMMIT_EVERY or time.monotonic() - self._last_commit >= self.COMMIT_SECONDS:
+            self.commit()
+        self.counts[file.status] = self.counts.get(file.status, 0) + 1
+
+    def record_events(self, item: str, events: list[AuditEvent]) -> None:
+        """Events on an output already recorded as written, with no file row of their own
+        (the release pass's generalisations and suppressions: deid/risk/release.py), so the
+        run's file accounting is unchanged."""
+        with _sql(self.path, "write to it"):
+            self._chain(
+                [(item, ev.location, ev.action, ev.category, ev.rule_id, ev.fingerprint, ev.detail) for ev in events]
+            )
+        self.commit()
+
+    def _chain(self, rows: list[tuple]) -> None:
+        """Rows appended to the hash chain (inside the caller's error handling)."""
         out = []
         for r in rows:
             self.seq += 1
@@ -187,15 +208,8 @@ class AuditLog:
             h = _hash(self.head, full)
             out.append(full + (self.head, h))
             self.head = h
-        with _sql(self.path, "write to it"):
-            self.db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?)", out)
-            if path_fp:
-                self.db.execute("INSERT OR REPLACE INTO done VALUES (?,?,?)", (self.run_id, path_fp, file.status))
-        self._uncommitted += 1
-        if self._uncommitted >= self.COMMIT_EVERY or time.monotonic() - self._last_commit >= self.COMMIT_SECONDS:
-            self.commit()
+        self.db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?)", out)
         self.run_events += len(out)
-        self.counts[file.status] = self.counts.get(file.status, 0) + 1
 
     # called first by every commit, e.g. the vault's own commit (deid/vault.py), so what an
     # input left there is stored before the input counts as done

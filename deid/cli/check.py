@@ -40,6 +40,13 @@ def check(
     timeout: float = typer.Option(
         900, "--timeout", min=0, help="Seconds one file may take; a file that runs out is a finding (0 = no limit)."
     ),
+    risk: Optional[int] = typer.Option(
+        None,
+        "--risk",
+        min=2,
+        help="Also measure the re-identification risk (the pipeline's quasi-identifiers, docs/risk.md): "
+        "exit 1 when the output is not K-anonymous.",
+    ),
 ) -> None:
     """Exit 0 when nothing identifying is found, 1 when something is (a link, a file or folder
     that cannot be read, a name in a path are findings too), 2 on a usage error: a gate to
@@ -81,7 +88,18 @@ def check(
         + (f"; {unread_images} PNG/JPEG images not read (add --pixels)" if unread_images else ""),
         markup=False,
     )
-    raise typer.Exit(FOUND if (high if fail_on == "high" else found) else OK)
+    below = False
+    if risk is not None:
+        from .risk import measure_paths
+
+        m = measure_paths(paths, pipe, risk)
+        below = not m.meets
+        console.print(
+            f"deid check --risk {risk}: k={m.k} over {m.persons} persons, {m.below_persons} in classes below {risk}"
+            + (" (below the target)" if below else ""),
+            markup=False,
+        )
+    raise typer.Exit(FOUND if (high if fail_on == "high" else found) or below else OK)
 
 
 def _print(f: Finding, fmt: str) -> None:

@@ -5,13 +5,19 @@ every input) and say what happened, as text or JSON, with an exit code a script 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import TYPE_CHECKING, Callable, List, Optional
 
 import typer
 
 from . import app
 from .common import EXIT_CODES, console, set_log_level
 from .summary import progress, render
+
+if TYPE_CHECKING:
+    from ..core import AuditEvent
+    from ..engine.config import RunConfig
+    from ..engine.session import ReleaseStep
+    from ..engine.sinks import Sink
 
 
 @app.command(
@@ -123,5 +129,21 @@ def run(
         vault=vault,
         vault_key_file=vault_key_file,
     )
-    result = execute(cfg, lambda total: progress(total, quiet), lambda line: console.print(line, markup=False))
+    result = execute(
+        cfg,
+        lambda total: progress(total, quiet),
+        lambda line: console.print(line, markup=False),
+        release_step(cfg) if cfg.pipeline.risk.k else None,
+    )
     raise typer.Exit(render(cfg, result))
+
+
+def release_step(cfg: RunConfig) -> ReleaseStep:
+    """The pipeline's `risk.k` reached over the whole output, after every input is written
+    (deid/risk/release.py)."""
+    from ..risk.release import reach_k
+
+    def step(sink: Sink, record: Callable[[str, list[AuditEvent]], None], fingerprint: Callable[[str], str]) -> object:
+        return reach_k(Path(sink.where), cfg.pipeline, fingerprint, record, sink.put)
+
+    return step

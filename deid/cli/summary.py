@@ -28,15 +28,17 @@ from ..engine.config import RunConfig
 from ..engine.runner import Summary
 from ..engine.session import RunResult
 from ..printable import display
+from ..risk.release import ReleaseOutcome
 from .common import FOUND, INTERNAL, INTERRUPTED, OK, console, emit, out
 
 
-def exit_code(summary: Summary, problems: list[str]) -> int:
+def exit_code(summary: Summary, problems: list[str], release: object = None) -> int:
     if problems:
         return INTERNAL
     if summary.interrupted:
         return INTERRUPTED
-    return FOUND if summary.quarantined or summary.errors or summary.skipped_quarantined else OK
+    below = isinstance(release, ReleaseOutcome) and not release.reached  # risk.k not reached
+    return FOUND if summary.quarantined or summary.errors or summary.skipped_quarantined or below else OK
 
 
 def render(cfg: RunConfig, res: RunResult) -> int:
@@ -44,11 +46,11 @@ def render(cfg: RunConfig, res: RunResult) -> int:
     if res.dry_run:
         show_dry_run(cfg, res.summary, res.counted, res.problems)
     else:
-        show(cfg, res.summary, res.counted, res.problems)
-    return exit_code(res.summary, res.problems)
+        show(cfg, res.summary, res.counted, res.problems, res.release)
+    return exit_code(res.summary, res.problems, res.release)
 
 
-def show(rep: RunConfig, s: Summary, counted: int, problems: list[str]) -> None:
+def show(rep: RunConfig, s: Summary, counted: int, problems: list[str], release: object = None) -> None:
     """The summary of a run, on stdout."""
     total, left, line = balance(s, counted)
     if rep.fmt == "json":
@@ -75,8 +77,10 @@ def show(rep: RunConfig, s: Summary, counted: int, problems: list[str]) -> None:
                     "audit": str(rep.audit),
                     "quarantine": str(rep.quarantine),
                     "vault": str(rep.vault) if rep.vault else None,
-                    "exit_code": exit_code(s, problems),
-                },
+                    "exit_code": exit_code(s, problems, release),
+                }
+                # the release pass (risk.k set): its levels, suppression, loss and measures
+                | ({"risk": release.as_dict()} if isinstance(release, ReleaseOutcome) else {}),
                 ensure_ascii=True,
             )
         )
@@ -104,7 +108,7 @@ def show(rep: RunConfig, s: Summary, counted: int, problems: list[str]) -> None:
         f"{s.seconds:.2f}",
     )
     out.print(t)
-    for text in _lines(rep, s, line, problems):
+    for text in _lines(rep, s, line, problems) + (risk_lines(release) if isinstance(release, ReleaseOutcome) else []):
         emit(text)
 
 
@@ -211,3 +215,18 @@ class _PlainProgress:
             rate = self.done / (now - self.t0)
             eta = (self.total - self.done) / rate if rate else 0
             console.print(f"deid: {self.done}/{self.total} files, {rate:.1f} files/s, about {eta / 60:.0f} min left")
+
+
+def risk_lines(r: ReleaseOutcome) -> list[str]:
+    """The release pass in a few lines: counts and levels, never a value."""
+    m = r.measures
+    levels = ", ".join(f"{q} level {lv}" for q, lv in r.levels.items()) or "none"
+    say = [
+        f"risk: k={m.k} over {m.persons} persons (target {r.target}: {'reached' if r.reached else 'NOT reached'})",
+        f"risk: generalised {r.generalised} cells ({levels}); suppressed {r.suppressed} persons "
+        f"({r.suppressed / r.persons if r.persons else 0:.2%}, {r.suppressed_records} records); "
+        f"loss {r.loss:.4f} (precision, 0 = as released, 1 = all suppressed)",
+    ]
+    if r.why:
+        say.append(f"risk: {r.why}")
+    return say

@@ -22,6 +22,7 @@ from .sinks import Sink
 
 if TYPE_CHECKING:
     from ..audit.log import AuditLog
+    from ..core import AuditEvent
     from ..pseudonym import Pseudonymizer
     from ..vault import Vault
 
@@ -29,6 +30,10 @@ log = logging.getLogger(__name__)
 
 # progress(total) -> a context whose value is called once per finished input
 Progress = Callable[[int], ContextManager[Callable[[Outcome], None]]]
+# a whole-release step, after every input is written and before the accounting (the risk
+# pass, deid/risk/release.py, above the engine, passed in by the CLI): (the sink, a writer
+# of audit events on an output already written, the keyed fingerprint) -> what it found
+ReleaseStep = Callable[[Sink, Callable[[str, list["AuditEvent"]], None], Callable[[str], str]], object]
 
 
 @dataclass
@@ -37,6 +42,7 @@ class RunResult:
     counted: int  # inputs the counting walk found
     problems: list[str] = field(default_factory=list)  # accounting: [] when the books balance
     dry_run: bool = False
+    release: object = None  # what the release step returned (None: no step, or it did not run)
 
 
 @contextmanager
@@ -44,9 +50,15 @@ def no_progress(_total: int) -> Iterator[Callable[[Outcome], None]]:
     yield lambda _o: None
 
 
-def execute(cfg: RunConfig, progress: Progress = no_progress, say: Callable[[str], None] = log.warning) -> RunResult:
+def execute(
+    cfg: RunConfig,
+    progress: Progress = no_progress,
+    say: Callable[[str], None] = log.warning,
+    release: ReleaseStep | None = None,
+) -> RunResult:
     """Run `cfg`. `say`: a notice for the person running it (a resumed run, a new vault
-    key). DeidError: a usage or configuration problem, or one the run cannot go on with
+    key). `release`: a step over the whole output once every input is written (not in a
+    dry run, nor after an interruption). DeidError: a usage or configuration problem, or one the run cannot go on with
     (dask missing, the vault failing); the run is left resumable."""
     from .discover import discover
 
@@ -59,7 +71,7 @@ def execute(cfg: RunConfig, progress: Progress = no_progress, say: Callable[[str
     from .lock import hold
 
     with hold(cfg.out, cfg.audit):
-        return _run(cfg, counted, progress, say)
+        return _run(cfg, counted, progress, say, release)
 
 
 def _items(
@@ -91,7 +103,9 @@ def _items(
         )
 
 
-def _run(cfg: RunConfig, counted: int, progress: Progress, say: Callable[[str], None]) -> RunResult:
+def _run(
+    cfg: RunConfig, counted: int, progress: Progress, say: Callable[[str], None], release: ReleaseStep | None
+) -> RunResult:
     from ..handlers import Context
     from ..pseudonym import Pseudonymizer
     from .accounting import check as accounting
@@ -110,9 +124,11 @@ def _run(cfg: RunConfig, counted: int, progress: Progress, say: Callable[[str], 
         cfg.naming,
     )
     previous = signal.signal(signal.SIGTERM, _sigterm)  # a batch scheduler's stop: as Ctrl-C
-    error, summary, problems = None, None, []
+    error, summary, problems, found = None, None, [], None
     try:
         summary = _items(cfg, job, audit, counted, progress, skip, vdb.add if vdb is not None else None)
+        if release is not None and not summary.interrupted:
+            found = _release(release, sink, audit, job, summary)
         problems = accounting(summary, audit, sink)
     except DeidError as exc:  # e.g. --engine dask without dask installed, or the vault cannot store a mapping
         error = exc
@@ -125,7 +141,18 @@ def _run(cfg: RunConfig, counted: int, progress: Progress, say: Callable[[str], 
         raise error or DeidError("the run stopped without a summary")
     if closing:  # the last batch of audit rows (or vault mappings) was not stored: a rerun redoes it
         summary.interrupted, summary.stop_reason = True, summary.stop_reason or closing
-    return RunResult(summary, counted, problems)
+    return RunResult(summary, counted, problems, release=found)
+
+
+def _release(step: ReleaseStep, sink: Sink, audit: AuditLog, job: Job, summary: Summary) -> object:
+    """The release step; a disk or audit log that fails under it stops the run as it would
+    stop an input (exit 3: run again, and the step runs again over the whole output)."""
+    try:
+        return step(sink, audit.record_events, job.ctx.pseudo.fingerprint)
+    except (OSError, AuditError) as exc:
+        summary.interrupted = True
+        summary.stop_reason = f"the release pass could not finish ({type(exc).__name__}): free space, then run again"
+        return None
 
 
 def _start(

@@ -22,6 +22,7 @@ from ..errors import PolicyError
 from .decision import Decision
 from .pixels import PixelPolicy, build_pixel_policy
 from .records import RecordPolicy, build_record_policy
+from .risk import RiskPolicy, build_risk_policy
 from .table import DATA, OPTION_COLUMNS, Row, Table, load_table
 from .verify import VerifyPolicy, build_verify_policy
 
@@ -280,6 +281,7 @@ class Pipeline:
     pixels: PixelPolicy = field(default_factory=PixelPolicy)
     records: RecordPolicy = field(default_factory=lambda: build_record_policy(None, "built-in"))
     verify: VerifyPolicy = field(default_factory=VerifyPolicy)
+    risk: RiskPolicy = field(default_factory=RiskPolicy)
     raw: dict = field(repr=False, compare=False, default_factory=dict)
 
     @property
@@ -327,7 +329,7 @@ def build_pipeline(raw: dict, source: str) -> Pipeline:
         raise PolicyError(f"{source}: a pipeline must be a YAML mapping")
     if "outputs" in raw:  # once accepted and ignored: a pipeline must not believe it routes outputs
         raise PolicyError(f"{source}: 'outputs' is not a pipeline key; outputs go where `deid run --out` says")
-    unknown = set(raw) - {"name", "description", "dicom", "pixels", "records", "verify"}
+    unknown = set(raw) - {"name", "description", "dicom", "pixels", "records", "verify", "risk"}
     if unknown:
         raise PolicyError(f"{source}: unknown top-level keys {sorted(unknown)}")
     d = raw.get("dicom") or {}
@@ -366,5 +368,6 @@ def build_pipeline(raw: dict, source: str) -> Pipeline:
         pixels=build_pixel_policy(raw.get("pixels"), source),
         records=build_record_policy(raw.get("records"), source),
         verify=build_verify_policy(raw.get("verify"), source),
+        risk=build_risk_policy(raw.get("risk"), source),
         raw=raw,
     )

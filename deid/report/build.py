@@ -22,6 +22,7 @@ from typing import BinaryIO
 
 from ..audit.log import open_readonly, runs, verify
 from ..errors import AuditError
+from ..risk.facts import DIGEST_RULE, AuditFacts, read_facts
 from .thumbnails import Box, Outputs, Thumb, device, frame0_box, is_dicom, open_output, thumbnail
 
 MAX_FILES = 2000  # files in the drill-down
@@ -89,6 +90,7 @@ class ReportData:
     thumbnails_left_out: int = 0
     rows_left_out: int = 0
     unverified: dict[str, int] = field(default_factory=dict)  # why -> written files not opened
+    risk: AuditFacts | None = None  # the release pass's measures and counts (deid/risk/facts.py)
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,14 @@ def _collect(
             "SELECT COUNT(*) FROM events WHERE action='redact' AND location LIKE 'pixels.frame[%'"
         ).fetchone()[0],
     )
+    data.risk = _db_facts(db, audit)
+    # a file the release pass rewrote (risk.k) is the one whose digest that pass recorded
+    rewritten = {
+        as_text(i): as_text(d)
+        for i, d in db.execute(
+            "SELECT item, detail FROM events WHERE location='<output>' AND rule_id=? ORDER BY seq", (DIGEST_RULE,)
+        )
+    }
     look: list[tuple[FileEntry, bool, bool, str | None]] = []  # (entry, thumbnail?, device?, digest)
     device_reads = 0
     for run_id, item, action, detail, n, boxes, lo, hi, measure in db.execute(_FILES_SQL):
@@ -206,7 +216,7 @@ def _collect(
             data.files.append(entry)
         dev = device_reads < MAX_DEVICE_FILES
         if use is not None and entry.status == "write" and (listed or dev):
-            look.append((entry, listed, dev, _digest(lo, hi)))
+            look.append((entry, listed, dev, rewritten.get(entry.item) or _digest(lo, hi)))
             device_reads += dev
     budget = MAX_EVENT_ROWS
     for entry in data.files:
@@ -243,6 +253,13 @@ def _collect(
     return data
 
 
+def _db_facts(db: sqlite3.Connection, audit: Path) -> AuditFacts | None:
+    """What the release pass recorded; None when the log holds no risk event."""
+    if not db.execute("SELECT 1 FROM events WHERE category IN ('risk', 'quasi-identifier') LIMIT 1").fetchone():
+        return None
+    return read_facts(audit)
+
+
 def as_text(value: object) -> str:
     """A column value as text: an edited log may hold a BLOB, a number or NULL in any column."""
     if isinstance(value, str):
@@ -268,8 +285,8 @@ FROM events f
 JOIN (SELECT run_id, item, COUNT(*) AS n,
              SUM(action='redact' AND location LIKE 'pixels.frame[%') AS boxes,
              MAX(CASE WHEN rule_id='pixels:redacted-fraction' THEN detail END) AS measure,
-             MIN(CASE WHEN location='<output>' AND action='digest' THEN detail END) AS digest_lo,
-             MAX(CASE WHEN location='<output>' AND action='digest' THEN detail END) AS digest_hi
+             MIN(CASE WHEN location='<output>' AND rule_id='engine:output-digest' THEN detail END) AS digest_lo,
+             MAX(CASE WHEN location='<output>' AND rule_id='engine:output-digest' THEN detail END) AS digest_hi
       FROM events GROUP BY run_id, item) c ON c.run_id=f.run_id AND c.item=f.item
 LEFT JOIN runs r ON r.run_id=f.run_id
 WHERE f.location='<file>'

@@ -17,6 +17,7 @@ import time
 from .. import __version__
 from .build import GROUPS, MAX_EVENTS_PER_FILE, FileEntry, ReportData
 from .charts import bar_chart
+from .risk import section as risk_section
 
 OPEN_IMAGES = 8  # image files shown open, so their thumbnails are seen without a click
 # widths of the event table's columns: location, action, category, rule_id, fingerprint, detail
@@ -114,12 +115,13 @@ def render(data: ReportData) -> str:
         f'<p class="muted">audit log <code>{e(data.audit_name)}</code> · generated '
         f"{e(_when(time.time()))} by deid {e(__version__)}</p>",
         '<nav><a href="#runs">Runs</a><a href="#summary">Summary</a><a href="#charts">Charts</a>'
-        '<a href="#files">Files</a></nav>',
+        '<a href="#risk">Re-identification risk</a><a href="#files">Files</a></nav>',
         _tiles(data),
         _integrity(data),
         _runs(data),
         _summary(data),
         _charts(data),
+        risk_section(data.risk),
         _files(data),
         "<footer>This report holds no identifying values: the audit log records locations, rule ids, codes and "
         "keyed fingerprints, never values; thumbnails are of the de-identified output, never the input (each file "

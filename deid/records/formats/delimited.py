@@ -25,7 +25,9 @@ from ..scrub import Field, Scrubber
 from .encoding import decode, encode
 
 
-def _dialect(first_line: str, tsv: bool) -> dict:
+def dialect(first_line: str, tsv: bool) -> dict:
+    """csv module arguments for a file whose first line this is (the release pass reads and
+    rewrites outputs with the same)."""
     if tsv:
         return {"delimiter": "\t", "quoting": csv.QUOTE_NONE, "quotechar": None}
     counts = {d: first_line.count(d) for d in ",;|"}
@@ -37,18 +39,18 @@ def scrub_delimited(data: bytes, scrubber: Scrubber, delimiter: str) -> tuple[by
     text, enc = decode(data)
     newline = "\r\n" if "\r\n" in text[:65536] else "\n"
     first_line = text.split("\n", 1)[0].rstrip("\r")
-    dialect = _dialect(first_line, delimiter == "\t")
-    rows = _rows(text, dialect)
+    style_in = dialect(first_line, delimiter == "\t")
+    rows = _rows(text, style_in)
     sample = list(islice(rows, SAMPLE))
     if not sample:
         return data, []
     header, width = sample[0], len(sample[0])
-    quote_all = dialect.get("quoting") != csv.QUOTE_NONE and width > 0 and first_line.count('"') >= 2 * width
+    quote_all = style_in.get("quoting") != csv.QUOTE_NONE and width > 0 and first_line.count('"') >= 2 * width
     buf = io.StringIO()
     style = (
-        dict(dialect)
-        if "quoting" in dialect
-        else {**dialect, "quoting": csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL}
+        dict(style_in)
+        if "quoting" in style_in
+        else {**style_in, "quoting": csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL}
     )
     w = csv.writer(buf, lineterminator=newline, **style)
     if any(scrubber.rewritten(cell) != cell for cell in header):
