@@ -1,8 +1,9 @@
 """The types every layer shares: an input (Item), what a handler is given (Context), what it
 returns (Result, with a Status and AuditEvents), and what a file kind implements (Handler).
 
-Bottom layer: nothing here imports another deid module at run time (the policy and the
-pseudonymizer are named for type checkers only), so every package may import it.
+Bottom layer: it imports only deid.findings (itself importing nothing from deid) at run
+time (the policy and the pseudonymizer are named for type checkers only), so every
+package may import it.
 Handlers are pure and picklable: no printing, no audit writes, no global state. That is
 what lets the same code run in-process, in a process pool, or on Dask.
 """
@@ -14,8 +15,9 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
+from .findings import LOOK, Finding, Look
+
 if TYPE_CHECKING:
-    from .findings import Finding
     from .policy.engine import Pipeline
     from .pseudonym import Pseudonymizer
 
@@ -149,14 +151,7 @@ class Handler(Protocol):
     def process(self, item: Item, ctx: Context, data: bytes | None = None) -> Result: ...
 
     def findings(
-        self,
-        item: Item,
-        ctx: Context | None,
-        data: bytes | None = None,
-        *,
-        excerpts: bool = False,
-        pixels: bool = False,
-        identity_values: list[str] | None = None,
+        self, item: Item, ctx: Context | None, data: bytes | None = None, look: Look = LOOK
     ) -> list[Finding]: ...
 
 
@@ -173,18 +168,7 @@ class FileHandler:
     def read(self, item: Item) -> bytes:
         return Path(item.source).read_bytes()
 
-    def findings(
-        self,
-        item: Item,
-        ctx: Context | None,
-        data: bytes | None = None,
-        *,
-        excerpts: bool = False,
-        pixels: bool = False,
-        identity_values: list[str] | None = None,
-    ) -> list[Finding]:
-        from .findings import Finding
-
+    def findings(self, item: Item, ctx: Context | None, data: bytes | None = None, look: Look = LOOK) -> list[Finding]:
         return [Finding(item.relpath, "<file>", "unreadable", "check:no-check-for-kind")]
 
     def process(self, item: Item, ctx: Context, data: bytes | None = None) -> Result:

@@ -19,3 +19,15 @@ class Finding:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Look:
+    """How closely a handler's findings() looks (`deid check` options; verify's own)."""
+
+    excerpts: bool = False  # add a masked excerpt to each finding (--show-excerpts)
+    pixels: bool = False  # read burned-in text in pixels and overlays (--pixels)
+    identity_values: tuple[str, ...] | None = None  # what to look for in pixels (None: the file's own)
+
+
+LOOK = Look()

@@ -64,7 +64,7 @@ def test_status_is_the_plain_string():
 
 
 class ToyWithFindings(ToyHandler):
-    def findings(self, item, ctx, data=None, *, excerpts=False, pixels=False, identity_values=None):
+    def findings(self, item, ctx, data=None, look=None):
         from deid.findings import Finding
 
         return [Finding(item.relpath, "body", "name", "toy:rule")] if b"SMITH" in (data or b"") else []

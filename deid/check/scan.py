@@ -11,8 +11,8 @@ from dataclasses import replace
 
 from ..core import Context, Handler, Item
 from ..errors import InputError
+from ..findings import Finding, Look
 from ..limits import STOPS
-from . import Finding
 
 
 def _check(
@@ -26,7 +26,8 @@ def _check(
 ) -> list[Finding]:
     """The handler's own findings (each kind says what in it still identifies; a kind
     that cannot say is a finding, FileHandler.findings)."""
-    return handler.findings(Item("", rel), ctx, data, excerpts=excerpts, pixels=pixels, identity_values=identity_values)
+    values = tuple(identity_values) if identity_values is not None else None
+    return handler.findings(Item("", rel), ctx, data, Look(excerpts, pixels, values))
 
 
 def check_bytes(

@@ -9,7 +9,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..errors import InputError
-from ..findings import Finding
+from ..findings import LOOK, Finding, Look
 from ..operators.mask import mask_excerpt as mask
 from ..pixels.findings import box_location, cleaner, phi_in_frames
 from ..policy.engine import UNKNOWN_KEPT_VRS, SafePrivate, safe_private
@@ -37,11 +37,11 @@ OPAQUE = {
 }
 
 
-def check_dicom(
-    data: bytes, rel: str, excerpts: bool = False, pixels: bool = False, identity_values: list[str] | None = None
-) -> list[Finding]:
-    """Header findings; with `pixels`, also burned-in identifiers and text in overlays.
-    `identity_values`: what to look for in the pixels (default: this header's identity)."""
+def check_dicom(data: bytes, rel: str, look: Look = LOOK) -> list[Finding]:
+    """Header findings; with `look.pixels`, also burned-in identifiers and text in overlays
+    (`look.identity_values`: what to look for in the pixels; default: this header's)."""
+    excerpts, pixels = look.excerpts, look.pixels
+    identity_values = list(look.identity_values) if look.identity_values is not None else None
     f = read_file(data)
     header = Header(f.elems)
     out: list[Finding] = []

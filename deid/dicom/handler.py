@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from ..core import Action, AuditEvent, Context, FileHandler, Item, Result, Status
 from ..errors import InputError, QuarantineError
+from ..findings import LOOK, Look
 from .bits import clear_stray_bits
 from .deidentify import T_PATIENT_ID, T_SOP_INSTANCE, T_STUDY_UID, Header, deidentify
 from .io import looks_like_dicom, read_file, verify_readable, write_file
@@ -26,16 +27,7 @@ class DicomHandler(FileHandler):
         .dcm/.dicom name, so a broken .dcm is reported as a broken DICOM file."""
         return looks_like_dicom(head[:132]) or path.lower().endswith((".dcm", ".dicom"))
 
-    def findings(
-        self,
-        item: Item,
-        ctx: Context | None,
-        data: bytes | None = None,
-        *,
-        excerpts: bool = False,
-        pixels: bool = False,
-        identity_values: list[str] | None = None,
-    ) -> list[Finding]:
+    def findings(self, item: Item, ctx: Context | None, data: bytes | None = None, look: Look = LOOK) -> list[Finding]:
         """What still identifies in this file (dicom/findings.py): identity attributes that
         are not deid's own values, private tags off the safe list, identifiers in any text,
         what check cannot read; with `pixels`, burned-in text and overlay text. Nothing is
@@ -44,7 +36,7 @@ class DicomHandler(FileHandler):
 
         if data is None:
             data = self.read(item)
-        return check_dicom(data, item.relpath, excerpts, pixels, identity_values)
+        return check_dicom(data, item.relpath, look)
 
     def _process(self, data: bytes, fp: str, ctx: Context, relpath: str) -> Result:
         try:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core import AuditEvent, Context, FileHandler, Item, Result, Status
 from ..errors import InputError
-from ..findings import Finding
+from ..findings import LOOK, Finding, Look
 
 if TYPE_CHECKING:
     from ..pseudonym import Pseudonymizer
@@ -67,16 +67,7 @@ class RecordHandler(FileHandler):
     def sniff(self, path: str, head: bytes) -> bool:
         return record_kind(path) is not None
 
-    def findings(
-        self,
-        item: Item,
-        ctx: Context | None,
-        data: bytes | None = None,
-        *,
-        excerpts: bool = False,
-        pixels: bool = False,
-        identity_values: list[str] | None = None,
-    ) -> list[Finding]:
+    def findings(self, item: Item, ctx: Context | None, data: bytes | None = None, look: Look = LOOK) -> list[Finding]:
         """What `process()` would still change in this file under `ctx.pipeline`: one
         Finding (location, category, rule; never a value) per field or span, the file's
         path included. Nothing is written and no key is used (`ctx.pseudo` is not read).
