@@ -41,15 +41,8 @@ class FolderSink:
     def prepare(self) -> None:
         """The output folder made (or an existing one checked), and the quarantine writable
         and private (0700), before any input is read."""
-        out, qdir = self.out, self.quarantine_dir
-        if out.exists() and not out.is_dir():
-            raise DeidError(f"--out {out} exists and is not a folder")
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise DeidError(f"cannot create --out {out}: {exc.strerror or type(exc).__name__}") from None
-        if not os.access(out, os.W_OK | os.X_OK):
-            raise DeidError(f"--out {out} is not writable")
+        qdir = self.quarantine_dir
+        _writable_folder(self.out, "--out")
         if qdir.exists():
             if not qdir.is_dir() or not os.access(qdir, os.W_OK | os.X_OK):
                 raise DeidError(f"the quarantine folder {qdir} is not a writable folder")
@@ -57,16 +50,8 @@ class FolderSink:
                 os.chmod(qdir, 0o700)
         elif not os.access(qdir.parent, os.W_OK | os.X_OK):
             raise DeidError(f"the quarantine folder {qdir} cannot be made: {qdir.parent} is not writable")
-        pv = self.preview_dir
-        if pv is not None:  # else every output with a preview would be quarantined (write-failed)
-            if pv.exists() and not pv.is_dir():
-                raise DeidError(f"--preview {pv} exists and is not a folder")
-            try:
-                pv.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise DeidError(f"cannot create --preview {pv}: {exc.strerror or type(exc).__name__}") from None
-            if not os.access(pv, os.W_OK | os.X_OK):
-                raise DeidError(f"--preview {pv} is not writable")
+        if self.preview_dir is not None:  # else every output with a preview would be quarantined (write-failed)
+            _writable_folder(self.preview_dir, "--preview")
 
     def put(self, rel: str, data: bytes) -> str:
         path = self.out / rel
@@ -123,3 +108,16 @@ class FolderSink:
 
     def resume_index(self, done: Mapping[str, str]) -> Mapping[str, str]:
         return done  # the audit records an input only once its output or copy is in place
+
+
+def _writable_folder(path: Path, option: str) -> None:
+    """`path` made (or an existing one checked) and writable; DeidError (exit 2) naming
+    `option` when it cannot be."""
+    if path.exists() and not path.is_dir():
+        raise DeidError(f"{option} {path} exists and is not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DeidError(f"cannot create {option} {path}: {exc.strerror or type(exc).__name__}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise DeidError(f"{option} {path} is not writable")
