@@ -146,7 +146,8 @@ def run_age_sex(tmp_path, src, records: str, k: int, sup: float, sex: str) -> di
     pipe.write_text(
         f"name: t\nrecords: {{free_text: false, ner: off, {records}}}\n"
         f"risk:\n  k: {k}\n  max_suppression: {sup}\n  quasi:\n"
-        f"    - {{name: age, fields: [age], hierarchy: age}}\n    - {{name: sex, fields: [{sex}], hierarchy: category}}\n",
+        f"    - {{name: age, fields: [age], hierarchy: age}}\n    - {{name: sex, fields: [{sex}], hierarchy: category}}\n"
+        "  person: [patient-id, id]\n",
         "utf-8",
     )
     res = cli(
