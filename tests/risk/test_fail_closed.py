@@ -149,3 +149,52 @@ def test_equal_old_values_do_not_share_a_fingerprint_in_the_audit_log(tmp_path):
     # 家庭住址 is one value in all 10 rows: still 10 fingerprints
     assert got and all(n == distinct for _rule, n, distinct in got)
     assert any(n >= 10 for _rule, n, _d in got)
+
+
+def test_l_diversity_counts_single_non_empty_values_per_class():
+    """A person with rows HIV and flu brings two values, not a third "HIV|flu"; an empty
+    diagnosis is no value; a field no row holds is not reported (no l=1 for it)."""
+    from deid.risk.quasi import Table
+
+    rows = [("p1", "HIV"), ("p1", "flu"), ("p2", "HIV"), ("p3", "flu"), ("p4", "HIV"), ("p5", "")]
+    table = Table(
+        ("sex",),
+        ("category",),
+        [["M"] * 4 + ["F"] * 2],
+        {"dx": [d for _p, d in rows], "absent": [""] * len(rows)},
+        [p for p, _d in rows],
+        [(0, i) for i in range(len(rows))],
+    )
+    m = measure(table)
+    # class M: p1 p2 p3 -> {HIV, flu}: 2 (joined sets said 3); class F: p4 p5 -> {HIV}: 1 ("" made it 2)
+    assert m.l_diversity == {"dx": 1}
+    table.sensitive["dx"][4] = "flu"
+    table.quasi[0][3] = "F"  # class M: p1 p2 -> {HIV, flu}; class F: p3 p4 p5 -> {flu}
+    assert measure(table).l_diversity == {"dx": 1}
+
+
+def test_loss_and_levels_leave_out_quasi_identifiers_the_release_does_not_hold(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    lines = [{"id": i, "age": str(30 + i % 10), "sex": "男" if i % 3 else "女"} for i in range(40)]
+    (src / "v.jsonl").write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", "utf-8")
+    pipe = tmp_path / "p.yaml"
+    risk = {
+        "k": 4,
+        "max_suppression": 0.2,
+        "person": ["id"],
+        "quasi": [
+            {"name": "age", "fields": ["age"], "hierarchy": "age"},
+            {"name": "sex", "fields": ["sex"], "hierarchy": "category"},
+            {"name": "school", "fields": ["school"], "hierarchy": "school"},  # no file has it
+        ],
+    }
+    doc = {"name": "t", "records": {"free_text": False, "ner": "off", "fields": {"id": "safe"}}, "risk": risk}
+    pipe.write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
+    res = cli(
+        "run", str(src), "--out", str(tmp_path / "out"), "-p", str(pipe), "--engine", "inline", "--format", "json"
+    )
+    assert res.exit_code == 0, res.output
+    got = json.loads(res.stdout.strip().splitlines()[-1])["risk"]
+    assert got["levels"] == {"age": 1, "sex": 0}  # no level for school
+    assert got["loss"] == round((1 / 3 + 0) / 2, 6)  # the mean over age and sex, not over three
