@@ -64,7 +64,7 @@ def risk(
         for line in text_lines(m):
             emit(line)
     if assessment is not None:
-        write_assessment(assessment, m, pipe, audit_log, k)
+        write_assessment(assessment, m, pipe, audit_log, k, paths)
     raise typer.Exit(FOUND if target is not None and not m.meets else OK)
 
 
@@ -139,13 +139,41 @@ def _audit_for(paths: List[Path], given: Path | None) -> Path | None:
     return guess if guess.is_file() else None
 
 
-def write_assessment(out: Path, m: Measures, pipe: Pipeline, audit: Path | None, k: int | None) -> None:
+def output_digests(paths: List[Path]) -> list[str]:
+    """ "sha256=<hex>" of each output file that holds or may hold records (tables, record
+    files, DICOM): what the assessment checks against the audit log's output digests."""
+    import hashlib
+
+    from ..risk.quasi import DICOM_SUFFIXES, TABLE_KINDS, UNMEASURED_RECORDS, walk
+
+    kinds = (*TABLE_KINDS, *UNMEASURED_RECORDS, *DICOM_SUFFIXES)
+    out = []
+    for _root, _rel, path in walk(paths):
+        if path.suffix.lower() in kinds:
+            h = hashlib.sha256()
+            try:
+                with open(path, "rb") as fh:
+                    for block in iter(lambda: fh.read(1 << 20), b""):
+                        h.update(block)
+            except OSError:
+                out.append("")  # unreadable: not the file the log recorded
+                continue
+            out.append("sha256=" + h.hexdigest())
+    return out
+
+
+def write_assessment(
+    out: Path, m: Measures, pipe: Pipeline, audit: Path | None, k: int | None, paths: List[Path] | None = None
+) -> None:
     from ..risk.assessment import build, markdown, to_html
     from ..risk.facts import read_facts
     from ..util import atomic_write
 
     facts = read_facts(audit) if audit is not None else None
-    sections = build(m, pipe.risk, facts, k)
+    unrecorded = 0
+    if facts is not None:
+        unrecorded = sum(1 for d in output_digests(paths or []) if d not in facts.digests)
+    sections = build(m, pipe.risk, facts, k, unrecorded)
     text = to_html(sections) if out.suffix.lower() in (".html", ".htm") else markdown(sections)
     try:
         atomic_write(out, text.encode("utf-8"))

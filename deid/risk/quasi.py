@@ -117,7 +117,7 @@ def _read_release(paths: Iterable[Path], pipeline: Pipeline, tables_only: bool) 
         tuple(q.name for q in pol.quasi), tuple(q.hierarchy for q in pol.quasi), [[] for _ in pol.quasi], {}, []
     )
     table.sensitive = {s: [] for s in pol.sensitive}
-    for _root, rel, path in _walk(paths):
+    for _root, rel, path in walk(paths):
         suffix = path.suffix.lower()
         try:
             if suffix in TABLE_KINDS:
@@ -133,7 +133,7 @@ def _read_release(paths: Iterable[Path], pipeline: Pipeline, tables_only: bool) 
     return table
 
 
-def _walk(paths: Iterable[Path]) -> Iterator[tuple[Path, str, Path]]:
+def walk(paths: Iterable[Path]) -> Iterator[tuple[Path, str, Path]]:
     for p in paths:
         if p.is_file():
             yield p.parent, p.name, p

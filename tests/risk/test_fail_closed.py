@@ -198,3 +198,30 @@ def test_loss_and_levels_leave_out_quasi_identifiers_the_release_does_not_hold(t
     got = json.loads(res.stdout.strip().splitlines()[-1])["risk"]
     assert got["levels"] == {"age": 1, "sex": 0}  # no level for school
     assert got["loss"] == round((1 / 3 + 0) / 2, 6)  # the mean over age and sex, not over three
+
+
+def test_assessment_grade_3_only_for_the_logged_output_with_nothing_left_open(tmp_path):
+    src = natives(tmp_path / "in")
+    out = tmp_path / "out"
+    pipe = str(pipeline_file(tmp_path))
+    assert cli("run", str(src), "--out", str(out), "-p", pipe, "--engine", "inline").exit_code == 0
+    doc = tmp_path / "a.md"
+
+    def grade(folder, *more: str) -> str:
+        cli("risk", str(folder), "-p", pipe, "--assessment", str(doc), *more)
+        text = doc.read_text("utf-8")
+        doc.unlink()
+        return text
+
+    assert "Grade: grade 3" in grade(out)
+    # the same log beside another output (here: one edited since): at most grade 1
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "p.csv").write_text((out / "p.csv").read_text("utf-8") + "\n", "utf-8")
+    assert "Grade: grade 1 at most" in grade(other, "--audit", str(out.with_name("out.audit.sqlite")))
+    # a record file of the run that nobody measured (a JSON document): not controlled
+    (src / "b.json").write_text('{"sex": "F"}', "utf-8")
+    out2 = tmp_path / "out2"
+    assert cli("run", str(src), "--out", str(out2), "-p", pipe, "--engine", "inline").exit_code == 1
+    text = grade(out2)
+    assert "Grade: grade 2" in text and "were not measured" in text
