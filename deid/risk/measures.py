@@ -114,6 +114,7 @@ class Measures:
         d["sizes"] = {str(s): c for s, c in sorted(self.sizes.items())}
         d["histogram"] = [{"size": b, "classes": c, "persons": p} for b, c, p in self.histogram()]
         d["meets"] = self.meets
+        d["why_not"] = self.why_not()  # why a target is not met ("" when it is, or there is none)
         return d
 
 
