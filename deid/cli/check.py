@@ -96,7 +96,7 @@ def check(
         below = not m.meets
         console.print(
             f"deid check --risk {risk}: k={m.k} over {m.persons} persons, {m.below_persons} in classes below {risk}"
-            + (" (below the target)" if below else ""),
+            + (f" (target not met: {m.why_not()})" if below else ""),
             markup=False,
         )
     raise typer.Exit(FOUND if (high if fail_on == "high" else found) or below else OK)

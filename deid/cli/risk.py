@@ -52,6 +52,9 @@ def risk(
     for p in paths:
         if not p.exists():
             fail(f"{p} does not exist (or is a broken link)")
+    if population is not None and not population.is_file():
+        fail(f"--population {population} does not exist (or is not a file)")
+    audit_log = _audit_for(paths, audit) if assessment is not None or audit is not None else None
     pipe = load_pipeline(pipeline)
     target = k if k is not None else pipe.risk.k
     m = measure_paths(paths, pipe, target, population)
@@ -61,7 +64,7 @@ def risk(
         for line in text_lines(m):
             emit(line)
     if assessment is not None:
-        write_assessment(assessment, m, pipe, _audit_for(paths, audit), k)
+        write_assessment(assessment, m, pipe, audit_log, k, paths)
     raise typer.Exit(FOUND if target is not None and not m.meets else OK)
 
 
@@ -77,7 +80,14 @@ def measure_paths(paths: List[Path], pipe: Pipeline, target: int | None, populat
             f"no records or DICOM headers with the pipeline's quasi-identifiers ({', '.join(table.names)}) under "
             f"{', '.join(map(str, paths))}: name the run's pipeline with --pipeline"
         )
-    pop = read_population(population, pipe) if population is not None else None
+    pop = None
+    if population is not None:
+        try:
+            pop = read_population(population, pipe, table.keys)
+        except OSError as exc:
+            fail(f"--population {population} cannot be read: {exc.strerror or type(exc).__name__}")
+        except (UnicodeError, ValueError) as exc:
+            fail(f"--population {population.name} cannot be read as a table ({type(exc).__name__})")
     return measure(table, target, pop)
 
 
@@ -91,7 +101,7 @@ def text_lines(m: Measures) -> list[str]:
     ]
     if m.target is not None:
         lines += [
-            f"target k\t{m.target} ({'met' if m.meets else 'NOT met'})",
+            f"target k\t{m.target} ({'met' if m.meets else 'NOT met: ' + m.why_not()})",
             f"persons below k\t{m.below_persons}",
             f"records below k\t{m.below_records}",
         ]
@@ -108,6 +118,15 @@ def text_lines(m: Measures) -> list[str]:
         lines.append(f"files not measured\t{m.unread} (not CSV/TSV/JSONL or DICOM, or unreadable)")
     if m.failed:
         lines.append(f"files that could not be parsed\t{m.failed} (a target k is not met while any is left)")
+    if m.unmeasured:
+        lines.append(
+            f"record files not measured\t{m.unmeasured} (JSON, FHIR, HL7 or text: a target k is not met while any is left)"
+        )
+    if m.persons_unknown:
+        lines.append(
+            f"persons unknown\t{m.persons_unknown} rows of {m.persons_unknown_files} files counted as one person each "
+            "(no person field: a target k is not met)"
+        )
     return lines
 
 
@@ -120,13 +139,41 @@ def _audit_for(paths: List[Path], given: Path | None) -> Path | None:
     return guess if guess.is_file() else None
 
 
-def write_assessment(out: Path, m: Measures, pipe: Pipeline, audit: Path | None, k: int | None) -> None:
+def output_digests(paths: List[Path]) -> list[str]:
+    """ "sha256=<hex>" of each output file that holds or may hold records (tables, record
+    files, DICOM): what the assessment checks against the audit log's output digests."""
+    import hashlib
+
+    from ..risk.quasi import DICOM_SUFFIXES, TABLE_KINDS, UNMEASURED_RECORDS, walk
+
+    kinds = (*TABLE_KINDS, *UNMEASURED_RECORDS, *DICOM_SUFFIXES)
+    out = []
+    for _root, _rel, path in walk(paths):
+        if path.suffix.lower() in kinds:
+            h = hashlib.sha256()
+            try:
+                with open(path, "rb") as fh:
+                    for block in iter(lambda: fh.read(1 << 20), b""):
+                        h.update(block)
+            except OSError:
+                out.append("")  # unreadable: not the file the log recorded
+                continue
+            out.append("sha256=" + h.hexdigest())
+    return out
+
+
+def write_assessment(
+    out: Path, m: Measures, pipe: Pipeline, audit: Path | None, k: int | None, paths: List[Path] | None = None
+) -> None:
     from ..risk.assessment import build, markdown, to_html
     from ..risk.facts import read_facts
     from ..util import atomic_write
 
     facts = read_facts(audit) if audit is not None else None
-    sections = build(m, pipe.risk, facts, k)
+    unrecorded = 0
+    if facts is not None:
+        unrecorded = sum(1 for d in output_digests(paths or []) if d not in facts.digests)
+    sections = build(m, pipe.risk, facts, k, unrecorded)
     text = to_html(sections) if out.suffix.lower() in (".html", ".htm") else markdown(sections)
     try:
         atomic_write(out, text.encode("utf-8"))

@@ -146,12 +146,18 @@ def _run(
 
 def _release(step: ReleaseStep, sink: Sink, audit: AuditLog, job: Job, summary: Summary) -> object:
     """The release step; a disk or audit log that fails under it stops the run as it would
-    stop an input (exit 3: run again, and the step runs again over the whole output)."""
+    stop an input (exit 3: run again, and the step runs again over the whole output). So
+    does Ctrl-C (or SIGTERM) during it: the run is then closed as any interrupted run is,
+    the audit rows already recorded committed, so a rerun skips the inputs written."""
     try:
         return step(sink, audit.record_events, job.ctx.pseudo.fingerprint)
     except (OSError, AuditError) as exc:
         summary.interrupted = True
         summary.stop_reason = f"the release pass could not finish ({type(exc).__name__}): free space, then run again"
+        return None
+    except KeyboardInterrupt:
+        summary.interrupted = True
+        summary.stop_reason = "interrupted during the release pass: run the same command again to finish it"
         return None
 
 

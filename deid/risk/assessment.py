@@ -7,7 +7,10 @@ and the measures (counts and shares): it cannot show a value because it is never
 The grade is deid's reading, said as such in the document: the standard grades the effect
 by the re-identification risk that remains; the thresholds here (k at or above the target,
 l of at least 2 for declared sensitive fields) are the pipeline's and deid's, not quoted
-from the standard. Anonymisation (匿名化, PIPL art. 73: cannot identify and cannot be
+from the standard. Fail closed: never grade 3 while a file is unmeasured (a record file
+not read, a table that did not parse), rows are persons unknown, or the log shows files
+quarantined or in error; never above 1 when output files are not among the digests the
+audit log recorded (the log of another output, or files changed since). Anonymisation (匿名化, PIPL art. 73: cannot identify and cannot be
 restored) is never claimed: keyed pseudonyms can be re-linked by whoever holds the key.
 """
 
@@ -40,7 +43,10 @@ class Section:
         self.blocks.append((zh, en))
 
 
-def build(m: Measures, policy: RiskPolicy, facts: AuditFacts | None, target: int | None) -> list[Section]:
+def build(
+    m: Measures, policy: RiskPolicy, facts: AuditFacts | None, target: int | None, unrecorded: int = 0
+) -> list[Section]:
+    """unrecorded: output files whose SHA-256 is none of the audit log's output digests."""
     t = target or policy.k or DEFAULT_TARGET
     release = latest_release(facts)
     return [
@@ -49,7 +55,7 @@ def build(m: Measures, policy: RiskPolicy, facts: AuditFacts | None, target: int
         _quasi(m, policy, facts, release),
         _results(m, t),
         _residual(m, facts),
-        _conclusion(m, facts, t, target is None and policy.k is None),
+        _conclusion(m, facts, t, target is None and policy.k is None, unrecorded),
     ]
 
 
@@ -185,15 +191,42 @@ def _residual(m: Measures, facts: AuditFacts | None) -> Section:
     return s
 
 
-def _conclusion(m: Measures, facts: AuditFacts | None, target: int, defaulted: bool) -> Section:
+def _open_files(m: Measures, facts: AuditFacts) -> tuple[list[str], list[str]]:
+    """Why the risk cannot be called controlled whatever k is: (zh, en) reasons."""
+    zh, en = [], []
+    if m.failed or m.unmeasured:
+        n = m.failed + m.unmeasured
+        zh.append(f"{n} 个可能含准标识符的文件未被度量")
+        en.append(f"{n} files that may hold quasi-identifiers were not measured")
+    if m.persons_unknown:
+        zh.append(f"{m.persons_unknown} 行没有个人标识字段，是否为不同个人未知")
+        en.append(f"{m.persons_unknown} rows have no person field: whether they are distinct persons is unknown")
+    bad = facts.files.get("quarantine", 0) + facts.files.get("error", 0)
+    if bad:
+        zh.append(f"审计日志记录了 {bad} 个隔离或出错的文件")
+        en.append(f"the audit log records {bad} files quarantined or in error")
+    return zh, en
+
+
+def _conclusion(m: Measures, facts: AuditFacts | None, target: int, defaulted: bool, unrecorded: int = 0) -> Section:
     s = Section("6 结论与分级", "Conclusion and grade")
     lmin = min(m.l_diversity.values()) if m.l_diversity else None
     why_zh, why_en = [], []
+    open_zh, open_en = _open_files(m, facts) if facts is not None else ([], [])
     if facts is None or not facts.chain_ok:
         grade_zh, grade_en = "未分级", "not graded"
         why_zh.append("没有可信的审计日志说明直接标识符的处理")
         why_en.append("no audit log that verifies shows how direct identifiers were handled")
-    elif m.k >= target and (lmin is None or lmin >= 2):
+    elif unrecorded:
+        grade_zh, grade_en = "第 1 级（至多）：不能确认已去标识化", "grade 1 at most: not shown to be de-identified"
+        why_zh.append(
+            f"{unrecorded} 个输出文件的 SHA-256 不在审计日志记录的输出摘要中（另一输出的日志，或文件此后被改动）"
+        )
+        why_en.append(
+            f"{unrecorded} output files have a SHA-256 that is none of the output digests the audit log recorded "
+            "(the log of another output, or files changed since)"
+        )
+    elif m.k >= target and (lmin is None or lmin >= 2) and not open_en:
         grade_zh, grade_en = (
             "第 3 级：已去标识化，重标识风险受控",
             "grade 3: de-identified, re-identification risk controlled",
@@ -208,24 +241,29 @@ def _conclusion(m: Measures, facts: AuditFacts | None, target: int, defaulted: b
             "第 2 级：已去标识化，重标识风险未受控",
             "grade 2: de-identified, re-identification risk not controlled",
         )
-        why_zh.append(
-            f"审计日志记录了直接标识符的处理，但 k={m.k}" + (f" < {target}" if m.k < target else f"，l={lmin} < 2")
-        )
-        why_en.append(
-            f"the audit log records how direct identifiers were handled, but k={m.k}"
-            + (f" < {target}" if m.k < target else f" and l={lmin} < 2")
-        )
+        if m.k < target or (lmin is not None and lmin < 2):
+            why_zh.append(
+                f"审计日志记录了直接标识符的处理，但 k={m.k}" + (f" < {target}" if m.k < target else f"，l={lmin} < 2")
+            )
+            why_en.append(
+                f"the audit log records how direct identifiers were handled, but k={m.k}"
+                + (f" < {target}" if m.k < target else f" and l={lmin} < 2")
+            )
+        else:
+            why_zh.append("审计日志记录了直接标识符的处理，但" + "；".join(open_zh))
+            why_en.append("the audit log records how direct identifiers were handled, but " + "; ".join(open_en))
     if defaulted:
         why_zh.append(f"目标 k 未声明，按 {target} 评估")
         why_en.append(f"no target k was declared; graded against {target}")
     s.say(f"分级：{grade_zh}。理由：{'；'.join(why_zh)}。", f"Grade: {grade_en}. Reasoning: {'; '.join(why_en)}.")
     s.say(
         "分级方法（deid 对 GB/T 42460-2023 的解读，阈值为 deid 所定）：第 1 级 可识别；第 2 级 直接标识符已处理但 k 低于目标或敏感属性 l<2；"
-        "第 3 级 直接标识符已处理且 k 达到目标、敏感属性 l≥2；第 4 级 匿名化——不能由本工具判定，需要密钥与重标识库销毁、"
+        "第 3 级 直接标识符已处理且 k 达到目标、敏感属性 l≥2，且没有未度量、隔离或出错的文件，所有行均可归属个人；输出文件不是审计日志所记录的文件时至多第 1 级；第 4 级 匿名化——不能由本工具判定，需要密钥与重标识库销毁、"
         "环境控制与专家判定（参见 HIPAA 专家判定路径）。",
         "Grading (deid's reading of GB/T 42460-2023; the thresholds are deid's): grade 1 identifiable; grade 2 direct "
-        "identifiers handled, k below the target or l < 2; grade 3 direct identifiers handled, k at the target or above and "
-        "l >= 2 for sensitive fields; grade 4 anonymised, which this tool cannot determine: it needs the key and any "
+        "identifiers handled, k below the target or l < 2; grade 3 direct identifiers handled, k at the target or above, "
+        "l >= 2 for sensitive fields, no file unmeasured, quarantined or in error and every row known to be a person's; "
+        "at most grade 1 when output files are not the ones the audit log recorded; grade 4 anonymised, which this tool cannot determine: it needs the key and any "
         "vault destroyed, controls on the environment and an expert's determination (cf. HIPAA expert determination).",
     )
     return s

@@ -28,6 +28,7 @@ class AuditFacts:
     files: dict[str, int] = field(default_factory=dict)  # write / quarantine / error -> files
     risk_rules: list[tuple[str, str, int]] = field(default_factory=list)  # (action, rule, events) of the pass
     releases: list[dict] = field(default_factory=list)  # the pass's recorded outcomes, oldest first
+    digests: set[str] = field(default_factory=set)  # "sha256=<hex>" of every output the log says was written
 
 
 def read_facts(path: Path) -> AuditFacts:
@@ -60,6 +61,11 @@ def _read(db: sqlite3.Connection, path: Path) -> AuditFacts:
             "SELECT action, rule_id, COUNT(*) FROM events WHERE category='quasi-identifier' GROUP BY 1, 2 ORDER BY 2"
         )
     ]
+    facts.digests = {
+        str(d)
+        for (d,) in db.execute("SELECT detail FROM events WHERE location='<output>' AND action='digest'")
+        if str(d).startswith("sha256=")
+    }
     for (detail,) in db.execute(
         "SELECT detail FROM events WHERE item=? AND action='measure' ORDER BY seq", (RELEASE_ITEM,)
     ):

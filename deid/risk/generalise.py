@@ -4,7 +4,10 @@ persons still in classes below k, searched over every combination of levels.
 
 Loss is Sweeney's precision (Prec, 2002) extended to suppression: each cell of a kept
 person loses level/height of its hierarchy, each cell of a suppressed person loses 1;
-loss = the mean over all persons' quasi-identifier cells, 0 (as released) to 1 (all `*`).
+loss = the mean over all persons' quasi-identifier cells, 0 (as released) to 1 (all `*`),
+over the quasi-identifiers the release holds (one absent from every file is left out: it
+would dilute the loss). A quasi-identifier several columns hold (家庭住址, 籍贯) is one
+level for all of them: `groups` says which column is whose.
 Ties go to the smaller discernibility metric (Bayardo & Agrawal 2005: the sum of squared
 class sizes, n for each suppressed person), then to the lower levels. A combination is
 allowed when it suppresses at most `max_suppression` of the persons; suppressed persons
@@ -26,7 +29,7 @@ from .measures import classes, codes
 
 @dataclass(frozen=True)
 class Plan:
-    levels: tuple[int, ...]  # one per quasi-identifier
+    levels: tuple[int, ...]  # one per quasi-identifier (group)
     suppressed: np.ndarray  # bool per person
     loss: float  # precision loss, 0..1
     discernibility: int
@@ -56,17 +59,27 @@ def generalised(values: Sequence[str], hierarchy: str, level: int, merged: bool 
 
 
 def search(
-    quasi: Sequence[Sequence[str]], hierarchies: Sequence[str], k: int, max_suppression: float, merged: bool = False
+    quasi: Sequence[Sequence[str]],
+    hierarchies: Sequence[str],
+    k: int,
+    max_suppression: float,
+    merged: bool = False,
+    groups: Sequence[int] | None = None,
 ) -> Plan | None:
-    """The least-loss plan for persons whose values are `quasi[i][person]`; None when no
-    combination reaches k within the suppression limit (fewer than k persons, say)."""
+    """The least-loss plan for persons whose values are `quasi[j][person]` (column j, of
+    hierarchy `hierarchies[j]`, belonging to quasi-identifier `groups[j]`: default, a column
+    each); one level per quasi-identifier. None when no combination reaches k within the
+    suppression limit (fewer than k persons, say)."""
     n = len(quasi[0]) if quasi else 0
     if n < k or not quasi:
         return None
-    heights = [HIERARCHIES[h].height for h in hierarchies]
+    group = list(range(len(quasi))) if groups is None else list(groups)
+    heights = [0] * (max(group) + 1)
+    for g, h in zip(group, hierarchies):
+        heights[g] = HIERARCHIES[h].height
     levels: list[list[np.ndarray]] = [
-        [codes(generalised(v, h, lv, merged)) for lv in range(height + 1)]
-        for v, h, height in zip(quasi, hierarchies, heights)
+        [codes(generalised(v, h, lv, merged)) for lv in range(HIERARCHIES[h].height + 1)]
+        for v, h in zip(quasi, hierarchies)
     ]
     best: tuple[float, int, tuple[int, ...]] | None = None
     best_sup = np.zeros(0, dtype=bool)
@@ -77,7 +90,7 @@ def search(
         if best is not None and share > best[0]:
             continue  # loss = share + s * (1 - share) / n >= share: cannot beat the best
         tried += 1
-        cls, size = classes([levels[i][lv] for i, lv in enumerate(node)])
+        cls, size = classes([levels[j][node[g]] for j, g in enumerate(group)])
         sup_classes = suppress(size, k)
         sup = sup_classes[cls]
         s = int(sup.sum())

@@ -12,7 +12,9 @@ Every level accepts a value that is already coarser (2023-04 at the month level 
 2023-04), so a release generalised once can be measured and generalised again. A value a
 level cannot place (an unreadable date, an address the gazetteer does not know) becomes
 `*` there: an unplaced value is never left finer than the level asks. An empty value
-(the field is absent) stays empty below the top: its absence is not a value to hide.
+(the field is absent) stays empty at every level, the top included: its absence is not a
+value to hide, and the search and the rewrite (which leaves an absent cell absent) must
+agree on it.
 """
 
 from __future__ import annotations
@@ -36,11 +38,11 @@ class Hierarchy:
         """`value` generalised to `level` (0: as it is)."""
         if level <= 0:
             return value
-        if level >= self.height:
-            return SUPPRESSED
         v = value.strip()
         if not v:
             return ""
+        if level >= self.height:
+            return SUPPRESSED
         if v == SUPPRESSED:
             return v
         return self.step(v, level)
@@ -50,13 +52,27 @@ class Hierarchy:
 _AS = re.compile(r"^(\d{3})([DWMY])$")  # DICOM AS (PS3.5 6.2)
 _BAND = re.compile(r"^(\d{1,3})\s*[-~–]\s*(\d{1,3})")
 _NUM = re.compile(r"\d{1,3}")
+# an age with its unit: 12个月, 3周, 10天, 1岁3个月, 18 months (周岁 before 周, 个月 before 月)
+_UNIT = re.compile(r"(\d{1,4})\s*(周岁|岁|个月|月|周|星期|天|日|years?|yrs?|months?|mos?|weeks?|wks?|days?)", re.I)
+_AS_PER_YEAR = {"D": 365, "W": 52, "M": 12, "Y": 1}
+
+
+def _per_year(unit: str) -> int:
+    u = unit.lower()
+    if u in ("周岁", "岁") or u.startswith("y"):
+        return 1
+    if u in ("个月", "月") or u.startswith("mo"):
+        return 12
+    if u in ("周", "星期") or u.startswith("w"):
+        return 52
+    return 365
 
 
 def _years(v: str) -> tuple[int, int] | None:
     """(low, high) years a value stands for: 45 -> (45, 45), 40-44 -> (40, 44), 90+ -> (90, 200)."""
     m = _AS.match(v)
     if m:
-        n = int(m[1]) if m[2] == "Y" else 0
+        n = int(m[1]) // _AS_PER_YEAR[m[2]]  # 024M is 2 years, 003M under one
         return n, n
     if "+" in v or "以上" in v:
         m2 = _NUM.search(v)
@@ -64,6 +80,10 @@ def _years(v: str) -> tuple[int, int] | None:
     m = _BAND.match(v)
     if m:
         return int(m[1]), int(m[2])
+    units = _UNIT.findall(v)
+    if units:  # whole years of what the units add up to: 12个月 is 1, 3周 0
+        n = int(sum(int(x) / _per_year(u) for x, u in units) + 1e-9)
+        return n, n
     m2 = _NUM.search(v)
     return (int(m2.group()), int(m2.group())) if m2 else None
 

@@ -69,11 +69,35 @@ class Measures:
     population: bool = False  # journalist/marketer against a declared population (else the release itself)
     unread: int = 0  # files not read (no kind this reads, or unparsable)
     failed: int = 0  # tables or DICOM files that could not be parsed: what they hold is not measured
+    unmeasured: int = 0  # record files (JSON, FHIR, HL7, text) not read: what they hold is not measured
+    persons_unknown: int = 0  # rows (DICOM files) without a person key, counted as one person each
+    persons_unknown_files: int = 0  # files they are in
 
     @property
     def meets(self) -> bool:
-        """The target holds, and nothing that could hold quasi-identifiers went unread (fail closed)."""
-        return self.target is None or (self.k >= self.target and not self.failed)
+        """The target holds, nothing that could hold quasi-identifiers went unread, and every
+        row counted as a person is known to be one (fail closed)."""
+        return self.target is None or not self.why_not()
+
+    def why_not(self) -> str:
+        """Why the target is not met ('' when it is, or there is none)."""
+        if self.target is None:
+            return ""
+        if self.failed:
+            return f"{self.failed} record tables or DICOM files could not be read, so what they hold is not measured"
+        if self.unmeasured:
+            return (
+                f"{self.unmeasured} record files (JSON, FHIR, HL7 or text) are not measured, and may hold "
+                "quasi-identifiers: a k target is not met while one is in the release"
+            )
+        if self.persons_unknown:
+            return (
+                f"persons unknown: {self.persons_unknown} rows of {self.persons_unknown_files} files have no person "
+                "field (risk.person) and were counted as one person each, which they may not be"
+            )
+        if self.k < self.target:
+            return f"k={self.k} is below the target k={self.target}"
+        return ""
 
     def histogram(self) -> list[tuple[str, int, int]]:
         """(bin label, classes, persons) per size bin."""
@@ -90,6 +114,7 @@ class Measures:
         d["sizes"] = {str(s): c for s, c in sorted(self.sizes.items())}
         d["histogram"] = [{"size": b, "classes": c, "persons": p} for b, c, p in self.histogram()]
         d["meets"] = self.meets
+        d["why_not"] = self.why_not()  # why a target is not met ("" when it is, or there is none)
         return d
 
 
@@ -132,13 +157,23 @@ def measure(
 def _measure(table: Table, target: int | None, population: Mapping[tuple[str, ...], int] | None) -> Measures:
     who, n = persons(table)
     quasi = [merged(v, who, n) for v in table.quasi]
-    sens = {s: codes(merged(v, who, n)) for s, v in table.sensitive.items()}
+    sens = {s: value_codes(v) for s, v in table.sensitive.items()}  # per row: l counts single values
     rows_per_person = np.bincount(who, minlength=n) if n else np.zeros(0, dtype=np.int64)
     m = measure_persons(
-        quasi, table.names, sens, rows_per_person, target, population, records=len(table), unread=table.unread
+        quasi, table.names, sens, rows_per_person, target, population, records=len(table), unread=table.unread, who=who
     )
-    m.failed = table.failed
+    m.failed, m.unmeasured = table.failed, table.unmeasured
+    m.persons_unknown, m.persons_unknown_files = table.unknown, table.unknown_files
     return m
+
+
+def value_codes(values: Sequence[str]) -> np.ndarray:
+    """Each distinct non-empty value numbered 0, 1, ...; an empty one -1 (no value)."""
+    number: dict[str, int] = {}
+    for v in values:
+        if v and v not in number:
+            number[v] = len(number)
+    return np.fromiter((number.get(v, -1) for v in values), dtype=np.int64, count=len(values))
 
 
 def measure_persons(
@@ -150,8 +185,11 @@ def measure_persons(
     population: Mapping[tuple[str, ...], int] | None = None,
     records: int = 0,
     unread: int = 0,
+    who: np.ndarray | None = None,
 ) -> Measures:
-    """The measures over persons whose quasi-identifier values are `quasi[i][person]`."""
+    """The measures over persons whose quasi-identifier values are `quasi[i][person]`.
+    sensitive: a field's value codes per row (-1: empty), row r of person `who[r]`
+    (default: a row a person)."""
     n = len(rows_per_person)
     m = Measures(records or n, n, names, 0, 0, {}, target, unread=unread, population=population is not None)
     if not n:
@@ -165,7 +203,9 @@ def measure_persons(
         small = f < target
         m.below_persons, m.below_records = int(small.sum()), int(rows_per_person[small].sum())
     for name, sc in sensitive.items():
-        m.l_diversity[name] = l_diversity(cls, sc)
+        lv = l_diversity(cls if who is None else cls[who], sc)
+        if lv is not None:  # a field no row holds has no diversity to measure: not reported
+            m.l_diversity[name] = lv
     m.prosecutor_max, m.prosecutor_avg = 1.0 / m.k, m.classes / n
     m.uniques = float((f == 1).sum()) / n
     big_f = _population_sizes(quasi, cls, size, population) if population is not None else size
@@ -175,11 +215,18 @@ def measure_persons(
     return m
 
 
-def l_diversity(cls: np.ndarray, sensitive: np.ndarray) -> int:
-    """The fewest distinct sensitive values in any class (Machanavajjhala et al.: distinct l-diversity)."""
-    pairs = np.unique(cls * (int(sensitive.max()) + 1) + sensitive)
-    per_class = np.bincount(pairs // (int(sensitive.max()) + 1))
-    return int(per_class[per_class > 0].min())
+def l_diversity(cls: np.ndarray, sensitive: np.ndarray) -> int | None:
+    """The fewest distinct non-empty sensitive values in any class (Machanavajjhala et al.:
+    distinct l-diversity), over rows: `cls[r]` the class of row r, `sensitive[r]` its value
+    code (-1: empty, not a value). A class none of whose rows has a value has l=0; None when
+    no row has a value at all (the field is absent from the release)."""
+    held = sensitive >= 0
+    if not held.any():
+        return None
+    width = int(sensitive.max()) + 1
+    pairs = np.unique(cls[held] * width + sensitive[held])
+    per_class = np.bincount(pairs // width, minlength=int(cls.max()) + 1)
+    return int(per_class.min())
 
 
 def _population_sizes(

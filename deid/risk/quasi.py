@@ -4,9 +4,14 @@ each row is (the person fields: the keyed pseudonyms, the same in records and im
 
 Read: CSV, TSV and JSONL records (a field matched by its name or its record category,
 as the pipeline's `records.fields` decide it) and DICOM headers (by keyword; a file
-without a person field is its study's). Not read, and counted as such: JSON documents,
-HL7, FHIR, text, and anything else. Values stay in memory, for the measures and the
-release pass; nothing here logs or returns one to a caller that prints.
+without a person field is its study's). Every column a quasi-identifier matches is read
+(家庭住址, 籍贯 and 出生地 are all `address`): the first in a file is the quasi-identifier's
+main column, each further one its own sub-column of the class key, generalised at the
+same level. Not read, and counted as such: JSON documents, HL7, FHIR, text (record
+formats deid writes: `unmeasured`, which fails a k target) and anything else. Rows
+without a person key are counted (`unknown`): they are measured as one person each, but
+whether they are is not known. Values stay in memory, for the measures and the release
+pass; nothing here logs or returns one to a caller that prints.
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ from ..records.formats.delimited import dialect
 from ..records.formats.encoding import decode
 
 TABLE_KINDS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+# record formats deid writes that this does not read: they may hold quasi-identifiers, so a
+# k target is not met while one is in the release (the record stack's suffixes, less TABLE_KINDS)
+UNMEASURED_RECORDS = (".json", ".txt", ".text", ".hl7", ".xml")
 DICOM_SUFFIXES = (".dcm", ".dicom")
 
 
@@ -40,15 +48,18 @@ class Source:
     rel: str  # relative to its root (the audit's item name for outputs)
     path: Path
     kind: str  # csv | tsv | jsonl | dicom
-    columns: dict[str, str]  # quasi/sensitive/person name -> column name (or DICOM keyword)
+    columns: dict[str, str]  # sub-column key / sensitive / person name -> column name (or DICOM keyword)
 
 
 @dataclass
 class Table:
-    """Rows in columns: `quasi[i][r]` is quasi-identifier i of row r."""
+    """Rows in columns: `quasi[j][r]` is sub-column j of row r. Sub-column j belongs to
+    quasi-identifier `groups[j]` and is `keys[j]` in a source's columns: the first
+    len(names) are the quasi-identifiers' main columns (key: the name), the rest one per
+    further column a quasi-identifier matched (key: name + NUL + the column's name)."""
 
     names: tuple[str, ...]
-    hierarchies: tuple[str, ...]
+    hierarchies: tuple[str, ...]  # one per quasi-identifier
     quasi: list[list[str]]
     sensitive: dict[str, list[str]] = field(default_factory=dict)
     person: list[str] = field(default_factory=list)  # "" : the row is its own person
@@ -56,9 +67,28 @@ class Table:
     sources: list[Source] = field(default_factory=list)
     unread: int = 0  # files of no kind this reads (or unreadable): not in the measures
     failed: int = 0  # ... of which tables or DICOM that did not parse: the release is not measured whole
+    unmeasured: int = 0  # ... of which record files (JSON, FHIR, HL7, text) deid wrote: a k target fails
+    keys: list[str] = field(default_factory=list)  # per sub-column
+    groups: list[int] = field(default_factory=list)  # per sub-column: its quasi-identifier
+    unknown: int = 0  # rows without a person key: counted as one person each, not known to be
+    unknown_files: int = 0  # files those rows are in
+
+    def __post_init__(self) -> None:
+        if not self.keys:
+            self.keys = list(self.names)
+            self.groups = list(range(len(self.names)))
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def hierarchy(self, j: int) -> str:
+        """Sub-column j's hierarchy (its quasi-identifier's)."""
+        return self.hierarchies[self.groups[j]]
+
+    def present(self) -> list[int]:
+        """Sub-columns some source holds (a quasi-identifier no file has is all empty)."""
+        held = {c for src in self.sources for c in src.columns}
+        return [j for j, key in enumerate(self.keys) if key in held]
 
 
 @contextmanager
@@ -87,22 +117,23 @@ def _read_release(paths: Iterable[Path], pipeline: Pipeline, tables_only: bool) 
         tuple(q.name for q in pol.quasi), tuple(q.hierarchy for q in pol.quasi), [[] for _ in pol.quasi], {}, []
     )
     table.sensitive = {s: [] for s in pol.sensitive}
-    for _root, rel, path in _walk(paths):
+    for _root, rel, path in walk(paths):
         suffix = path.suffix.lower()
         try:
             if suffix in TABLE_KINDS:
                 _read_table(table, Source(rel, path, TABLE_KINDS[suffix], {}), pol, pipeline.records)
             elif not tables_only and _is_dicom(path):
                 _read_dicom(table, Source(rel, path, "dicom", {}), pol)
-            else:
-                table.unread += not tables_only
+            elif not tables_only:
+                table.unread += 1
+                table.unmeasured += suffix in UNMEASURED_RECORDS
         except (OSError, InputError, ValueError, csv.Error):  # counted, never a traceback
             table.unread += 1
             table.failed += 1
     return table
 
 
-def _walk(paths: Iterable[Path]) -> Iterator[tuple[Path, str, Path]]:
+def walk(paths: Iterable[Path]) -> Iterator[tuple[Path, str, Path]]:
     for p in paths:
         if p.is_file():
             yield p.parent, p.name, p
@@ -122,13 +153,15 @@ def match(name: str, wanted: tuple[str, ...], records: RecordPolicy) -> bool:
 
 
 def columns(header: list[str], pol: RiskPolicy, records: RecordPolicy) -> dict[str, str]:
-    """name -> the first column that holds it, for quasi-identifiers, sensitive fields and
-    the person field (key "\0person")."""
+    """Sub-column key -> column for quasi-identifiers (every column a quasi-identifier
+    matches: the first under its name, each further one under name + NUL + column), the
+    first column of each sensitive field (key "\0sens:" + field) and of the person field
+    (key "\0person")."""
     out: dict[str, str] = {}
     for q in pol.quasi:
-        hit = next((h for h in header if match(h, q.fields, records)), None)
-        if hit is not None:
-            out[q.name] = hit
+        hits = [h for h in header if match(h, q.fields, records)]
+        for j, h in enumerate(hits):
+            out.setdefault(sub_key(q.name, h, j), h)
     for s in pol.sensitive:
         hit = next((h for h in header if match(h, (s,), records)), None)
         if hit is not None:
@@ -137,6 +170,11 @@ def columns(header: list[str], pol: RiskPolicy, records: RecordPolicy) -> dict[s
     if hit is not None:
         out["\0person"] = hit
     return out
+
+
+def sub_key(name: str, column: str, j: int) -> str:
+    """The sub-column key of a quasi-identifier's j-th matching column in a file."""
+    return name if j == 0 else f"{name}\0{norm_field(column)}"
 
 
 def _read_table(table: Table, src: Source, pol: RiskPolicy, records: RecordPolicy) -> None:
@@ -160,20 +198,41 @@ def _text(v: object) -> str:
     return "" if v is None else v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
 
 
-def _add(table: Table, src: Source, pol: RiskPolicy, index: list[int], column: Callable[[str], list[str]]) -> None:
-    """Rows `index` of `src`, each field's values from `column(its column)`."""
+def _add(
+    table: Table,
+    src: Source,
+    pol: RiskPolicy,
+    index: list[int],
+    column: Callable[[str], list[str]],
+    unknown: int | None = None,
+) -> None:
+    """Rows `index` of `src`, each field's values from `column(its column)`; unknown: how
+    many of them have no person key (default: those whose person value is empty)."""
     n = len(index)
     cols = src.columns
+    group = {q.name: i for i, q in enumerate(pol.quasi)}
+    for key in cols:
+        name = key.split("\0", 1)[0]
+        if key not in table.keys and name in group:  # a further column: a new sub-column, empty so far
+            table.keys.append(key)
+            table.groups.append(group[name])
+            table.quasi.append([""] * len(table.rows))
 
     def values(key: str) -> list[str]:
         c = cols.get(key)
         return column(c) if c is not None else [""] * n
 
-    for q, out in zip(pol.quasi, table.quasi):
-        out.extend(values(q.name))
+    for key, out in zip(table.keys, table.quasi):
+        out.extend(values(key))
     for s, out in table.sensitive.items():
         out.extend(values("\0sens:" + s))
-    table.person.extend(values("\0person"))
+    who = values("\0person")
+    if unknown is None:
+        unknown = sum(1 for w in who if not w)
+    if unknown:
+        table.unknown += unknown
+        table.unknown_files += 1
+    table.person.extend(who)
     k = len(table.sources)
     table.rows.extend((k, i) for i in index)
     table.sources.append(src)
@@ -216,31 +275,32 @@ def _read_dicom(table: Table, src: Source, pol: RiskPolicy) -> None:
         return "" if v is None else str(v).strip()
 
     for q in pol.quasi:
-        hit = next((k for k in q.fields if k in keywords), None)
-        if hit is not None:
-            src.columns[q.name] = hit
+        for j, hit in enumerate(k for k in q.fields if k in keywords):
+            src.columns.setdefault(sub_key(q.name, hit, j), hit)
     for s in pol.sensitive:
         if s in keywords:
             src.columns["\0sens:" + s] = s
-    who = next((get(k) for k in pol.person if k in keywords and get(k)), "") or get("StudyInstanceUID")
+    patient = next((get(k) for k in pol.person if k in keywords and get(k)), "")
+    who = patient or get("StudyInstanceUID")  # a study is at most one person, but whose is not known
     src.columns["\0person"] = "\0who"
-    _add(table, src, pol, [-1], lambda c: [who if c == "\0who" else get(c)])
+    _add(table, src, pol, [-1], lambda c: [who if c == "\0who" else get(c)], unknown=0 if patient else 1)
 
 
 COUNT_COLUMNS = ("count", "人数", "n")
 
 
-def read_population(path: Path, pipeline: Pipeline) -> dict[tuple[str, ...], int]:
+def read_population(path: Path, pipeline: Pipeline, keys: list[str] | None = None) -> dict[tuple[str, ...], int]:
     """A population table (CSV/TSV/JSONL) with the release's quasi-identifier columns,
     generalised as the release is, and optionally a `count` column (else one person a
-    row): quasi-identifier values -> persons. The journalist and marketer risks then
+    row): quasi-identifier values (one per sub-column `keys`, the release table's; default
+    the quasi-identifiers' main columns) -> persons. The journalist and marketer risks then
     compare each class of the release with its class in the population."""
     kind = TABLE_KINDS.get(path.suffix.lower())
     if kind is None:
         raise InputError(f"--population {path.name}: give a .csv, .tsv or .jsonl table")
     header, rows = table_rows(path, kind)
     cols = columns(header, pipeline.risk, pipeline.records)
-    missing = [q.name for q in pipeline.risk.quasi if q.name not in cols]
+    keys = keys if keys is not None else [q.name for q in pipeline.risk.quasi]
     count = next((h for h in header if h.strip().lower() in COUNT_COLUMNS), None)
     at = {h: j for j, h in reversed(list(enumerate(header)))}
     out: dict[tuple[str, ...], int] = {}
@@ -250,7 +310,7 @@ def read_population(path: Path, pipeline: Pipeline) -> dict[tuple[str, ...], int
             if isinstance(row, dict)
             else (lambda c, r=row: r[at[c]] if at[c] < len(r) else "")
         )
-        key = tuple("" if q.name in missing else get(cols[q.name]) for q in pipeline.risk.quasi)
+        key = tuple(get(cols[c]) if c in cols else "" for c in keys)
         try:
             n = int(get(count)) if count is not None else 1
         except ValueError:

@@ -4,7 +4,8 @@ file), chooses the hierarchy levels (generalise.search), rewrites the CSV/TSV/JS
 records that change (atomically, through the run's sink) and records every
 generalisation and suppression as an audit event: the cell's location, the rule
 (`risk:k=5:<quasi>:<hierarchy>:<level>`, `risk:k=5:suppress`) and a keyed fingerprint
-of the old value, never the value. Then it measures the release again, DICOM headers
+of the cell (its file, location and old value: equal values in two cells do not share one,
+so the log cannot regroup the rows by their original value), never the value. Then it measures the release again, DICOM headers
 included, and records the measures as one `<release>` event: counts only, what the
 report and the assessment read.
 
@@ -88,17 +89,21 @@ def reach_k(out: Path, pipeline: Pipeline, fingerprint: Fingerprint, record: Rec
     outcome = ReleaseOutcome(k, measure(table, k))
     who, n = persons(table)
     outcome.persons = n
-    if n:
+    present = table.present()  # sub-columns some file holds: the search is over those only
+    if n and present:
         flat = n == len(table)
-        quasi = [merged(v, who, n) for v in table.quasi]
-        plan = search(quasi, table.hierarchies, k, pol.max_suppression, merged=not flat)
+        qis = sorted({table.groups[j] for j in present})
+        quasi = [merged(table.quasi[j], who, n) for j in present]
+        hs = [table.hierarchy(j) for j in present]
+        groups = [qis.index(table.groups[j]) for j in present]
+        plan = search(quasi, hs, k, pol.max_suppression, merged=not flat, groups=groups)
         if plan is None:
             outcome.why = (
                 f"no combination of hierarchy levels reaches k={k} suppressing at most "
                 f"{pol.max_suppression:.0%} of {n} persons: raise risk.max_suppression or declare coarser hierarchies"
             )
         else:
-            _apply(table, plan, who, k, fingerprint, record, put, outcome)
+            _apply(table, plan, dict(zip(qis, plan.levels)), who, k, fingerprint, record, put, outcome)
     after = read_release([out], pipeline)
     outcome.measures = measure(after, k)
     if not outcome.why and outcome.measures.failed:
@@ -106,6 +111,8 @@ def reach_k(out: Path, pipeline: Pipeline, fingerprint: Fingerprint, record: Rec
             f"{outcome.measures.failed} record tables or DICOM files in the output could not be read, so "
             "what they hold is neither measured nor generalised"
         )
+    if not outcome.why and (outcome.measures.unmeasured or outcome.measures.persons_unknown):
+        outcome.why = outcome.measures.why_not()
     if not outcome.why and not outcome.measures.meets:
         outcome.why = (
             f"the release is {outcome.measures.k}-anonymous after the pass, below k={k}: "
@@ -118,6 +125,7 @@ def reach_k(out: Path, pipeline: Pipeline, fingerprint: Fingerprint, record: Rec
 def _apply(
     table: Table,
     plan: Plan,
+    level_of: dict[int, int],
     who: np.ndarray,
     k: int,
     fingerprint: Fingerprint,
@@ -125,11 +133,17 @@ def _apply(
     put: Put,
     outcome: ReleaseOutcome,
 ) -> None:
-    """Each row's cells under the plan, written back file by file, one event per change."""
-    outcome.levels = dict(zip(table.names, plan.levels))
+    """Each row's cells under the plan (`level_of`: quasi-identifier index -> level, for
+    those the release holds), written back file by file, one event per change."""
+    outcome.levels = {table.names[q]: lv for q, lv in sorted(level_of.items())}
     outcome.loss, outcome.discernibility = plan.loss, plan.discernibility
     outcome.suppressed = plan.suppressed_count
-    cols = [generalised(v, h, lv) for v, h, lv in zip(table.quasi, table.hierarchies, plan.levels)]
+    subs = [
+        (j, table.keys[j], table.names[g], table.hierarchy(j), level_of[g])
+        for j, g in enumerate(table.groups)
+        if g in level_of
+    ]
+    cols = {j: generalised(table.quasi[j], h, lv) for j, _key, _name, h, lv in subs}
     gone = plan.suppressed[who]
     outcome.suppressed_records = int(gone.sum())
     changes: dict[int, dict[int, dict[str, str]]] = defaultdict(dict)  # source -> row -> {column: new}
@@ -138,33 +152,40 @@ def _apply(
         src = table.sources[s]
         row: dict[str, str] = {}
         olds = []
-        for q, (name, h, lv) in enumerate(zip(table.names, table.hierarchies, plan.levels)):
-            col = src.columns.get(name)
+        for j, key, name, h, lv in subs:
+            col = src.columns.get(key)
             if col is None:
                 continue
-            old = table.quasi[q][r]
+            old = table.quasi[j][r]
             olds.append(old)
-            new = SUPPRESSED if gone[r] else cols[q][r]
+            new = SUPPRESSED if gone[r] else cols[j][r]
             if new == old:
                 continue
             row[col] = new
             if not gone[r]:
                 rule = f"risk:k={k}:{name}:{h}:{lv}"
+                where = _where(src, i, col)
                 events[s].append(
                     AuditEvent(
-                        _where(src, i, col),
+                        where,
                         "generalize",
                         CATEGORY,
                         rule,
-                        fingerprint(old),
+                        cell_fingerprint(fingerprint, src.rel, where, old),
                         f"level={lv}/{HIERARCHIES[h].height}",
                     )
                 )
         if gone[r]:
             rule = f"risk:k={k}:suppress"
+            where = _where(src, i)
             events[s].append(
                 AuditEvent(
-                    _where(src, i), "suppress", CATEGORY, rule, fingerprint("\0".join(olds)), f"fields={len(row)}"
+                    where,
+                    "suppress",
+                    CATEGORY,
+                    rule,
+                    cell_fingerprint(fingerprint, src.rel, where, "\0".join(olds)),
+                    f"fields={len(row)}",
                 )
             )
         if row:
@@ -178,6 +199,14 @@ def _apply(
         digest = AuditEvent("<output>", "digest", "file", DIGEST_RULE, "", "sha256=" + hashlib.sha256(data).hexdigest())
         record(src.rel, events[s] + [digest])
         outcome.files += 1
+
+
+def cell_fingerprint(fingerprint: Fingerprint, rel: str, where: str, old: str) -> str:
+    """The keyed fingerprint of one cell: its file, its location and its old value, so two
+    cells of equal value do not share a fingerprint (with the output and the log, a shared
+    one would regroup the generalised rows by their original value). Whoever holds the key
+    and the original can still check a cell."""
+    return fingerprint(f"{rel}\0{where}\0{old}")
 
 
 def _where(src: Source, i: int, col: str = "") -> str:
@@ -210,6 +239,8 @@ def rewrite(src: Source, rows: dict[int, dict[str, str]]) -> bytes:
             buf.write(newline)
             continue
         for col, new in rows.get(i, {}).items():
+            if at[col] >= len(row):  # a short row: its missing cells are empty
+                row.extend([""] * (at[col] + 1 - len(row)))
             row[at[col]] = new
         w.writerow(row)
     body = buf.getvalue()

@@ -146,7 +146,8 @@ def run_age_sex(tmp_path, src, records: str, k: int, sup: float, sex: str) -> di
     pipe.write_text(
         f"name: t\nrecords: {{free_text: false, ner: off, {records}}}\n"
         f"risk:\n  k: {k}\n  max_suppression: {sup}\n  quasi:\n"
-        f"    - {{name: age, fields: [age], hierarchy: age}}\n    - {{name: sex, fields: [{sex}], hierarchy: category}}\n",
+        f"    - {{name: age, fields: [age], hierarchy: age}}\n    - {{name: sex, fields: [{sex}], hierarchy: category}}\n"
+        "  person: [patient-id, id]\n",
         "utf-8",
     )
     res = cli(
@@ -238,6 +239,34 @@ def test_a_release_pass_that_cannot_write_stops_the_run_and_a_rerun_finishes_it(
     summary = json.loads(again.stdout.strip().splitlines()[-1])
     assert summary["done_earlier"] == 1 and summary["risk"]["reached"]
     assert verify(out.with_name("out.audit.sqlite")) == []
+
+
+def test_ctrl_c_during_the_release_pass_closes_the_audit_log_and_a_rerun_skips_the_inputs(tmp_path, monkeypatch):
+    """Ctrl-C in the pass: the audit rows recorded are committed (the log verifies and says
+    the input was written), so a rerun skips it and only makes the pass again."""
+    import deid.risk.release as release
+
+    src = write(tmp_path / "in" / "register.csv", n=2_000, seed=5)
+    pipe = pipeline_file(tmp_path)
+    out = tmp_path / "out"
+
+    def interrupt(*_a, **_k):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as mp:
+        mp.setattr(release, "rewrite", interrupt)
+        stopped = cli("run", str(src.parent), "--out", str(out), "-p", str(pipe), "--engine", "inline")
+    assert stopped.exit_code == 3, stopped.output
+    audit = out.with_name("out.audit.sqlite")
+    assert verify(audit) == []
+    db = sqlite3.connect(audit)
+    written = db.execute("SELECT COUNT(*) FROM events WHERE location='<file>' AND action='write'").fetchone()[0]
+    db.close()
+    assert written == 1
+    again = cli("run", str(src.parent), "--out", str(out), "-p", str(pipe), "--engine", "inline", "--format", "json")
+    assert again.exit_code == 0, again.output
+    summary = json.loads(again.stdout.strip().splitlines()[-1])
+    assert summary["done_earlier"] == 1 and summary["risk"]["reached"]
 
 
 def test_several_rows_of_one_person_are_generalised_and_suppressed_together(tmp_path):
