@@ -1,0 +1,114 @@
+"""What every network sink shares (sinks/cstore.py, sinks/stow.py): outputs go to a
+peer, and the quarantine stays a private local folder (raw inputs never leave the host),
+with a reason file per input and the list of reasons, exactly as beside `--out`.
+
+A peer has no folder to look in afterwards: `has` trusts the acknowledgement the peer
+gave before the input was recorded as written, and `open` cannot read an output back.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import BinaryIO, Iterator, Mapping
+
+from ...errors import DeidError
+from ..writer import PRIVATE_DIR, append_reason, copy_aside, find_partials, make_dirs, quarantine_path, write_reason
+from .folder import REASONS
+
+BACKOFF = (0.2, 0.5, 1.0)  # seconds between a put's attempts (then the peer counts as down)
+
+
+class PeerSink:
+    """The local half of a network sink: quarantine, reasons, temp files."""
+
+    def __init__(self, quarantine_dir: Path):
+        self.quarantine_dir = quarantine_dir
+
+    @property
+    def where(self) -> str:
+        raise NotImplementedError
+
+    def prepare(self) -> None:
+        """The quarantine made private (0700) and writable. The peer is not asked: a
+        gateway starts (and keeps what it receives) while its destination is down."""
+        q = self.quarantine_dir
+        try:
+            make_dirs(q, PRIVATE_DIR)
+        except OSError as exc:
+            raise DeidError(f"cannot create the quarantine folder {q}: {exc.strerror or type(exc).__name__}") from None
+        if not q.is_dir() or not os.access(q, os.W_OK | os.X_OK):
+            raise DeidError(f"the quarantine folder {q} is not a writable folder")
+        if q.stat().st_uid == os.getuid():
+            os.chmod(q, PRIVATE_DIR)
+
+    def put(self, rel: str, data: bytes) -> str:
+        raise NotImplementedError
+
+    def preview(self, rel: str, suffix: str, png: bytes) -> None:
+        """Previews are for people beside a folder; a peer gets none."""
+
+    def set_aside(self, rel: str, source: str) -> str:
+        dest = quarantine_path(self.quarantine_dir, rel)
+        copy_aside(dest, source)
+        return str(dest)
+
+    def quarantine(self, rel: str, reason: str, details: dict | None = None) -> str:
+        dest = quarantine_path(self.quarantine_dir, rel)
+        write_reason(dest, reason, details)
+        return str(dest)
+
+    def note(self, item: str, reason: str, status: str) -> None:
+        append_reason(self.quarantine_dir / REASONS, item, reason, status)
+
+    def has(self, rel: str) -> bool:
+        return True  # recorded as written only after the peer acknowledged it (put returned)
+
+    def open(self, rel: str) -> BinaryIO:
+        raise OSError("a network destination cannot be read back")
+
+    def partials(self) -> Iterator[Path]:
+        return find_partials(self.quarantine_dir)
+
+    def remove_partials(self) -> int:
+        n = 0
+        for path in self.partials():
+            try:
+                os.unlink(path)
+                n += 1
+            except FileNotFoundError:
+                pass
+        return n
+
+    def resume_index(self, done: Mapping[str, str]) -> Mapping[str, str]:
+        return done  # an input is recorded only after the peer acknowledged it
+
+    def close(self) -> None:
+        """Let go of connections (a gateway that stops)."""
+
+
+def pause(attempt: int) -> None:
+    """The wait before a put's next attempt."""
+    time.sleep(BACKOFF[min(attempt, len(BACKOFF) - 1)])
+
+
+class FanoutSink(PeerSink):
+    """Several peers (`--forward` and `--stow` together): an output is written when every
+    one of them acknowledged it; a refusal by any quarantines it. A retry after one peer
+    was down sends it to the others again (the same UIDs: the peer keeps one copy)."""
+
+    def __init__(self, sinks: list[PeerSink], quarantine_dir: Path):
+        super().__init__(quarantine_dir)
+        self.sinks = sinks
+
+    @property
+    def where(self) -> str:
+        return " + ".join(s.where for s in self.sinks)
+
+    def put(self, rel: str, data: bytes) -> str:
+        return " + ".join(s.put(rel, data) for s in self.sinks)
+
+    def close(self) -> None:
+        for s in self.sinks:
+            s.close()
