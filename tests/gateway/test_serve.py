@@ -18,6 +18,7 @@ import pydicom
 from peers import (
     ECHOSCU,
     LOOPBACK,
+    dcmtk_env,
     env,
     free_port,
     make_study_files,
@@ -139,8 +140,8 @@ def test_two_senders_one_study_get_one_deidentified_study(tmp_path):
     files = make_study_files(tmp_path / "in", 8, patients=1)  # one patient, one study
     s = serve(tmp_path, "--forward", o.peer, "--pipeline", PIPE)
     try:
-        a = subprocess.Popen([*_scu("CT_A", s.port), *map(str, files[:4])], stderr=subprocess.PIPE)
-        b = subprocess.Popen([*_scu("CT_B", s.port), *map(str, files[4:])], stderr=subprocess.PIPE)
+        a = subprocess.Popen([*_scu("CT_A", s.port), *map(str, files[:4])], stderr=subprocess.PIPE, env=dcmtk_env())
+        b = subprocess.Popen([*_scu("CT_B", s.port), *map(str, files[4:])], stderr=subprocess.PIPE, env=dcmtk_env())
         assert a.wait(120) == 0 and b.wait(120) == 0
         wait_for(lambda: len(o.instances()) == 8, what="8 instances")
         assert len(o.get("/studies")) == 1
@@ -200,6 +201,7 @@ def test_sigterm_with_the_destination_down_exits_3_and_the_next_start_forwards(t
 
 
 def test_configuration_errors_exit_2_in_one_line(tmp_path):
+    spool = ["--spool", str(tmp_path / "spool")]
     cases = [
         ["--listen", "nowhere", "--forward", "A@127.0.0.1:1"],
         ["--listen", "127.0.0.1:0"],  # nowhere to forward
@@ -210,15 +212,10 @@ def test_configuration_errors_exit_2_in_one_line(tmp_path):
         ["--listen", "127.0.0.1:0", "--forward", "A@127.0.0.1:1", "--allow-ip", "not-an-address"],
     ]
     for args in cases:
-        r = subprocess.run(
-            [sys.executable, "-m", "deid.cli", "serve", "--spool", str(tmp_path / "spool"), *args],
-            capture_output=True,
-            env=env(),
-            timeout=60,
-        )
-        assert r.returncode == 2, (args, r.stderr)
-        assert len(r.stderr.decode().strip().splitlines()) == 1 and b"Traceback" not in r.stderr, r.stderr
-    # a port already taken is a configuration error too
+        r = CliRunner().invoke(app, ["serve", *spool, *args])
+        assert r.exit_code == 2, (args, r.output)
+        assert len(r.output.strip().splitlines()) == 1 and "Traceback" not in r.output, r.output
+    # a port already taken is a configuration error too (a process, so SIGTERM handling is its own)
     import socket
 
     with socket.socket() as held:
@@ -226,13 +223,10 @@ def test_configuration_errors_exit_2_in_one_line(tmp_path):
         held.listen()
         port = held.getsockname()[1]
         r = subprocess.run(
-            [sys.executable, "-m", "deid.cli", "serve", "--spool", str(tmp_path / "spool"), "--listen",
-             f"{LOOPBACK}:{port}", "--forward", "A@127.0.0.1:1"],
+            [sys.executable, "-m", "deid.cli", "serve", *spool, "--listen", f"{LOOPBACK}:{port}", "--forward", "A@127.0.0.1:1"],
             capture_output=True, env=env(), timeout=60,
         )  # fmt: skip
         assert r.returncode == 2 and b"cannot listen" in r.stderr, r.stderr
-    status = subprocess.run(
-        [sys.executable, "-m", "deid.cli", "serve", "--status", "--spool", str(tmp_path / "spool")],
-        capture_output=True, env=env(), timeout=60,
-    )  # fmt: skip
-    assert json.loads(status.stdout)["spool_depth"] == 0
+        assert len(r.stderr.decode().strip().splitlines()) == 1
+    status = CliRunner().invoke(app, ["serve", "--status", *spool])
+    assert status.exit_code == 0 and json.loads(status.stdout)["spool_depth"] == 0

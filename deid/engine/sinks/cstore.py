@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import socket
 import ssl
 import tempfile
 from dataclasses import dataclass
@@ -38,6 +39,17 @@ log = logging.getLogger(__name__)
 DELIVERED = {0x0000, 0xB000, 0xB006, 0xB007, 0x0111}
 PERMANENT = {0x0117, 0x0122, 0x0124}
 MAX_CONTEXTS = 120  # of the 128 an association may propose (PS3.8 9.3.2.2)
+
+
+def no_delay(assoc: Association) -> None:
+    """TCP_NODELAY on the association's socket: a C-STORE is a few small writes, and
+    Nagle's algorithm with the peer's delayed ACK costs ~40 ms on each (20 instances/s)."""
+    sock = getattr(getattr(assoc.dul, "socket", None), "socket", None)
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
 
 
 def status_is_permanent(code: int) -> bool:
@@ -214,6 +226,7 @@ class CStoreSink(PeerSink):
         if not assoc.is_established:
             what = "rejected the association" if assoc.is_rejected else "no association"
             raise DestinationDown(f"{self.peer.ae_title}: {what}")
+        no_delay(assoc)
         return assoc
 
     def _keep(self, assoc: Association) -> None:
