@@ -125,7 +125,7 @@ class Receiver:
             (evt.EVT_CONN_CLOSE, self._closed),
         ]
         self._ae = ae
-        self._server = server = ae.start_server(
+        server = ae.start_server(
             (self.host, self.port),
             block=False,
             evt_handlers=handlers,  # type: ignore[arg-type]
@@ -142,6 +142,7 @@ class Receiver:
             return sock, addr
 
         server.get_request = get_request  # type: ignore[method-assign]
+        self._server = server
 
     @property
     def address(self) -> tuple[str, int]:
