@@ -131,6 +131,7 @@ class Receiver:
             evt_handlers=handlers,  # type: ignore[arg-type]
             ssl_context=self.tls.context() if self.tls is not None else None,
         )
+        assert server is not None  # block=False returns the server
         accept = server.get_request
 
         def get_request() -> tuple[socket.socket, tuple[str, int]]:
