@@ -4,8 +4,10 @@ returns only once the peer answered with success (or a warning, B.2.3).
 
 The data set is sent as the bytes deid wrote (pynetdicom's chunked send from a file: a
 private scratch file per put, removed after), never decoded and re-encoded, so the peer
-receives byte for byte the data set `deid run` writes to a file; it is offered in its
-own transfer syntax (and explicit/implicit little endian), which the peer must accept.
+receives byte for byte the data set `deid run` writes to a file. It is offered in its
+own transfer syntax only (one presentation context per SOP class and syntax); a peer
+that accepts neither the SOP class nor that syntax refuses it for good (quarantined:
+"transfer-syntax-not-accepted").
 
 Status classes (PS3.4 B.2.3, C.4.2.1.4; PS3.7 C): success and warnings (0xB000, 0xB006,
 0xB007) and 0x0111 (the peer has this instance: deid's UIDs are keyed, so it is the same
@@ -165,7 +167,7 @@ class CStoreSink(PeerSink):
                 status = assoc.send_c_store(path)
             except ValueError:  # no accepted presentation context for this SOP class / syntax
                 self._keep(assoc)
-                raise Refused("no-presentation-context") from None
+                raise Refused("transfer-syntax-not-accepted") from None
             except (RuntimeError, OSError, AttributeError) as exc:
                 assoc.abort()
                 why = f"send-failed: {type(exc).__name__}"
@@ -206,14 +208,13 @@ class CStoreSink(PeerSink):
         return self._associate(sop_class, syntax, set())
 
     def _associate(self, sop_class: str, syntax: str, more: set[tuple[str | None, str | None]]) -> Association:
-        from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
         from pynetdicom import AE
         from pynetdicom.presentation import build_context
 
         ae = AE(ae_title=self.calling_aet)
         ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = self.timeout
-        syntaxes = list(dict.fromkeys([syntax, ExplicitVRLittleEndian, ImplicitVRLittleEndian]))
-        ae.requested_contexts = [build_context(sop_class, syntaxes)]
+        # one context per (SOP class, syntax): what the peer accepts is exactly what is sent
+        ae.requested_contexts = [build_context(sop_class, [syntax])]
         for abstract, ts in sorted((a, t) for a, t in more if a and t and a != sop_class)[: MAX_CONTEXTS - 1]:
             ae.add_requested_context(abstract, ts)
         kw: dict[str, Any] = {"ae_title": self.peer.ae_title}
@@ -224,7 +225,7 @@ class CStoreSink(PeerSink):
         except (OSError, ssl.SSLError) as exc:
             raise DestinationDown(f"{self.peer.ae_title}: cannot connect ({type(exc).__name__})") from None
         if not assoc.is_established:
-            what = "rejected the association" if assoc.is_rejected else "no association"
+            what = "rejected the association" if assoc.is_rejected else "cannot connect (no association)"
             raise DestinationDown(f"{self.peer.ae_title}: {what}")
         no_delay(assoc)
         return assoc
