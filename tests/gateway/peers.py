@@ -207,13 +207,11 @@ class Served:
     log: Path
 
     def status(self) -> dict:
-        r = subprocess.run(
-            [sys.executable, "-m", "deid.cli", "serve", "--status", "--spool", str(self.spool)],
-            capture_output=True,
-            env=env(),
-            timeout=60,
-        )
-        return json.loads(r.stdout)
+        """What `deid serve --status` prints (read here, without starting a process)."""
+        from deid.gateway.service import read_status
+        from deid.gateway.spool import Spool
+
+        return read_status(Spool(self.spool))
 
     def stop(self, timeout: float = 60) -> int:
         if self.proc.poll() is None:
