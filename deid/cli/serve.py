@@ -5,8 +5,9 @@ C-GET from a PACS into the same pipeline). Thin: parse into a GatewayConfig
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
-from typing import List, Optional
+from typing import Callable, Iterator, List, Optional
 
 import typer
 
@@ -97,3 +98,64 @@ def serve(
         status_port=status_port,
     )
     raise typer.Exit(Gateway(cfg, lambda line: console.print(line, markup=False)).run())
+
+
+@app.command(
+    help="Fetch studies from a PACS (C-FIND, then C-GET) for a CSV list of AccessionNumber, PatientID or "
+    "StudyInstanceUID values, de-identify them as `deid serve` does and forward them (--forward and/or --stow). "
+    "Resumable: rows already fetched are remembered as keyed fingerprints in the spool and skipped by a rerun.\n\n"
+    "Exit codes: 0 every row fetched and forwarded; 1 some rows not found or failed, or instances quarantined; "
+    "2 configuration error; 3 instances still spooled (destination down): run again."
+)
+def pull(
+    source: str = typer.Option(..., "--from", help="The PACS: AET@HOST:PORT (it must know --ae-title)."),
+    rows: Path = typer.Option(..., "--list", help="CSV with a header: AccessionNumber, PatientID or StudyInstanceUID."),
+    spool: Path = typer.Option(..., "--spool", help="Durable spool folder (private: it holds raw instances)."),
+    ae_title: str = typer.Option("DEID", "--ae-title", help="This AE's title (calling the PACS and the destination)."),
+    forward: Optional[str] = typer.Option(None, "--forward", help="C-STORE destination AET@HOST:PORT."),
+    stow: Optional[str] = typer.Option(None, "--stow", help="STOW-RS base URL."),
+    pipeline: Optional[str] = typer.Option(None, "--pipeline", "-p", help="Shipped name or YAML file."),
+    key_file: Optional[Path] = typer.Option(
+        None, "--key-file", help="Secret key file (else DEID_KEY, else ~/.config/deid/key)."
+    ),
+    audit: Optional[Path] = typer.Option(None, "--audit", help="Audit DB (default: <spool>.audit.sqlite)."),
+    forward_tls_ca: Optional[Path] = typer.Option(
+        None, "--forward-tls-ca", help="Forward over TLS, checking the destination against this CA."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    log_level: str = typer.Option("WARNING", "--log-level", help="DEBUG, INFO, WARNING or ERROR (never a value)."),
+) -> None:
+    from ..engine.sinks.cstore import Peer
+    from ..gateway.config import GatewayConfig
+    from ..gateway.pull import pull as run_pull
+    from ..gateway.pull import read_list
+
+    set_log_level(log_level)
+    peer = Peer.parse(source, "--from")
+    cfg = GatewayConfig.build(
+        listen="127.0.0.1:0",
+        ae_title=ae_title,
+        spool=spool,
+        pipeline=pipeline,
+        key_file=key_file,
+        audit=audit,
+        forward=forward,
+        stow=stow,
+        forward_tls_ca=forward_tls_ca,
+    )
+    todo = read_list(rows)
+    res = run_pull(cfg, peer, todo, lambda total: _bar(total, quiet), lambda line: console.print(line, markup=False))
+    raise typer.Exit(res.exit_code)
+
+
+@contextmanager
+def _bar(total: int, quiet: bool) -> Iterator[Callable[[], None]]:
+    """A progress bar over the list's rows (on a terminal, unless --quiet)."""
+    if quiet or not console.is_terminal:
+        yield lambda: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("pull"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console) as bar:
+        task = bar.add_task("rows", total=total)
+        yield lambda: bar.advance(task)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 
-from peers import (
+from dicom_peers import (
     LOOPBACK,
     STORESCU,
     dcmtk_env,

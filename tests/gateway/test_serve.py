@@ -15,7 +15,11 @@ import subprocess
 import sys
 
 import pydicom
-from peers import (
+from pydicom.filereader import _read_file_meta_info
+from typer.testing import CliRunner
+
+from deid.cli import app
+from dicom_peers import (
     ECHOSCU,
     LOOPBACK,
     dcmtk_env,
@@ -29,10 +33,6 @@ from peers import (
     storescu,
     wait_for,
 )
-from pydicom.filereader import _read_file_meta_info
-from typer.testing import CliRunner
-
-from deid.cli import app
 
 pytestmark = [needs_orthanc, needs_dcmtk]
 PIPE = "dicom-research"
@@ -157,7 +157,7 @@ def test_two_senders_one_study_get_one_deidentified_study(tmp_path):
 
 
 def _scu(aet: str, port: int) -> list[str]:
-    from peers import STORESCU
+    from dicom_peers import STORESCU
 
     return [STORESCU, "-aet", aet, "-aec", "DEID", LOOPBACK, str(port)]
 

@@ -11,7 +11,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from peers import LOOPBACK, make_study_files
 from pydicom.filereader import _read_file_meta_info
 from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts, evt
 
@@ -26,6 +25,7 @@ from deid.engine.sinks.stow import StowSink
 from deid.handlers import Context
 from deid.policy import load_pipeline
 from deid.pseudonym import Pseudonymizer
+from dicom_peers import LOOPBACK, make_study_files
 from helpers import KEY, reasons
 
 
@@ -117,7 +117,7 @@ def test_a_transient_failure_stops_the_run_and_records_nothing_as_done(tmp_path,
 
 
 def test_nobody_listening_is_destination_down(tmp_path):
-    from peers import free_port
+    from dicom_peers import free_port
 
     sink = CStoreSink(Peer("DEST", LOOPBACK, free_port()), tmp_path / "q", tmp_path / "scratch", "DEID", attempts=2)
     _files, s = _run(tmp_path, sink, n=1)

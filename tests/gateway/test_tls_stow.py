@@ -13,7 +13,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from peers import (
+from pynetdicom import AE
+
+from dicom_peers import (
     LOOPBACK,
     make_study_files,
     needs_dcmtk,
@@ -24,7 +26,6 @@ from peers import (
     storescu,
     wait_for,
 )
-from pynetdicom import AE
 
 pytestmark = [needs_orthanc]
 
