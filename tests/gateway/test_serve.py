@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -230,3 +231,45 @@ def test_configuration_errors_exit_2_in_one_line(tmp_path):
         assert len(r.stderr.decode().strip().splitlines()) == 1
     status = CliRunner().invoke(app, ["serve", "--status", *spool])
     assert status.exit_code == 0 and json.loads(status.stdout)["spool_depth"] == 0
+
+
+def test_a_quarantined_instance_keeps_its_reason_and_no_name_says_who(tmp_path):
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    from helpers import make_ds, write
+
+    ds = make_ds(name="NESTED^PATIENT", patient_id="PID-NEST-77")
+    inner = Dataset()
+    inner.CodeValue = "X"
+    for _ in range(70):  # deeper than deid reads with certainty: quarantined, never forwarded
+        outer = Dataset()
+        outer.ContentSequence = Sequence([inner])
+        inner = outer
+    ds.ContentSequence = Sequence([inner])
+    write(ds, tmp_path / "in" / "NESTED_PATIENT" / "deep.dcm")
+    make_study_files(tmp_path / "in", 2, patients=1)
+    o = start_orthanc(tmp_path / "orthanc", {"DEID": None})
+    s = serve(tmp_path, "--forward", o.peer, "--pipeline", PIPE, "--log-level", "INFO")
+    try:
+        storescu(s.port, tmp_path / "in")
+        wait_for(lambda: s.status()["quarantined"] == 1 and s.status()["forwarded"] == 2, what="1 quarantined")
+        assert s.stop() == 0
+    finally:
+        s.proc.kill()
+        o.stop()
+    q = tmp_path / "spool" / "quarantine"
+    copies = [p for p in q.iterdir() if p.name.endswith(".dcm")]
+    assert len(copies) == 1 and re.fullmatch(r"(\d{20}-[0-9a-f]{16}|H-[0-9A-F]{12})\.dcm", copies[0].name)
+    assert pydicom.dcmread(copies[0]).SOPInstanceUID == ds.SOPInstanceUID  # as received: the raw instance
+    reason = json.loads((q / (copies[0].name + ".reason.json")).read_text())
+    assert reason["reason"].startswith("unreadable: sequences nested too deep")
+    assert (q.stat().st_mode & 0o777) == 0o700 and (copies[0].stat().st_mode & 0o777) == 0o600
+    # no identifying value in the log, the status, the audit log or any name under the spool
+    text = s.output() + s.spool.joinpath("status.json").read_text() + (q / "REASONS.jsonl").read_text()
+    db = sqlite3.connect(s.audit)
+    text += json.dumps(db.execute("SELECT * FROM events").fetchall())
+    db.close()
+    text += " ".join(str(p) for p in (tmp_path / "spool").rglob("*"))
+    for value in ("NESTED", "PID-NEST-77", "PID-0000", "TESTPERSON", "ACC0000", str(ds.SOPInstanceUID)):
+        assert value not in text
