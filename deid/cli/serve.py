@@ -19,6 +19,20 @@ GATEWAY_EXIT = (
     "(one line); 3 stopped with instances still spooled (the next start forwards them); 4 internal error."
 )
 
+# options `serve` and `pull` share (one definition each)
+SPOOL = typer.Option(..., "--spool", help="Durable spool folder (private: it holds raw instances).")
+FORWARD = typer.Option(None, "--forward", help="C-STORE destination AET@HOST:PORT.")
+STOW = typer.Option(None, "--stow", help="STOW-RS base URL, e.g. http://127.0.0.1:8042/dicom-web.")
+PIPELINE = typer.Option(None, "--pipeline", "-p", help="Shipped name or YAML file.")
+KEY_FILE = typer.Option(None, "--key-file", help="Secret key file (else DEID_KEY, else ~/.config/deid/key).")
+AUDIT = typer.Option(None, "--audit", help="Audit DB (default: <spool>.audit.sqlite).")
+FORWARD_TLS_CA = typer.Option(
+    None,
+    "--forward-tls-ca",
+    help="Forward (C-STORE) over TLS, checking the destination against this CA; also the CA for an https --stow.",
+)
+LOG_LEVEL = typer.Option("WARNING", "--log-level", help="DEBUG, INFO, WARNING or ERROR (never a value).")
+
 
 @app.command(
     help="A DICOM gateway: accept C-ECHO and C-STORE, keep each instance in --spool (fsynced before the "
@@ -27,17 +41,15 @@ GATEWAY_EXIT = (
     "<spool>/quarantine with a reason. `deid serve --status --spool DIR` shows the counters.\n\n" + GATEWAY_EXIT
 )
 def serve(
-    spool: Path = typer.Option(..., "--spool", help="Durable spool folder (private: it holds raw instances)."),
+    spool: Path = SPOOL,
     status: bool = typer.Option(False, "--status", help="Print the gateway's counters for --spool as JSON, and exit."),
     listen: str = typer.Option("0.0.0.0:11112", "--listen", help="HOST:PORT to listen on."),
     ae_title: str = typer.Option("DEID", "--ae-title", help="This gateway's AE title."),
-    forward: Optional[str] = typer.Option(None, "--forward", help="C-STORE destination AET@HOST:PORT."),
-    stow: Optional[str] = typer.Option(None, "--stow", help="STOW-RS base URL, e.g. http://127.0.0.1:8042/dicom-web."),
-    pipeline: Optional[str] = typer.Option(None, "--pipeline", "-p", help="Shipped name or YAML file."),
-    key_file: Optional[Path] = typer.Option(
-        None, "--key-file", help="Secret key file (else DEID_KEY, else ~/.config/deid/key)."
-    ),
-    audit: Optional[Path] = typer.Option(None, "--audit", help="Audit DB (default: <spool>.audit.sqlite)."),
+    forward: Optional[str] = FORWARD,
+    stow: Optional[str] = STOW,
+    pipeline: Optional[str] = PIPELINE,
+    key_file: Optional[Path] = KEY_FILE,
+    audit: Optional[Path] = AUDIT,
     allow_ae: List[str] = typer.Option(
         [],
         "--allow-ae",
@@ -51,11 +63,7 @@ def serve(
     tls_ca: Optional[Path] = typer.Option(
         None, "--tls-ca", help="Require callers' certificates signed by this CA (mutual TLS)."
     ),
-    forward_tls_ca: Optional[Path] = typer.Option(
-        None,
-        "--forward-tls-ca",
-        help="Forward (C-STORE) over TLS, checking the destination against this CA; also the CA for an https --stow.",
-    ),
+    forward_tls_ca: Optional[Path] = FORWARD_TLS_CA,
     timeout: float = typer.Option(900, "--timeout", min=0, help="Seconds one instance may take to de-identify."),
     drain_seconds: float = typer.Option(
         60, "--drain-seconds", min=0, help="On SIGTERM: how long to go on forwarding the spool."
@@ -63,7 +71,7 @@ def serve(
     status_port: int = typer.Option(
         0, "--status-port", min=0, help="Also serve the counters as JSON on http://127.0.0.1:PORT/status."
     ),
-    log_level: str = typer.Option("WARNING", "--log-level", help="DEBUG, INFO, WARNING or ERROR (never a value)."),
+    log_level: str = LOG_LEVEL,
 ) -> None:
     from ..gateway.spool import Spool
 
@@ -110,20 +118,16 @@ def serve(
 def pull(
     source: str = typer.Option(..., "--from", help="The PACS: AET@HOST:PORT (it must know --ae-title)."),
     rows: Path = typer.Option(..., "--list", help="CSV with a header: AccessionNumber, PatientID or StudyInstanceUID."),
-    spool: Path = typer.Option(..., "--spool", help="Durable spool folder (private: it holds raw instances)."),
+    spool: Path = SPOOL,
     ae_title: str = typer.Option("DEID", "--ae-title", help="This AE's title (calling the PACS and the destination)."),
-    forward: Optional[str] = typer.Option(None, "--forward", help="C-STORE destination AET@HOST:PORT."),
-    stow: Optional[str] = typer.Option(None, "--stow", help="STOW-RS base URL."),
-    pipeline: Optional[str] = typer.Option(None, "--pipeline", "-p", help="Shipped name or YAML file."),
-    key_file: Optional[Path] = typer.Option(
-        None, "--key-file", help="Secret key file (else DEID_KEY, else ~/.config/deid/key)."
-    ),
-    audit: Optional[Path] = typer.Option(None, "--audit", help="Audit DB (default: <spool>.audit.sqlite)."),
-    forward_tls_ca: Optional[Path] = typer.Option(
-        None, "--forward-tls-ca", help="Forward over TLS, checking the destination against this CA."
-    ),
+    forward: Optional[str] = FORWARD,
+    stow: Optional[str] = STOW,
+    pipeline: Optional[str] = PIPELINE,
+    key_file: Optional[Path] = KEY_FILE,
+    audit: Optional[Path] = AUDIT,
+    forward_tls_ca: Optional[Path] = FORWARD_TLS_CA,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
-    log_level: str = typer.Option("WARNING", "--log-level", help="DEBUG, INFO, WARNING or ERROR (never a value)."),
+    log_level: str = LOG_LEVEL,
 ) -> None:
     from ..engine.sinks.cstore import Peer
     from ..gateway.config import GatewayConfig

@@ -11,16 +11,16 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import BinaryIO, Iterator, Mapping
+from typing import BinaryIO, Mapping
 
 from ...errors import DeidError
-from ..writer import PRIVATE_DIR, append_reason, copy_aside, find_partials, make_dirs, quarantine_path, write_reason
-from .folder import REASONS
+from ..writer import PRIVATE_DIR, make_dirs
+from .folder import LocalQuarantine
 
 BACKOFF = (0.2, 0.5, 1.0)  # seconds between a put's attempts (then the peer counts as down)
 
 
-class PeerSink:
+class PeerSink(LocalQuarantine):
     """The local half of a network sink: quarantine, reasons, temp files."""
 
     def __init__(self, quarantine_dir: Path):
@@ -49,37 +49,11 @@ class PeerSink:
     def preview(self, rel: str, suffix: str, png: bytes) -> None:
         """Previews are for people beside a folder; a peer gets none."""
 
-    def set_aside(self, rel: str, source: str) -> str:
-        dest = quarantine_path(self.quarantine_dir, rel)
-        copy_aside(dest, source)
-        return str(dest)
-
-    def quarantine(self, rel: str, reason: str, details: dict | None = None) -> str:
-        dest = quarantine_path(self.quarantine_dir, rel)
-        write_reason(dest, reason, details)
-        return str(dest)
-
-    def note(self, item: str, reason: str, status: str) -> None:
-        append_reason(self.quarantine_dir / REASONS, item, reason, status)
-
     def has(self, rel: str) -> bool:
         return True  # recorded as written only after the peer acknowledged it (put returned)
 
     def open(self, rel: str) -> BinaryIO:
         raise OSError("a network destination cannot be read back")
-
-    def partials(self) -> Iterator[Path]:
-        return find_partials(self.quarantine_dir)
-
-    def remove_partials(self) -> int:
-        n = 0
-        for path in self.partials():
-            try:
-                os.unlink(path)
-                n += 1
-            except FileNotFoundError:
-                pass
-        return n
 
     def resume_index(self, done: Mapping[str, str]) -> Mapping[str, str]:
         return done  # an input is recorded only after the peer acknowledged it
