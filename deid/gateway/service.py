@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 32  # spooled instances per engine run (a SIGTERM waits for one batch at most)
 BACKOFF_MAX = 60.0
+IDLE_RELEASE = 5.0  # seconds without work before the sink's open associations are released
 
 
 @dataclass
@@ -184,7 +185,7 @@ class Gateway:
         )
         self.state = "running"
         deadline = None
-        last_status = 0.0
+        last_status = busy = 0.0
         try:
             while True:
                 if self.stop.is_set() and deadline is None:
@@ -202,9 +203,13 @@ class Gateway:
                     fwd.n.destination_down = False  # try again
                     continue
                 if fwd.batch():
+                    busy = time.monotonic()
                     continue
                 if fwd.n.destination_down:
                     continue
+                if busy and time.monotonic() - busy > IDLE_RELEASE:
+                    fwd.sink.close()  # idle associations poll (pynetdicom): let them go
+                    busy = 0.0
                 if deadline is not None and (
                     (rx.active() == 0 and self.spool.depth() == 0) or time.monotonic() > deadline
                 ):

@@ -139,7 +139,8 @@ def test_unknown_callers_are_rejected_at_association(tmp_path):
 def test_two_senders_one_study_get_one_deidentified_study(tmp_path):
     o = start_orthanc(tmp_path / "orthanc", {"DEID": None})
     files = make_study_files(tmp_path / "in", 8, patients=1)  # one patient, one study
-    s = serve(tmp_path, "--forward", o.peer, "--pipeline", PIPE)
+    status_port = free_port()
+    s = serve(tmp_path, "--forward", o.peer, "--pipeline", PIPE, "--status-port", str(status_port))
     try:
         a = subprocess.Popen([*_scu("CT_A", s.port), *map(str, files[:4])], stderr=subprocess.PIPE, env=dcmtk_env())
         b = subprocess.Popen([*_scu("CT_B", s.port), *map(str, files[4:])], stderr=subprocess.PIPE, env=dcmtk_env())
@@ -149,6 +150,11 @@ def test_two_senders_one_study_get_one_deidentified_study(tmp_path):
         tags = [o.get(f"/instances/{i}/simplified-tags") for i in o.instances()]
         assert len({t["StudyInstanceUID"] for t in tags}) == 1
         assert len({t["StudyDate"] for t in tags}) == 1 and tags[0]["StudyDate"] != "20240102"  # one date shift
+        import urllib.request
+
+        with urllib.request.urlopen(f"http://{LOOPBACK}:{status_port}/status", timeout=10) as rsp:
+            live = json.loads(rsp.read())  # the live JSON endpoint, loopback only
+        assert live["received"] == 8 and live["state"] == "running" and "spool_depth" in live
         assert s.stop() == 0
         rows = [d for act, d in association_rows(s.audit) if act == "receive"]
         assert any("calling_ae=CT_A" in d for d in rows) and any("calling_ae=CT_B" in d for d in rows)
@@ -163,39 +169,32 @@ def _scu(aet: str, port: int) -> list[str]:
     return [STORESCU, "-aet", aet, "-aec", "DEID", LOOPBACK, str(port)]
 
 
-def test_a_destination_that_is_down_keeps_instances_in_the_spool_until_it_is_back(tmp_path):
+def test_a_destination_that_is_down_keeps_instances_in_the_spool(tmp_path):
+    """Down at start: spooled, retried; SIGTERM exits 3 with them spooled; the next start
+    forwards them; down again while running: held, and forwarded once it is back."""
     dicom_port, http_port = free_port(), free_port()
-    make_study_files(tmp_path / "in", 5)
-    s = serve(tmp_path, "--forward", f"ORTHANC@{LOOPBACK}:{dicom_port}", "--pipeline", PIPE)
-    o = None
+    make_study_files(tmp_path / "in", 3)
+    make_study_files(tmp_path / "more", 2)
+    dest = f"ORTHANC@{LOOPBACK}:{dicom_port}"
+    s = serve(tmp_path, "--forward", dest, "--pipeline", PIPE, "--drain-seconds", "1")
+    storescu(s.port, tmp_path / "in")  # acknowledged: in the spool, fsynced
+    st = wait_for(lambda: (lambda d: d if d.get("retries", 0) >= 1 else None)(s.status()), what="a retry")
+    assert st["spool_depth"] == 3 and st["destination_down"] and st["forwarded"] == 0
+    assert st["last_problem"] == "destination-down"
+    assert s.stop() == 3, s.output()  # stopped with instances still spooled
+    assert "still spooled" in s.output()
+    o = start_orthanc(tmp_path / "orthanc", {"DEID": None}, ports=(dicom_port, http_port))
+    s = serve(tmp_path, "--forward", dest, "--pipeline", PIPE, port=s.port, name="second")
     try:
-        storescu(s.port, tmp_path / "in")  # acknowledged: in the spool, fsynced
-        st = wait_for(lambda: (lambda d: d if d.get("retries", 0) >= 1 else None)(s.status()), what="a retry")
-        assert st["spool_depth"] == 5 and st["destination_down"] and st["forwarded"] == 0
-        assert st["last_problem"] == "destination-down"
+        wait_for(lambda: len(o.instances()) == 3, what="3 instances resumed from the spool")
+        o.stop()  # down while running
+        storescu(s.port, tmp_path / "more")
+        wait_for(lambda: s.status()["retries"] >= 1, what="a retry while running")
+        assert s.status()["spool_depth"] == 2
         o = start_orthanc(tmp_path / "orthanc", {"DEID": None}, ports=(dicom_port, http_port))
         wait_for(lambda: len(o.instances()) == 5, timeout=90, what="5 instances after the destination came back")
         assert s.stop() == 0
         assert s.status()["spool_depth"] == 0
-    finally:
-        s.proc.kill()
-        if o is not None:
-            o.stop()
-
-
-def test_sigterm_with_the_destination_down_exits_3_and_the_next_start_forwards(tmp_path):
-    dicom_port, http_port = free_port(), free_port()
-    make_study_files(tmp_path / "in", 3)
-    dest = f"ORTHANC@{LOOPBACK}:{dicom_port}"
-    s = serve(tmp_path, "--forward", dest, "--pipeline", PIPE, "--drain-seconds", "1")
-    storescu(s.port, tmp_path / "in")
-    assert s.stop() == 3, s.output()  # stopped with instances still spooled
-    assert "still spooled" in s.output()
-    o = start_orthanc(tmp_path / "orthanc", {"DEID": None}, ports=(dicom_port, http_port))
-    s = serve(tmp_path, "--forward", dest, "--pipeline", PIPE, port=s.port)
-    try:
-        wait_for(lambda: len(o.instances()) == 3, what="3 instances resumed from the spool")
-        assert s.stop() == 0
     finally:
         s.proc.kill()
         o.stop()

@@ -115,21 +115,17 @@ def test_tls_listener_accepts_only_callers_with_a_certificate_from_its_ca(tmp_pa
 
 @needs_dicomweb
 @needs_dcmtk
-def test_stow_rs_to_orthanc_alone_and_with_cstore(tmp_path):
+def test_stow_rs_to_orthanc_and_cstore_to_another_at_once(tmp_path):
     make_study_files(tmp_path / "in", 3, patients=1)
-    o = start_orthanc(tmp_path / "orthanc", {"DEID": None}, dicomweb=True)
+    web = start_orthanc(tmp_path / "web", {}, dicomweb=True)  # reached only by STOW-RS
+    dicom = start_orthanc(tmp_path / "dicom", {"DEID": None})
     try:
-        s = serve(tmp_path, "--stow", o.url + "/dicom-web", "--pipeline", "dicom-basic")
-        storescu(s.port, tmp_path / "in")
-        wait_for(lambda: len(o.instances()) == 3, what="3 instances by STOW-RS")
-        assert s.stop() == 0
-        # both destinations at once (here the same Orthanc: the same keyed UIDs, kept once)
-        s = serve(
-            tmp_path, "--stow", o.url + "/dicom-web", "--forward", o.peer, "--pipeline", "dicom-basic", name="both"
-        )
+        s = serve(tmp_path, "--stow", web.url + "/dicom-web", "--forward", dicom.peer, "--pipeline", "dicom-basic")
         storescu(s.port, tmp_path / "in")
         wait_for(lambda: s.status()["forwarded"] == 3, what="3 forwarded to both")
         assert s.stop() == 0
-        assert len(o.instances()) == 3
+        assert len(web.instances()) == 3 and len(dicom.instances()) == 3
+        assert sorted(web.sop_uids()) == sorted(dicom.sop_uids())  # the same de-identified instances
     finally:
-        o.stop()
+        web.stop()
+        dicom.stop()
