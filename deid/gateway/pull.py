@@ -222,12 +222,12 @@ def pull(
     from .service import Forwarder
 
     spool = Spool(cfg.spool)
-    spool.prepare()
     sink = cfg.sink()
-    sink.prepare()
     res = PullResult(rows=len(rows))
     pseudo = Pseudonymizer(cfg.secret)
     with hold(cfg.spool, cfg.audit):
+        spool.prepare()
+        sink.prepare()
         done = DoneList(spool, pseudo.fingerprint)
         todo = [r for r in rows if r not in done]
         res.done_earlier = len(rows) - len(todo)

@@ -68,6 +68,7 @@ def merge(total: Summary, s: Summary) -> None:
     for name in ("seen", "files", "ok", "quarantined", "errors", "elements", "dates_shifted", "redacted_boxes"):
         setattr(total, name, getattr(total, name) + getattr(s, name))
     total.seconds += s.seconds
+    total.interrupted = total.interrupted or s.interrupted
     for attr in ("reasons", "actions", "kinds"):
         mine = getattr(total, attr)
         for k, v in getattr(s, attr).items():
@@ -115,6 +116,13 @@ class Forwarder:
             self._backoff = 0.0
         return len(done)
 
+    def accounting(self) -> list[str]:
+        """engine/accounting.py over everything this process took on: every instance
+        forwarded, quarantined or an error, one audit file row each."""
+        from ..engine.accounting import check
+
+        return check(self.n.summary, self.audit, self.sink)
+
     @property
     def backoff(self) -> float:
         return self._backoff if self.n.destination_down else 0.0
@@ -144,15 +152,22 @@ class Gateway:
         from ..engine.lock import hold
 
         cfg = self.cfg
-        removed = self.spool.prepare()
         sink = cfg.sink()
-        sink.prepare()
-        with hold(cfg.spool, cfg.audit):
+        with hold(cfg.spool, cfg.audit):  # one gateway per spool: before anything in it is touched
+            removed = self.spool.prepare()
+            sink.prepare()
             audit = AuditLog(cfg.audit)
             audit.start_run(cfg.pipeline.name, cfg.pipeline.policy_hash, versions(), Pseudonymizer(cfg.secret).key_id)
             fwd = Forwarder(cfg, self.spool, sink, audit)
             try:
-                return self._serve(fwd, removed)
+                code = self._serve(fwd, removed)
+                problems = fwd.accounting()
+                for p in problems:
+                    log.error("accounting: %s", p)
+                if problems:
+                    self.say("the accounting does not balance (a bug in deid): " + "; ".join(problems))
+                    code = 4
+                return code
             finally:
                 sink.close()
                 fwd.associations(self._ended())

@@ -155,6 +155,11 @@ def test_two_senders_one_study_get_one_deidentified_study(tmp_path):
         with urllib.request.urlopen(f"http://{LOOPBACK}:{status_port}/status", timeout=10) as rsp:
             live = json.loads(rsp.read())  # the live JSON endpoint, loopback only
         assert live["received"] == 8 and live["state"] == "running" and "spool_depth" in live
+        # one gateway per spool: a second one is refused before it touches anything
+        again = CliRunner().invoke(
+            app, ["serve", "--spool", str(s.spool), "--listen", f"{LOOPBACK}:0", "--forward", o.peer]
+        )
+        assert again.exit_code == 2 and "in use by another deid run" in again.output, again.output
         assert s.stop() == 0
         rows = [d for act, d in association_rows(s.audit) if act == "receive"]
         assert any("calling_ae=CT_A" in d for d in rows) and any("calling_ae=CT_B" in d for d in rows)
