@@ -5,7 +5,7 @@
     deid run IN --out OUT                          (file mode: the same files to disk)
     storescu -> Orthanc                            (the destination alone: the floor)
 
-for the header-only pipeline (dicom-basic) and the chest-xray pipeline (burned-in text),
+for the header-only pipeline (dicom-basic with pixels off, as header_throughput.py) and the chest-xray pipeline (burned-in text),
 in one run, all on loopback. Small synthetic CT instances (8x8 pixels; the chest-xray
 run uses 256x256 so OCR has something to look at). Needs Debian `orthanc` and `dcmtk`.
 
@@ -35,6 +35,7 @@ from dicom_peers import (  # noqa: E402
     STORESCU,
     dcmtk_env,
     env,
+    header_only_pipeline,
     make_study_files,
     serve,
     start_orthanc,
@@ -67,10 +68,10 @@ def direct(folder: Path, n: int, tmp: Path) -> float:
         o.stop()
 
 
-def gateway(folder: Path, n: int, pipeline: str, tmp: Path) -> float:
-    o = start_orthanc(tmp / f"orthanc-{pipeline}", {"DEID": None})
-    (tmp / f"gw-{pipeline}").mkdir(parents=True, exist_ok=True)
-    s = serve(tmp / f"gw-{pipeline}", "--forward", o.peer, "--pipeline", pipeline, name=pipeline)
+def gateway(folder: Path, n: int, pipeline: str, name: str, tmp: Path) -> float:
+    o = start_orthanc(tmp / f"orthanc-{name}", {"DEID": None})
+    (tmp / f"gw-{name}").mkdir(parents=True, exist_ok=True)
+    s = serve(tmp / f"gw-{name}", "--forward", o.peer, "--pipeline", pipeline, name=name)
     try:
         t = time.perf_counter()
         _push(s.port, folder, "DEID")
@@ -85,8 +86,8 @@ def gateway(folder: Path, n: int, pipeline: str, tmp: Path) -> float:
         o.stop()
 
 
-def file_mode(folder: Path, pipeline: str, tmp: Path) -> float:
-    out = tmp / f"out-{pipeline}"
+def file_mode(folder: Path, pipeline: str, name: str, tmp: Path) -> float:
+    out = tmp / f"out-{name}"
     r = subprocess.run(
         [
             sys.executable,
@@ -141,14 +142,15 @@ def main() -> None:
     rows = []
     floor = direct(header_in, args.instances, WORK)
     rows.append(("storescu -> Orthanc (no deid)", "-", args.instances, floor, None))
-    for pipeline, folder, n in (
-        ("dicom-basic", header_in, args.instances),
-        ("chest-xray", xray_in, args.xray_instances),
+    header = str(header_only_pipeline(WORK))
+    for name, pipeline, folder, n in (
+        ("header-only", header, header_in, args.instances),
+        ("chest-xray", "chest-xray", xray_in, args.xray_instances),
     ):
-        g = gateway(folder, n, pipeline, WORK)
-        f = file_mode(folder, pipeline, WORK)
-        rows.append(("storescu -> deid serve -> Orthanc", pipeline, n, g, f))
-        rows.append(("deid run (to disk)", pipeline, n, f, None))
+        g = gateway(folder, n, pipeline, name, WORK)
+        f = file_mode(folder, pipeline, name, WORK)
+        rows.append(("storescu -> deid serve -> Orthanc", name, n, g, f))
+        rows.append(("deid run (to disk)", name, n, f, None))
     print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"{'path':36} {'pipeline':12} {'n':>5} {'seconds':>8} {'inst/s':>8} {'gateway/file':>12}")
     results = []

@@ -138,7 +138,9 @@ def start_orthanc(
     }
     (root / "orthanc.json").write_text(json.dumps(cfg))
     log = open(root / "orthanc.log", "wb")
-    o.proc = subprocess.Popen([ORTHANC, str(root / "orthanc.json")], stdout=log, stderr=subprocess.STDOUT)
+    o.proc = subprocess.Popen(
+        [ORTHANC, str(root / "orthanc.json")], stdout=log, stderr=subprocess.STDOUT, env=dcmtk_env()
+    )  # Orthanc's DICOM side is DCMTK: TCP_NODELAY=1, or ~40 ms per response
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if o.proc.poll() is not None:
@@ -189,6 +191,19 @@ def make_study_files(folder: Path, n: int, patients: int = 4) -> list[Path]:
         ds = ct_instance(p, *studies[p], number=i)
         out.append(write(ds, folder / f"p{p}" / f"{i:05d}.dcm"))
     return out
+
+
+def header_only_pipeline(folder: Path) -> Path:
+    """dicom-basic with pixel cleaning off (as benchmarks/header_throughput.py times it):
+    the header path alone, for tests and benchmarks about moving instances."""
+    import yaml
+
+    raw = yaml.safe_load((REPO / "pipelines" / "dicom-basic.yaml").read_text("utf-8"))
+    raw.update(name="dicom-basic-header-only", pixels={"mode": "off"})
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "dicom-basic-header-only.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
+    return path
 
 
 # -- deid serve as a process ---------------------------------------------------------

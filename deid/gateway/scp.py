@@ -152,6 +152,11 @@ class Receiver:
         host, port = self._server.server_address[:2]
         return str(host), int(port)
 
+    @property
+    def count(self) -> int:
+        """Associations requested so far (accepted or refused)."""
+        return self._count
+
     def active(self) -> int:
         with self._lock:
             return sum(1 for a in self._open.values() if not a.rejected)

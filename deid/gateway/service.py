@@ -238,6 +238,13 @@ class Gateway:
             if status_server is not None:
                 status_server.shutdown()
         left = self.spool.depth()
+        n = fwd.n
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(n.summary.reasons.items()))
+        self.say(
+            f"deid serve stopped: received {rx.received} in {rx.count} associations ({rx.rejected} refused); "
+            f"forwarded {n.forwarded}, quarantined {n.quarantined}, errors {n.errors}, still spooled {left}; "
+            f"retries {n.retries}" + (f"; reasons: {reasons}" if reasons else "")
+        )
         if left:
             self.say(f"stopped with {left} instances still spooled: they are forwarded on the next start")
         return 0 if left == 0 else 3

@@ -17,6 +17,7 @@ from dicom_peers import (
     LOOPBACK,
     STORESCU,
     dcmtk_env,
+    header_only_pipeline,
     make_study_files,
     needs_dcmtk,
     needs_orthanc,
@@ -33,8 +34,9 @@ KILL_DURING = (2, 6)  # the chunks during which the gateway is killed
 
 def test_kill9_twice_mid_stream_loses_nothing_and_duplicates_nothing(tmp_path):
     files = make_study_files(tmp_path / "in", N, patients=10)
+    pipe = header_only_pipeline(tmp_path)  # the header path: this test is about moving instances
     o = start_orthanc(tmp_path / "orthanc", {"DEID": None})
-    s = serve(tmp_path, "--forward", o.peer, "--pipeline", "dicom-basic")
+    s = serve(tmp_path, "--forward", o.peer, "--pipeline", str(pipe))
     kills = 0
     try:
         for k in range(0, N, CHUNK):
@@ -53,7 +55,7 @@ def test_kill9_twice_mid_stream_loses_nothing_and_duplicates_nothing(tmp_path):
                 kills += 1
                 sender.wait(60)
                 s = serve(
-                    tmp_path, "--forward", o.peer, "--pipeline", "dicom-basic", port=s.port, name=f"after-kill-{kills}"
+                    tmp_path, "--forward", o.peer, "--pipeline", str(pipe), port=s.port, name=f"after-kill-{kills}"
                 )
             r = subprocess.run(args, capture_output=True, timeout=300, env=dcmtk_env())  # (again, after a kill)
             assert r.returncode == 0, r.stderr[-500:]

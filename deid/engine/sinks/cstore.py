@@ -24,6 +24,7 @@ import queue
 import socket
 import ssl
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
@@ -111,20 +112,26 @@ class CStoreSink(PeerSink):
         tls: ClientTLS | None = None,
         timeout: float = 30.0,
         attempts: int = len(BACKOFF) + 1,
+        associations: int = 1,
     ):
         super().__init__(quarantine_dir)
+        # at most this many open at once: pynetdicom runs two polling threads per association,
+        # and on 2 cores one association forwarded more instances/s than 2 or 4 (docs/gateway.md)
+        self.associations = associations
         self.scratch = scratch  # private: de-identified outputs wait here while they are sent
         self.peer, self.calling_aet, self.tls, self.timeout, self.attempts = peer, calling_aet, tls, timeout, attempts
         self._idle: queue.SimpleQueue[Association] = queue.SimpleQueue()
+        self._slots = threading.BoundedSemaphore(associations)
 
     def __getstate__(self) -> dict[str, Any]:  # a sink is sent to workers: connections stay here
         state = dict(self.__dict__)
-        state["_idle"] = None
+        state["_idle"] = state["_slots"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._idle = queue.SimpleQueue()
+        self._slots = threading.BoundedSemaphore(self.associations)
 
     @property
     def where(self) -> str:
@@ -149,7 +156,8 @@ class CStoreSink(PeerSink):
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
             meta, _offset = split_dataset(Path(tmp))
-            return self._send(Path(tmp), str(meta.MediaStorageSOPClassUID), str(meta.TransferSyntaxUID))
+            with self._slots:  # each association costs two polling threads in pynetdicom: a few suffice
+                return self._send(Path(tmp), str(meta.MediaStorageSOPClassUID), str(meta.TransferSyntaxUID))
         finally:
             os.unlink(tmp)
 
