@@ -1,11 +1,11 @@
-"""Nothing lost, nothing twice: a push of small CT instances through `deid serve`
+"""Nothing lost, nothing twice: a push of 1,000 small CT instances through `deid serve`
 to Orthanc, with the gateway killed (kill -9) twice while storescu is sending. A sender
 whose transfer failed sends that batch again (as a modality's queue does); every
 instance ends in the destination or the quarantine, and none twice: de-identified UIDs
 are keyed, so an instance forwarded before the kill and again after it is one instance.
 
-The issue's acceptance figure is 1,000 instances: DEID_KILL9_INSTANCES=1000 (about a
-minute on a loaded 2-core machine); the default suite pushes 200 to stay quick.
+1,000 instances, the issue's acceptance figure (header-only pipeline: ~20 s on a shared
+2-core machine); DEID_KILL9_INSTANCES=N pushes another count.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from dicom_peers import (
 )
 
 pytestmark = [needs_orthanc, needs_dcmtk]
-N = int(os.environ.get("DEID_KILL9_INSTANCES", "200"))
+N = int(os.environ.get("DEID_KILL9_INSTANCES", "1000"))
 CHUNK = max(10, N // 10)
 KILL_DURING = (2, 6)  # the chunks during which the gateway is killed
 
