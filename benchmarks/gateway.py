@@ -71,7 +71,11 @@ def direct(folder: Path, n: int, tmp: Path) -> float:
 def gateway(folder: Path, n: int, pipeline: str, name: str, tmp: Path) -> float:
     o = start_orthanc(tmp / f"orthanc-{name}", {"DEID": None})
     (tmp / f"gw-{name}").mkdir(parents=True, exist_ok=True)
-    s = serve(tmp / f"gw-{name}", "--forward", o.peer, "--pipeline", pipeline, name=name)
+    try:
+        s = serve(tmp / f"gw-{name}", "--forward", o.peer, "--pipeline", pipeline, name=name)
+    except BaseException:
+        o.stop()
+        raise
     try:
         t = time.perf_counter()
         _push(s.port, folder, "DEID")
