@@ -62,7 +62,7 @@ def direct(folder: Path, n: int, tmp: Path) -> float:
     try:
         t = time.perf_counter()
         _push(o.dicom_port, folder, o.aet)
-        wait_for(lambda: o.statistics()["CountInstances"] >= n, timeout=3600, step=0.05)
+        wait_for(lambda: o.statistics()["CountInstances"] >= n, timeout=3600, step=0.25)
         return time.perf_counter() - t
     finally:
         o.stop()
@@ -79,7 +79,7 @@ def gateway(folder: Path, n: int, pipeline: str, name: str, tmp: Path) -> float:
     try:
         t = time.perf_counter()
         _push(s.port, folder, "DEID")
-        wait_for(lambda: o.statistics()["CountInstances"] >= n, timeout=3600, step=0.05)
+        wait_for(lambda: o.statistics()["CountInstances"] >= n, timeout=3600, step=0.25)
         took = time.perf_counter() - t
         if s.stop() != 0:
             raise SystemExit(f"deid serve did not drain: {s.output()[-1000:]}")
