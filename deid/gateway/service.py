@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 32  # spooled instances per engine run (a SIGTERM waits for one batch at most)
 BACKOFF_MAX = 60.0
+STUCK_ROUNDS = 8  # batches stopped on one instance by the peer's status before it is quarantined
 IDLE_RELEASE = 5.0  # seconds without work before the sink's open associations are released
 
 
@@ -83,7 +84,7 @@ class Forwarder:
         self.job = Job(Context(cfg.pipeline, Pseudonymizer(cfg.secret)), sink, Naming.MIRROR, timeout=cfg.timeout)
         self.n = Counters()
         self._backoff = 0.0
-        self._seen_associations = 0
+        self._stuck_on = ("", 0)  # (spool entry, rounds) a peer's transient status stopped
 
     def batch(self) -> int:
         """One batch of the spool through the engine; how many entries it finished (0: the
@@ -106,6 +107,8 @@ class Forwarder:
                 self.spool.set_aside(o.source)
             self.spool.remove(o.source)
         if s.interrupted and s.stop_reason:
+            if len(done) < len(names):
+                self._stuck(names[len(done)], s.stop_reason)
             self.n.retries += 1
             self.n.destination_down = True
             self.n.last_problem = s.stop_reason.split(":", 1)[0]
@@ -115,6 +118,38 @@ class Forwarder:
             self.n.destination_down = False
             self._backoff = 0.0
         return len(done)
+
+    def _stuck(self, name: str, why: str) -> None:
+        """The entry a batch stopped on. A peer that is down stops every batch on whatever
+        entry is first, and nothing is wrong with it; a peer that answers this instance,
+        round after round, with a status it calls transient would hold the whole spool
+        back for ever: after STUCK_ROUNDS such rounds it is quarantined with that status."""
+        if " status 0x" not in why:
+            self._stuck_on = ("", 0)
+            return
+        rounds = self._stuck_on[1] + 1 if self._stuck_on[0] == name else 1
+        self._stuck_on = (name, rounds)
+        if rounds < STUCK_ROUNDS:
+            return
+        from ..audit.log import FileRecord
+        from ..engine.paths import safe_relpath
+        from ..engine.runner import path_fp
+
+        code = why.split(" status ", 1)[1].split()[0]
+        reason = f"refused-by-destination: kept answering {code} ({rounds} rounds)"
+        rel = safe_relpath(name, self.job.ctx.pseudo)
+        self.sink.set_aside(rel, str(self.spool.path(name)))
+        self.sink.quarantine(rel, reason)
+        self.sink.note(rel, reason, "quarantined")
+        self.audit.record(FileRecord(rel, "quarantined", "", reason), [], path_fp(self.job, name))
+        self.audit.commit()
+        s = self.n.summary
+        s.seen, s.files, s.quarantined = s.seen + 1, s.files + 1, s.quarantined + 1
+        s.reasons["refused-by-destination"] = s.reasons.get("refused-by-destination", 0) + 1
+        self.n.quarantined += 1
+        self.spool.remove(name)
+        self._stuck_on = ("", 0)
+        log.warning("an instance the destination kept refusing (%s) is quarantined", code)
 
     def accounting(self) -> list[str]:
         """engine/accounting.py over everything this process took on: every instance

@@ -168,3 +168,39 @@ def test_stow_refusals_and_outages(tmp_path, stow_server):
     _files, s = _run(tmp_path, StowSink(stow_server, tmp_path / "q", attempts=2), n=2)
     assert s.quarantined == 1 and s.interrupted and s.stop_reason.startswith("destination-down: stow: http-503")
     assert {r["reason"] for r in reasons(tmp_path / "q").values()} == {"refused-by-destination: http-409:0xA900"}
+
+
+def test_an_instance_the_peer_keeps_answering_transiently_is_quarantined_not_stuck(tmp_path, monkeypatch):
+    """Head-of-line: a peer that answers one instance with a transient status round after
+    round would hold the spool back for ever; after STUCK_ROUNDS it is quarantined."""
+    import deid.gateway.service as service
+    from deid.gateway.config import GatewayConfig
+    from deid.gateway.spool import Spool
+    from dicom_peers import header_only_pipeline
+
+    monkeypatch.setattr(service, "STUCK_ROUNDS", 3)
+    scp = Scp(0xA700)
+    try:
+        cfg = GatewayConfig.build(
+            listen="127.0.0.1:0", ae_title="DEID", spool=tmp_path / "spool", pipeline=str(header_only_pipeline(tmp_path)),
+            key_file=None, audit=tmp_path / "gw.sqlite", forward=f"DEST@{LOOPBACK}:{scp.port}",
+        )  # fmt: skip
+        spool = Spool(cfg.spool)
+        spool.prepare()
+        sink = cfg.sink()
+        sink.prepare()
+        for f in make_study_files(tmp_path / "in", 2, patients=1):
+            spool.put(f.read_bytes())
+        audit = AuditLog(cfg.audit)
+        audit.start_run("t", "h", {}, "")
+        fwd = service.Forwarder(cfg, spool, sink, audit)
+        for _ in range(8):
+            fwd.batch()
+        assert spool.depth() == 0 and fwd.n.quarantined == 2 and fwd.n.forwarded == 0
+        assert fwd.accounting() == []  # the quarantine is in the books: audit rows and counts
+        why = {r["reason"] for r in reasons(cfg.spool / "quarantine").values()}
+        assert why == {"refused-by-destination: kept answering 0xA700 (3 rounds)"}
+        sink.close()
+        audit.close()
+    finally:
+        scp.close()
