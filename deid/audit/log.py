@@ -211,6 +211,31 @@ class AuditLog:
         self.db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?)", out)
         self.run_events += len(out)
 
+    def record_note(self, item: str, events: list[AuditEvent]) -> None:
+        """Rows about something that is not an input (a DICOM association the gateway
+        served: who called, how many instances), hash-chained like the rest, with no file
+        row, so the accounting of inputs is unchanged. Committed with the next batch."""
+        out = []
+        for ev in events:
+            self.seq += 1
+            full = (
+                self.seq,
+                self.run_id,
+                item,
+                ev.location,
+                ev.action,
+                ev.category,
+                ev.rule_id,
+                ev.fingerprint,
+                ev.detail,
+            )
+            h = _hash(self.head, full)
+            out.append(full + (self.head, h))
+            self.head = h
+        with _sql(self.path, "write to it"):
+            self.db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?)", out)
+        self.run_events += len(out)
+
     # called first by every commit, e.g. the vault's own commit (deid/vault.py), so what an
     # input left there is stored before the input counts as done
     before_commit: Callable[[], None] | None = None

@@ -17,7 +17,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(vault_app, name="vault")
 app.add_typer(key_app, name="key")
 
-from . import audit, check, key, policy, risk, run, vault  # noqa: E402,F401  (each registers its commands)
+from . import audit, check, key, policy, risk, run, serve, vault  # noqa: E402,F401  (each registers its commands)
 
 
 @app.command()

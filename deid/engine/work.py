@@ -19,6 +19,7 @@ from ..handlers import handler_for
 from ..limits import STOPS, TimeLimit, time_limit
 from .job import Job, Outcome
 from .paths import safe_relpath
+from .sinks import DestinationDown, Refused
 from .writer import out_of_space
 
 
@@ -96,12 +97,17 @@ def finish(item: Item, job: Job, res: Result) -> Outcome:
         if res.status != Status.OK:
             res = _set_aside(job, rel, item, res)
     except OSError as exc:
-        if not out_of_space(exc):
+        if not (out_of_space(exc) or isinstance(exc, DestinationDown)):
             raise
+        why = (
+            f"destination-down: {exc}"
+            if isinstance(exc, DestinationDown)
+            else f"disk-full: {type(exc).__name__} writing below the output or quarantine folder"
+        )
         return Outcome(
             rel,
             "stop",
-            f"disk-full: {type(exc).__name__} writing below the output or quarantine folder",
+            why,
             "",
             res.quarantined("disk-full", events=[]),
             item.relpath,
@@ -143,8 +149,10 @@ def _write(job: Job, rel: str, res: Result) -> Result:
                 "sha256=" + hashlib.sha256(res.data).hexdigest(),
             )
         )
+    except Refused as exc:  # a peer sink's permanent refusal: quarantined with its status code
+        res = res.quarantined(f"refused-by-destination: {exc.code}", events=[])
     except OSError as exc:
-        if out_of_space(exc):
+        if out_of_space(exc) or isinstance(exc, DestinationDown):
             raise
         res = res.quarantined(f"write-failed: {type(exc).__name__}", events=[])
     res.data, res.previews = None, []

@@ -9,6 +9,9 @@ threads and processes at once for different `rel`s.
 
     folder   --out DIR, the quarantine beside it, optional previews   sinks/folder.py
     discard  nothing is written (`deid check` walks with it)           sinks/discard.py
+    cstore   a DICOM C-STORE SCP (`deid serve --forward`)              sinks/cstore.py
+    stow     a DICOMweb STOW-RS endpoint (`deid serve --stow`)         sinks/stow.py
+             (both keep their quarantine in a private local folder: sinks/peer.py)
 
 The quarantine holds raw inputs, so it is a private local folder whatever the outputs'
 destination is (a DICOM C-STORE peer, a DICOMweb STOW-RS endpoint, an object store).
@@ -23,7 +26,23 @@ from typing import BinaryIO, Iterator, Mapping, Protocol
 from .discard import Discard
 from .folder import REASONS, FolderSink
 
-__all__ = ["REASONS", "Discard", "FolderSink", "Sink"]
+__all__ = ["REASONS", "DestinationDown", "Discard", "FolderSink", "Refused", "Sink"]
+
+
+class DestinationDown(OSError):
+    """A peer sink cannot take outputs now (refused connection, timeout, a transient
+    status): the run stops as for a full disk (work.finish: outcome "stop"), nothing is
+    recorded as done for the input, and a later attempt sends it again. The message is
+    a reason code, never a value."""
+
+
+class Refused(OSError):
+    """The peer refused this output for good (a DICOM failure status, an HTTP 4xx): the
+    input is quarantined with `code` (e.g. "0xA900"), never sent again."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
 
 
 class Sink(Protocol):
@@ -43,7 +62,8 @@ class Sink(Protocol):
     def put(self, rel: str, data: bytes) -> str:
         """Store one output under `rel`, atomically: when it returns, the output is durable
         (fsynced, acknowledged by the peer); a failure leaves nothing that looks done.
-        Returns where it went. Raises OSError (a full disk: writer.out_of_space)."""
+        Returns where it went. Raises OSError (a full disk: writer.out_of_space; a peer
+        that is down: DestinationDown; a peer that refuses the output: Refused)."""
 
     def preview(self, rel: str, suffix: str, png: bytes) -> None:
         """A PNG of a redacted output frame (`--preview`), written before the output;

@@ -25,8 +25,45 @@ from ..writer import (
 REASONS = "REASONS.jsonl"  # the quarantine's list: one line per input not written
 
 
+class LocalQuarantine:
+    """The quarantine half every sink shares, whatever its destination: raw inputs copied
+    into a private local folder (`quarantine_dir`) with a reason file each and the list of
+    reasons; the temp files below the sink's folders (`partials`) removed on request."""
+
+    quarantine_dir: Path
+
+    def set_aside(self, rel: str, source: str) -> str:
+        dest = quarantine_path(self.quarantine_dir, rel)
+        copy_aside(dest, source)
+        return str(dest)
+
+    def quarantine(self, rel: str, reason: str, details: dict | None = None) -> str:
+        dest = quarantine_path(self.quarantine_dir, rel)
+        write_reason(dest, reason, details)
+        return str(dest)
+
+    def note(self, item: str, reason: str, status: str) -> None:
+        append_reason(self.quarantine_dir / REASONS, item, reason, status)
+
+    def partials(self) -> Iterator[Path]:
+        return find_partials(self.quarantine_dir)
+
+    def remove_partials(self) -> int:
+        """Temp files removed (how many), and REASONS.jsonl down to one line per input
+        (a killed run's inputs, redone, are noted again)."""
+        n = 0
+        for path in self.partials():
+            try:
+                os.unlink(path)
+                n += 1
+            except FileNotFoundError:
+                pass
+        compact_reasons(self.quarantine_dir / REASONS)
+        return n
+
+
 @dataclass(frozen=True)
-class FolderSink:
+class FolderSink(LocalQuarantine):
     out: Path
     quarantine_dir: Path
     preview_dir: Path | None = None  # --preview: PNGs of redacted frames (for people, never uploaded)
@@ -62,19 +99,6 @@ class FolderSink:
         if self.preview_dir is not None:
             atomic_write(self.preview_dir / f"{rel}.{suffix}", png)
 
-    def set_aside(self, rel: str, source: str) -> str:
-        dest = quarantine_path(self.quarantine_dir, rel)
-        copy_aside(dest, source)
-        return str(dest)
-
-    def quarantine(self, rel: str, reason: str, details: dict | None = None) -> str:
-        dest = quarantine_path(self.quarantine_dir, rel)
-        write_reason(dest, reason, details)
-        return str(dest)
-
-    def note(self, item: str, reason: str, status: str) -> None:
-        append_reason(self.quarantine_dir / REASONS, item, reason, status)
-
     def has(self, rel: str) -> bool:
         return (self.out / rel).is_file()
 
@@ -92,19 +116,6 @@ class FolderSink:
 
     def partials(self) -> Iterator[Path]:
         return find_partials(*self.folders())
-
-    def remove_partials(self) -> int:
-        """Temp files removed (how many), and REASONS.jsonl down to one line per input
-        (a killed run's inputs, redone, are noted again)."""
-        n = 0
-        for path in self.partials():
-            try:
-                os.unlink(path)
-                n += 1
-            except FileNotFoundError:
-                pass
-        compact_reasons(self.quarantine_dir / REASONS)
-        return n
 
     def resume_index(self, done: Mapping[str, str]) -> Mapping[str, str]:
         return done  # the audit records an input only once its output or copy is in place

@@ -1,0 +1,206 @@
+"""The network sinks through the engine's runner (the Sink seam), against in-process
+loopback peers (no external programs): a pynetdicom storage SCP that answers with a
+chosen status, and a small HTTP server that answers STOW-RS."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from pydicom.filereader import _read_file_meta_info
+from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts, evt
+
+import deid.engine.sinks.peer as peer_mod
+from deid.audit.log import AuditLog
+from deid.engine.discover import discover
+from deid.engine.job import Job
+from deid.engine.runner import run
+from deid.engine.sinks import FolderSink
+from deid.engine.sinks.cstore import CStoreSink, Peer
+from deid.engine.sinks.stow import StowSink
+from deid.handlers import Context
+from deid.policy import load_pipeline
+from deid.pseudonym import Pseudonymizer
+from dicom_peers import LOOPBACK, make_study_files
+from helpers import KEY, reasons
+
+
+@pytest.fixture(autouse=True)
+def _quick_retries(monkeypatch):
+    monkeypatch.setattr(peer_mod, "BACKOFF", (0.01,))
+
+
+def body(data: bytes) -> bytes:
+    f = io.BytesIO(data)
+    f.seek(132)
+    _read_file_meta_info(f)
+    return data[f.tell() :]
+
+
+class Scp:
+    """A storage SCP on a free loopback port that keeps what it receives, as received."""
+
+    def __init__(self, status: int = 0x0000):
+        self.status = status
+        self.received: list[bytes] = []
+        ae = AE("DEST")
+        for cx in AllStoragePresentationContexts:
+            ae.add_supported_context(str(cx.abstract_syntax), ALL_TRANSFER_SYNTAXES)
+        self.server = ae.start_server((LOOPBACK, 0), block=False, evt_handlers=[(evt.EVT_C_STORE, self._store)])
+        self.port = self.server.server_address[1]
+
+    def _store(self, event):
+        self.received.append(event.encoded_dataset(include_meta=False))
+        return self.status
+
+    def close(self):
+        self.server.shutdown()
+
+
+def _run(tmp_path: Path, sink, n: int = 3, audit_name: str = "audit.sqlite"):
+    files = sorted((tmp_path / "in").rglob("*.dcm")) or make_study_files(tmp_path / "in", n, patients=1)
+    pipe = load_pipeline("dicom-research")
+    job = Job(Context(pipe, Pseudonymizer(KEY)), sink)
+    sink.prepare()
+    audit = AuditLog(tmp_path / audit_name)
+    audit.start_run(pipe.name, pipe.policy_hash, {}, "")
+    try:
+        return files, run(discover([tmp_path / "in"]), job, audit, engine="inline")
+    finally:
+        audit.close()
+        getattr(sink, "close", lambda: None)()
+
+
+def test_cstore_sends_the_bytes_deid_run_writes(tmp_path):
+    scp = Scp()
+    try:
+        sink = CStoreSink(Peer("DEST", LOOPBACK, scp.port), tmp_path / "q", tmp_path / "scratch", "DEID")
+        _files, s = _run(tmp_path / "a", sink)
+    finally:
+        scp.close()
+    assert s.ok == 3 and not s.interrupted
+    folder = FolderSink(tmp_path / "out", tmp_path / "out.q")
+    _files, s2 = _run(tmp_path / "a", folder, audit_name="folder.sqlite")
+    assert s2.ok == 3
+    written = sorted(body(p.read_bytes()) for p in (tmp_path / "out").rglob("*.dcm"))
+    assert sorted(scp.received) == written  # byte for byte: nothing re-encoded on the way
+    assert not list((tmp_path / "scratch").iterdir())  # scratch files removed after each send
+
+
+def test_a_permanent_refusal_quarantines_with_the_status_code(tmp_path):
+    scp = Scp(0xA900)  # Error: data set does not match SOP class
+    try:
+        sink = CStoreSink(Peer("DEST", LOOPBACK, scp.port), tmp_path / "q", tmp_path / "scratch", "DEID")
+        _files, s = _run(tmp_path, sink, n=2)
+    finally:
+        scp.close()
+    assert s.quarantined == 2 and s.ok == 0
+    why = reasons(tmp_path / "q")
+    assert {r["reason"] for r in why.values()} == {"refused-by-destination: 0xA900"}
+    assert len(list((tmp_path / "q").rglob("*.reason.json"))) == 2
+
+
+@pytest.mark.parametrize("status", [0xA700, 0x0110])
+def test_a_transient_failure_stops_the_run_and_records_nothing_as_done(tmp_path, status):
+    scp = Scp(status)  # out of resources / processing failure: try again later
+    try:
+        sink = CStoreSink(Peer("DEST", LOOPBACK, scp.port), tmp_path / "q", tmp_path / "scratch", "DEID", attempts=2)
+        _files, s = _run(tmp_path, sink, n=2)
+    finally:
+        scp.close()
+    assert s.interrupted and s.stop_reason.startswith("destination-down: DEST: status 0x")
+    assert s.ok == 0 and s.quarantined == 0
+
+
+def test_nobody_listening_is_destination_down(tmp_path):
+    from dicom_peers import free_port
+
+    sink = CStoreSink(Peer("DEST", LOOPBACK, free_port()), tmp_path / "q", tmp_path / "scratch", "DEID", attempts=2)
+    _files, s = _run(tmp_path, sink, n=1)
+    assert s.interrupted and "cannot connect" in s.stop_reason and s.files == 0
+
+
+class Stow(BaseHTTPRequestHandler):
+    answers: list[tuple[int, bytes]] = []
+    bodies: list[tuple[str, bytes]] = []
+
+    def do_POST(self):  # noqa: N802
+        data = self.rfile.read(int(self.headers["Content-Length"]))
+        Stow.bodies.append((self.headers["Content-Type"], data))
+        code, answer = Stow.answers.pop(0) if Stow.answers else (200, b"{}")
+        self.send_response(code)
+        self.send_header("Content-Type", "application/dicom+json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *a):
+        pass
+
+
+@pytest.fixture
+def stow_server():
+    Stow.answers, Stow.bodies = [], []
+    server = ThreadingHTTPServer((LOOPBACK, 0), Stow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://{LOOPBACK}:{server.server_address[1]}/dicom-web"
+    server.shutdown()
+
+
+def test_stow_posts_multipart_related_with_the_bytes(tmp_path, stow_server):
+    _files, s = _run(tmp_path, StowSink(stow_server, tmp_path / "q"), n=2)
+    assert s.ok == 2
+    ctype, data = Stow.bodies[0]
+    assert ctype.startswith('multipart/related; type="application/dicom"; boundary=')
+    boundary = ctype.rsplit("=", 1)[1].encode()
+    part = data.split(b"--" + boundary)[1]
+    assert part.startswith(b"\r\nContent-Type: application/dicom\r\n\r\n")
+    assert part[len(b"\r\nContent-Type: application/dicom\r\n\r\n") :][128:132] == b"DICM"
+
+
+def test_stow_refusals_and_outages(tmp_path, stow_server):
+    failed = json.dumps({"00081198": {"vr": "SQ", "Value": [{"00081197": {"vr": "US", "Value": [0xA900]}}]}})
+    Stow.answers = [(409, failed.encode()), (503, b""), (503, b"")]
+    _files, s = _run(tmp_path, StowSink(stow_server, tmp_path / "q", attempts=2), n=2)
+    assert s.quarantined == 1 and s.interrupted and s.stop_reason.startswith("destination-down: stow: http-503")
+    assert {r["reason"] for r in reasons(tmp_path / "q").values()} == {"refused-by-destination: http-409:0xA900"}
+
+
+def test_an_instance_the_peer_keeps_answering_transiently_is_quarantined_not_stuck(tmp_path, monkeypatch):
+    """Head-of-line: a peer that answers one instance with a transient status round after
+    round would hold the spool back for ever; after STUCK_ROUNDS it is quarantined."""
+    import deid.gateway.service as service
+    from deid.gateway.config import GatewayConfig
+    from deid.gateway.spool import Spool
+    from dicom_peers import header_only_pipeline
+
+    monkeypatch.setattr(service, "STUCK_ROUNDS", 3)
+    scp = Scp(0xA700)
+    try:
+        cfg = GatewayConfig.build(
+            listen="127.0.0.1:0", ae_title="DEID", spool=tmp_path / "spool", pipeline=str(header_only_pipeline(tmp_path)),
+            key_file=None, audit=tmp_path / "gw.sqlite", forward=f"DEST@{LOOPBACK}:{scp.port}",
+        )  # fmt: skip
+        spool = Spool(cfg.spool)
+        spool.prepare()
+        sink = cfg.sink()
+        sink.prepare()
+        for f in make_study_files(tmp_path / "in", 2, patients=1):
+            spool.put(f.read_bytes())
+        audit = AuditLog(cfg.audit)
+        audit.start_run("t", "h", {}, "")
+        fwd = service.Forwarder(cfg, spool, sink, audit)
+        for _ in range(8):
+            fwd.batch()
+        assert spool.depth() == 0 and fwd.n.quarantined == 2 and fwd.n.forwarded == 0
+        assert fwd.accounting() == []  # the quarantine is in the books: audit rows and counts
+        why = {r["reason"] for r in reasons(cfg.spool / "quarantine").values()}
+        assert why == {"refused-by-destination: kept answering 0xA700 (3 rounds)"}
+        sink.close()
+        audit.close()
+    finally:
+        scp.close()
