@@ -131,15 +131,35 @@ class Stow(BaseHTTPRequestHandler):
     def do_POST(self):  # noqa: N802
         data = self.rfile.read(int(self.headers["Content-Length"]))
         Stow.bodies.append((self.headers["Content-Type"], data))
-        code, answer = Stow.answers.pop(0) if Stow.answers else (200, b"{}")
+        code, answer = Stow.answers.pop(0) if Stow.answers else (200, _stored(data))
         self.send_response(code)
+        if 300 <= code < 400:
+            self.send_header("Location", "/landing")
         self.send_header("Content-Type", "application/dicom+json")
         self.send_header("Content-Length", str(len(answer)))
         self.end_headers()
         self.wfile.write(answer)
 
+    def do_GET(self):  # noqa: N802  (where a followed redirect would land: 200 and nothing stored)
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"[]")
+
     def log_message(self, *a):
         pass
+
+
+def _stored(body: bytes) -> bytes:
+    """What a DICOMweb origin answers for a stored instance: its Referenced SOP Sequence."""
+    import io
+
+    import pydicom
+
+    start = body.index(b"\r\n\r\n") + 4
+    ds = pydicom.dcmread(io.BytesIO(body[start:]), stop_before_pixels=True)
+    item = {"00081155": {"vr": "UI", "Value": [ds.SOPInstanceUID]}}
+    return json.dumps({"00081199": {"vr": "SQ", "Value": [item]}}).encode()
 
 
 @pytest.fixture
@@ -204,3 +224,18 @@ def test_an_instance_the_peer_keeps_answering_transiently_is_quarantined_not_stu
         audit.close()
     finally:
         scp.close()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [(301, b""), (200, b""), (200, b"<html>login</html>"), (202, b"{}"), (404, b""), (401, b"")],
+    ids=["redirect", "empty-200", "html-200", "unconfirmed-202", "wrong-url", "no-credentials"],
+)
+def test_stow_counts_as_delivered_only_what_the_answer_names(tmp_path, stow_server, answer):
+    """A redirect (urllib turned the POST into a GET whose 200 read as delivered), a 2xx
+    that does not name the instance, a wrong URL or missing credentials: the peer is down,
+    the instance not done (it stays in the spool), nothing quarantined."""
+    Stow.answers = [answer, answer]
+    _files, s = _run(tmp_path, StowSink(stow_server, tmp_path / "q", attempts=2), n=1)
+    assert s.files == 0 and s.interrupted and s.stop_reason.startswith("destination-down: stow: http-")
+    assert not reasons(tmp_path / "q")
