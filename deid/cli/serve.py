@@ -58,6 +58,11 @@ def serve(
     allow_ip: List[str] = typer.Option(
         [], "--allow-ip", help="Source addresses or networks that may send (e.g. 10.1.0.0/16)."
     ),
+    allow_any_caller: bool = typer.Option(
+        False,
+        "--allow-any-caller",
+        help="Listen on a network address with no --allow-ae (any calling AE may send); refused otherwise.",
+    ),
     tls_cert: Optional[Path] = typer.Option(None, "--tls-cert", help="Listen with TLS: this certificate (PEM)."),
     tls_key: Optional[Path] = typer.Option(None, "--tls-key", help="... and its private key (PEM)."),
     tls_ca: Optional[Path] = typer.Option(
@@ -104,6 +109,7 @@ def serve(
         timeout=timeout,
         drain_seconds=drain_seconds,
         status_port=status_port,
+        allow_any_caller=allow_any_caller,
     )
     raise typer.Exit(Gateway(cfg, lambda line: console.print(line, markup=False)).run())
 

@@ -76,6 +76,7 @@ class GatewayConfig:
         timeout: float = 900.0,
         drain_seconds: float = 60.0,
         status_port: int = 0,
+        allow_any_caller: bool = False,
     ) -> GatewayConfig:
         from ..policy import load_pipeline
         from ..pseudonym import load_key
@@ -89,6 +90,11 @@ class GatewayConfig:
         aes = tuple(a.strip() for v in allow_ae for a in v.split(",") if a.strip())
         for a in aes:
             check_ae_title(a, "--allow-ae")
+        if not aes and not allow_any_caller and not _loopback(host):
+            raise DeidError(
+                f"listening on {host} with no --allow-ae would take images from any caller: name the "
+                "modalities and PACS that may send (--allow-ae CT1,PACS), or say --allow-any-caller"
+            )
         if bool(tls_cert) != bool(tls_key):
             raise DeidError("--tls-cert and --tls-key go together (the listener's certificate and its private key)")
         if tls_ca and not tls_cert:
@@ -149,3 +155,13 @@ class GatewayConfig:
         if self.stow is not None:
             sinks.append(StowSink(self.stow, q, self.stow_ca))
         return sinks[0] if len(sinks) == 1 else FanoutSink(sinks, q)
+
+
+def _loopback(host: str) -> bool:
+    """Only this machine can call (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"

@@ -215,6 +215,9 @@ def test_configuration_errors_exit_2_in_one_line(tmp_path):
         ["--listen", "127.0.0.1:0", "--forward", "A@127.0.0.1:1", "--tls-cert", str(tmp_path / "none.pem")],
         ["--listen", "127.0.0.1:0", "--stow", "ftp://127.0.0.1/x"],
         ["--listen", "127.0.0.1:0", "--forward", "A@127.0.0.1:1", "--allow-ip", "not-an-address"],
+        # a network address with no calling-AE allowlist: any caller could send (the default)
+        ["--forward", "A@127.0.0.1:1"],
+        ["--listen", "0.0.0.0:0", "--forward", "A@127.0.0.1:1", "--allow-ip", "10.0.0.0/8"],
     ]
     for args in cases:
         r = CliRunner().invoke(app, ["serve", *spool, *args])
