@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ContextManager
@@ -70,6 +71,7 @@ def read_list(path: Path) -> list[Row]:
                 for col, kw in cols.items():
                     v = (rec.get(col) or "").strip()
                     if v:
+                        _exact(path, n, kw, v)
                         rows.append(Row(n, kw, v))
                         break
             return rows
@@ -77,6 +79,19 @@ def read_list(path: Path) -> list[Row]:
         raise DeidError(f"cannot read --list {path}: {exc.strerror or type(exc).__name__}") from None
     except (UnicodeDecodeError, csv.Error):
         raise DeidError(f"--list {path} is not a UTF-8 CSV file") from None
+
+
+def _exact(path: Path, n: int, keyword: str, value: str) -> None:
+    """A value C-FIND matches as itself only: no wildcard (*, ?) and no list (\\), which
+    would fetch studies that are not on the list; a UID that is a UID. DeidError naming
+    the row, never the value."""
+    if any(c in value for c in "*?\\"):
+        raise DeidError(
+            f"--list {path}: row {n} holds *, ? or \\, which C-FIND reads as a wildcard or a list "
+            "(other patients' studies would be fetched): list exact values"
+        )
+    if (keyword == "StudyInstanceUID" and not re.fullmatch(r"[0-9]+(\.[0-9]+)*", value)) or len(value) > 64:
+        raise DeidError(f"--list {path}: row {n}: {keyword} is not a valid DICOM value")
 
 
 @dataclass

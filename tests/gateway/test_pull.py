@@ -49,3 +49,27 @@ def test_pull_configuration_errors_exit_2(tmp_path):
     for extra in (["--from", "nowhere", "--list", str(bad)], ["--from", "P@127.0.0.1:1", "--list", str(bad)]):
         r = CliRunner().invoke(app, [*base, *extra])
         assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1, r.output
+
+
+def test_a_list_value_c_find_would_read_as_a_wildcard_is_refused(tmp_path):
+    """PatientID `*` or `ACC1*` (or a `\\` list) would fetch studies that are not on the
+    researcher's list: the list is refused, naming the row, never the value."""
+    import pytest
+
+    from deid.errors import DeidError
+    from deid.gateway.pull import read_list
+
+    for header, value in [
+        ("PatientID", "*"),
+        ("AccessionNumber", "ACC1*"),
+        ("PatientID", "A\\B"),
+        ("AccessionNumber", "AC?1"),
+        ("StudyInstanceUID", "1.2.x"),
+    ]:
+        lst = tmp_path / "list.csv"
+        lst.write_text(f"{header}\nGOOD1\n{value}\n" if header != "StudyInstanceUID" else f"{header}\n1.2.3\n{value}\n")
+        with pytest.raises(DeidError, match="row 2") as exc:
+            read_list(lst)
+        assert len(value) < 3 or value not in str(exc.value)
+    lst.write_text("AccessionNumber\nACC-1\nACC-2\n")
+    assert [r.value for r in read_list(lst)] == ["ACC-1", "ACC-2"]
