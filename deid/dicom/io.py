@@ -50,6 +50,36 @@ def quiet_pydicom() -> Iterator[None]:
         config.settings.reading_validation_mode, config.settings.writing_validation_mode = saved
 
 
+@contextmanager
+def pydicom_silenced() -> Iterator[None]:
+    """quiet_pydicom for the whole process and every thread, while a gateway runs
+    (pynetdicom decodes requests and datasets on its own threads, outside any `with`): no
+    value validation, no warnings, and pydicom's and pynetdicom's loggers kept off stderr
+    (their messages can quote a value or a traceback). DEID_DEBUG=1 leaves pynetdicom's
+    logger as it is. Everything is put back when the block ends."""
+    import logging
+    import os
+
+    from pydicom import config
+
+    saved = config.settings.reading_validation_mode, config.settings.writing_validation_mode
+    loggers = [logging.getLogger("pydicom")] + (
+        [] if os.environ.get("DEID_DEBUG") else [logging.getLogger("pynetdicom")]
+    )
+    was = [lg.disabled for lg in loggers]
+    config.settings.reading_validation_mode = config.settings.writing_validation_mode = config.IGNORE
+    for lg in loggers:
+        lg.disabled = True
+    try:
+        with warnings.catch_warnings():  # process-wide filters: threads see them too
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        config.settings.reading_validation_mode, config.settings.writing_validation_mode = saved
+        for lg, w in zip(loggers, was):
+            lg.disabled = w
+
+
 def looks_like_dicom(data: bytes) -> bool:
     """Part 10 preamble, or a raw dataset starting with a group 0002/0008 little-endian tag."""
     if len(data) >= 132 and data[128:132] == b"DICM":

@@ -230,6 +230,19 @@ def pull(
     say: Callable[[str], None] = log.warning,
 ) -> PullResult:
     """Fetch every row not done earlier into the spool, forwarding as it goes."""
+    from ..dicom.io import pydicom_silenced
+
+    with pydicom_silenced():  # a PACS's bad value must not be quoted on stderr
+        return _pull(cfg, source, rows, progress, say)
+
+
+def _pull(
+    cfg: GatewayConfig,
+    source: Peer,
+    rows: list[Row],
+    progress: Callable[[int], ContextManager[Callable[[], None]]],
+    say: Callable[[str], None],
+) -> PullResult:
     from ..audit.log import AuditLog
     from ..engine.lock import hold
     from ..engine.session import versions

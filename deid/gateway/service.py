@@ -184,6 +184,12 @@ class Gateway:
 
     def run(self) -> int:
         """Serve until stopped; the exit code (0 drained, 3 entries left in the spool)."""
+        from ..dicom.io import pydicom_silenced
+
+        with pydicom_silenced():  # a sender's bad value must not be quoted on stderr
+            return self._run()
+
+    def _run(self) -> int:
         from ..engine.lock import hold
 
         cfg = self.cfg
