@@ -44,6 +44,15 @@ def atomic_open(path: Path, mode: str = "wb", dir_mode: int | None = None, **kw:
         raise
 
 
+def fsync_dir(path: Path) -> None:
+    """The folder's entries on disk (a rename into it survives a power cut)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def make_dirs(path: Path, mode: int | None = None) -> None:
     """mkdir -p, each folder it makes with `mode` (Path.mkdir gives parents the umask's)."""
     if mode is None:

@@ -13,7 +13,7 @@ import sqlite3
 from pathlib import Path
 from typing import Iterator
 
-from ..util import atomic_open, atomic_write, make_dirs  # noqa: F401  (named here too: moved to the bottom layer)
+from ..util import atomic_open, atomic_write, fsync_dir, make_dirs  # noqa: F401  (named here too: moved to the bottom layer)
 
 log = logging.getLogger(__name__)
 REASONS_NAME = "REASONS.jsonl"
@@ -33,6 +33,7 @@ def copy_aside(dest: Path, source: str) -> None:
     """The untouched input, copied atomically to `dest` (mode 0600, folders 0700)."""
     with open(source, "rb") as src, atomic_open(dest, dir_mode=PRIVATE_DIR) as out:
         shutil.copyfileobj(src, out, 1 << 20)
+    fsync_dir(dest.parent)  # the copy may be the input's only one left (a gateway drops its spool entry)
 
 
 def write_reason(dest: Path, reason: str, details: dict | None = None) -> None:
@@ -43,6 +44,7 @@ def write_reason(dest: Path, reason: str, details: dict | None = None) -> None:
         json.dumps({"reason": reason, **({"details": details} if details else {})}, ensure_ascii=True).encode("ascii"),
         dir_mode=PRIVATE_DIR,
     )
+    fsync_dir(dest.parent)
 
 
 def append_reason(path: Path, item: str, reason: str, status: str) -> None:

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any, Callable, ContextManager
 from ..audit.events import AuditEvent
 from ..engine.sinks.cstore import Peer, no_delay
 from ..errors import DeidError
-from .spool import Spool, fsync_dir
+from ..util import fsync_dir
+from .spool import Spool
 
 if TYPE_CHECKING:
     from pynetdicom.association import Association

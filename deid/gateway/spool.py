@@ -20,17 +20,9 @@ from pathlib import Path
 
 from ..engine.writer import PRIVATE_DIR
 from ..errors import DeidError
-from ..util import make_dirs
+from ..util import fsync_dir, make_dirs
 
 SUFFIX = ".dcm"
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class Spool:
