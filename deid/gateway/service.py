@@ -123,8 +123,10 @@ class Forwarder:
         """The entry a batch stopped on. A peer that is down stops every batch on whatever
         entry is first, and nothing is wrong with it; a peer that answers this instance,
         round after round, with a status it calls transient would hold the whole spool
-        back for ever: after STUCK_ROUNDS such rounds it is quarantined with that status."""
-        if " status 0x" not in why:
+        back for ever: after STUCK_ROUNDS such rounds it is quarantined with that status.
+        So is one the peer, connected, never answers (no-answer, send-failed: too large for
+        the time limit, or it breaks the peer); one that cannot connect is a peer down."""
+        if not any(w in why for w in (" status 0x", ": no-answer ", ": send-failed: ")):
             self._stuck_on = ("", 0)
             return
         rounds = self._stuck_on[1] + 1 if self._stuck_on[0] == name else 1
@@ -135,7 +137,7 @@ class Forwarder:
         from ..engine.paths import safe_relpath
         from ..engine.runner import path_fp
 
-        code = why.split(" status ", 1)[1].split()[0]
+        code = why.split(" status ", 1)[1].split()[0] if " status " in why else "nothing"
         reason = f"refused-by-destination: kept answering {code} ({rounds} rounds)"
         rel = safe_relpath(name, self.job.ctx.pseudo)
         self.sink.set_aside(rel, str(self.spool.path(name)))

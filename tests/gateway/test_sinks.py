@@ -239,3 +239,47 @@ def test_stow_counts_as_delivered_only_what_the_answer_names(tmp_path, stow_serv
     _files, s = _run(tmp_path, StowSink(stow_server, tmp_path / "q", attempts=2), n=1)
     assert s.files == 0 and s.interrupted and s.stop_reason.startswith("destination-down: stow: http-")
     assert not reasons(tmp_path / "q")
+
+
+@pytest.mark.parametrize(
+    "why,quarantined",
+    [("no-answer", 2), ("send-failed: RuntimeError", 2), ("cannot connect (ConnectionRefusedError)", 0)],
+)
+def test_an_instance_the_connected_peer_never_answers_is_quarantined_a_down_peer_quarantines_nothing(
+    tmp_path, monkeypatch, why, quarantined
+):
+    """A peer that accepts the association but never answers one instance (too large for
+    the time limit, or it breaks the peer) held the spool back for ever; a peer that cannot
+    be reached is down, and nothing of the spool is quarantined however long that lasts."""
+    import deid.gateway.service as service
+    from deid.engine.sinks import DestinationDown
+    from deid.engine.sinks.cstore import CStoreSink
+    from deid.gateway.config import GatewayConfig
+    from deid.gateway.spool import Spool
+    from dicom_peers import header_only_pipeline
+
+    monkeypatch.setattr(service, "STUCK_ROUNDS", 3)
+
+    def put(self, rel, data):
+        raise DestinationDown(f"DEST: {why} after 2 attempts")
+
+    monkeypatch.setattr(CStoreSink, "put", put)
+    cfg = GatewayConfig.build(
+        listen="127.0.0.1:0", ae_title="DEID", spool=tmp_path / "spool", pipeline=str(header_only_pipeline(tmp_path)),
+        key_file=None, audit=tmp_path / "gw.sqlite", forward=f"DEST@{LOOPBACK}:1",
+    )  # fmt: skip
+    spool = Spool(cfg.spool)
+    spool.prepare()
+    sink = cfg.sink()
+    sink.prepare()
+    for f in make_study_files(tmp_path / "in", 2, patients=1):
+        spool.put(f.read_bytes())
+    audit = AuditLog(cfg.audit)
+    audit.start_run("t", "h", {}, "")
+    fwd = service.Forwarder(cfg, spool, sink, audit)
+    for _ in range(8):
+        fwd.batch()
+    assert fwd.n.quarantined == quarantined and spool.depth() == 2 - quarantined and fwd.n.forwarded == 0
+    assert fwd.accounting() == []
+    sink.close()
+    audit.close()
