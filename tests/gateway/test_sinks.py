@@ -195,7 +195,6 @@ def test_an_instance_the_peer_keeps_answering_transiently_is_quarantined_not_stu
     round would hold the spool back for ever; after STUCK_ROUNDS it is quarantined."""
     import deid.gateway.service as service
     from deid.gateway.config import GatewayConfig
-    from deid.gateway.spool import Spool
     from dicom_peers import header_only_pipeline
 
     monkeypatch.setattr(service, "STUCK_ROUNDS", 3)
@@ -205,15 +204,7 @@ def test_an_instance_the_peer_keeps_answering_transiently_is_quarantined_not_stu
             listen="127.0.0.1:0", ae_title="DEID", spool=tmp_path / "spool", pipeline=str(header_only_pipeline(tmp_path)),
             key_file=None, audit=tmp_path / "gw.sqlite", forward=f"DEST@{LOOPBACK}:{scp.port}",
         )  # fmt: skip
-        spool = Spool(cfg.spool)
-        spool.prepare()
-        sink = cfg.sink()
-        sink.prepare()
-        for f in make_study_files(tmp_path / "in", 2, patients=1):
-            spool.put(f.read_bytes())
-        audit = AuditLog(cfg.audit)
-        audit.start_run("t", "h", {}, "")
-        fwd = service.Forwarder(cfg, spool, sink, audit)
+        spool, sink, audit, fwd = _forwarder(cfg, tmp_path)
         for _ in range(8):
             fwd.batch()
         assert spool.depth() == 0 and fwd.n.quarantined == 2 and fwd.n.forwarded == 0
@@ -255,7 +246,6 @@ def test_an_instance_the_connected_peer_never_answers_is_quarantined_a_down_peer
     from deid.engine.sinks import DestinationDown
     from deid.engine.sinks.cstore import CStoreSink
     from deid.gateway.config import GatewayConfig
-    from deid.gateway.spool import Spool
     from dicom_peers import header_only_pipeline
 
     monkeypatch.setattr(service, "STUCK_ROUNDS", 3)
@@ -268,6 +258,20 @@ def test_an_instance_the_connected_peer_never_answers_is_quarantined_a_down_peer
         listen="127.0.0.1:0", ae_title="DEID", spool=tmp_path / "spool", pipeline=str(header_only_pipeline(tmp_path)),
         key_file=None, audit=tmp_path / "gw.sqlite", forward=f"DEST@{LOOPBACK}:1",
     )  # fmt: skip
+    spool, sink, audit, fwd = _forwarder(cfg, tmp_path)
+    for _ in range(8):
+        fwd.batch()
+    assert fwd.n.quarantined == quarantined and spool.depth() == 2 - quarantined and fwd.n.forwarded == 0
+    assert fwd.accounting() == []
+    sink.close()
+    audit.close()
+
+
+def _forwarder(cfg, tmp_path):
+    """A gateway's forwarding half over a spool holding two instances of one study."""
+    import deid.gateway.service as service
+    from deid.gateway.spool import Spool
+
     spool = Spool(cfg.spool)
     spool.prepare()
     sink = cfg.sink()
@@ -276,10 +280,4 @@ def test_an_instance_the_connected_peer_never_answers_is_quarantined_a_down_peer
         spool.put(f.read_bytes())
     audit = AuditLog(cfg.audit)
     audit.start_run("t", "h", {}, "")
-    fwd = service.Forwarder(cfg, spool, sink, audit)
-    for _ in range(8):
-        fwd.batch()
-    assert fwd.n.quarantined == quarantined and spool.depth() == 2 - quarantined and fwd.n.forwarded == 0
-    assert fwd.accounting() == []
-    sink.close()
-    audit.close()
+    return spool, sink, audit, service.Forwarder(cfg, spool, sink, audit)
