@@ -200,9 +200,12 @@ class Receiver:
 
     def _rejected(self, event: Event) -> None:
         a = self._entry(event)
-        if not a.rejected:
-            a.rejected = "calling-ae-not-allowed"
-            log.warning("association %d refused: calling AE %s is not allowed", a.number, a.calling_ae)
+        if not a.rejected:  # pynetdicom's own refusal: the allowlist, or its other limits
+            if self.allow_ae and a.calling_ae.strip() not in self.allow_ae:
+                a.rejected = "calling-ae-not-allowed"
+            else:  # the called AE title, too many associations at once, ...
+                a.rejected = "refused-by-the-dicom-layer"
+            log.warning("association %d refused: %s (calling AE %s)", a.number, a.rejected, a.calling_ae)
 
     def _closed(self, event: Event) -> None:
         with self._lock:

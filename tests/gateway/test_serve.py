@@ -120,7 +120,7 @@ def test_unknown_callers_are_rejected_at_association(tmp_path):
         wait_for(lambda: len(o.instances()) == 2, what="2 instances")
         assert s.stop() == 0
         rows = association_rows(s.audit)
-        assert any(a == "reject" and "calling_ae=INTRUDER" in d for a, d in rows), rows
+        assert any(a == "reject" and "calling_ae=INTRUDER" in d and "calling-ae-not-allowed" in d for a, d in rows)
         assert s.status()["associations_rejected"] == 1
     finally:
         s.proc.kill()
