@@ -23,6 +23,7 @@ from .decision import Decision
 from .pixels import PixelPolicy, build_pixel_policy
 from .records import RecordPolicy, build_record_policy
 from .risk import RiskPolicy, build_risk_policy
+from .sections import section
 from .table import DATA, OPTION_COLUMNS, Row, Table, load_table
 from .verify import VerifyPolicy, build_verify_policy
 
@@ -332,12 +333,9 @@ def build_pipeline(raw: dict, source: str) -> Pipeline:
     unknown = set(raw) - {"name", "description", "dicom", "pixels", "records", "verify", "risk"}
     if unknown:
         raise PolicyError(f"{source}: unknown top-level keys {sorted(unknown)}")
-    d = raw.get("dicom") or {}
-    if not isinstance(d, dict):
-        raise PolicyError(f"{source}: 'dicom' must be a mapping")
-    unknown = set(d) - {"profile", "options", "overrides", "date_shift_days", "keep_overlays"}
-    if unknown:
-        raise PolicyError(f"{source}: unknown keys under dicom: {sorted(unknown)}")
+    d = section(
+        raw.get("dicom") or {}, "dicom", ("profile", "options", "overrides", "date_shift_days", "keep_overlays"), source
+    )
     if d.get("profile", "basic") != "basic":
         raise PolicyError(f"{source}: dicom.profile must be 'basic' (PS3.15 E.1); add options to it")
     options = d.get("options") or []

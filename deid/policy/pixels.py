@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from ..errors import PolicyError
+from .sections import section
 
 MODES = ("redact-all-text", "redact-phi", "regions-only", "off")
 DETECTORS = ("ppocr", "border", "tesseract")
@@ -142,11 +143,7 @@ class PixelPolicy:
 def build_pixel_policy(raw: object, source: str) -> PixelPolicy:
     if raw is None:
         return PixelPolicy()
-    if not isinstance(raw, dict):
-        raise PolicyError(f"{source}: 'pixels' must be a mapping")
-    unknown = set(raw) - KEYS
-    if unknown:
-        raise PolicyError(f"{source}: unknown keys under pixels: {sorted(unknown)}; use {sorted(KEYS)}")
+    raw = section(raw, "pixels", KEYS, source)
     mode = _mode(raw.get("mode", "redact-all-text"))
     _check(mode in MODES, source, f"pixels.mode {mode!r} must be one of {list(MODES)}")
     modes = raw.get("modes") or {}

@@ -25,6 +25,7 @@ import yaml
 
 from .. import categories, operators
 from ..errors import PolicyError
+from .sections import section
 
 OPERATORS = operators.names("records")  # at import; validation asks the registry itself
 FIELDS_DATA = Path(__file__).resolve().parent.parent / "records" / "data" / "fields.yaml"
@@ -142,13 +143,9 @@ def dicom_keyword_fields() -> dict[str, str]:
 
 
 def build_record_policy(raw: object, source: str) -> RecordPolicy:
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise PolicyError(f"{source}: 'records' must be a mapping")
-    unknown = set(raw) - {"fields", "operators", "languages", "free_text", "malformed", "ner", "partial_dates"}
-    if unknown:
-        raise PolicyError(f"{source}: unknown keys under records: {sorted(unknown)}")
+    raw = section(
+        raw, "records", ("fields", "operators", "languages", "free_text", "malformed", "ner", "partial_dates"), source
+    )
     fields = builtin_fields()
     extra = raw.get("fields") or {}
     if not isinstance(extra, dict):

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from ..errors import PolicyError
 from ..risk.hierarchies import HIERARCHIES
+from .sections import section
 
 KEYS = {"k", "max_suppression", "quasi", "sensitive", "person"}
 QUASI_KEYS = {"name", "fields", "hierarchy"}
@@ -63,11 +64,7 @@ class RiskPolicy:
 def build_risk_policy(raw: object, source: str) -> RiskPolicy:
     if raw is None:
         return RiskPolicy()
-    if not isinstance(raw, dict):
-        raise PolicyError(f"{source}: 'risk' must be a mapping with {sorted(KEYS)}")
-    unknown = set(raw) - KEYS
-    if unknown:
-        raise PolicyError(f"{source}: unknown keys under risk: {sorted(unknown)}")
+    raw = section(raw, "risk", KEYS, source)
     k = raw.get("k")
     if k is not None and (isinstance(k, bool) or not isinstance(k, int) or not 2 <= k <= 1000):
         raise PolicyError(f"{source}: risk.k must be a whole number from 2 to 1000, or null (off)")
