@@ -9,46 +9,25 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..core import Context, Handler, Item
+from ..core import Context, Item
 from ..errors import InputError
-from ..findings import Finding, Look
+from ..findings import LOOK, Finding, Look
 from ..limits import STOPS
 
 
-def _check(
-    handler: Handler,
-    data: bytes,
-    rel: str,
-    ctx: Context | None,
-    excerpts: bool,
-    pixels: bool,
-    identity_values: list[str] | None,
-) -> list[Finding]:
-    """The handler's own findings (each kind says what in it still identifies; a kind
-    that cannot say is a finding, FileHandler.findings)."""
-    values = tuple(identity_values) if identity_values is not None else None
-    return handler.findings(Item("", rel), ctx, data, Look(excerpts, pixels, values))
-
-
-def check_bytes(
-    data: bytes,
-    rel: str,
-    ctx: Context | None,
-    *,
-    excerpts: bool = False,
-    pixels: bool = False,
-    identity_values: list[str] | None = None,
-) -> list[Finding] | None:
-    """Findings for one file; None when it is not a kind check reads (or an image and
-    pixels are not read). A file that cannot be read is a finding, never skipped."""
+def check_bytes(data: bytes, rel: str, ctx: Context | None, look: Look = LOOK) -> list[Finding] | None:
+    """Findings for one file, from its handler (Handler.findings: each kind says what in it
+    still identifies; a kind that cannot say is a finding); None when it is not a kind
+    check reads (or an image and pixels are not read). A file that cannot be read is a
+    finding, never skipped."""
     from ..handlers import handler_for
 
     try:
         handler = handler_for(rel, data)  # the routing `deid run` uses, so both see the same kinds
         if handler is not None:
-            return _check(handler, data, rel, ctx, excerpts, pixels, identity_values)
+            return handler.findings(Item("", rel), ctx, data, look)
         if is_image(rel):
-            if not pixels:
+            if not look.pixels:
                 return None
             from ..pixels.findings import check_image
 
@@ -56,7 +35,7 @@ def check_bytes(
         if looks_like_text(data):  # notes.md, a suffix-less export: read as the free text it is
             text_handler = handler_for(rel + ".txt", data)
             if text_handler is not None:
-                found = _check(text_handler, data, rel + ".txt", ctx, excerpts, pixels, identity_values)
+                found = text_handler.findings(Item("", rel + ".txt"), ctx, data, look)
                 return [replace(f, file=rel) if f.file == rel + ".txt" else f for f in found]
     except InputError as exc:
         return [Finding(rel, "<file>", "unreadable", str(exc).split(":", 1)[0])]

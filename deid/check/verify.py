@@ -5,11 +5,12 @@ finding becomes an audit event (location and category, never the value)."""
 from __future__ import annotations
 
 from ..core import AuditEvent, Context, Result
+from ..findings import Look
 from ..limits import STOPS
 from .scan import check_bytes
 
 
-def _input_identity(source: bytes) -> list[str] | None:
+def _input_identity(source: bytes) -> tuple[str, ...] | None:
     """The original's identity values, to look for in the output's pixels."""
     from ..dicom.deidentify import Header
     from ..dicom.io import looks_like_dicom, read_file
@@ -18,7 +19,7 @@ def _input_identity(source: bytes) -> list[str] | None:
     if not looks_like_dicom(source[:132]):
         return None
     try:
-        return Header(read_file(source).elems).pixel_identity_values()
+        return tuple(Header(read_file(source).elems).pixel_identity_values())
     except (InputError, RecursionError):
         return None
 
@@ -28,7 +29,7 @@ def verify_output(res: Result, source: bytes, relpath: str, ctx: Context) -> Res
     vp = ctx.pipeline.verify
     identity = _input_identity(source) if vp.pixels else None
     try:
-        found = check_bytes(res.data or b"", relpath, ctx, pixels=vp.pixels, identity_values=identity)
+        found = check_bytes(res.data or b"", relpath, ctx, Look(pixels=vp.pixels, identity_values=identity))
     except STOPS:
         raise
     except BaseException as exc:  # fail closed: an output the check could not finish is not written

@@ -23,6 +23,7 @@ from typing import Callable
 from ..check import Finding, mask
 from ..check.scan import check_bytes
 from ..core import Context, Item, Result, Status
+from ..findings import Look
 from ..limits import TimeLimit, time_limit
 from .discover import discover
 from .executors.inline import run_inline
@@ -79,7 +80,7 @@ def check_item(item: Item, ctx: Context, *, excerpts: bool, pixels: bool, timeou
         return Checked(shown, found + [Finding(shown, "<file>", "unreadable", f"check:{type(exc).__name__}")])
     try:
         with time_limit(timeout):  # routed by the real name (its suffix), reported by the shown one
-            content = check_bytes(data, item.relpath, ctx, excerpts=excerpts, pixels=pixels)
+            content = check_bytes(data, item.relpath, ctx, Look(excerpts, pixels))
     except TimeLimit:
         content = [Finding(item.relpath, "<file>", "unreadable", f"check:timeout-{timeout:g}s")]
     if content is None:
