@@ -194,17 +194,11 @@ def test_an_instance_the_peer_keeps_answering_transiently_is_quarantined_not_stu
     """Head-of-line: a peer that answers one instance with a transient status round after
     round would hold the spool back for ever; after STUCK_ROUNDS it is quarantined."""
     import deid.gateway.service as service
-    from deid.gateway.config import GatewayConfig
-    from dicom_peers import header_only_pipeline
 
     monkeypatch.setattr(service, "STUCK_ROUNDS", 3)
     scp = Scp(0xA700)
     try:
-        cfg = GatewayConfig.build(
-            listen="127.0.0.1:0", ae_title="DEID", spool=tmp_path / "spool", pipeline=str(header_only_pipeline(tmp_path)),
-            key_file=None, audit=tmp_path / "gw.sqlite", forward=f"DEST@{LOOPBACK}:{scp.port}",
-        )  # fmt: skip
-        spool, sink, audit, fwd = _forwarder(cfg, tmp_path)
+        cfg, spool, sink, audit, fwd = _forwarder(tmp_path, scp.port)
         for _ in range(8):
             fwd.batch()
         assert spool.depth() == 0 and fwd.n.quarantined == 2 and fwd.n.forwarded == 0
@@ -245,8 +239,6 @@ def test_an_instance_the_connected_peer_never_answers_is_quarantined_a_down_peer
     import deid.gateway.service as service
     from deid.engine.sinks import DestinationDown
     from deid.engine.sinks.cstore import CStoreSink
-    from deid.gateway.config import GatewayConfig
-    from dicom_peers import header_only_pipeline
 
     monkeypatch.setattr(service, "STUCK_ROUNDS", 3)
 
@@ -254,11 +246,7 @@ def test_an_instance_the_connected_peer_never_answers_is_quarantined_a_down_peer
         raise DestinationDown(f"DEST: {why} after 2 attempts")
 
     monkeypatch.setattr(CStoreSink, "put", put)
-    cfg = GatewayConfig.build(
-        listen="127.0.0.1:0", ae_title="DEID", spool=tmp_path / "spool", pipeline=str(header_only_pipeline(tmp_path)),
-        key_file=None, audit=tmp_path / "gw.sqlite", forward=f"DEST@{LOOPBACK}:1",
-    )  # fmt: skip
-    spool, sink, audit, fwd = _forwarder(cfg, tmp_path)
+    cfg, spool, sink, audit, fwd = _forwarder(tmp_path, 1)
     for _ in range(8):
         fwd.batch()
     assert fwd.n.quarantined == quarantined and spool.depth() == 2 - quarantined and fwd.n.forwarded == 0
@@ -267,11 +255,18 @@ def test_an_instance_the_connected_peer_never_answers_is_quarantined_a_down_peer
     audit.close()
 
 
-def _forwarder(cfg, tmp_path):
-    """A gateway's forwarding half over a spool holding two instances of one study."""
+def _forwarder(tmp_path, port):
+    """A gateway's forwarding half (header-only pipeline, C-STORE to DEST on `port`) over a
+    spool holding two instances of one study."""
     import deid.gateway.service as service
+    from deid.gateway.config import GatewayConfig
     from deid.gateway.spool import Spool
+    from dicom_peers import header_only_pipeline
 
+    cfg = GatewayConfig.build(
+        listen="127.0.0.1:0", ae_title="DEID", spool=tmp_path / "spool", pipeline=str(header_only_pipeline(tmp_path)),
+        key_file=None, audit=tmp_path / "gw.sqlite", forward=f"DEST@{LOOPBACK}:{port}",
+    )  # fmt: skip
     spool = Spool(cfg.spool)
     spool.prepare()
     sink = cfg.sink()
@@ -280,4 +275,4 @@ def _forwarder(cfg, tmp_path):
         spool.put(f.read_bytes())
     audit = AuditLog(cfg.audit)
     audit.start_run("t", "h", {}, "")
-    return spool, sink, audit, service.Forwarder(cfg, spool, sink, audit)
+    return cfg, spool, sink, audit, service.Forwarder(cfg, spool, sink, audit)
