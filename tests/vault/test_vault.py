@@ -115,15 +115,17 @@ def _one(v: Vault, kind: str, **side: str) -> str:
     return pseud if "original" in side else orig
 
 
+def _vault(tmp_path) -> list[str]:
+    """--vault and --vault-key-file beside the run's folders."""
+    return ["--vault", str(tmp_path / "vault.sqlite"), "--vault-key-file", str(tmp_path / "vault.key")]
+
+
 def test_vault_maps_every_input_value_to_the_output_and_back(tmp_path):
     files = _tree(tmp_path)
     res = _run(
         tmp_path,
         "out",
-        "--vault",
-        str(tmp_path / "vault.sqlite"),
-        "--vault-key-file",
-        str(tmp_path / "vault.key"),
+        *_vault(tmp_path),
         "--engine",
         "inline",
     )
@@ -446,10 +448,7 @@ def test_a_run_under_another_pseudonym_key_is_refused(tmp_path):
         "out2",
         "--key-file",
         str(tmp_path / "other.key"),
-        "--vault",
-        str(tmp_path / "vault.sqlite"),
-        "--vault-key-file",
-        str(tmp_path / "vault.key"),
+        *_vault(tmp_path),
     )
     assert res.exit_code == 2 and "belongs to another pseudonym key; use a new vault" in _said(res)
     assert not (tmp_path / "out2").exists()
@@ -486,10 +485,7 @@ def test_a_vault_write_failure_stops_the_run_and_the_resumed_run_completes_the_v
     res = _run(
         tmp_path,
         "out",
-        "--vault",
-        str(tmp_path / "vault.sqlite"),
-        "--vault-key-file",
-        str(tmp_path / "vault.key"),
+        *_vault(tmp_path),
         "--engine",
         "inline",
     )
@@ -508,10 +504,7 @@ def test_a_vault_in_use_is_refused_before_any_input_is_read(tmp_path, monkeypatc
     _key_file(tmp_path)
     _vault_run(tmp_path, "out", "vault.sqlite", "--engine", "inline")
     args = (
-        "--vault",
-        str(tmp_path / "vault.sqlite"),
-        "--vault-key-file",
-        str(tmp_path / "vault.key"),
+        *_vault(tmp_path),
         "--engine",
         "inline",
     )
