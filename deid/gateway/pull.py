@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ContextManager
 
 from ..audit.events import AuditEvent
-from ..engine.sinks.cstore import Peer, no_delay
+from ..engine.sinks.cstore import Peer, tune
 from ..errors import DeidError
 from ..util import fsync_dir
 from .spool import Spool
@@ -167,7 +167,7 @@ class Puller:
             raise DeidError(
                 f"--from {self.source}: no association ({'rejected: is ' + self.ae_title + ' known to the PACS?' if assoc.is_rejected else 'cannot connect'})"
             )
-        no_delay(assoc)
+        tune(assoc)
         self.assoc = assoc
         return self
 
@@ -295,7 +295,7 @@ def _pull(
                 ],
             )
         finally:
-            sink.close()
+            fwd.release()
             audit.finish_run()
             audit.close()
     n = fwd.n
