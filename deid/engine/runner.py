@@ -18,7 +18,7 @@ from ..audit.log import AuditLog, FileRecord
 from ..errors import AuditError, DeidError
 from ..handlers import Item
 from ..limits import interrupts_held
-from .executors import Engine, Limits, make_executor
+from .executors import Engine, Executor, Limits, make_executor
 from .job import Job, Outcome
 from .sinks import REASONS
 
@@ -27,7 +27,12 @@ log = logging.getLogger(__name__)
 
 class RunStopped(DeidError):
     """The run cannot go on (the disk is full, the audit log cannot be written): what is
-    done is recorded, and running the same command again resumes (exit 3)."""
+    done is recorded, and running the same command again resumes (exit 3). `source`: the
+    input it stopped on, when one did ('' otherwise)."""
+
+    def __init__(self, reason: str, source: str = ""):
+        super().__init__(reason)
+        self.source = source
 
 
 @dataclass
@@ -48,6 +53,7 @@ class Summary:
     kinds: dict[str, int] = field(default_factory=dict)  # dicom / records / ... -> files
     interrupted: bool = False
     stop_reason: str = ""  # why the run stopped early, when not Ctrl-C / SIGTERM
+    stop_source: str = ""  # the input it stopped on (relative path), when one did
 
 
 def path_fp(job: Job, relpath: str) -> str:
@@ -67,6 +73,7 @@ def run(
     engine: Engine | str = Engine.LOCAL,
     scheduler: str | None = None,
     mappings: Callable[[list[tuple[str, str, str]]], None] | None = None,
+    executor: Executor | None = None,
 ) -> Summary:
     """Process every item not in `skip` (path fingerprints of inputs an interrupted run
     finished); record each in the audit log as it completes. engine "inline": in this
@@ -75,12 +82,15 @@ def run(
     runs under `timeout` (else the job's) in every engine. Ctrl-C (or SIGTERM) stops
     cleanly, as does a full disk or an audit log that cannot be written: what is done is
     recorded, the rest is left for `--resume`. `mappings`: the vault's writer, given what
-    each written output's Result collected (job.ctx.collect_mappings), before its audit row."""
+    each written output's Result collected (job.ctx.collect_mappings), before its audit row.
+    `executor`: one the caller keeps across runs (the gateway's pool, made for this job),
+    instead of one made here for `engine`."""
     if timeout is not None:
         job = replace(job, timeout=timeout)
     t0 = time.perf_counter()
     s = Summary()
-    executor = make_executor(engine, job, Limits(workers, max_memory_mb, scheduler))
+    if executor is None:
+        executor = make_executor(engine, job, Limits(workers, max_memory_mb, scheduler))
     log.info(
         "run: engine %s, %d workers, time limit %g s, %d inputs done earlier",
         Engine(engine).value,
@@ -101,7 +111,7 @@ def run(
 
     def take(o: Outcome) -> None:
         if o.status == "stop":
-            raise RunStopped(o.reason)
+            raise RunStopped(o.reason, o.source)
         with interrupts_held():  # recorded and counted, or neither
             _take(o)
         if progress:
@@ -135,7 +145,9 @@ def run(
         executor.run(todo(), take)
     except KeyboardInterrupt:
         s.interrupted = True
-    except (RunStopped, AuditError) as exc:
+    except RunStopped as exc:
+        s.interrupted, s.stop_reason, s.stop_source = True, str(exc), exc.source
+    except AuditError as exc:
         s.interrupted, s.stop_reason = True, str(exc)
     s.seconds = time.perf_counter() - t0
     log.info(

@@ -5,7 +5,10 @@ batch completes; the pool's outputs equal the inline run's."""
 from __future__ import annotations
 
 import hashlib
+import os
 import time
+
+import pytest
 
 from deid.audit.log import AuditLog, verify
 from deid.core import Context
@@ -168,3 +171,91 @@ def test_a_write_that_raises_is_blamed_on_its_own_item_and_prints_nothing(tmp_pa
     assert not (out / "im3.dcm").exists() and (out / "im4.dcm").is_file()
     err = capfd.readouterr().err
     assert "Traceback" not in err and "DOE^JANE" not in err
+
+
+def _job(tmp_path, name):
+    return Job(Context(load_pipeline(), Pseudonymizer(KEY)), FolderSink(tmp_path / name, tmp_path / f"{name}.q"))
+
+
+def _take_all(sup, src):
+    out = []
+    sup.run(discover([src]), out.append)
+    return out
+
+
+def test_a_kept_pool_outlives_a_run_and_an_interrupted_run_stops_it(tmp_path):
+    """The gateway runs a batch at a time on one pool (Supervisor keep): the same workers
+    serve the next run, forked from a forkserver (the gateway has threads); stop() ends
+    them, and so does a run whose driver stops it (its workers may still hold its items)."""
+    from deid.engine.executors.pool import Supervisor
+
+    src = _batch(tmp_path, 6)
+    for name in ("raise.dcm", "hang.dcm", "corrupt.dcm"):
+        (src / name).unlink()
+    sup = Supervisor(_job(tmp_path, "kept"), 2, keep=True, start_method="forkserver")
+    try:
+        first = _take_all(sup, src)
+        pids = [s.proc.pid for s in sup.slots]
+        assert len(pids) == 2 and all(s.proc.is_alive() for s in sup.slots)
+        second = _take_all(sup, src)
+        assert [s.proc.pid for s in sup.slots] == pids  # the same workers
+        assert sorted(o.status for o in first + second) == ["ok"] * 12
+    finally:
+        sup.stop()
+    assert sup.slots == []
+
+    class Stop(Exception):
+        pass
+
+    def take(_o):
+        raise Stop
+
+    with pytest.raises(Stop):
+        sup.run(discover([src]), take)
+    assert sup.slots == []  # stopped, although kept
+
+
+def test_a_worker_lets_its_sink_go_when_it_ends(tmp_path):
+    """A worker's sink is closed as the worker ends (a C-STORE sink releases its
+    associations rather than dropping them on the peer)."""
+    from deid.engine.executors.pool import Supervisor
+
+    class Closing(FolderSink):
+        def close(self):
+            (tmp_path / "closed").mkdir(exist_ok=True)
+            (tmp_path / "closed" / str(os.getpid())).touch()
+
+    src = _batch(tmp_path, 2)
+    for name in ("raise.dcm", "hang.dcm", "corrupt.dcm"):
+        (src / name).unlink()
+    job = Job(Context(load_pipeline(), Pseudonymizer(KEY)), Closing(tmp_path / "o", tmp_path / "o.q"))
+    sup = Supervisor(job, 2)
+    _take_all(sup, src)
+    assert len(list((tmp_path / "closed").iterdir())) == 2  # one per worker, none in this process
+    assert not (tmp_path / "closed" / str(os.getpid())).exists()
+
+
+def test_a_sigterm_to_the_whole_unit_does_not_kill_a_worker(tmp_path):
+    """systemd stops a service with SIGTERM to every process of its unit (a terminal's
+    Ctrl-C reaches the whole process group): the workers ignore both and the driver
+    decides. A worker killed by it would have its item quarantined as worker-died."""
+    import signal
+
+    from deid.engine.executors.pool import Supervisor
+
+    src = _batch(tmp_path, 4)
+    for name in ("raise.dcm", "hang.dcm", "corrupt.dcm"):
+        (src / name).unlink()
+    sup = Supervisor(_job(tmp_path, "term"), 2, keep=True)
+    try:
+        _take_all(sup, src)
+        pids = [s.proc.pid for s in sup.slots]
+        for pid in pids:
+            os.kill(pid, signal.SIGTERM)
+            os.kill(pid, signal.SIGINT)
+        time.sleep(0.3)
+        again = _take_all(sup, src)
+        assert [s.proc.pid for s in sup.slots] == pids and all(s.proc.is_alive() for s in sup.slots)
+        assert [o.status for o in again] == ["ok"] * 4
+    finally:
+        sup.stop()

@@ -29,7 +29,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from functools import partial
 from multiprocessing.connection import Connection, wait
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from ...handlers import Item, Result, Status
 from ..job import Job, Outcome
@@ -73,14 +73,25 @@ WORKER_FAILED = 70  # EX_SOFTWARE
 
 
 def _serve(job: Job, conn: Connection, threads: int, max_memory_mb: int) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver handles Ctrl-C and stops the pool
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # The driver handles Ctrl-C and SIGTERM and stops the pool (a None on the pipe, then
+    # SIGKILL). A terminal's Ctrl-C reaches the whole process group, and systemd's stop
+    # sends SIGTERM to every process of the unit: a worker that died of it would have its
+    # item quarantined as worker-died, and a draining gateway would lose its workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     os.environ.setdefault("DEID_OCR_THREADS", str(threads))
     if max_memory_mb:
         import resource
 
         limit = max_memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    try:
+        _loop(job, conn, max_memory_mb)
+    finally:
+        job.sink.close()  # a peer sink's connections, released rather than dropped
+
+
+def _loop(job: Job, conn: Connection, max_memory_mb: int) -> None:
     while True:
         try:
             chunk = conn.recv()
@@ -98,12 +109,27 @@ def _serve(job: Job, conn: Connection, threads: int, max_memory_mb: int) -> None
 
 
 class Supervisor:
-    """`--engine local`: the Executor protocol over a supervised pool of processes."""
+    """`--engine local`: the Executor protocol over a supervised pool of processes.
 
-    def __init__(self, job: Job, workers: int, max_memory_mb: int = 0, chunk: int = CHUNK):
+    `keep`: the workers outlive a run() that ends normally, for the next one (the gateway
+    runs a batch at a time); stop() ends them. A run() that is interrupted always stops
+    them, since they may still be busy with its items. `start_method`: multiprocessing's
+    ("fork" by default; "forkserver" where the caller has threads, such as the gateway's
+    receiver: a worker is then forked from a process that has none)."""
+
+    def __init__(
+        self,
+        job: Job,
+        workers: int,
+        max_memory_mb: int = 0,
+        chunk: int = CHUNK,
+        keep: bool = False,
+        start_method: str = "fork",
+    ):
         self.job, self.workers, self.max_memory_mb, self.chunk = job, max(1, workers), max_memory_mb, chunk
+        self.keep = keep
         self.limit = job.timeout + max(KILL_GRACE, job.timeout / 4) if job.timeout else 0.0
-        self.ctx = mp.get_context("fork")
+        self.ctx: Any = mp.get_context(start_method)  # typeshed: BaseContext for a str, no .Process
         self.threads = max(1, (os.cpu_count() or 1) // self.workers)
         self.slots: list[_Slot] = []
 
@@ -187,10 +213,11 @@ class Supervisor:
             self.threads,
             self.limit,
         )
+        finished = False
         try:
-            for _ in range(self.workers):
-                slot = self._start()
-                self.slots.append(slot)
+            if not self.slots:
+                self.slots = [self._start() for _ in range(self.workers)]
+            for slot in self.slots:
                 self._feed(slot, batches)
             while any(s.outstanding for s in self.slots):
                 busy = [s for s in self.slots if s.outstanding]
@@ -201,8 +228,10 @@ class Supervisor:
                     elif s.deadline and time.monotonic() > s.deadline:
                         self._replace(s, f"timeout: over {self.job.timeout:g} s (worker stopped)", take)
                         self._feed(s, batches)
+            finished = True
         finally:
-            self.stop()
+            if not (finished and self.keep):
+                self.stop()
 
     def stop(self) -> None:
         for s in self.slots:

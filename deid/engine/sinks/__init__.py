@@ -97,3 +97,7 @@ class Sink(Protocol):
         -> status), those this destination holds as done: a resumed run skips them. A
         folder holds every one (an input is recorded only after its write is in place);
         a peer that acknowledges later may hold fewer."""
+
+    def close(self) -> None:
+        """Let go of connections (a pool worker or a gateway that stops); a folder has none.
+        The sink may be used again afterwards (a peer sink connects again)."""

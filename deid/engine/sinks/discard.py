@@ -49,3 +49,6 @@ class Discard:
 
     def resume_index(self, done: Mapping[str, str]) -> Mapping[str, str]:
         return {}
+
+    def close(self) -> None:
+        pass

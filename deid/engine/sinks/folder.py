@@ -61,6 +61,9 @@ class LocalQuarantine:
         compact_reasons(self.quarantine_dir / REASONS)
         return n
 
+    def close(self) -> None:
+        """Nothing to let go of for a folder (a peer sink releases its connections)."""
+
 
 @dataclass(frozen=True)
 class FolderSink(LocalQuarantine):

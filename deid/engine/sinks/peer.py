@@ -62,9 +62,6 @@ class PeerSink(LocalQuarantine):
     def resume_index(self, done: Mapping[str, str]) -> Mapping[str, str]:
         return done  # an input is recorded only after the peer acknowledged it
 
-    def close(self) -> None:
-        """Let go of connections (a gateway that stops)."""
-
 
 def pause(attempt: int) -> None:
     """The wait before a put's next attempt."""
