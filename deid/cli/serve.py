@@ -31,6 +31,13 @@ FORWARD_TLS_CA = typer.Option(
     "--forward-tls-ca",
     help="Forward (C-STORE) over TLS, checking the destination against this CA; also the CA for an https --stow.",
 )
+WORKERS = typer.Option(
+    None,
+    "--workers",
+    min=0,
+    help="Processes that de-identify and forward, each over its own association (default: one per core, "
+    "at most 4; 0: in the receiving process, slower).",
+)
 LOG_LEVEL = typer.Option("WARNING", "--log-level", help="DEBUG, INFO, WARNING or ERROR (never a value).")
 
 
@@ -76,6 +83,7 @@ def serve(
     status_port: int = typer.Option(
         0, "--status-port", min=0, help="Also serve the counters as JSON on http://127.0.0.1:PORT/status."
     ),
+    workers: Optional[int] = WORKERS,
     log_level: str = LOG_LEVEL,
 ) -> None:
     from ..gateway.spool import Spool
@@ -110,6 +118,7 @@ def serve(
         drain_seconds=drain_seconds,
         status_port=status_port,
         allow_any_caller=allow_any_caller,
+        workers=workers,
     )
     raise typer.Exit(Gateway(cfg, lambda line: console.print(line, markup=False)).run())
 
@@ -132,6 +141,7 @@ def pull(
     key_file: Optional[Path] = KEY_FILE,
     audit: Optional[Path] = AUDIT,
     forward_tls_ca: Optional[Path] = FORWARD_TLS_CA,
+    workers: Optional[int] = WORKERS,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     log_level: str = LOG_LEVEL,
 ) -> None:
@@ -152,6 +162,7 @@ def pull(
         forward=forward,
         stow=stow,
         forward_tls_ca=forward_tls_ca,
+        workers=workers,
     )
     todo = read_list(rows)
     res = run_pull(cfg, peer, todo, lambda total: _bar(total, quiet), lambda line: console.print(line, markup=False))

@@ -4,6 +4,7 @@ found before anything listens or is received."""
 
 from __future__ import annotations
 
+import os
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,9 @@ from .spool import Spool
 
 if TYPE_CHECKING:
     from ..policy import Pipeline
+
+
+MAX_DEFAULT_WORKERS = 4  # each worker holds an association to the destination: a PACS may limit them
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -54,6 +58,7 @@ class GatewayConfig:
     timeout: float = 900.0  # seconds one instance may take to de-identify
     drain_seconds: float = 60.0  # on SIGTERM: how long to keep forwarding what is spooled
     status_port: int = 0  # a JSON status endpoint on 127.0.0.1 (0: none)
+    workers: int = 1  # de-identifying processes (0: in the gateway's own process)
 
     @classmethod
     def build(
@@ -77,6 +82,7 @@ class GatewayConfig:
         drain_seconds: float = 60.0,
         status_port: int = 0,
         allow_any_caller: bool = False,
+        workers: int | None = None,
     ) -> GatewayConfig:
         from ..policy import load_pipeline
         from ..pseudonym import load_key
@@ -125,6 +131,8 @@ class GatewayConfig:
             raise DeidError(f"--spool {spool} exists and is not a folder")
         if not 0 <= status_port < 65536:
             raise DeidError("--status-port must be a port number (0: no status endpoint)")
+        if workers is not None and workers < 0:
+            raise DeidError("--workers must be 0 (in the gateway's process) or more")
         return cls(
             host,
             port,
@@ -143,6 +151,7 @@ class GatewayConfig:
             timeout,
             drain_seconds,
             status_port,
+            min(os.cpu_count() or 1, MAX_DEFAULT_WORKERS) if workers is None else workers,
         )
 
     def sink(self) -> PeerSink:

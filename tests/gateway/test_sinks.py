@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -190,23 +191,72 @@ def test_stow_refusals_and_outages(tmp_path, stow_server):
     assert {r["reason"] for r in reasons(tmp_path / "q").values()} == {"refused-by-destination: http-409:0xA900"}
 
 
-def test_an_instance_the_peer_keeps_answering_transiently_is_quarantined_not_stuck(tmp_path, monkeypatch):
+@pytest.mark.parametrize("workers", [0, 2], ids=["in-process", "pool"])
+def test_an_instance_the_peer_keeps_answering_transiently_is_quarantined_not_stuck(tmp_path, monkeypatch, workers):
     """Head-of-line: a peer that answers one instance with a transient status round after
-    round would hold the spool back for ever; after STUCK_ROUNDS it is quarantined."""
+    round would hold the spool back for ever; after STUCK_ROUNDS it is quarantined. On the
+    pool, outcomes come back in any order: the instance blamed is the one the run stopped on."""
     import deid.gateway.service as service
 
     monkeypatch.setattr(service, "STUCK_ROUNDS", 3)
     scp = Scp(0xA700)
     try:
-        cfg, spool, sink, audit, fwd = _forwarder(tmp_path, scp.port)
+        cfg, spool, sink, audit, fwd = _forwarder(tmp_path, scp.port, workers)
         for _ in range(8):
             fwd.batch()
+        fwd.release()
         assert spool.depth() == 0 and fwd.n.quarantined == 2 and fwd.n.forwarded == 0
         assert fwd.accounting() == []  # the quarantine is in the books: audit rows and counts
         why = {r["reason"] for r in reasons(cfg.spool / "quarantine").values()}
         assert why == {"refused-by-destination: kept answering 0xA700 (3 rounds)"}
-        sink.close()
         audit.close()
+    finally:
+        scp.close()
+
+
+def test_the_pool_forwards_over_its_own_associations_and_lets_them_go(tmp_path):
+    """`--workers 2`: each worker de-identifies and sends over its own association; the
+    spool empties, every instance is acknowledged once, and release() ends the workers,
+    which release their associations (the peer sees them close)."""
+    scp = Scp()
+    closed = []
+    scp.server.bind(evt.EVT_CONN_CLOSE, lambda e: closed.append(1))
+    try:
+        cfg, spool, sink, audit, fwd = _forwarder(tmp_path, scp.port, workers=2)
+        for f in make_study_files(tmp_path / "more", 30, patients=3):
+            spool.put(f.read_bytes())
+        while fwd.batch():
+            pass
+        assert spool.depth() == 0 and fwd.n.forwarded == 32 and len(scp.received) == 32
+        assert fwd.pool is not None and len(fwd.pool.slots) == 2
+        fwd.release()
+        assert fwd.pool.slots == [] and fwd.accounting() == []
+        deadline = time.monotonic() + 10
+        while len(closed) < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert closed  # released by the workers as they ended, not left to time out
+        audit.close()
+    finally:
+        scp.close()
+
+
+def test_a_response_pynetdicoms_reactor_takes_goes_back_to_the_send_waiting_for_it(tmp_path):
+    """pynetdicom's race (cstore.tune): the association's reactor can take a C-STORE
+    response off the DIMSE queue before the send that waits for it; pynetdicom drops it
+    ("unexpected C-STORE service message") and the send waits 30 s for nothing. Tuned, a
+    response the reactor takes goes back on the queue; a request is still served."""
+    from pynetdicom.dimse_primitives import C_STORE
+
+    scp = Scp()
+    try:
+        sink = CStoreSink(Peer("DEST", LOOPBACK, scp.port), tmp_path / "q", tmp_path / "out")
+        assoc = sink._associate("1.2.840.10008.5.1.4.1.1.2", "1.2.840.10008.1.2.1", set())
+        rsp = C_STORE()
+        rsp.MessageIDBeingRespondedTo, rsp.Status = 7, 0x0000
+        rsp.AffectedSOPClassUID, rsp.AffectedSOPInstanceUID = "1.2.840.10008.5.1.4.1.1.2", "1.2.3"
+        assoc._serve_request(rsp, 1)
+        assert assoc.dimse.msg_queue.get_nowait() == (1, rsp)
+        assoc.release()
     finally:
         scp.close()
 
@@ -255,9 +305,10 @@ def test_an_instance_the_connected_peer_never_answers_is_quarantined_a_down_peer
     audit.close()
 
 
-def _forwarder(tmp_path, port):
+def _forwarder(tmp_path, port, workers=0):
     """A gateway's forwarding half (header-only pipeline, C-STORE to DEST on `port`) over a
-    spool holding two instances of one study."""
+    spool holding two instances of one study; `workers` 0: in this process, where a test's
+    monkeypatch reaches (the pool's workers are forked from a forkserver)."""
     import deid.gateway.service as service
     from deid.gateway.config import GatewayConfig
     from deid.gateway.spool import Spool
@@ -265,7 +316,7 @@ def _forwarder(tmp_path, port):
 
     cfg = GatewayConfig.build(
         listen="127.0.0.1:0", ae_title="DEID", spool=tmp_path / "spool", pipeline=str(header_only_pipeline(tmp_path)),
-        key_file=None, audit=tmp_path / "gw.sqlite", forward=f"DEST@{LOOPBACK}:{port}",
+        key_file=None, audit=tmp_path / "gw.sqlite", forward=f"DEST@{LOOPBACK}:{port}", workers=workers,
     )  # fmt: skip
     spool = Spool(cfg.spool)
     spool.prepare()
