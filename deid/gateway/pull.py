@@ -257,6 +257,7 @@ def _pull(
     with hold(cfg.spool, cfg.audit):
         spool.prepare()
         sink.prepare()
+        sink.remove_partials()  # a killed run's workers' temp files
         done = DoneList(spool, pseudo.fingerprint)
         todo = [r for r in rows if r not in done]
         res.done_earlier = len(rows) - len(todo)

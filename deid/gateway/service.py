@@ -98,6 +98,19 @@ class Forwarder:
         if self.pool is not None:
             self.pool.stop()
         self.sink.close()
+        self._tidy()
+
+    def _tidy(self) -> None:
+        """Temp files of workers the pool had to kill (a batch stopped mid-send, a stop
+        past its grace): a de-identified output waiting to be sent, or part of a raw copy
+        into the quarantine. Only once no worker runs."""
+        try:
+            n = self.sink.remove_partials()
+        except OSError as exc:
+            log.warning("cannot remove temp files: %s", type(exc).__name__)
+            return
+        if n:
+            log.info("removed %d temp files of stopped workers", n)
 
     def batch(self) -> int:
         """One batch of the spool through the engine; how many entries it finished (0: the
@@ -119,6 +132,8 @@ class Forwarder:
                 self.n.errors += 1
                 self.spool.set_aside(o.source)
             self.spool.remove(o.source)
+        if s.interrupted:
+            self._tidy()  # the pool was stopped: its workers' temp files are orphans
         if s.interrupted and s.stop_reason:
             if s.stop_source:
                 self._stuck(s.stop_source, s.stop_reason)
@@ -189,21 +204,18 @@ class Forwarder:
 
 def _pool(job: Job, workers: int) -> Supervisor | None:
     """The engine's process pool for the gateway (None: `--workers 0`, the inline engine in
-    this process). Workers are forked from a forkserver started now, before the receiver's
-    threads exist, and outlive each batch (Supervisor keep)."""
+    this process). Its workers outlive each batch (Supervisor keep) and are forked from a
+    forkserver (started with the first batch, by fork and exec: none of the receiver's
+    threads or locks are copied into it), which imports what they need once
+    (forkserver_preload.py)."""
     if workers <= 0:
         return None
     import multiprocessing as mp
 
     from ..engine.executors.pool import Supervisor
 
-    ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(PRELOAD)
+    mp.get_context("forkserver").set_forkserver_preload(["deid.gateway.forkserver_preload"])
     return Supervisor(job, workers, keep=True, start_method="forkserver")
-
-
-# imported once in the forkserver, so that a worker starts in milliseconds
-PRELOAD = ["deid.engine.executors.pool", "deid.dicom.handler", "deid.engine.sinks.cstore", "pynetdicom"]
 
 
 class Gateway:
@@ -231,6 +243,7 @@ class Gateway:
         with hold(cfg.spool, cfg.audit):  # one gateway per spool: before anything in it is touched
             removed = self.spool.prepare()
             sink.prepare()
+            sink.remove_partials()  # a killed gateway's workers' temp files
             audit = AuditLog(cfg.audit)
             audit.start_run(cfg.pipeline.name, cfg.pipeline.policy_hash, versions(), Pseudonymizer(cfg.secret).key_id)
             fwd = Forwarder(cfg, self.spool, sink, audit)

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -259,3 +261,110 @@ def test_a_sigterm_to_the_whole_unit_does_not_kill_a_worker(tmp_path):
         assert [o.status for o in again] == ["ok"] * 4
     finally:
         sup.stop()
+
+
+def test_a_kept_worker_that_died_while_idle_is_replaced_and_nothing_is_blamed(tmp_path):
+    import signal
+
+    from deid.engine.executors.pool import Supervisor
+
+    src = _batch(tmp_path, 4)
+    for name in ("raise.dcm", "hang.dcm", "corrupt.dcm"):
+        (src / name).unlink()
+    sup = Supervisor(_job(tmp_path, "idle"), 2, keep=True)
+    try:
+        _take_all(sup, src)
+        dead = sup.slots[0].proc
+        os.kill(dead.pid, signal.SIGKILL)  # the out-of-memory killer, between batches
+        dead.join(5)
+        again = _take_all(sup, src)
+        assert [o.status for o in again] == ["ok"] * 4
+        assert sup.slots[0].proc.pid != dead.pid and sup.slots[0].proc.is_alive()
+    finally:
+        sup.stop()
+
+
+DRIVER = """
+import sys, time
+sys.path[:0] = [{tests!r}]
+from pathlib import Path
+from deid.core import Context
+from deid.engine.discover import discover
+from deid.engine.executors.pool import Supervisor
+from deid.engine.job import Job
+from deid.engine.sinks import FolderSink
+from deid.policy import load_pipeline
+from deid.pseudonym import Pseudonymizer
+from helpers import KEY
+tmp = Path({tmp!r})
+job = Job(Context(load_pipeline(), Pseudonymizer(KEY)), FolderSink(tmp / "o", tmp / "o.q"))
+if {forkserver!r}:
+    from deid.gateway.service import _pool
+    sup = _pool(job, 2)
+else:
+    sup = Supervisor(job, 2, keep=True)
+sup.run(discover([tmp / "in"]), lambda o: None)
+print(" ".join(str(s.proc.pid) for s in sup.slots), flush=True)
+if {forkserver!r}:
+    import signal, os
+    from multiprocessing import forkserver
+    before = forkserver._forkserver._forkserver_pid
+    os.kill(before, signal.SIGTERM)  # systemd: the whole unit
+    time.sleep(0.5)
+    out = []
+    sup.run(discover([tmp / "in"]), out.append)
+    same = forkserver._forkserver._forkserver_pid == before and os.waitpid(before, os.WNOHANG) == (0, 0)
+    print(same, len(out), " ".join(str(s.proc.pid) for s in sup.slots), flush=True)
+    sup.stop()
+    sys.exit(0)
+time.sleep(600)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/status").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_workers_of_a_driver_killed_with_sigkill_die_with_it(tmp_path):
+    """A forked worker holds the driver's pipe ends and ignores SIGTERM: after a kill -9
+    of the driver it would wait for ever and keep the run's lock. It dies with its parent."""
+    import signal
+    import subprocess
+
+    src = _batch(tmp_path, 2)
+    for name in ("raise.dcm", "hang.dcm", "corrupt.dcm"):
+        (src / name).unlink()
+    code = DRIVER.format(tests=str(Path(__file__).parents[1]), tmp=str(tmp_path), forkserver=False)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        pids = [int(p) for p in proc.stdout.readline().split()]
+        assert len(pids) == 2 and all(_alive(p) for p in pids)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        deadline = time.monotonic() + 10
+        while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(_alive(p) for p in pids)
+    finally:
+        proc.kill()
+
+
+def test_the_gateways_forkserver_outlives_a_sigterm_to_the_whole_unit(tmp_path):
+    """systemd's stop (KillMode=control-group) sends SIGTERM to every process of the
+    unit: the forkserver the gateway's workers come from survives it (forkserver_preload),
+    so the supervisor still knows its workers and the next batch runs on them."""
+    import subprocess
+
+    src = _batch(tmp_path, 3)
+    for name in ("raise.dcm", "hang.dcm", "corrupt.dcm"):
+        (src / name).unlink()
+    code = DRIVER.format(tests=str(Path(__file__).parents[1]), tmp=str(tmp_path), forkserver=True)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    first, after = r.stdout.splitlines()
+    assert after == f"True 3 {first}"  # the same forkserver, the same workers, every item done

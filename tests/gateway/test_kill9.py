@@ -48,7 +48,7 @@ def test_kill9_twice_mid_stream_loses_nothing_and_duplicates_nothing(tmp_path):
                 wait_for(
                     lambda: o.statistics()["CountInstances"] >= floor,  # noqa: B023
                     timeout=60,
-                    step=0.25,  # (Orthanc's /statistics is costly: polled faster, it starves its stores)
+                    step=0.25,
                     what="forwarding",
                 )
                 s.kill9()  # mid-stream: some acknowledged, some in flight, some in the spool

@@ -240,6 +240,27 @@ def test_the_pool_forwards_over_its_own_associations_and_lets_them_go(tmp_path):
         scp.close()
 
 
+def test_a_stopped_batch_leaves_no_temp_files_of_the_workers_it_killed(tmp_path):
+    """A destination that is down stops the batch; the pool stops its workers, killing
+    those still in a send's retries, whose temp files (a de-identified output waiting to
+    be sent) would stay in the spool for ever: the forwarder removes them."""
+    import socket
+
+    from deid.engine.writer import find_partials
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind((LOOPBACK, 0))
+        port = s.getsockname()[1]
+    cfg, spool, sink, audit, fwd = _forwarder(tmp_path, port, workers=2)
+    for f in make_study_files(tmp_path / "more", 14, patients=2):
+        spool.put(f.read_bytes())
+    for _ in range(2):
+        assert fwd.batch() == 0 and fwd.n.destination_down
+        assert list(find_partials(cfg.spool)) == [] and spool.depth() == 16
+    fwd.release()
+    audit.close()
+
+
 def test_a_response_pynetdicoms_reactor_takes_goes_back_to_the_send_waiting_for_it(tmp_path):
     """pynetdicom's race (cstore.tune): the association's reactor can take a C-STORE
     response off the DIMSE queue before the send that waits for it; pynetdicom drops it
@@ -251,11 +272,14 @@ def test_a_response_pynetdicoms_reactor_takes_goes_back_to_the_send_waiting_for_
     try:
         sink = CStoreSink(Peer("DEST", LOOPBACK, scp.port), tmp_path / "q", tmp_path / "out")
         assoc = sink._associate("1.2.840.10008.5.1.4.1.1.2", "1.2.840.10008.1.2.1", set())
-        rsp = C_STORE()
-        rsp.MessageIDBeingRespondedTo, rsp.Status = 7, 0x0000
-        rsp.AffectedSOPClassUID, rsp.AffectedSOPInstanceUID = "1.2.840.10008.5.1.4.1.1.2", "1.2.3"
-        assoc._serve_request(rsp, 1)
-        assert assoc.dimse.msg_queue.get_nowait() == (1, rsp)
+        first, second = C_STORE(), C_STORE()
+        for i, rsp in enumerate((first, second)):
+            rsp.MessageIDBeingRespondedTo, rsp.Status = 7 + i, 0xFF00
+            rsp.AffectedSOPClassUID, rsp.AffectedSOPInstanceUID = "1.2.840.10008.5.1.4.1.1.2", f"1.2.{i}"
+        assoc.dimse.msg_queue.put((1, second))  # already queued behind the one the reactor took
+        assoc._serve_request(first, 1)
+        q = assoc.dimse.msg_queue
+        assert [q.get_nowait(), q.get_nowait()] == [(1, first), (1, second)]  # back in its place
         assoc.release()
     finally:
         scp.close()

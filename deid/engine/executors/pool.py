@@ -24,6 +24,7 @@ import logging
 import multiprocessing as mp
 import os
 import signal
+import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -62,6 +63,7 @@ def _worker(job: Job, conn: Connection, threads: int, max_memory_mb: int) -> Non
     no traceback on stderr, which could show a path or a value: the supervisor reports
     its item as worker-died (quarantined). DEID_DEBUG=1 shows the traceback."""
     try:
+        _die_with_parent()
         _serve(job, conn, threads, max_memory_mb)
     except BaseException:
         if os.environ.get("DEID_DEBUG"):
@@ -70,6 +72,23 @@ def _worker(job: Job, conn: Connection, threads: int, max_memory_mb: int) -> Non
 
 
 WORKER_FAILED = 70  # EX_SOFTWARE
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """A worker whose driver was killed (kill -9, out of memory) dies too (Linux): it
+    ignores SIGTERM, and a forked worker holds the driver's ends of the pipes, so it would
+    wait for work for ever and keep the run's lock."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent died before the line above
+        os._exit(0)
 
 
 def _serve(job: Job, conn: Connection, threads: int, max_memory_mb: int) -> None:
@@ -144,7 +163,10 @@ class Supervisor:
         if not slot.outstanding:
             self._renew(slot)
         slot.outstanding.extend(chunk)
-        slot.conn.send(chunk)
+        try:
+            slot.conn.send(chunk)
+        except OSError:  # the worker died: the next wait() finds its pipe closed and replaces it
+            pass
 
     def _renew(self, slot: _Slot) -> None:
         slot.deadline = time.monotonic() + self.limit if self.limit else 0.0
@@ -163,10 +185,7 @@ class Supervisor:
             reason.split(":", 1)[0],
             max(0, len(slot.outstanding) - 1),
         )
-        if slot.proc.is_alive():
-            slot.proc.kill()
-        slot.proc.join()
-        slot.conn.close()
+        self._end(slot)
         rest = list(slot.outstanding)
         blamed = rest.pop(slot.current()) if rest else None
         slot.outstanding.clear()
@@ -217,6 +236,10 @@ class Supervisor:
         try:
             if not self.slots:
                 self.slots = [self._start() for _ in range(self.workers)]
+            for i, slot in enumerate(self.slots):  # a kept worker that died while idle (nothing to blame)
+                if not slot.proc.is_alive() or slot.conn.poll():
+                    self._end(slot)
+                    self.slots[i] = self._start()
             for slot in self.slots:
                 self._feed(slot, batches)
             while any(s.outstanding for s in self.slots):
@@ -232,6 +255,13 @@ class Supervisor:
         finally:
             if not (finished and self.keep):
                 self.stop()
+
+    @staticmethod
+    def _end(slot: _Slot) -> None:
+        if slot.proc.is_alive():
+            slot.proc.kill()
+        slot.proc.join()
+        slot.conn.close()
 
     def stop(self) -> None:
         for s in self.slots:
