@@ -9,7 +9,8 @@ de-identify, `verify:`, write through the sink, or quarantine with a reason) and
 same audit rows. The work happens on the engine's process pool (`--workers`, kept
 across batches; each worker forwards over its own association), not beside the
 receiver: pynetdicom polls on threads, and a busy thread in its process holds every
-C-STORE back (one CPU-bound thread took a receiver from ~220 to 16 instances/s). An entry leaves the spool only after its batch is
+C-STORE back (one CPU-bound thread took a receiver from 194 to 16 instances/s:
+benchmarks/gateway_receive.py). An entry leaves the spool only after its batch is
 committed to the audit log and its outcome is forwarded (the peer acknowledged it) or
 quarantined. A destination that is down stops the batch (work.finish: "stop"); what
 is left stays in the spool and is tried again after a backoff (1, 2, 4 ... 60 s).
