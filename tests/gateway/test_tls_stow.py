@@ -9,6 +9,7 @@ import ssl
 from pathlib import Path
 
 import pydicom
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -129,3 +130,45 @@ def test_stow_rs_to_orthanc_and_cstore_to_another_at_once(tmp_path):
     finally:
         web.stop()
         dicom.stop()
+
+
+def test_forwarding_over_tls_checks_the_destination_against_the_ca(tmp_path):
+    """`--forward-tls-ca`: the C-STORE sink speaks TLS and trusts only a destination whose
+    certificate the CA signed (and names the address it called); another CA's, or plain
+    DICOM to a TLS port, is a destination that is down: nothing sent, nothing quarantined."""
+    from pynetdicom import ALL_TRANSFER_SYNTAXES, evt
+
+    from deid.engine.sinks import DestinationDown
+    from deid.engine.sinks.cstore import ClientTLS, CStoreSink, Peer
+
+    pki = make_pki(tmp_path / "pki")
+    other = make_pki(tmp_path / "other", "someone else's CA")
+    received: list[str] = []
+
+    def store(event):
+        received.append(str(event.request.AffectedSOPInstanceUID))
+        return 0x0000
+
+    ae = AE("DEST")
+    ae.add_supported_context("1.2.840.10008.5.1.4.1.1.2", ALL_TRANSFER_SYNTAXES)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(str(pki["server.crt"]), str(pki["server.key"]))
+    server = ae.start_server((LOOPBACK, 0), block=False, ssl_context=ctx, evt_handlers=[(evt.EVT_C_STORE, store)])
+    peer = Peer("DEST", LOOPBACK, server.server_address[1])
+    files = make_study_files(tmp_path / "in", 2, patients=1)
+    try:
+        for tls, works in ((ClientTLS(pki["ca.crt"]), True), (ClientTLS(other["ca.crt"]), False), (None, False)):
+            sink = CStoreSink(peer, tmp_path / "q", tmp_path / "out", tls=tls, attempts=1, timeout=5)
+            try:
+                for f in files:
+                    if works:
+                        assert sink.put(f.name, f.read_bytes()) == str(peer)
+                    else:
+                        with pytest.raises(DestinationDown):
+                            sink.put(f.name, f.read_bytes())
+            finally:
+                sink.close()
+        assert received == [str(pydicom.dcmread(f).SOPInstanceUID) for f in files]  # the first sink's only
+        assert not (tmp_path / "q").exists() or not any((tmp_path / "q").iterdir())
+    finally:
+        server.shutdown()
