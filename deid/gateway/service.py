@@ -89,6 +89,7 @@ class Forwarder:
         self.job = Job(Context(cfg.pipeline, Pseudonymizer(cfg.secret)), sink, Naming.MIRROR, timeout=cfg.timeout)
         self.n = Counters()
         self._backoff = 0.0
+        self._retry_at = 0.0
         self._stuck_on = ("", 0)  # (spool entry, rounds) a peer's transient status stopped
         self.pool = _pool(self.job, cfg.workers)
 
@@ -142,6 +143,7 @@ class Forwarder:
             self.n.destination_down = True
             self.n.last_problem = s.stop_reason.split(":", 1)[0]
             self._backoff = min(BACKOFF_MAX, max(1.0, self._backoff * 2))
+            self._retry_at = time.monotonic() + self._backoff
             log.warning("forwarding stopped (%s); retry in %.0f s", s.stop_reason, self._backoff)
         else:
             self.n.destination_down = False
@@ -189,9 +191,13 @@ class Forwarder:
 
         return check(self.n.summary, self.audit, self.sink)
 
-    @property
-    def backoff(self) -> float:
-        return self._backoff if self.n.destination_down else 0.0
+    def retry_now(self) -> None:
+        self._retry_at = 0.0
+
+    def wait(self) -> float:
+        """Seconds until the next try while the destination is down (0: try now). The
+        status keeps saying down through the waits and the tries, until a batch gets through."""
+        return max(0.0, self._retry_at - time.monotonic()) if self.n.destination_down else 0.0
 
     def associations(self, ended: list[Association]) -> None:
         """Per-association rows in the audit log (who called, how much; never a value)."""
@@ -301,10 +307,12 @@ class Gateway:
                 if time.monotonic() - last_status >= 1.0:
                     self._write_status(fwd)
                     last_status = time.monotonic()
-                if fwd.backoff:
-                    if self._sleep(fwd.backoff, deadline):
+                wait = fwd.wait()
+                if wait:
+                    if self._sleep(wait, deadline):
                         break
-                    fwd.n.destination_down = False  # try again
+                    if deadline is None and self.stop.is_set():
+                        fwd.retry_now()  # a drain starts with a try
                     continue
                 if fwd.batch():
                     busy = time.monotonic()

@@ -14,6 +14,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+import time
 
 import pydicom
 from pydicom.filereader import _read_file_meta_info
@@ -195,7 +196,11 @@ def test_a_destination_that_is_down_keeps_instances_in_the_spool(tmp_path):
         o.stop()  # down while running
         storescu(s.port, tmp_path / "more")
         wait_for(lambda: s.status()["retries"] >= 1, what="a retry while running")
-        assert s.status()["spool_depth"] == 2
+        seen = []
+        for _ in range(12):  # through the waits and the tries: down until a batch gets through
+            seen.append(s.status()["destination_down"])
+            time.sleep(0.25)
+        assert all(seen) and s.status()["spool_depth"] == 2
         o = start_orthanc(tmp_path / "orthanc", {"DEID": None}, ports=(dicom_port, http_port))
         wait_for(lambda: len(o.instances()) == 5, timeout=90, what="5 instances after the destination came back")
         assert s.stop() == 0

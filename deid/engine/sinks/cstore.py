@@ -256,10 +256,10 @@ class CStoreSink(PeerSink):
         try:
             assoc = ae.associate(self.peer.host, self.peer.port, **kw)
         except (OSError, ssl.SSLError) as exc:
-            raise DestinationDown(f"{self.peer.ae_title}: cannot connect ({type(exc).__name__})") from None
+            raise DestinationDown(f"cannot connect ({type(exc).__name__})") from None
         if not assoc.is_established:
             what = "rejected the association" if assoc.is_rejected else "cannot connect (no association)"
-            raise DestinationDown(f"{self.peer.ae_title}: {what}")
+            raise DestinationDown(what)
         tune(assoc)
         return assoc
 
