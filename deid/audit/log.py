@@ -109,7 +109,11 @@ class AuditLog:
 
     BUSY_SECONDS = 2.0  # how long a write waits for another process to let go of the file
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, durable: bool = False):
+        """`durable`: each commit is on disk when it returns (SQLite synchronous=FULL), for a
+        writer that deletes the only other trace of an input right after (the gateway's
+        spool entry); otherwise a power cut may undo the last commits (WAL, NORMAL), which
+        a resumed `deid run` redoes."""
         self.path = Path(path)
         if str(path) != ":memory:":
             _private_file(self.path)
@@ -118,7 +122,7 @@ class AuditLog:
         try:
             with _sql(self.path, "open it"):
                 self.db.execute("PRAGMA journal_mode=WAL")
-                self.db.execute("PRAGMA synchronous=NORMAL")
+                self.db.execute("PRAGMA synchronous=FULL" if durable else "PRAGMA synchronous=NORMAL")
                 self.db.executescript(SCHEMA)
                 row = self.db.execute("SELECT seq, row_hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
         except AuditError:

@@ -261,7 +261,7 @@ def _pull(
         done = DoneList(spool, pseudo.fingerprint)
         todo = [r for r in rows if r not in done]
         res.done_earlier = len(rows) - len(todo)
-        audit = AuditLog(cfg.audit)
+        audit = AuditLog(cfg.audit, durable=True)  # spool entries go right after a commit
         audit.start_run(cfg.pipeline.name, cfg.pipeline.policy_hash, versions(), pseudo.key_id)
         fwd = Forwarder(cfg, spool, sink, audit)
         try:

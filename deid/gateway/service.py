@@ -251,7 +251,7 @@ class Gateway:
             removed = self.spool.prepare()
             sink.prepare()
             sink.remove_partials()  # a killed gateway's workers' temp files
-            audit = AuditLog(cfg.audit)
+            audit = AuditLog(cfg.audit, durable=True)  # spool entries go right after a commit
             audit.start_run(cfg.pipeline.name, cfg.pipeline.policy_hash, versions(), Pseudonymizer(cfg.secret).key_id)
             fwd = Forwarder(cfg, self.spool, sink, audit)
             try:

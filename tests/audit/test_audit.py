@@ -74,3 +74,13 @@ def test_not_an_audit_log(tmp_path):
     p.write_text("hello")
     res = runner.invoke(app, ["audit", "verify", str(p)])
     assert res.exit_code == 2
+
+
+def test_a_durable_log_is_on_disk_at_each_commit(tmp_path):
+    """The gateway deletes a spool entry right after the commit that records it: its log
+    syncs every commit (FULL); a run's log may lose its last commits to a power cut (NORMAL),
+    which a resumed run redoes."""
+    for durable, level in ((True, 2), (False, 1)):
+        log = AuditLog(tmp_path / f"{durable}.sqlite", durable=durable)
+        assert log.db.execute("PRAGMA synchronous").fetchone()[0] == level
+        log.close()
