@@ -54,6 +54,7 @@ from .spool import Spool
 log = logging.getLogger(__name__)
 
 BATCH = 32  # spooled instances per engine run (a SIGTERM waits for one batch at most)
+# ... while draining: one per worker, so a drain overruns --drain-seconds by one instance
 BACKOFF_MAX = 60.0
 STUCK_ROUNDS = 8  # batches stopped on one instance by the peer's status before it is quarantined
 IDLE_RELEASE = 5.0  # seconds without work before the sink's open associations are released
@@ -114,10 +115,11 @@ class Forwarder:
         if n:
             log.info("removed %d temp files of stopped workers", n)
 
-    def batch(self) -> int:
+    def batch(self, draining: bool = False) -> int:
         """One batch of the spool through the engine; how many entries it finished (0: the
-        spool is empty, or the destination is down: see self.n.destination_down)."""
-        names = self.spool.entries(BATCH)
+        spool is empty, or the destination is down: see self.n.destination_down). While
+        draining, a batch is one instance per worker: the drain time is checked between."""
+        names = self.spool.entries(max(1, self.cfg.workers) if draining else BATCH)
         if not names:
             return 0
         done: list[Outcome] = []
@@ -314,7 +316,7 @@ class Gateway:
                     if deadline is None and self.stop.is_set():
                         fwd.retry_now()  # a drain starts with a try
                     continue
-                if fwd.batch():
+                if fwd.batch(draining=deadline is not None):
                     busy = time.monotonic()
                     continue
                 if fwd.n.destination_down:

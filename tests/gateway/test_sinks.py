@@ -352,3 +352,20 @@ def _forwarder(tmp_path, port, workers=0):
     audit = AuditLog(cfg.audit)
     audit.start_run("t", "h", {}, "")
     return cfg, spool, sink, audit, service.Forwarder(cfg, spool, sink, audit)
+
+
+def test_a_draining_batch_is_one_instance_per_worker(tmp_path):
+    """On SIGTERM the gateway forwards for --drain-seconds and checks the time between
+    batches: a draining batch is one instance per worker, so the drain overruns by one
+    instance's time at most (a batch of 32 OCR'd images could take minutes)."""
+    scp = Scp()
+    try:
+        cfg, spool, sink, audit, fwd = _forwarder(tmp_path, scp.port, workers=0)
+        for f in make_study_files(tmp_path / "more", 6, patients=1):
+            spool.put(f.read_bytes())
+        assert fwd.batch(draining=True) == 1 and spool.depth() == 7
+        assert fwd.batch() == 7 and spool.depth() == 0
+        fwd.release()
+        audit.close()
+    finally:
+        scp.close()
