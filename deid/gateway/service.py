@@ -138,6 +138,7 @@ class Forwarder:
             self.spool.remove(o.source)
         if s.interrupted:
             self._tidy()  # the pool was stopped: its workers' temp files are orphans
+            self._fewer_associations(s.stop_reason)
         if s.interrupted and s.stop_reason:
             if s.stop_source:
                 self._stuck(s.stop_source, s.stop_reason)
@@ -151,6 +152,16 @@ class Forwarder:
             self.n.destination_down = False
             self._backoff = 0.0
         return len(done)
+
+    def _fewer_associations(self, why: str) -> None:
+        """A destination that rejects an association while the pool holds others (a PACS
+        that limits associations per caller) would stop every batch: forward over one
+        association fewer from now on (until the gateway restarts)."""
+        pool = self.pool
+        if pool is None or pool.workers <= 1 or "rejected the association" not in why:
+            return
+        pool.resize(pool.workers - 1)
+        log.warning("the destination rejected an association: forwarding over %d from now on", pool.workers)
 
     def _stuck(self, name: str, why: str) -> None:
         """The entry a batch stopped on. A peer that is down stops every batch on whatever

@@ -45,10 +45,11 @@ def body(data: bytes) -> bytes:
 class Scp:
     """A storage SCP on a free loopback port that keeps what it receives, as received."""
 
-    def __init__(self, status: int = 0x0000):
+    def __init__(self, status: int = 0x0000, associations: int = 10):
         self.status = status
         self.received: list[bytes] = []
         ae = AE("DEST")
+        ae.maximum_associations = associations
         for cx in AllStoragePresentationContexts:
             ae.add_supported_context(str(cx.abstract_syntax), ALL_TRANSFER_SYNTAXES)
         self.server = ae.start_server((LOOPBACK, 0), block=False, evt_handlers=[(evt.EVT_C_STORE, self._store)])
@@ -366,6 +367,27 @@ def test_a_draining_batch_is_one_instance_per_worker(tmp_path):
         assert fwd.batch(draining=True) == 1 and spool.depth() == 7
         assert fwd.batch() == 7 and spool.depth() == 0
         fwd.release()
+        audit.close()
+    finally:
+        scp.close()
+
+
+def test_a_destination_that_takes_fewer_associations_than_workers_gets_fewer(tmp_path):
+    """A PACS that limits associations per caller rejects the second worker's: the batch
+    stops, and the gateway forwards over one association fewer from then on, instead of
+    stopping every batch; everything is forwarded once."""
+    scp = Scp(associations=1)
+    try:
+        cfg, spool, sink, audit, fwd = _forwarder(tmp_path, scp.port, workers=2)
+        for f in make_study_files(tmp_path / "more", 30, patients=3):
+            spool.put(f.read_bytes())
+        for _ in range(10):
+            if not spool.depth():
+                break
+            fwd.batch()
+        fwd.release()
+        assert spool.depth() == 0 and fwd.n.forwarded == 32 and fwd.pool.workers == 1
+        assert len({body(b) for b in scp.received}) == 32 and fwd.accounting() == []
         audit.close()
     finally:
         scp.close()

@@ -256,6 +256,13 @@ class Supervisor:
             if not (finished and self.keep):
                 self.stop()
 
+    def resize(self, workers: int) -> None:
+        """How many workers the next run starts (a stopped pool only: the gateway's, after
+        its destination rejected an association)."""
+        assert not self.slots, "resize a stopped pool"
+        self.workers = max(1, workers)
+        self.threads = max(1, (os.cpu_count() or 1) // self.workers)
+
     @staticmethod
     def _end(slot: _Slot) -> None:
         if slot.proc.is_alive():
