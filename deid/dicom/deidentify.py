@@ -67,6 +67,10 @@ FREE_TEXT_VRS = frozenset({"LO", "LT", "SH", "ST", "UT", "UC", "PN"})
 # CodeMeaning, text inside kept sequences)
 SCANNED_VRS = frozenset({"LO", "LT", "SH", "ST", "UT", "UC"})
 SCANNED_RULES = frozenset({"ps3.15:not-listed"})
+# kept private values: text is cleaned; a coded or numeric value that holds an identity
+# value or an identifier is removed (a CS or IS cannot be cleaned in part)
+CLEANABLE_VRS = TEXT_VRS - {"PN", "CS", "AE", "UR"}
+CODED_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "TM", "UI", "PN", "UR"})
 REFERENCE_VRS = frozenset({"UI", "IS", "US", "UL", "SQ"})
 STRICT_ASCII_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "TM", "UI"})
 _PRINTABLE = bytes(range(0x20, 0x7F))
@@ -200,13 +204,9 @@ class Walker:
                 d = self.policy.override_for(tag, vr, "") or self.policy.private_action(
                     group, creators.get(block, ""), elem & 0xFF, vr
                 )
-                if d.action == "keep":
+                if d.action == "keep":  # through apply() too: kept private text is scanned there
                     kept_blocks.add(block)
-                    if el.items is not None:
-                        self._recurse(el, loc, "", cs)
-                    out.append(el)
-                    continue
-                self.apply(out, el, vr, "", loc, d, mode, cs)
+                self.apply(out, el, vr, "", loc, d, "" if d.action == "keep" else mode, cs)
                 continue
             keyword, dict_vr = entry(tag)
             vr = el.vr
@@ -238,6 +238,8 @@ class Walker:
                 _check_kept(el, vr)
                 if vr in SCANNED_VRS and d.rule_id in SCANNED_RULES or d.rule_id.startswith("deid:safe-private"):
                     scanned = self._scan_kept(el, vr, loc, cs)
+                    if isinstance(scanned, _Delete):
+                        return
                     if scanned is not None:
                         out.append(Elem.new(el.tag, vr if vr in VRS else el.vr, scanned))
                         return
@@ -311,16 +313,26 @@ class Walker:
         if old and (keyword != "PatientID" or action == "hash" or self.patient_key == "id:" + old):
             self.mappings.append((VAULT_KINDS[keyword], old, new))  # type: ignore[union-attr]
 
-    def _scan_kept(self, el: Elem, vr: str, loc: str, cs: tuple[str, ...]) -> bytes | None:
+    def _scan_kept(self, el: Elem, vr: str, loc: str, cs: tuple[str, ...]) -> bytes | _Delete | None:
         """Text that no rule of Table E.1-1 names (unknown tags, CodeMeaning, kept private
         text) stays only when the recognizers and the header's identity values find
-        nothing in it; otherwise it is cleaned like a descriptor."""
+        nothing in it; otherwise it is cleaned like a descriptor. A kept private value of
+        a coded or numeric VR (CS, IS...) that holds something is removed (_DELETE)."""
         fp = self._fp(el, vr, cs)
         if not fp:
             return None
-        new = self._new_value(el, vr, "", loc, Decision("clean", "deid:scan-kept-text"), fp, cs)
-        assert not isinstance(new, _Delete)  # clean removes only what is not text, and only text comes here
-        return new
+        d = Decision("clean", "deid:scan-kept-text")
+        if vr in CLEANABLE_VRS:
+            return self._new_value(el, vr, "", loc, d, fp, cs)
+        if vr not in CODED_VRS:
+            return None  # binary: no text to find
+        from ..operators.clean import clean_text
+
+        _text, spans = clean_text(V.decode(el.value, vr, cs), self.identity, self.text_langs, self.partial_dates)
+        if not spans:
+            return None
+        self._event(loc, d, "remove", fp, f"spans={spans}")
+        return _DELETE
 
 
 class _Delete:

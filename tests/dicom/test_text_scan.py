@@ -29,3 +29,26 @@ def test_unknown_attributes_go_and_coded_text_that_names_the_patient_is_cleaned(
     assert out.Manufacturer == "SYNTHETIC"
     assert any(e.rule_id == "deid:scan-kept-text" for e in events)
     assert not any("Hernandez" in (e.detail or "") for e in events)
+
+
+def test_a_kept_safe_private_value_that_holds_the_patients_name_or_id_does_not_stay():
+    """retain_safe_private keeps listed private elements; their values are scanned like
+    other kept text (they were not: a name in a CS slot reached the destination). Text is
+    cleaned; a coded or numeric value (CS, IS) cannot be cleaned in part and is removed
+    when it holds something; harmless values stay byte for byte."""
+    from helpers import to_bytes
+
+    def siemens(cs: str, number: str):
+        ds = make_ds(patient_id="31337042", name="TESTPERSON^PAT")
+        blk = ds.private_block(0x0019, "SIEMENS MR HEADER", create=True)
+        blk.add_new(0x0D, "CS", cs)  # DiffusionDirectionality: a safe slot
+        blk.add_new(0x0C, "IS", number)  # B_value: a safe slot
+        out, _, events = deid(ds, pipeline(["retain_safe_private"]))
+        return out, to_bytes(out), events
+
+    _out, raw, events = siemens("TESTPERSON", "31337042")
+    assert b"TESTPERSON" not in raw and b"31337042" not in raw
+    assert {e.action for e in events if e.rule_id == "deid:scan-kept-text"} == {"remove"}
+    out, raw, _ = siemens("DIRECTIONAL", "1000")
+    blk = out.private_block(0x0019, "SIEMENS MR HEADER")
+    assert blk[0x0D].value == "DIRECTIONAL" and str(blk[0x0C].value) == "1000"
