@@ -391,3 +391,38 @@ def test_a_destination_that_takes_fewer_associations_than_workers_gets_fewer(tmp
         audit.close()
     finally:
         scp.close()
+
+
+def test_a_syntax_or_sop_class_the_destination_accepts_nowhere_is_refused_not_down(tmp_path):
+    """A fresh association that proposes only this instance's (SOP class, transfer syntax)
+    and gets none accepted is aborted by pynetdicom: that is a refusal of this instance
+    (quarantined), not a destination that is down, which held the whole spool for ever."""
+    import pydicom
+    from pydicom.uid import ExplicitVRLittleEndian, RLELossless
+
+    from deid.engine.sinks import Refused
+
+    ae = AE("DEST")
+    ae.add_supported_context("1.2.840.10008.5.1.4.1.1.2", [ExplicitVRLittleEndian])  # CT, one syntax
+    server = ae.start_server((LOOPBACK, 0), block=False, evt_handlers=[(evt.EVT_C_STORE, lambda e: 0)])
+    try:
+        f = make_study_files(tmp_path / "in", 1, patients=1)[0]
+        ds = pydicom.dcmread(f)
+        ds.compress(RLELossless)
+        rle = tmp_path / "rle.dcm"
+        ds.save_as(rle, enforce_file_format=True)
+        ds = pydicom.dcmread(f)
+        ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.4"  # MR: not supported
+        mr = tmp_path / "mr.dcm"
+        ds.save_as(mr, enforce_file_format=True)
+        sink = CStoreSink(
+            Peer("DEST", LOOPBACK, server.server_address[1]), tmp_path / "q", tmp_path / "out", attempts=1
+        )
+        for path, code in ((rle, "transfer-syntax-not-accepted"), (mr, "sop-class-not-accepted")):
+            with pytest.raises(Refused) as got:
+                sink.put(path.name, path.read_bytes())
+            assert got.value.code == code
+        assert sink.put(f.name, f.read_bytes()) == "DEST@127.0.0.1:%d" % server.server_address[1]
+        sink.close()
+    finally:
+        server.shutdown()

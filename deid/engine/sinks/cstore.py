@@ -258,6 +258,9 @@ class CStoreSink(PeerSink):
         except (OSError, ssl.SSLError) as exc:
             raise DestinationDown(f"cannot connect ({type(exc).__name__})") from None
         if not assoc.is_established:
+            refused = [cx for cx in assoc.rejected_contexts if cx.abstract_syntax == sop_class]
+            if refused and not assoc.is_rejected:  # it answered, accepting none of what was proposed
+                raise Refused("sop-class-not-accepted" if refused[0].result == 0x03 else "transfer-syntax-not-accepted")
             what = "rejected the association" if assoc.is_rejected else "cannot connect (no association)"
             raise DestinationDown(what)
         tune(assoc)
