@@ -244,6 +244,9 @@ class AuditLog:
     # input left there is stored before the input counts as done
     before_commit: Callable[[], None] | None = None
 
+    # called after every commit, e.g. the gateway's: what it recorded leaves the spool
+    after_commit: Callable[[], None] | None = None
+
     def commit(self) -> None:
         if self.before_commit is not None:
             self.before_commit()
@@ -251,6 +254,8 @@ class AuditLog:
             self.db.commit()
         self._uncommitted = 0
         self._last_commit = time.monotonic()
+        if self.after_commit is not None:
+            self.after_commit()
 
     def finish_run(self) -> None:
         self.commit()

@@ -123,19 +123,25 @@ class Forwarder:
         if not names:
             return 0
         done: list[Outcome] = []
+        recorded: list[Outcome] = []
+
+        def settle() -> None:  # after each commit, also those inside the batch: a kill -9
+            for o in recorded:  # then redoes (and audits again) at most the uncommitted few
+                self._settle(o)
+            recorded.clear()
+
+        def took(o: Outcome) -> None:
+            done.append(o)
+            recorded.append(o)
+
         items = [Item(str(self.spool.path(n)), n) for n in names]
-        s = run(items, self.job, self.audit, engine=Engine.INLINE, progress=done.append, executor=self.pool)
-        merge(self.n.summary, s)
-        self.audit.commit()  # recorded before the spool lets go of them
-        for o in done:
-            if o.status == "ok":
-                self.n.forwarded += 1
-            elif o.status == "quarantined":
-                self.n.quarantined += 1
-            else:  # not even copied aside: moved into the quarantine as it is
-                self.n.errors += 1
-                self.spool.set_aside(o.source)
-            self.spool.remove(o.source)
+        self.audit.after_commit = settle
+        try:
+            s = run(items, self.job, self.audit, engine=Engine.INLINE, progress=took, executor=self.pool)
+            merge(self.n.summary, s)
+            self.audit.commit()  # recorded before the spool lets go of them
+        finally:
+            self.audit.after_commit = None
         if s.interrupted:
             self._tidy()  # the pool was stopped: its workers' temp files are orphans
             self._fewer_associations(s.stop_reason)
@@ -152,6 +158,17 @@ class Forwarder:
             self.n.destination_down = False
             self._backoff = 0.0
         return len(done)
+
+    def _settle(self, o: Outcome) -> None:
+        """An outcome the audit log has committed: counted, and its entry leaves the spool."""
+        if o.status == "ok":
+            self.n.forwarded += 1
+        elif o.status == "quarantined":
+            self.n.quarantined += 1
+        else:  # not even copied aside: moved into the quarantine as it is
+            self.n.errors += 1
+            self.spool.set_aside(o.source)
+        self.spool.remove(o.source)
 
     def _fewer_associations(self, why: str) -> None:
         """A destination that rejects an association while the pool holds others (a PACS

@@ -426,3 +426,34 @@ def test_a_syntax_or_sop_class_the_destination_accepts_nowhere_is_refused_not_do
         sink.close()
     finally:
         server.shutdown()
+
+
+def test_what_each_audit_commit_records_leaves_the_spool_then_not_at_the_end_of_the_batch(tmp_path, monkeypatch):
+    """The audit log commits inside a batch too (every COMMIT_EVERY inputs or second): an
+    entry leaves the spool after the commit that records it. Left until the batch ended,
+    a kill -9 mid-batch had everything committed so far forwarded and audited again."""
+    from deid.audit.log import AuditLog as Log
+
+    monkeypatch.setattr(Log, "COMMIT_EVERY", 4)
+    depth_seen: list[int] = []
+    scp = Scp()
+    try:
+        cfg, spool, sink, audit, fwd = _forwarder(tmp_path, scp.port, workers=0)
+        for f in make_study_files(tmp_path / "more", 30, patients=3):
+            spool.put(f.read_bytes())
+        real = scp._store
+
+        def store(event):
+            depth_seen.append(spool.depth())
+            return real(event)
+
+        scp._store = store
+        scp.server.unbind(evt.EVT_C_STORE, real)
+        scp.server.bind(evt.EVT_C_STORE, store)
+        assert fwd.batch() == 32 and spool.depth() == 0 and fwd.n.forwarded == 32
+        assert min(depth_seen) <= 32 - 16  # entries left while the batch was still sending
+        assert fwd.accounting() == []
+        fwd.release()
+        audit.close()
+    finally:
+        scp.close()
