@@ -15,6 +15,7 @@ from ..core import AuditEvent
 from ..errors import InputError
 from ..operators import REMOVE, CannotApply, Target
 from ..operators.base import TEXT_VRS
+from ..operators.clean import UNCLEANABLE, clean_text
 from ..policy.decision import Decision
 from ..policy.engine import DicomPolicy
 from ..policy.table import OPTION_CODES
@@ -69,7 +70,7 @@ SCANNED_VRS = frozenset({"LO", "LT", "SH", "ST", "UT", "UC"})
 SCANNED_RULES = frozenset({"ps3.15:not-listed"})
 # kept private values: text is cleaned; a coded or numeric value that holds an identity
 # value or an identifier is removed (a CS or IS cannot be cleaned in part)
-CLEANABLE_VRS = TEXT_VRS - {"PN", "CS", "AE", "UR"}
+CLEANABLE_VRS = TEXT_VRS - UNCLEANABLE
 CODED_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "TM", "UI", "PN", "UR"})
 REFERENCE_VRS = frozenset({"UI", "IS", "US", "UL", "SQ"})
 STRICT_ASCII_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "TM", "UI"})
@@ -326,8 +327,6 @@ class Walker:
             return self._new_value(el, vr, "", loc, d, fp, cs)
         if vr not in CODED_VRS:
             return None  # binary: no text to find
-        from ..operators.clean import clean_text
-
         _text, spans = clean_text(V.decode(el.value, vr, cs), self.identity, self.text_langs, self.partial_dates)
         if not spans:
             return None

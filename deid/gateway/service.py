@@ -122,7 +122,6 @@ class Forwarder:
         names = self.spool.entries(max(1, self.cfg.workers) if draining else BATCH)
         if not names:
             return 0
-        done: list[Outcome] = []
         recorded: list[Outcome] = []
 
         def settle() -> None:  # after each commit, also those inside the batch: a kill -9
@@ -130,14 +129,10 @@ class Forwarder:
                 self._settle(o)
             recorded.clear()
 
-        def took(o: Outcome) -> None:
-            done.append(o)
-            recorded.append(o)
-
         items = [Item(str(self.spool.path(n)), n) for n in names]
         self.audit.after_commit = settle
         try:
-            s = run(items, self.job, self.audit, engine=Engine.INLINE, progress=took, executor=self.pool)
+            s = run(items, self.job, self.audit, engine=Engine.INLINE, progress=recorded.append, executor=self.pool)
             merge(self.n.summary, s)
             self.audit.commit()  # recorded before the spool lets go of them
         finally:
@@ -157,7 +152,7 @@ class Forwarder:
         else:
             self.n.destination_down = False
             self._backoff = 0.0
-        return len(done)
+        return s.files  # accounted for: forwarded, quarantined or errors
 
     def _settle(self, o: Outcome) -> None:
         """An outcome the audit log has committed: counted, and its entry leaves the spool."""

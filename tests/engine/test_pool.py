@@ -175,6 +175,14 @@ def test_a_write_that_raises_is_blamed_on_its_own_item_and_prints_nothing(tmp_pa
     assert "Traceback" not in err and "DOE^JANE" not in err
 
 
+def _good_batch(tmp_path, n):
+    """_batch without its corrupt, raising and hanging inputs: n good ones."""
+    src = _batch(tmp_path, n)
+    for name in ("raise.dcm", "hang.dcm", "corrupt.dcm"):
+        (src / name).unlink()
+    return src
+
+
 def _job(tmp_path, name):
     return Job(Context(load_pipeline(), Pseudonymizer(KEY)), FolderSink(tmp_path / name, tmp_path / f"{name}.q"))
 
@@ -191,9 +199,7 @@ def test_a_kept_pool_outlives_a_run_and_an_interrupted_run_stops_it(tmp_path):
     them, and so does a run whose driver stops it (its workers may still hold its items)."""
     from deid.engine.executors.pool import Supervisor
 
-    src = _batch(tmp_path, 6)
-    for name in ("raise.dcm", "hang.dcm", "corrupt.dcm"):
-        (src / name).unlink()
+    src = _good_batch(tmp_path, 6)
     sup = Supervisor(_job(tmp_path, "kept"), 2, keep=True, start_method="forkserver")
     try:
         first = _take_all(sup, src)
@@ -227,9 +233,7 @@ def test_a_worker_lets_its_sink_go_when_it_ends(tmp_path):
             (tmp_path / "closed").mkdir(exist_ok=True)
             (tmp_path / "closed" / str(os.getpid())).touch()
 
-    src = _batch(tmp_path, 2)
-    for name in ("raise.dcm", "hang.dcm", "corrupt.dcm"):
-        (src / name).unlink()
+    src = _good_batch(tmp_path, 2)
     job = Job(Context(load_pipeline(), Pseudonymizer(KEY)), Closing(tmp_path / "o", tmp_path / "o.q"))
     sup = Supervisor(job, 2)
     _take_all(sup, src)
@@ -245,9 +249,7 @@ def test_a_sigterm_to_the_whole_unit_does_not_kill_a_worker(tmp_path):
 
     from deid.engine.executors.pool import Supervisor
 
-    src = _batch(tmp_path, 4)
-    for name in ("raise.dcm", "hang.dcm", "corrupt.dcm"):
-        (src / name).unlink()
+    src = _good_batch(tmp_path, 4)
     sup = Supervisor(_job(tmp_path, "term"), 2, keep=True)
     try:
         _take_all(sup, src)
@@ -268,9 +270,7 @@ def test_a_kept_worker_that_died_while_idle_is_replaced_and_nothing_is_blamed(tm
 
     from deid.engine.executors.pool import Supervisor
 
-    src = _batch(tmp_path, 4)
-    for name in ("raise.dcm", "hang.dcm", "corrupt.dcm"):
-        (src / name).unlink()
+    src = _good_batch(tmp_path, 4)
     sup = Supervisor(_job(tmp_path, "idle"), 2, keep=True)
     try:
         _take_all(sup, src)
@@ -336,9 +336,7 @@ def test_workers_of_a_driver_killed_with_sigkill_die_with_it(tmp_path):
     import signal
     import subprocess
 
-    src = _batch(tmp_path, 2)
-    for name in ("raise.dcm", "hang.dcm", "corrupt.dcm"):
-        (src / name).unlink()
+    _good_batch(tmp_path, 2)
     code = DRIVER.format(tests=str(Path(__file__).parents[1]), tmp=str(tmp_path), forkserver=False)
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
@@ -360,9 +358,7 @@ def test_the_gateways_forkserver_outlives_a_sigterm_to_the_whole_unit(tmp_path):
     so the supervisor still knows its workers and the next batch runs on them."""
     import subprocess
 
-    src = _batch(tmp_path, 3)
-    for name in ("raise.dcm", "hang.dcm", "corrupt.dcm"):
-        (src / name).unlink()
+    _good_batch(tmp_path, 3)
     code = DRIVER.format(tests=str(Path(__file__).parents[1]), tmp=str(tmp_path), forkserver=True)
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
